@@ -1,0 +1,1 @@
+"""Roto backends, registered by name in :mod:`inkpaint.registry` and imported only when used."""

@@ -1,0 +1,167 @@
+"""What every operation shares: results, resumable per-frame outputs, manifests and the ``run_job`` entry point."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..errors import OutputError, OutputExistsError
+from ..io.atomic import atomic_write_text, ensure_writable_dir
+from ..io.frames import read_attributes
+from ..io.sequence import FrameSequence, format_frame_range
+from ..progress import RunContext
+from ..spec import JobSpec
+
+log = logging.getLogger("inkpaint")
+
+JOB_HASH_KEY = "inkpaint:job_hash"
+"""Header attribute (EXR/PNG) or JSON key holding the hash of the job that wrote a frame."""
+
+
+@dataclasses.dataclass
+class JobResult:
+    """What a finished job reports (also the worker's ``result`` event payload).
+
+    Attributes:
+        type: the job type.
+        job_hash: :meth:`JobSpec.job_hash` of the job.
+        outputs: output name -> frame pattern (``{"mattes": "roto/shot.####.exr", "contours": ...}``).
+        frames: frames the job covers.
+        written: frames written by this run.
+        skipped: frames already complete from an earlier run of the same job (resume).
+        manifest: path of the JSON manifest describing the outputs.
+        summary: operation-specific figures (warnings, unpainted segments, timings ...).
+    """
+
+    type: str
+    job_hash: str
+    outputs: dict[str, str]
+    frames: list[int]
+    written: list[int] = dataclasses.field(default_factory=list)
+    skipped: list[int] = dataclasses.field(default_factory=list)
+    manifest: str | None = None
+    summary: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["frame_range"] = format_frame_range(self.frames) if self.frames else ""
+        return d
+
+
+class FrameOutputs:
+    """One per-frame output sequence of a job, made resumable and overwrite-safe.
+
+    A frame counts as complete when its file exists and carries this job's hash (``inkpaint:job_hash`` in the
+    image header, or the ``job_hash`` key of a JSON file). Files are only ever written atomically, so an existing
+    file is a whole file. A file from another job is an error unless ``overwrite`` is set.
+
+    Args:
+        pattern: output frame pattern (must contain ``####``, ``%04d`` or ``@``).
+        job_hash: hash of the job writing it.
+        overwrite: replace outputs of other jobs.
+        what: the field or option named in errors (``"output"``, ``"--out"`` ...).
+    """
+
+    def __init__(self, pattern: str, job_hash: str, *, overwrite: bool = False, what: str = "output") -> None:
+        self.seq = FrameSequence.parse(pattern, what=what)
+        self.pattern = pattern
+        self.job_hash = job_hash
+        self.overwrite = overwrite
+        self.what = what
+
+    def path(self, frame: int) -> str:
+        return self.seq.path(frame)
+
+    def frame_hash(self, frame: int) -> str | None:
+        """The job hash recorded in an existing output frame, ``""`` if it has none, ``None`` if it doesn't exist."""
+        path = self.path(frame)
+        if not os.path.exists(path):
+            return None
+        try:
+            if path.endswith(".json"):
+                with open(path, encoding="utf-8") as fh:
+                    return str(json.load(fh).get("job_hash", ""))
+            return str(read_attributes(path, frame).get(JOB_HASH_KEY, ""))
+        except Exception:
+            return ""
+
+    def prepare(self, frames: list[int]) -> set[int]:
+        """Check the folder is writable and find frames already complete.
+
+        Returns:
+            The frames already written by this same job (to be skipped).
+
+        Raises:
+            OutputError: the folder cannot be created or written.
+            OutputExistsError: frames written by a different job exist and ``overwrite`` is off.
+        """
+        ensure_writable_dir(self.seq.folder)
+        done: set[int] = set()
+        foreign: list[int] = []
+        for f in frames:
+            h = self.frame_hash(f)
+            if h is None:
+                continue
+            if h == self.job_hash:
+                done.add(f)
+            else:
+                foreign.append(f)
+        if foreign and not self.overwrite:
+            raise OutputExistsError(
+                f"{len(foreign)} existing {self.what} frame(s) were written by a different job or another program "
+                f"(first: '{self.path(foreign[0])}', frames {format_frame_range(foreign)}). "
+                "Choose another output path or pass --overwrite (\"overwrite\": true in output_options)."
+            )
+        return done
+
+    def metadata(self, frame: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Header attributes every output frame carries."""
+        return {JOB_HASH_KEY: self.job_hash, "inkpaint:frame": int(frame), "inkpaint:version": __version__, **(extra or {})}
+
+
+def manifest_path(pattern: str) -> str:
+    """Where the manifest of an output sequence lives: ``roto/shot.####.exr`` -> ``roto/shot.inkpaint.json``."""
+    seq = FrameSequence.parse(pattern)
+    base = seq.prefix.rstrip("._-")
+    if os.path.basename(base) == "":
+        base = os.path.join(base, "frames")
+    return base + ".inkpaint.json"
+
+
+def write_manifest(job: JobSpec, result: JobResult, primary_pattern: str) -> str:
+    """Write the JSON manifest beside the primary output (job spec, hash, outputs, frames). Returns its path."""
+    path = manifest_path(primary_pattern)
+    payload = {
+        "inkpaint_version": __version__,
+        "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "job": job.to_dict(),
+        "result": result.to_dict(),
+    }
+    atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
+    return path
+
+
+def run_job(job: JobSpec, ctx: RunContext | None = None) -> JobResult:
+    """Run any job in-process through its registered operation."""
+    from ..registry import load_operation
+
+    op = load_operation(job.TYPE)
+    ctx = ctx or RunContext()
+    job.validate()
+    return op.run(job, ctx)
+
+
+def require_output_dir(path: str | os.PathLike[str]) -> Path:
+    """Create an output folder (for ``--out-dir`` style options) and check it is writable."""
+    p = Path(path)
+    try:
+        ensure_writable_dir(p)
+    except OutputError:
+        raise
+    return p

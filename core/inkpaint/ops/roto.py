@@ -1,0 +1,527 @@
+"""The roto operation: track named objects through a plate and write per-object mattes.
+
+Output layout (one EXR per frame, half float):
+
+- ``<object>.A`` per object (Nuke shows layer ``<object>``, channel alpha); objects never overlap: each pixel
+  belongs to the object with the highest logit.
+- ``A``: the union of all objects.
+- optional Cryptomatte layers (``CryptoObject00.RGBA`` ... with manifest metadata) when ``cryptomatte`` is set.
+- optional per-frame contours JSON (``contours``): simplified outlines per object, pixels, top-left origin.
+- a manifest ``<prefix>.inkpaint.json`` beside the frames, with the job spec and hash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from ..backends.base import FrameMasks, Keyframe, RotoRequest
+from ..errors import FrameError, InkpaintError, SpecError
+from ..io.frames import image_size, read_channels, read_image, read_rgb, write_exr
+from ..io.sequence import FrameSequence
+from ..progress import RunContext
+from ..spec import ColorSettings, JobSpec, OutputSettings, decode, resolve_path
+from .base import FrameOutputs, JobResult, write_manifest
+
+log = logging.getLogger("inkpaint.roto")
+
+RESERVED_NAMES = {"rgba", "rgb", "alpha", "depth", "motion", "forward", "backward", "mask", "a", "r", "g", "b", "ink", "tone"}
+_NAME_RX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclasses.dataclass
+class Prompt:
+    """One prompt on one frame. Give any of ``points``, ``box`` and ``mask`` (at least one).
+
+    Attributes:
+        frame: the frame it is set on (any frame of the range).
+        points: ``[[x, y, label], ...]`` in pixels, top-left origin; label 1 = include, 0 = exclude.
+        box: ``[x0, y0, x1, y1]`` in pixels.
+        mask: path to a mask image (alpha, or luminance when it has no alpha; > 0.5 is inside). Relative paths
+            are relative to the prompts/spec file.
+    """
+
+    frame: int
+    points: list[tuple[float, float, int]] | None = None
+    box: tuple[float, float, float, float] | None = None
+    mask: str | None = None
+
+    def check(self, path: str) -> None:
+        if self.points is None and self.box is None and self.mask is None:
+            raise SpecError(path, "a prompt needs at least one of points, box or mask")
+        for i, p in enumerate(self.points or []):
+            if p[2] not in (0, 1):
+                raise SpecError(f"{path}.points[{i}]", f"label must be 1 (include) or 0 (exclude), got {p[2]}")
+        if self.points is not None and not self.points:
+            raise SpecError(f"{path}.points", "is empty; give at least one [x, y, label]")
+        if self.box is not None:
+            x0, y0, x1, y1 = self.box
+            if x1 <= x0 or y1 <= y0:
+                raise SpecError(f"{path}.box", f"must be [x0, y0, x1, y1] with x1 > x0 and y1 > y0, got {list(self.box)}")
+
+
+@dataclasses.dataclass
+class RotoObject:
+    """A named object (or part) and its prompts.
+
+    Attributes:
+        name: channel-safe name (letters, digits, underscore; not starting with a digit); becomes layer ``<name>``.
+        prompts: prompts on one or more frames.
+    """
+
+    name: str
+    prompts: list[Prompt]
+
+    def check(self, path: str) -> None:
+        if not _NAME_RX.match(self.name):
+            raise SpecError(f"{path}.name", f"{self.name!r} is not a valid layer name (letters, digits, _; not starting with a digit)")
+        if self.name.lower() in RESERVED_NAMES:
+            raise SpecError(f"{path}.name", f"{self.name!r} is reserved (clashes with a built-in layer/channel)")
+        if not self.prompts:
+            raise SpecError(f"{path}.prompts", f"object {self.name!r} has no prompts")
+
+
+@dataclasses.dataclass
+class RotoJob(JobSpec):
+    """Track objects through a plate.
+
+    Attributes:
+        input: plate frame pattern (EXR, DPX, TIFF, PNG, JPEG).
+        output: matte EXR pattern; must contain a frame token.
+        objects: the objects and their prompts.
+        frames: frame range (``1001-1100``); ``None`` = every input frame on disk.
+        backend: roto backend name (``classic``, ``sam2`` ...).
+        backend_options: backend settings (``model``, ``checkpoint``, ``device`` ...).
+        direction: ``forward``, ``backward`` or ``both`` from every keyframe.
+        contours: also write per-frame outline JSON.
+        contours_output: pattern for the contour JSON; default: the output pattern with ``.contours.json``.
+        contour_tolerance: Douglas-Peucker tolerance in pixels for simplified outlines.
+        cryptomatte: also write a Cryptomatte ``CryptoObject`` layer with a manifest.
+        color: input colour management.
+        output_options: compression and overwrite.
+    """
+
+    TYPE = "roto"
+
+    input: str
+    output: str
+    objects: list[RotoObject]
+    frames: str | None = None
+    backend: str = "classic"
+    backend_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    direction: Literal["forward", "backward", "both"] = "both"
+    contours: bool = False
+    contours_output: str | None = None
+    contour_tolerance: float = 1.0
+    cryptomatte: bool = False
+    color: ColorSettings = dataclasses.field(default_factory=ColorSettings)
+    output_options: OutputSettings = dataclasses.field(default_factory=OutputSettings)
+
+    def validate(self) -> None:
+        if not self.objects:
+            raise SpecError("objects", "no objects; give at least one named object with prompts")
+        seen: dict[str, int] = {}
+        for i, obj in enumerate(self.objects):
+            if obj.name in seen:
+                raise SpecError(f"objects[{i}].name", f"duplicate object name {obj.name!r} (also objects[{seen[obj.name]}])")
+            seen[obj.name] = i
+        FrameSequence.parse(self.input, what="input")
+        FrameSequence.parse(self.output, what="output")
+        if self.contours_output:
+            FrameSequence.parse(self.contours_output, what="contours_output")
+        if self.contour_tolerance < 0:
+            raise SpecError("contour_tolerance", "must be >= 0")
+        from ..registry import available_backends
+
+        if self.backend not in available_backends():
+            raise SpecError("backend", f"unknown backend {self.backend!r}; known: {', '.join(sorted(available_backends()))}")
+
+    @property
+    def contours_pattern(self) -> str:
+        if self.contours_output:
+            return self.contours_output
+        seq = FrameSequence.parse(self.output)
+        token = self.output[len(seq.prefix) : len(self.output) - len(seq.suffix)] if self.output.startswith(seq.prefix) else "####"
+        stem = seq.suffix.rsplit(".", 1)[0] if "." in seq.suffix else seq.suffix
+        return f"{seq.prefix}{token}{stem}.contours.json"
+
+
+JOB = RotoJob
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Prompts
+
+
+def load_prompts(path: str | os.PathLike[str]) -> list[RotoObject]:
+    """Read a prompts file (``{"objects": [{"name": ..., "prompts": [...]}]}``).
+
+    Relative mask paths are made absolute against the prompts file's folder.
+
+    Raises:
+        SpecError: naming the file and field.
+    """
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError("--prompts", f"cannot read prompts file '{p}': {exc.strerror or exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise SpecError("--prompts", f"'{p}' is not valid JSON (line {exc.lineno}): {exc.msg}") from exc
+    if not isinstance(data, dict) or "objects" not in data:
+        raise SpecError("--prompts", f"'{p}' must be an object with an \"objects\" list")
+    try:
+        objects = decode(list[RotoObject], data["objects"], "objects")
+    except SpecError as exc:
+        raise SpecError(f"{p}: {exc.field}", exc.message) from None
+    for obj in objects:
+        for pr in obj.prompts:
+            if pr.mask and not os.path.isabs(pr.mask):
+                pr.mask = str((p.resolve().parent / pr.mask))
+    return objects
+
+
+def read_mask_prompt(path: str, size: tuple[int, int], where: str) -> np.ndarray:
+    """Read a mask prompt as bool ``(H, W)``: alpha if present, else luminance; > 0.5 is inside.
+
+    Raises:
+        SpecError: unreadable, wrong size, or empty (names the field and file).
+    """
+    try:
+        img = read_image(path)
+    except FrameError as exc:
+        raise SpecError(where, f"cannot read mask '{path}': {exc}") from None
+    if (img.width, img.height) != size:
+        raise SpecError(where, f"mask '{path}' is {img.width}x{img.height}, the plate is {size[0]}x{size[1]}")
+    ch = img.channels
+    if "A" in ch:
+        m = img.channel("A")
+    else:
+        m = img.pixels[..., :3].mean(axis=2) if img.pixels.shape[2] >= 3 else img.pixels[..., 0]
+    mask = m > 0.5
+    if not mask.any():
+        raise SpecError(where, f"mask '{path}' is empty (no pixel above 0.5)")
+    return mask
+
+
+def build_keyframes(job: RotoJob, frames: list[int], size: tuple[int, int]) -> dict[str, list[Keyframe]]:
+    """Check prompts against the range and image, and merge them into one :class:`Keyframe` per object and frame."""
+    w, h = size
+    fset = set(frames)
+    out: dict[str, list[Keyframe]] = {}
+    for i, obj in enumerate(job.objects):
+        by_frame: dict[int, Keyframe] = {}
+        for j, pr in enumerate(obj.prompts):
+            where = f"objects[{i}].prompts[{j}]"
+            if pr.frame not in fset:
+                raise SpecError(f"{where}.frame", f"object {obj.name!r}: prompt on frame {pr.frame}, outside the range {frames[0]}-{frames[-1]}")
+            kf = by_frame.setdefault(pr.frame, Keyframe(pr.frame))
+            if pr.points:
+                pts = np.asarray(pr.points, np.float32).reshape(-1, 3)
+                bad = (pts[:, 0] < 0) | (pts[:, 0] > w) | (pts[:, 1] < 0) | (pts[:, 1] > h)
+                if bad.any():
+                    k = int(np.argmax(bad))
+                    raise SpecError(f"{where}.points[{k}]", f"point ({pts[k, 0]:g}, {pts[k, 1]:g}) is outside the {w}x{h} image on frame {pr.frame}")
+                kf.points = np.concatenate([kf.points, pts])
+            if pr.box:
+                x0, y0, x1, y1 = pr.box
+                if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
+                    raise SpecError(f"{where}.box", f"box {list(pr.box)} is outside the {w}x{h} image on frame {pr.frame}")
+                kf.box = pr.box
+            if pr.mask:
+                m = read_mask_prompt(resolve_path(job, pr.mask), size, f"{where}.mask")
+                kf.mask = m if kf.mask is None else (kf.mask | m)
+        out[obj.name] = sorted(by_frame.values(), key=lambda k: k.frame)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Frames
+
+
+class SequenceSource:
+    """A colour-managed plate read on demand through OIIO, with a small LRU so neighbours aren't re-read.
+
+    Checks every frame against the first frame's resolution (names the frame on a mismatch).
+    """
+
+    def __init__(self, pattern: str, frames: list[int], color: ColorSettings, cache: int = 3) -> None:
+        self.seq = FrameSequence.parse(pattern, what="input")
+        self.frames = frames
+        self.color = color
+        self.size = image_size(self.seq.path(frames[0]), frames[0])
+        self._cache: dict[int, np.ndarray] = {}
+        self._order: list[int] = []
+        self._cap = cache
+
+    def path(self, frame: int) -> str:
+        return self.seq.path(frame)
+
+    def rgb(self, frame: int) -> np.ndarray:
+        if frame in self._cache:
+            return self._cache[frame]
+        img = read_rgb(self.seq.path(frame), self.color, frame=frame)
+        if (img.shape[1], img.shape[0]) != self.size:
+            raise FrameError(
+                f"resolution changes mid-sequence: {img.shape[1]}x{img.shape[0]}, but frame {self.frames[0]} is "
+                f"{self.size[0]}x{self.size[1]}",
+                frame=frame,
+                path=self.seq.path(frame),
+            )
+        self._cache[frame] = img
+        self._order.append(frame)
+        while len(self._order) > self._cap:
+            self._cache.pop(self._order.pop(0), None)
+        return img
+
+
+def check_sequence(source: SequenceSource, frames: list[int]) -> None:
+    """Open every frame's header before any work starts: unreadable files and size changes fail early."""
+    for f in frames:
+        size = image_size(source.path(f), f)
+        if size != source.size:
+            raise FrameError(
+                f"resolution changes mid-sequence: {size[0]}x{size[1]}, but frame {frames[0]} is {source.size[0]}x{source.size[1]}",
+                frame=f,
+                path=source.path(f),
+            )
+
+
+def resolve_overlaps(logits: dict[str, np.ndarray], names: list[str], shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Turn per-object logits into non-overlapping soft mattes.
+
+    Each pixel goes to the object with the highest logit (if that logit is > 0 after the soft edge);
+    the matte there is ``sigmoid(logit)``.
+
+    Args:
+        logits: object -> ``(H, W)`` float32 logits (missing objects are empty).
+        names: every object, in channel order.
+        shape: ``(H, W)``.
+
+    Returns:
+        object -> ``(H, W)`` float32 matte in 0..1.
+    """
+    present = [n for n in names if n in logits]
+    out = {n: np.zeros(shape, np.float32) for n in names}
+    if not present:
+        return out
+    stack = np.stack([logits[n] for n in present]).astype(np.float32, copy=False)
+    if len(present) == 1:
+        out[present[0]] = _sigmoid(stack[0])
+        return out
+    winner = np.argmax(stack, axis=0)
+    best = np.take_along_axis(stack, winner[None], axis=0)[0]
+    alpha = _sigmoid(best)
+    for i, n in enumerate(present):
+        out[n] = np.where(winner == i, alpha, 0.0).astype(np.float32)
+    return out
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return (0.5 * (np.tanh(0.5 * np.clip(x, -60, 60)) + 1.0)).astype(np.float32)
+
+
+class PendingFrames:
+    """Holds frames whose objects arrive from several runs; spills them to disk so memory stays flat.
+
+    Partial frames are stored as float16 ``.npz`` in a work folder beside the output, removed when complete.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.partial: dict[int, set[str]] = {}
+
+    def _path(self, frame: int) -> Path:
+        return self.folder / f"{frame}.npz"
+
+    def add(self, fm: FrameMasks) -> dict[str, np.ndarray]:
+        """Merge ``fm`` with what is held for its frame; returns all logits known for the frame so far."""
+        merged = dict(fm.logits)
+        if fm.frame in self.partial:
+            with np.load(self._path(fm.frame)) as data:
+                for k in data.files:
+                    merged.setdefault(k, data[k].astype(np.float32))
+        return merged
+
+    def hold(self, frame: int, logits: dict[str, np.ndarray]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f"{frame}.tmp.npz"
+        np.savez_compressed(tmp, **{k: v.astype(np.float16) for k, v in logits.items()})
+        os.replace(tmp, self._path(frame))
+        self.partial[frame] = set(logits)
+
+    def release(self, frame: int) -> None:
+        if self.partial.pop(frame, None) is not None:
+            self._path(frame).unlink(missing_ok=True)
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Running
+
+
+def run(job: RotoJob, ctx: RunContext) -> JobResult:
+    """Run a roto job. Resumable: frames already written by the same job are skipped."""
+    from ..registry import load_backend
+
+    t_start = time.perf_counter()
+    job.validate()
+    in_pattern = resolve_path(job, job.input)
+    out_pattern = resolve_path(job, job.output)
+    in_seq = FrameSequence.parse(in_pattern, what="input")
+    frames = in_seq.resolve_frames(job.frames)
+    source = SequenceSource(in_pattern, frames, job.color)
+    check_sequence(source, frames)
+    keyframes = build_keyframes(job, frames, source.size)
+    names = [o.name for o in job.objects]
+
+    job_hash = job.job_hash()
+    mattes = FrameOutputs(out_pattern, job_hash, overwrite=job.output_options.overwrite, what="output")
+    done = mattes.prepare(frames)
+    contours_out = None
+    if job.contours:
+        contours_out = FrameOutputs(resolve_path(job, job.contours_pattern), job_hash, overwrite=job.output_options.overwrite, what="contours_output")
+        done &= contours_out.prepare(frames)
+
+    def load_done(frame: int) -> dict[str, np.ndarray]:
+        ch = read_channels(mattes.path(frame), [f"{n}.A" for n in names], frame=frame)
+        return {n: ch[f"{n}.A"] > 0.5 for n in names}
+
+    request = RotoRequest(frames, names, keyframes, job.direction, frozenset(done), load_done)
+    backend = load_backend(job.backend).create_backend(dict(job.backend_options))
+    w, h = source.size
+    pending = PendingFrames(Path(mattes.seq.folder) / f".{Path(mattes.seq.prefix).name}inkpaint-work-{job_hash}")
+    written: list[int] = []
+    todo = [f for f in frames if f not in done]
+    ctx.report("roto", 0, len(todo), message=f"{len(done)} frame(s) already done" if done else "")
+    empty_frames: list[int] = []
+    try:
+        for fm in _frames_to_write(backend.track(source, request, ctx), request, pending):
+            ctx.check_cancel()
+            if fm.frame in done or fm.frame in written:
+                continue
+            mattes_f = resolve_overlaps(fm.logits, names, (h, w))
+            channels: dict[str, np.ndarray] = {f"{n}.A": mattes_f[n] for n in names}
+            union = np.clip(sum(mattes_f.values()), 0.0, 1.0).astype(np.float32)
+            channels["A"] = union
+            if not union.any():
+                empty_frames.append(fm.frame)
+            meta: dict[str, Any] = {"inkpaint:objects": ",".join(names), "inkpaint:backend": job.backend}
+            if job.cryptomatte:
+                from ..cryptomatte import cryptomatte_layer
+
+                crypto_channels, crypto_meta = cryptomatte_layer(mattes_f, names)
+                channels.update(crypto_channels)
+                meta.update(crypto_meta)
+            if contours_out is not None:
+                from ..contours import write_contours
+
+                write_contours(contours_out.path(fm.frame), mattes_f, fm.frame, (w, h), job.contour_tolerance, contours_out.metadata(fm.frame))
+            write_exr(mattes.path(fm.frame), channels, metadata=mattes.metadata(fm.frame, meta), compression=job.output_options.compression)
+            written.append(fm.frame)
+            ctx.report("roto", len(written), len(todo), frame=fm.frame)
+    finally:
+        backend.close()
+    missing = [f for f in todo if f not in written]
+    if missing:
+        raise InkpaintError(f"backend {job.backend!r} produced no result for frame(s) {missing[:10]}; outputs so far are kept")
+    pending.cleanup()
+    if empty_frames:
+        log.warning("%d frame(s) have empty mattes (e.g. frame %d)", len(empty_frames), empty_frames[0])
+    outputs = {"mattes": out_pattern}
+    if contours_out is not None:
+        outputs["contours"] = contours_out.pattern
+    result = JobResult(
+        "roto", job_hash, outputs, frames, sorted(written), sorted(done),
+        summary={"objects": names, "backend": job.backend, "seconds": round(time.perf_counter() - t_start, 3), "empty_frames": empty_frames},
+    )
+    result.manifest = write_manifest(job, result, out_pattern)
+    return result
+
+
+def _frames_to_write(stream: Iterator[FrameMasks], request: RotoRequest, pending: PendingFrames) -> Iterator[FrameMasks]:
+    """Merge partial frames from several runs; yield each frame once all its expected objects are in."""
+    for fm in stream:
+        expected = set(request.expected_objects(fm.frame))
+        merged = pending.add(fm) if fm.frame in pending.partial else dict(fm.logits)
+        if expected <= set(merged):
+            pending.release(fm.frame)
+            yield FrameMasks(fm.frame, merged)
+        else:
+            pending.hold(fm.frame, merged)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# CLI
+
+
+def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("roto", help="track named objects through a plate and write per-object mattes")
+    p.add_argument("input", help="plate pattern, e.g. 'plates/shot.####.exr'")
+    p.add_argument("--prompts", required=True, help="prompts JSON file ({\"objects\": [...]})")
+    p.add_argument("--out", required=True, help="matte EXR pattern, e.g. 'roto/shot.####.exr'")
+    p.add_argument("--frames", help="frame range, e.g. 1001-1100 (default: every frame on disk)")
+    p.add_argument("--backend", default="classic", help="roto backend (default: classic, no weights)")
+    p.add_argument("--model", help="model size for learned backends (tiny, small, base_plus, large)")
+    p.add_argument("--checkpoint", help="custom checkpoint for learned backends")
+    p.add_argument("--device", help="cuda, mps or cpu (default: best available)")
+    p.add_argument("--direction", choices=["forward", "backward", "both"], default="both")
+    p.add_argument("--contours", action="store_true", help="also write per-frame outline JSON for Roto/Mask shapes")
+    p.add_argument("--contour-tolerance", type=float, default=1.0, help="outline simplification in pixels")
+    p.add_argument("--cryptomatte", action="store_true", help="also write a CryptoObject Cryptomatte layer")
+    add_common_options(p)
+    p.set_defaults(make_job=_job_from_args)
+
+
+def add_common_options(p: argparse.ArgumentParser) -> None:
+    """Options every frame-writing subcommand shares."""
+    p.add_argument("--colorspace", default="auto", help="input colour space (default auto: EXR linear, others sRGB)")
+    p.add_argument("--ocio", help="OCIO config path (default: $OCIO, else OIIO's built-in config)")
+    p.add_argument("--compression", default="zip", help="EXR compression (zip, piz, dwaa, ...)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs of a different job")
+    p.add_argument("--save-job", metavar="JSON", help="write the job spec to this file (and still run it)")
+    p.add_argument("--dry-run", action="store_true", help="validate and print the job spec, don't run it")
+
+
+def common_settings(args: argparse.Namespace) -> tuple[ColorSettings, OutputSettings]:
+    return (
+        ColorSettings(input_colorspace=args.colorspace, ocio_config=args.ocio),
+        OutputSettings(compression=args.compression, overwrite=args.overwrite),
+    )
+
+
+def _job_from_args(args: argparse.Namespace) -> RotoJob:
+    color, output = common_settings(args)
+    options: dict[str, Any] = {}
+    for key in ("model", "checkpoint", "device"):
+        if getattr(args, key, None):
+            options[key] = os.path.abspath(args.checkpoint) if key == "checkpoint" else getattr(args, key)
+    job = RotoJob(
+        input=os.path.abspath(args.input),
+        output=os.path.abspath(args.out),
+        objects=load_prompts(args.prompts),
+        frames=args.frames,
+        backend=args.backend,
+        backend_options=options,
+        direction=args.direction,
+        contours=args.contours,
+        contour_tolerance=args.contour_tolerance,
+        cryptomatte=args.cryptomatte,
+        color=color,
+        output_options=output,
+    )
+    job.validate()
+    return job
