@@ -31,7 +31,7 @@ OPERATIONS: dict[str, str] = {
 
 ROTO_BACKENDS: dict[str, str] = {
     "classic": "inkpaint.backends.classic",
-    "sam2": "inkpaint.backends.sam2",
+    "sam2": "inkpaint.backends.sam2_video",
 }
 """Roto backend name -> module path. ``classic`` is the embedded default (OpenCV only, no weights)."""
 
