@@ -202,6 +202,7 @@ def write_exr(
     metadata: Mapping[str, Any] | None = None,
     compression: str = "zip",
     dtype: str = "half",
+    channel_types: Mapping[str, str] | None = None,
 ) -> None:
     """Write named channels to an OpenEXR file, atomically.
 
@@ -211,6 +212,9 @@ def write_exr(
         metadata: extra header attributes (``inkpaint:job_hash`` ...). ``Software`` is always set.
         compression: one of :data:`EXR_COMPRESSIONS` (``dwaa:45`` style quality suffixes are accepted).
         dtype: ``"half"`` (default) or ``"float"``; use ``"uint"`` for id channels.
+        channel_types: per-channel ``"half"``/``"float"`` overriding ``dtype`` (not with ``dtype="uint"``).
+            Cryptomatte ranked channels (``<layer>NN.R|G|B|A`` of a layer named in ``cryptomatte/<key>/name``
+            metadata) are always written as float: a half cannot hold their IDs.
 
     Raises:
         OutputError: unknown compression, mismatched shapes, or the write failed (names the file).
@@ -229,12 +233,37 @@ def write_exr(
     fmt = {"half": oiio.HALF, "float": oiio.FLOAT, "uint": oiio.UINT32}[dtype]
     spec = oiio.ImageSpec(w, h, len(names), fmt)
     spec.channelnames = tuple(names)
+    per_channel = _channel_types(names, dtype, channel_types, metadata)
+    if per_channel is not None:
+        spec.channelformats = tuple(oiio.TypeDesc(oiio.FLOAT if t == "float" else oiio.HALF) for t in per_channel)
     spec.alpha_channel = names.index("A") if "A" in names else -1
     spec.attribute("compression", compression)
     _spec_attributes(spec, metadata)
     stack = np.stack(arrays, axis=-1)
     stack = stack.astype(np.uint32 if dtype == "uint" else np.float32, copy=False)
     _write_buffer(path, spec, stack)
+
+
+def _channel_types(
+    names: list[str], dtype: str, channel_types: Mapping[str, str] | None, metadata: Mapping[str, Any] | None
+) -> list[str] | None:
+    """Per-channel formats when they differ from ``dtype`` (else ``None``); see :func:`write_exr`."""
+    types = {n: dtype for n in names}
+    for n, t in (channel_types or {}).items():
+        if n not in types:
+            raise OutputError(f"channel_types names channel {n!r}, which is not written; channels: {', '.join(names)}")
+        if t not in ("half", "float") or dtype == "uint":
+            raise OutputError(f"channel_types[{n!r}] = {t!r}: use 'half' or 'float' (and a float dtype)")
+        types[n] = t
+    layers = [str(v) for k, v in (metadata or {}).items() if str(k).startswith("cryptomatte/") and str(k).endswith("/name")]
+    if layers and dtype != "uint":
+        from ..cryptomatte import is_cryptomatte_channel
+
+        for n in names:
+            if is_cryptomatte_channel(n, layers):
+                types[n] = "float"
+    out = [types[n] for n in names]
+    return None if all(t == dtype for t in out) else out
 
 
 def _write_buffer(path: str, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:
