@@ -231,15 +231,8 @@ def test_roto_job_writes_a_cryptomatte_nuke_can_key(tmp_path: Path) -> None:
     from inkpaint.ops.base import run_job
     from inkpaint.ops.roto import RotoJob, load_prompts
 
-    plate, prompts = make_clip(tmp_path, frames=3, size=(96, 72))
+    plate, prompts = make_clip(tmp_path, frames=3)
     objects = load_prompts(prompts)
-    # make_clip's prompts are for 320x240; scale them to the small clip.
-    for obj in objects:
-        for pr in obj.prompts:
-            if pr.points:
-                pr.points = [(x * 0.3, y * 0.3, lab) for x, y, lab in pr.points]
-            if pr.box:
-                pr.box = tuple(v * 0.3 for v in pr.box)  # type: ignore[assignment]
     job = RotoJob(input=plate, output=str(tmp_path / "roto" / "m.####.exr"), objects=objects, cryptomatte=True)
     result = run_job(job)
     for f in result.frames:
