@@ -134,12 +134,20 @@ def _check_version(version: Any, path: str) -> None:
 
 def job_class(type_name: str) -> type[JobSpec]:
     """Return the job class registered under ``type_name`` (imports only that operation's module)."""
-    from .registry import load_operation, OPERATIONS
+    from .registry import available_operations, load_operation
 
-    if type_name not in OPERATIONS:
-        known = ", ".join(sorted(OPERATIONS))
+    ops = available_operations()
+    if type_name not in ops:
+        known = ", ".join(sorted(ops))
         raise SpecError("type", f"unknown job type {type_name!r}; known types: {known}")
-    return load_operation(type_name).JOB
+    try:
+        module = load_operation(type_name)
+    except ImportError as exc:
+        raise SpecError("type", f"job type {type_name!r} is not available in this installation: {exc}") from exc
+    job = getattr(module, "JOB", None)
+    if job is None:
+        raise SpecError("type", f"job type {type_name!r}: module {module.__name__} defines no JOB class")
+    return job
 
 
 def load_job(source: dict[str, Any] | str | os.PathLike[str]) -> JobSpec:
@@ -245,6 +253,11 @@ def decode(tp: Any, value: Any, path: str = "") -> Any:
     origin = get_origin(tp)
     args = get_args(tp)
     if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        non_null = [a for a in args if a is not type(None)]
+        if len(non_null) == 1:  # Optional[X]: X's own error is the useful one (it names the inner field)
+            return decode(non_null[0], value, path)
         errors: list[SpecError] = []
         for alt in args:
             try:
@@ -284,7 +297,8 @@ def decode(tp: Any, value: Any, path: str = "") -> Any:
             raise SpecError(path, f"expected an object, got {type(value).__name__} {value!r}")
         hints = get_type_hints(tp)
         fields = {f.name: f for f in dataclasses.fields(tp) if f.init and not f.name.startswith("_")}
-        unknown = sorted(set(value) - set(fields) - {"schema_version", "type"})
+        envelope = {"schema_version", "type"} if not path else set()
+        unknown = sorted(set(value) - set(fields) - envelope)
         if unknown:
             raise SpecError(_join(path, unknown[0]), f"unknown field; known fields: {', '.join(sorted(fields))}")
         kwargs: dict[str, Any] = {}

@@ -4,14 +4,58 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import OutputError
 
 TEMP_MARK = ".inkpaint-tmp"
 """Infix of temporary files, so stale ones left by a killed process are recognisable and ignored."""
+
+_TEMP_RX = re.compile(r"^\.(?P<stem>.+)\.[A-Za-z0-9_]+" + re.escape(TEMP_MARK) + r"(?P<ext>(\.[^.]*)?)$")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()
+"""Mode of finished files: what ``open()`` would give (``mkstemp`` makes 0600 files, too strict for a farm)."""
+
+
+def temp_target(name: str) -> str | None:
+    """The file name a temp file of :func:`atomic_path` was going to become, or ``None`` if ``name`` isn't one.
+
+    ``.shot.1001.k3j_x9ab.inkpaint-tmp.exr`` -> ``shot.1001.exr``.
+    """
+    m = _TEMP_RX.match(name)
+    if not m:
+        return None
+    return m.group("stem") + m.group("ext")
+
+
+def remove_stale_temps(folder: Path, owns: Callable[[str], bool]) -> list[Path]:
+    """Delete temp files in ``folder`` left by a killed writer, for destinations ``owns(name)`` accepts.
+
+    Only temp files whose destination belongs to the caller are touched, so a job never removes the temp files of
+    another job writing other frames into the same folder. Returns the files removed.
+    """
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for entry in os.scandir(folder):
+        if TEMP_MARK not in entry.name or not entry.is_file(follow_symlinks=False):
+            continue
+        target = temp_target(entry.name)
+        if target is not None and owns(target):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
 
 
 def ensure_writable_dir(folder: Path) -> None:
@@ -33,7 +77,9 @@ def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``dest``; on success it is renamed onto ``dest``.
 
     The temp name keeps ``dest``'s extension so format-by-extension writers (OIIO) pick the right format.
-    On any exception the temp file is removed and ``dest`` is untouched.
+    On any exception the temp file is removed and ``dest`` is untouched. The finished file gets the usual
+    permissions (``0666`` less the umask). Temp names look like ``.<dest stem>.<random>.inkpaint-tmp<dest ext>``;
+    :func:`remove_stale_temps` finds the ones a killed process left behind.
     """
     dest = Path(dest)
     ensure_writable_dir(dest.parent)
@@ -44,6 +90,7 @@ def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp_path, _FILE_MODE)
         os.replace(tmp_path, dest)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -21,23 +21,36 @@ _SRGB_NAMES = {"srgb", "srgb_rec709_scene", "srgb_texture", "srgb encoded rec.70
 
 
 @functools.lru_cache(maxsize=8)
+def _load_config(path: str, env_ocio: str | None) -> tuple[oiio.ColorConfig, str]:
+    cfg = oiio.ColorConfig(path)
+    err = cfg.geterror() if hasattr(cfg, "geterror") else ""
+    return cfg, err
+
+
 def color_config(path: str | None = None) -> oiio.ColorConfig:
-    """The OCIO config: ``path``, else ``$OCIO``, else OIIO's built-in one.
+    """The OCIO config: ``path``, else ``$OCIO``, else OIIO's built-in one (``ocio://default``).
+
+    ``ocio://`` URIs of OCIO's built-in configs are accepted as ``path``.
 
     Raises:
-        SpecError: naming ``color.ocio_config`` when the file cannot be loaded.
+        SpecError: naming ``color.ocio_config`` (or ``$OCIO``) when the config cannot be loaded. A broken ``$OCIO``
+            is an error, not a silent fall-back to the built-in config: colours would be wrong without a word.
     """
-    cfg = oiio.ColorConfig(path or "")
-    if cfg.has_error() if hasattr(cfg, "has_error") else False:  # pragma: no cover - depends on OIIO build
-        raise SpecError("color.ocio_config", f"cannot load OCIO config '{path}': {cfg.geterror()}")
+    env = os.environ.get("OCIO") or None
+    cfg, err = _load_config(path or "", env)
+    if err:
+        if path:
+            raise SpecError("color.ocio_config", f"cannot load OCIO config '{path}': {err}")
+        raise SpecError("$OCIO", f"cannot load the OCIO config '{env}' named by $OCIO: {err}. Fix or unset $OCIO.")
     return cfg
 
 
 def config_name(path: str | None = None) -> str:
-    """A short description of the config in use (for metadata and logs)."""
+    """A short description of the config in use (for metadata, logs and errors)."""
     if path:
         return path
-    return os.environ.get("OCIO") or "ocio://default (OIIO built-in)"
+    env = os.environ.get("OCIO")
+    return f"$OCIO={env}" if env else "ocio://default (OIIO built-in)"
 
 
 def guess_colorspace(path: str, file_colorspace: str | None) -> str:
@@ -84,14 +97,16 @@ def convert(
         raise ValueError(f"convert expects (H, W, 3|4) pixels, got {pixels.shape}")
     if _same_space(src, dst):
         return pixels
+    color_config(ocio_config)  # a broken config is a clear error, not a silent fall-back
     h, w, c = pixels.shape
     buf = oiio.ImageBuf(oiio.ImageSpec(w, h, c, oiio.FLOAT))
     buf.set_pixels(oiio.ROI(0, w, 0, h, 0, 1, 0, c), np.ascontiguousarray(pixels, dtype=np.float32))
     out = oiio.ImageBufAlgo.colorconvert(buf, src, dst, True, "", "", ocio_config or "")
     if out.has_error:
         raise FrameError(
-            f"cannot convert colour space {src!r} -> {dst!r} with {config_name(ocio_config)}: {out.geterror()}. "
-            "Set color.input_colorspace to a space the OCIO config knows.",
+            f"cannot convert colour space {src!r} -> {dst!r} with the OCIO config {config_name(ocio_config)}: "
+            f"{out.geterror()}. Set the input colour space (--colorspace, color.input_colorspace) and/or the "
+            "working space (color.working_colorspace) to names this config knows.",
             frame=frame,
             path=path,
         )

@@ -72,56 +72,77 @@ class FrameSequence:
         base = os.path.basename(self.prefix)
         return re.compile(re.escape(base) + r"(-?\d+)" + re.escape(self.suffix) + r"$")
 
+    def frame_of_name(self, name: str) -> int | None:
+        """The frame number of the file name ``name`` (no folder) when it is exactly this sequence's name for it.
+
+        ``shot.0001.exr`` is frame 1 of ``shot.####.exr``; ``shot.1.exr`` and ``shot.00001.exr`` are not (they
+        are not what :meth:`path` gives for frame 1).
+        """
+        m = self._regex().match(name)
+        if not m:
+            return None
+        frame = int(m.group(1))
+        if os.path.basename(self.path(frame)) != name:
+            return None
+        return frame
+
     def frame_of(self, path: str | os.PathLike[str]) -> int | None:
         """The frame number of ``path`` when it belongs to this sequence, else ``None``."""
-        m = self._regex().match(os.path.basename(str(path)))
-        if not m or os.path.dirname(str(path)) != os.path.dirname(self.prefix):
+        if os.path.dirname(str(path)) != os.path.dirname(self.prefix):
             return None
-        digits = m.group(1)
-        if self.padding and len(digits.lstrip("-")) < self.padding:
-            return None
-        return int(digits)
+        return self.frame_of_name(os.path.basename(str(path)))
 
     def frames_on_disk(self) -> list[int]:
         """Frame numbers present on disk, sorted. Temp files of interrupted writes are ignored."""
         folder = self.folder
         if not folder.is_dir():
             return []
-        rx = self._regex()
         found = []
         for entry in os.scandir(folder):
-            m = rx.match(entry.name)
-            if m and entry.is_file():
-                digits = m.group(1)
-                if self.padding and len(digits.lstrip("-")) < self.padding:
-                    continue
-                found.append(int(digits))
+            frame = self.frame_of_name(entry.name)
+            if frame is not None and entry.is_file():
+                found.append(frame)
         return sorted(set(found))
 
-    def resolve_frames(self, frames: str | list[int] | None) -> list[int]:
+    def resolve_frames(self, frames: str | list[int] | None, *, what: str = "frames") -> list[int]:
         """The frames to process: ``frames`` parsed, or every frame on disk when ``None``.
 
+        Without an explicit range the frames on disk must be contiguous (or evenly stepped, e.g. on twos): a hole
+        in a plate is reported rather than silently skipped.
+
         Raises:
-            FrameError: no frames on disk, or some requested frames are missing (all of them are listed).
+            FrameError: no frames on disk, or frames are missing (all of them are listed, with the first file).
+            SpecError: ``frames`` is not a valid range expression (names ``what``).
         """
         if frames is None or frames == "":
             found = self.frames_on_disk()
             if not found:
                 raise FrameError(f"no frames found for '{self.pattern}' in '{self.folder}'")
+            steps = {b - a for a, b in zip(found, found[1:])}
+            if len(steps) > 1:
+                step = min(steps)
+                full = list(range(found[0], found[-1] + 1, step))
+                missing = sorted(set(full) - set(found))
+                if missing:
+                    self._missing_error(missing, f"the frames on disk ({found[0]}-{found[-1]})",
+                                        f"; pass --frames (\"frames\" in the job) to choose a range explicitly")
             return found
-        wanted = parse_frame_range(frames) if isinstance(frames, str) else sorted(set(frames))
+        wanted = parse_frame_range(frames, what=what) if isinstance(frames, str) else sorted(set(frames))
         missing = [f for f in wanted if not os.path.isfile(self.path(f))]
         if missing:
-            shown = ", ".join(str(f) for f in missing[:20]) + (" ..." if len(missing) > 20 else "")
-            raise FrameError(
-                f"{len(missing)} frame(s) of the range are missing from '{self.pattern}': {shown} "
-                f"(first missing file: '{self.path(missing[0])}')",
-                frame=missing[0],
-            )
+            self._missing_error(missing, f"the range {format_frame_range(wanted)}", "")
         return wanted
 
+    def _missing_error(self, missing: list[int], where: str, hint: str) -> None:
+        shown = format_frame_range(missing[:200]) + (" ..." if len(missing) > 200 else "")
+        raise FrameError(
+            f"{len(missing)} frame(s) of {where} are missing from '{self.pattern}': {shown} "
+            f"(first missing file: '{self.path(missing[0])}'){hint}",
+            frame=missing[0],
+        )
 
-def parse_frame_range(text: str) -> list[int]:
+
+def parse_frame_range(text: str, *, what: str = "frames") -> list[int]:
     """Parse a frame-range expression into a sorted list of unique frames.
 
     Accepts ``1001-1100``, ``1-100x2`` (step), ``5`` and comma-separated mixes such as ``1,3,10-20``.
@@ -134,19 +155,19 @@ def parse_frame_range(text: str) -> list[int]:
     for part in str(text).replace(" ", "").split(","):
         if not part:
             continue
-        m = re.fullmatch(r"(-?\d+)(?:-(-?\d+))?(?:[x:](\d+))?", part)
+        m = re.fullmatch(r"(-?\d+)(?:-(-?\d+))?(?:x(\d+))?", part)
         if not m:
-            raise SpecError("frames", f"cannot parse frame range {part!r}; use e.g. 1001-1100, 1-99x2 or 1,5,9")
+            raise SpecError(what, f"cannot parse frame range {part!r}; use e.g. 1001-1100, 1-99x2 or 1,5,9")
         start = int(m.group(1))
         end = int(m.group(2)) if m.group(2) is not None else start
         step = int(m.group(3) or 1)
         if step < 1:
-            raise SpecError("frames", f"step must be >= 1 in {part!r}")
+            raise SpecError(what, f"step must be >= 1 in {part!r}")
         if end < start:
-            raise SpecError("frames", f"range {part!r} ends before it starts")
+            raise SpecError(what, f"range {part!r} ends before it starts")
         out.update(range(start, end + 1, step))
     if not out:
-        raise SpecError("frames", f"frame range {text!r} is empty")
+        raise SpecError(what, f"frame range {text!r} is empty")
     return sorted(out)
 
 

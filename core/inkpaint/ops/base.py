@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import OutputError, OutputExistsError
-from ..io.atomic import atomic_write_text, ensure_writable_dir
+from ..io.atomic import atomic_write_text, ensure_writable_dir, remove_stale_temps
 from ..io.frames import read_attributes
 from ..io.sequence import FrameSequence, format_frame_range
 from ..progress import RunContext
@@ -94,6 +94,9 @@ class FrameOutputs:
     def prepare(self, frames: list[int]) -> set[int]:
         """Check the folder is writable and find frames already complete.
 
+        Temp files that an interrupted run left for these frames (``.<name>.<random>.inkpaint-tmp.<ext>``) are
+        deleted; those of other frames (another job writing into the same folder) are left alone.
+
         Returns:
             The frames already written by this same job (to be skipped).
 
@@ -102,6 +105,13 @@ class FrameOutputs:
             OutputExistsError: frames written by a different job exist and ``overwrite`` is off.
         """
         ensure_writable_dir(self.seq.folder)
+        wanted = set(frames)
+
+        def owns(name: str) -> bool:
+            return self.seq.frame_of_name(name) in wanted
+
+        for stale in remove_stale_temps(self.seq.folder, owns):
+            log.info("removed a temp file left by an interrupted run: %s", stale)
         done: set[int] = set()
         foreign: list[int] = []
         for f in frames:

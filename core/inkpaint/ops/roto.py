@@ -29,7 +29,7 @@ import numpy as np
 from ..backends.base import FrameMasks, Keyframe, RotoRequest
 from ..errors import FrameError, InkpaintError, SpecError
 from ..io.frames import image_size, read_channels, read_image, read_rgb, write_exr
-from ..io.sequence import FrameSequence
+from ..io.sequence import FrameSequence, format_frame_range, parse_frame_range
 from ..progress import RunContext
 from ..spec import ColorSettings, JobSpec, OutputSettings, decode, resolve_path
 from .base import FrameOutputs, JobResult, write_manifest
@@ -48,8 +48,8 @@ class Prompt:
         frame: the frame it is set on (any frame of the range).
         points: ``[[x, y, label], ...]`` in pixels, top-left origin; label 1 = include, 0 = exclude.
         box: ``[x0, y0, x1, y1]`` in pixels.
-        mask: path to a mask image (alpha, or luminance when it has no alpha; > 0.5 is inside). Relative paths
-            are relative to the prompts/spec file.
+        mask: path to a mask image: its alpha when the alpha holds a matte, else its luminance; > 0.5 is inside.
+            Relative paths are relative to the prompts file (CLI) or to the job spec file (``inkpaint run``).
     """
 
     frame: int
@@ -60,6 +60,8 @@ class Prompt:
     def check(self, path: str) -> None:
         if self.points is None and self.box is None and self.mask is None:
             raise SpecError(path, "a prompt needs at least one of points, box or mask")
+        if self.mask is not None and not self.mask.strip():
+            raise SpecError(f"{path}.mask", "is an empty path; give a mask image file")
         for i, p in enumerate(self.points or []):
             if p[2] not in (0, 1):
                 raise SpecError(f"{path}.points[{i}]", f"label must be 1 (include) or 0 (exclude), got {p[2]}")
@@ -113,6 +115,7 @@ class RotoJob(JobSpec):
     """
 
     TYPE = "roto"
+    HASH_EXCLUDE = JobSpec.HASH_EXCLUDE | {"backend_options.device"}
 
     input: str
     output: str
@@ -137,9 +140,19 @@ class RotoJob(JobSpec):
                 raise SpecError(f"objects[{i}].name", f"duplicate object name {obj.name!r} (also objects[{seen[obj.name]}])")
             seen[obj.name] = i
         FrameSequence.parse(self.input, what="input")
-        FrameSequence.parse(self.output, what="output")
+        out_seq = FrameSequence.parse(self.output, what="output")
+        if not out_seq.suffix.lower().endswith(".exr"):
+            raise SpecError("output", f"'{self.output}' must be an OpenEXR pattern ending in .exr (mattes are EXR)")
+        if _same_pattern(self.input, self.output):
+            raise SpecError("output", f"'{self.output}' is the input plate pattern; the mattes would replace the plate")
         if self.contours_output:
-            FrameSequence.parse(self.contours_output, what="contours_output")
+            c_seq = FrameSequence.parse(self.contours_output, what="contours_output")
+            if not c_seq.suffix.lower().endswith(".json"):
+                raise SpecError("contours_output", f"'{self.contours_output}' must end in .json")
+            if _same_pattern(self.contours_output, self.output) or _same_pattern(self.contours_output, self.input):
+                raise SpecError("contours_output", f"'{self.contours_output}' clashes with the input or output pattern")
+        if self.frames is not None:
+            parse_frame_range(self.frames, what="frames")
         if self.contour_tolerance < 0:
             raise SpecError("contour_tolerance", "must be >= 0")
         from ..registry import available_backends
@@ -160,17 +173,30 @@ class RotoJob(JobSpec):
 JOB = RotoJob
 
 
+def _same_pattern(a: str, b: str) -> bool:
+    """Whether two frame patterns name the same files (frame 1 of each resolves to the same path)."""
+    try:
+        pa, pb = FrameSequence.parse(a).path(1), FrameSequence.parse(b).path(1)
+    except SpecError:
+        return False
+    return os.path.normcase(os.path.abspath(pa)) == os.path.normcase(os.path.abspath(pb))
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Prompts
 
 
-def load_prompts(path: str | os.PathLike[str]) -> list[RotoObject]:
+def load_prompts(path: str | os.PathLike[str], only: list[str] | None = None) -> list[RotoObject]:
     """Read a prompts file (``{"objects": [{"name": ..., "prompts": [...]}]}``).
 
     Relative mask paths are made absolute against the prompts file's folder.
 
+    Args:
+        path: the prompts JSON file.
+        only: keep just these objects (in this order); a name the file doesn't define is an error.
+
     Raises:
-        SpecError: naming the file and field.
+        SpecError: naming the file and field (duplicate names, unknown names in ``only`` included).
     """
     p = Path(path)
     try:
@@ -185,15 +211,30 @@ def load_prompts(path: str | os.PathLike[str]) -> list[RotoObject]:
         objects = decode(list[RotoObject], data["objects"], "objects")
     except SpecError as exc:
         raise SpecError(f"{p}: {exc.field}", exc.message) from None
-    for obj in objects:
+    seen: dict[str, int] = {}
+    for i, obj in enumerate(objects):
+        if obj.name in seen:
+            raise SpecError(f"{p}: objects[{i}].name", f"duplicate object name {obj.name!r} (also objects[{seen[obj.name]}])")
+        seen[obj.name] = i
         for pr in obj.prompts:
-            if pr.mask and not os.path.isabs(pr.mask):
+            if pr.mask and not os.path.isabs(os.path.expanduser(pr.mask)):
                 pr.mask = str((p.resolve().parent / pr.mask))
+    if only is not None:
+        unknown = [n for n in only if n not in seen]
+        if unknown:
+            raise SpecError("--objects", f"unknown object name {unknown[0]!r}; '{p}' defines: {', '.join(seen) or 'none'}")
+        if len(set(only)) != len(only):
+            dup = next(n for n in only if only.count(n) > 1)
+            raise SpecError("--objects", f"object {dup!r} is named twice")
+        objects = [objects[seen[n]] for n in only]
     return objects
 
 
 def read_mask_prompt(path: str, size: tuple[int, int], where: str) -> np.ndarray:
-    """Read a mask prompt as bool ``(H, W)``: alpha if present, else luminance; > 0.5 is inside.
+    """Read a mask prompt as bool ``(H, W)``; > 0.5 is inside.
+
+    The alpha channel is used when it holds a matte (some pixel below 0.5); an absent or all-opaque alpha (an RGBA
+    export of a black-and-white mask) means the colour channels' mean is used.
 
     Raises:
         SpecError: unreadable, wrong size, or empty (names the field and file).
@@ -205,10 +246,12 @@ def read_mask_prompt(path: str, size: tuple[int, int], where: str) -> np.ndarray
     if (img.width, img.height) != size:
         raise SpecError(where, f"mask '{path}' is {img.width}x{img.height}, the plate is {size[0]}x{size[1]}")
     ch = img.channels
-    if "A" in ch:
-        m = img.channel("A")
+    alpha = img.channel("A") if "A" in ch else None
+    if alpha is not None and (alpha < 0.5).any():
+        m = alpha  # a real matte in alpha; an all-opaque alpha (e.g. an RGBA screenshot) says nothing
     else:
-        m = img.pixels[..., :3].mean(axis=2) if img.pixels.shape[2] >= 3 else img.pixels[..., 0]
+        colour = [i for i, c in enumerate(ch) if c != "A"]
+        m = img.pixels[..., colour].mean(axis=2) if colour else img.pixels[..., 0]
     mask = m > 0.5
     if not mask.any():
         raise SpecError(where, f"mask '{path}' is empty (no pixel above 0.5)")
@@ -225,7 +268,7 @@ def build_keyframes(job: RotoJob, frames: list[int], size: tuple[int, int]) -> d
         for j, pr in enumerate(obj.prompts):
             where = f"objects[{i}].prompts[{j}]"
             if pr.frame not in fset:
-                raise SpecError(f"{where}.frame", f"object {obj.name!r}: prompt on frame {pr.frame}, outside the range {frames[0]}-{frames[-1]}")
+                raise SpecError(f"{where}.frame", f"object {obj.name!r}: prompt on frame {pr.frame}, outside the frames being processed ({format_frame_range(frames)})")
             kf = by_frame.setdefault(pr.frame, Keyframe(pr.frame))
             if pr.points:
                 pts = np.asarray(pr.points, np.float32).reshape(-1, 3)
@@ -259,6 +302,7 @@ class SequenceSource:
     def __init__(self, pattern: str, frames: list[int], color: ColorSettings, cache: int = 3) -> None:
         self.seq = FrameSequence.parse(pattern, what="input")
         self.frames = frames
+        self.frame_set = frozenset(frames)
         self.color = color
         self.size = image_size(self.seq.path(frames[0]), frames[0])
         self._cache: dict[int, np.ndarray] = {}
@@ -389,11 +433,13 @@ def run(job: RotoJob, ctx: RunContext) -> JobResult:
     names = [o.name for o in job.objects]
 
     job_hash = job.job_hash()
-    mattes = FrameOutputs(out_pattern, job_hash, overwrite=job.output_options.overwrite, what="output")
-    done = mattes.prepare(frames)
+    overwrite = job.output_options.overwrite
+    mattes = FrameOutputs(out_pattern, job_hash, overwrite=overwrite, what="output")
     contours_out = None
     if job.contours:
-        contours_out = FrameOutputs(resolve_path(job, job.contours_pattern), job_hash, overwrite=job.output_options.overwrite, what="contours_output")
+        contours_out = FrameOutputs(resolve_path(job, job.contours_pattern), job_hash, overwrite=overwrite, what="contours_output")
+    done = mattes.prepare(frames)
+    if contours_out is not None:
         done &= contours_out.prepare(frames)
 
     def load_done(frame: int) -> dict[str, np.ndarray]:
@@ -401,46 +447,65 @@ def run(job: RotoJob, ctx: RunContext) -> JobResult:
         return {n: ch[f"{n}.A"] > 0.5 for n in names}
 
     request = RotoRequest(frames, names, keyframes, job.direction, frozenset(done), load_done)
-    backend = load_backend(job.backend).create_backend(dict(job.backend_options))
-    w, h = source.size
-    pending = PendingFrames(Path(mattes.seq.folder) / f".{Path(mattes.seq.prefix).name}inkpaint-work-{job_hash}")
-    written: list[int] = []
     todo = [f for f in frames if f not in done]
+    # Frames no object reaches (before every keyframe with direction=forward, after them with backward) are
+    # written empty; the backend never yields them.
+    unreached = [f for f in todo if not request.expected_objects(f)]
+    w, h = source.size
+    pending = PendingFrames(work_folder(mattes, job_hash))
+    pending.cleanup()  # partial frames of a killed run are not trusted: their tracks rerun from the start
+    written: set[int] = set()
     ctx.report("roto", 0, len(todo), message=f"{len(done)} frame(s) already done" if done else "")
     empty_frames: list[int] = []
+
+    def write_frame(frame: int, logits: dict[str, np.ndarray]) -> None:
+        mattes_f = resolve_overlaps(logits, names, (h, w))
+        channels: dict[str, np.ndarray] = {f"{n}.A": mattes_f[n] for n in names}
+        union = np.clip(sum(mattes_f.values()), 0.0, 1.0).astype(np.float32)
+        channels["A"] = union
+        if not (union >= 0.5).any():
+            empty_frames.append(frame)
+        meta: dict[str, Any] = {"inkpaint:objects": ",".join(names), "inkpaint:backend": job.backend}
+        if job.cryptomatte:
+            from ..cryptomatte import cryptomatte_layer
+
+            crypto_channels, crypto_meta = cryptomatte_layer(mattes_f, names)
+            channels.update(crypto_channels)
+            meta.update(crypto_meta)
+        if contours_out is not None:
+            from ..contours import write_contours
+
+            write_contours(contours_out.path(frame), mattes_f, frame, (w, h), job.contour_tolerance, contours_out.metadata(frame))
+        # The EXR goes last: a frame counts as done only once its mattes exist, so contours are never missing.
+        write_exr(mattes.path(frame), channels, metadata=mattes.metadata(frame, meta), compression=job.output_options.compression)
+        written.add(frame)
+        ctx.report("roto", len(written), len(todo), frame=frame)
+
+    backend = None
     try:
-        for fm in _frames_to_write(backend.track(source, request, ctx), request, pending):
+        if len(unreached) < len(todo):
+            backend = load_backend(job.backend).create_backend(dict(job.backend_options))
+            for fm in _frames_to_write(backend.track(source, request, ctx), request, pending):
+                ctx.check_cancel()
+                if fm.frame in done or fm.frame in written or fm.frame not in source.frame_set:
+                    continue
+                write_frame(fm.frame, fm.logits)
+        for f in unreached:
             ctx.check_cancel()
-            if fm.frame in done or fm.frame in written:
-                continue
-            mattes_f = resolve_overlaps(fm.logits, names, (h, w))
-            channels: dict[str, np.ndarray] = {f"{n}.A": mattes_f[n] for n in names}
-            union = np.clip(sum(mattes_f.values()), 0.0, 1.0).astype(np.float32)
-            channels["A"] = union
-            if not union.any():
-                empty_frames.append(fm.frame)
-            meta: dict[str, Any] = {"inkpaint:objects": ",".join(names), "inkpaint:backend": job.backend}
-            if job.cryptomatte:
-                from ..cryptomatte import cryptomatte_layer
-
-                crypto_channels, crypto_meta = cryptomatte_layer(mattes_f, names)
-                channels.update(crypto_channels)
-                meta.update(crypto_meta)
-            if contours_out is not None:
-                from ..contours import write_contours
-
-                write_contours(contours_out.path(fm.frame), mattes_f, fm.frame, (w, h), job.contour_tolerance, contours_out.metadata(fm.frame))
-            write_exr(mattes.path(fm.frame), channels, metadata=mattes.metadata(fm.frame, meta), compression=job.output_options.compression)
-            written.append(fm.frame)
-            ctx.report("roto", len(written), len(todo), frame=fm.frame)
+            if f not in written:
+                write_frame(f, {})
     finally:
-        backend.close()
+        if backend is not None:
+            backend.close()
+        pending.cleanup()
     missing = [f for f in todo if f not in written]
     if missing:
-        raise InkpaintError(f"backend {job.backend!r} produced no result for frame(s) {missing[:10]}; outputs so far are kept")
-    pending.cleanup()
+        raise InkpaintError(
+            f"backend {job.backend!r} produced no result for {len(missing)} frame(s) ({format_frame_range(missing)}); "
+            "the frames written so far are kept and a rerun resumes"
+        )
     if empty_frames:
-        log.warning("%d frame(s) have empty mattes (e.g. frame %d)", len(empty_frames), empty_frames[0])
+        log.warning("%d frame(s) have empty mattes (%s)", len(empty_frames), format_frame_range(empty_frames))
     outputs = {"mattes": out_pattern}
     if contours_out is not None:
         outputs["contours"] = contours_out.pattern
@@ -452,13 +517,26 @@ def run(job: RotoJob, ctx: RunContext) -> JobResult:
     return result
 
 
+def work_folder(outputs: FrameOutputs, job_hash: str) -> Path:
+    """The folder where a running job spills partial frames: hidden, beside the mattes, named after the job."""
+    return Path(outputs.seq.folder) / f".{Path(outputs.seq.prefix).name}inkpaint-work-{job_hash}"
+
+
 def _frames_to_write(stream: Iterator[FrameMasks], request: RotoRequest, pending: PendingFrames) -> Iterator[FrameMasks]:
-    """Merge partial frames from several runs; yield each frame once all its expected objects are in."""
+    """Merge partial frames from several runs; yield each frame once, when all its expected objects are in.
+
+    Frames already done (resume) or already yielded (the keyframe a backward run repeats) are dropped here, so
+    they are never spilled to the work folder.
+    """
+    finished: set[int] = set(request.done)
     for fm in stream:
+        if fm.frame in finished:
+            continue
         expected = set(request.expected_objects(fm.frame))
         merged = pending.add(fm) if fm.frame in pending.partial else dict(fm.logits)
         if expected <= set(merged):
             pending.release(fm.frame)
+            finished.add(fm.frame)
             yield FrameMasks(fm.frame, merged)
         else:
             pending.hold(fm.frame, merged)
@@ -473,7 +551,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("input", help="plate pattern, e.g. 'plates/shot.####.exr'")
     p.add_argument("--prompts", required=True, help="prompts JSON file ({\"objects\": [...]})")
     p.add_argument("--out", required=True, help="matte EXR pattern, e.g. 'roto/shot.####.exr'")
-    p.add_argument("--frames", help="frame range, e.g. 1001-1100 (default: every frame on disk)")
+    p.add_argument("--frames", help="frame range, e.g. 1001-1100 or 1-99x2 (default: every frame on disk)")
+    p.add_argument("--objects", help="comma-separated subset of the prompts file's objects to track (default: all)")
     p.add_argument("--backend", default="classic", help="roto backend (default: classic, no weights)")
     p.add_argument("--model", help="model size for learned backends (tiny, small, base_plus, large)")
     p.add_argument("--checkpoint", help="custom checkpoint for learned backends")
@@ -503,6 +582,15 @@ def common_settings(args: argparse.Namespace) -> tuple[ColorSettings, OutputSett
     )
 
 
+def _split_names(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise SpecError("--objects", "is empty; give object names separated by commas")
+    return names
+
+
 def _job_from_args(args: argparse.Namespace) -> RotoJob:
     color, output = common_settings(args)
     options: dict[str, Any] = {}
@@ -512,7 +600,7 @@ def _job_from_args(args: argparse.Namespace) -> RotoJob:
     job = RotoJob(
         input=os.path.abspath(args.input),
         output=os.path.abspath(args.out),
-        objects=load_prompts(args.prompts),
+        objects=load_prompts(args.prompts, _split_names(args.objects)),
         frames=args.frames,
         backend=args.backend,
         backend_options=options,
