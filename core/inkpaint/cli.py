@@ -2,7 +2,8 @@
 
 Subcommands come from the registered operations (``roto``, ``ink``, ``shade``, ``finish``, ``cel``, ``paint``)
 plus ``run`` (a saved job spec), ``worker`` (JSON lines over stdin/stdout), ``demo`` and ``eval``.
-Exit codes: 0 success, 1 an inkpaint error (message on stderr), 2 usage error, 130 cancelled (Ctrl-C).
+Exit codes: 0 success, 1 an inkpaint error (message on stderr, naming the frame, file or field), 2 usage error,
+3 an unexpected internal error (traceback on stderr), 130 cancelled (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import importlib
 import json
 import logging
 import sys
+import traceback
 from collections.abc import Sequence
 
 from . import __version__
@@ -33,22 +35,30 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module in OPERATIONS.items():
         try:
             mod = importlib.import_module(module)
-        except ImportError as exc:  # an operation whose module is absent or broken must not break the CLI
-            logging.getLogger("inkpaint").debug("operation %s unavailable: %s", name, exc)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and module.startswith(exc.name):  # not part of this installation (yet)
+                continue
+            _unavailable(sub, name, exc)
+            continue
+        except Exception as exc:  # a broken operation module must not break the whole CLI
+            _unavailable(sub, name, exc)
             continue
         mod.add_cli(sub)
 
-    p = sub.add_parser("run", help="run a saved job spec (JSON)")
+    p = sub.add_parser("run", help="run a saved job spec (JSON); relative paths in it are relative to its folder")
     p.add_argument("job", help="job spec file")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs of a different job")
+    p.add_argument("--dry-run", action="store_true", help="validate and print the job spec, don't run it")
     p.set_defaults(handler=_cmd_run)
 
     p = sub.add_parser("worker", help="serve jobs as JSON lines over stdin/stdout (see docs/worker-protocol.md)")
     p.set_defaults(handler=_cmd_worker)
 
     p = sub.add_parser("demo", help="run the roto job on a generated clip with the classic backend (no weights)")
-    p.add_argument("--out-dir", default="inkpaint-demo", help="where to write the clip, mattes and contact sheet")
-    p.add_argument("--frames", type=int, default=24, help="clip length")
+    p.add_argument("--out-dir", default="inkpaint-demo", help="where to write the clip, mattes and contact sheet "
+                   "(default: ./inkpaint-demo)")
+    p.add_argument("--frames", type=int, default=24, help="clip length (default 24)")
+    p.add_argument("--size", default="320x240", help="clip resolution WxH (default 320x240)")
     p.set_defaults(handler=_cmd_demo)
 
     p = sub.add_parser("eval", help="score results against ground truth")
@@ -58,7 +68,28 @@ def build_parser() -> argparse.ArgumentParser:
             importlib.import_module(module).add_cli(esub)
         except ImportError:
             continue
+    for p in list(sub.choices.values()):  # -q/-v also work after the subcommand: `inkpaint roto ... -q`
+        for flags, dest, text in ((("-q", "--quiet"), "quiet", "no progress bar"), (("-v", "--verbose"), "verbose", "debug logging")):
+            try:
+                p.add_argument(*flags, dest=dest, action="store_true", default=argparse.SUPPRESS, help=text)
+            except argparse.ArgumentError:
+                pass
     return parser
+
+
+def _unavailable(sub: argparse._SubParsersAction, name: str, exc: BaseException) -> None:  # type: ignore[type-arg]
+    """A subcommand whose module failed to import: it stays listed and says why when used."""
+    reason = f"{type(exc).__name__}: {exc}"
+    logging.getLogger("inkpaint").debug("operation %s unavailable: %s", name, reason)
+    p = sub.add_parser(name, help=f"(unavailable: {reason})", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    def handler(args: argparse.Namespace) -> int:
+        from .errors import BackendError
+
+        raise BackendError(f"the {name!r} operation cannot be loaded in this installation: {reason}")
+
+    p.set_defaults(handler=handler)
 
 
 def _print_result(result: object) -> None:
@@ -66,11 +97,20 @@ def _print_result(result: object) -> None:
     print(json.dumps(data, indent=2))
 
 
+_PROGRESS: TerminalProgress | None = None
+
+
 def _run_job(job, quiet: bool) -> int:  # type: ignore[no-untyped-def]
+    global _PROGRESS
     from .ops.base import run_job
 
-    ctx = RunContext(progress=None if quiet else TerminalProgress())
-    result = run_job(job, ctx)
+    _PROGRESS = None if quiet else TerminalProgress()
+    ctx = RunContext(progress=_PROGRESS)
+    try:
+        result = run_job(job, ctx)
+    finally:
+        if _PROGRESS is not None:
+            _PROGRESS.close()
     _print_result(result)
     return 0
 
@@ -81,7 +121,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     job = load_job(args.job)
     if args.overwrite and hasattr(job, "output_options"):
         job = replace(job, output_options=replace(job.output_options, overwrite=True))  # type: ignore[attr-defined]
+    if args.dry_run:
+        job.validate()
+        print(job.to_json())
+        return 0
     return _run_job(job, args.quiet)
+
+
+class _LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """stderr logging that first clears an unfinished progress bar line, so messages never run into it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if _PROGRESS is not None:
+            _PROGRESS.clear()
+        super().emit(record)
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
@@ -93,17 +146,21 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(args.out_dir, args.frames, quiet=args.quiet)
+    try:
+        w, h = (int(v) for v in str(args.size).lower().split("x"))
+    except ValueError:
+        from .errors import SpecError
+
+        raise SpecError("--size", f"expected WIDTHxHEIGHT, e.g. 320x240; got {args.size!r}") from None
+    return run_demo(args.out_dir, args.frames, quiet=args.quiet, size=(w, h))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = _LogHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, handlers=[handler])
     if args.command is None:
         parser.print_help()
         return 2
@@ -127,6 +184,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InkpaintError as exc:
         print(f"inkpaint: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # e.g. the disk filled up mid-run: the file system's own message names the file
+        print(f"inkpaint: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: say so, with the traceback, and exit with a distinct code
+        traceback.print_exc()
+        print(f"inkpaint: internal error ({type(exc).__name__}: {exc}). This is a bug; complete frames were kept.",
+              file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":  # pragma: no cover

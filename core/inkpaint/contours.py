@@ -6,7 +6,9 @@ JSON layout of one frame (written atomically)::
      "job_hash": "...", "objects": {"dancer": [{"points": [[x, y], ...], "hole": false, "area": 1234.0}, ...]}}
 
 Coordinates are continuous pixel coordinates: the image spans ``0..width`` x ``0..height`` with the origin at the
-top-left corner, so the centre of pixel ``(i, j)`` is ``(i + 0.5, j + 0.5)``. Nuke's origin is bottom-left
+top-left corner, so the centre of pixel ``(i, j)`` is ``(i + 0.5, j + 0.5)``. Outlines run through the centres of the
+matte's edge pixels (``> 0.5``), simplified with Douglas-Peucker to ``tolerance`` pixels. Outer outlines come first
+(largest first), counter-clockwise as seen on screen; holes follow, clockwise. Nuke's origin is bottom-left
 (``y_nuke = height - y``); Blender masks use ``x / width, 1 - y / height`` (the adapters convert).
 """
 
@@ -51,7 +53,14 @@ def mask_contours(matte: np.ndarray, tolerance: float = 1.0, min_area: float = 4
         if len(approx) < 3:
             continue
         pts = approx.reshape(-1, 2).astype(np.float64) + 0.5
-        out.append({"points": np.round(pts, 3).tolist(), "hole": bool(h[3] >= 0), "area": area})
+        hole = bool(h[3] >= 0)
+        # Orientation as seen on screen (y down): outers counter-clockwise (negative shoelace sum in these
+        # coordinates), holes clockwise. Enforced rather than trusted to OpenCV's tracing order.
+        x, y = pts[:, 0], pts[:, 1]
+        signed = float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+        if (signed > 0) != hole:
+            pts = pts[::-1]
+        out.append({"points": np.round(pts, 3).tolist(), "hole": hole, "area": area})
     out.sort(key=lambda d: (d["hole"], -d["area"]))
     return out
 

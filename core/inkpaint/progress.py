@@ -92,6 +92,7 @@ class TerminalProgress:
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._last_line = 0.0
         self._stage = ""
+        self._open = ""  # the bar text on screen without a newline yet (tty only)
 
     def __call__(self, ev: ProgressEvent) -> None:
         frac = ev.done / ev.total if ev.total else 0.0
@@ -100,9 +101,10 @@ class TerminalProgress:
         frame = f" frame {ev.frame}" if ev.frame is not None else ""
         text = f"{ev.stage:>8} [{bar}] {ev.done}/{ev.total}{frame} {ev.fps:5.1f} fps {ev.message}".rstrip()
         if self.tty:
-            end = "\n" if ev.total and ev.done >= ev.total else ""
-            self.stream.write("\r\033[K" + text + end)
+            final = bool(ev.total and ev.done >= ev.total)
+            self.stream.write("\r\033[K" + text + ("\n" if final else ""))
             self.stream.flush()
+            self._open = "" if final else text
         else:
             now = time.monotonic()
             final = ev.total and ev.done >= ev.total
@@ -111,3 +113,17 @@ class TerminalProgress:
                 self.stream.flush()
                 self._last_line = now
         self._stage = ev.stage
+
+    def clear(self) -> None:
+        """Erase an unfinished bar line (before a log message); the next update redraws it."""
+        if self._open:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self._open = ""
+
+    def close(self) -> None:
+        """End an unfinished bar line, so what follows (an error, the result) starts on a line of its own."""
+        if self._open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open = ""

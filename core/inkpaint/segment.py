@@ -24,6 +24,12 @@ class SegmentObject:
     box: tuple[float, float, float, float] | None = None
     mask: str | None = None
 
+    def check(self, path: str) -> None:
+        from .ops.roto import Prompt, RotoObject
+
+        RotoObject(self.name, [Prompt(0)]).check(path)
+        Prompt(0, self.points, self.box, self.mask).check(path)
+
 
 @dataclasses.dataclass
 class SegmentRequest:
@@ -53,6 +59,11 @@ class SegmentRequest:
         req = decode(cls, body, "")
         if not req.objects:
             raise SpecError("objects", "no objects to segment")
+        seen: dict[str, int] = {}
+        for i, obj in enumerate(req.objects):
+            if obj.name in seen:
+                raise SpecError(f"objects[{i}].name", f"duplicate object name {obj.name!r} (also objects[{seen[obj.name]}])")
+            seen[obj.name] = i
         return req
 
     def image_path(self) -> str:
@@ -81,7 +92,11 @@ def run_segment(req: SegmentRequest, backend: Any, output: str) -> dict[str, Any
             out = (kf.points[:, 0] < 0) | (kf.points[:, 0] > w) | (kf.points[:, 1] < 0) | (kf.points[:, 1] > h)
             if out.any():
                 k = int(np.argmax(out))
-                raise SpecError(f"objects[{i}].points[{k}]", f"point is outside the {w}x{h} image")
+                raise SpecError(f"objects[{i}].points[{k}]", f"point ({kf.points[k, 0]:g}, {kf.points[k, 1]:g}) is outside the {w}x{h} image")
+        if obj.box is not None:
+            x0, y0, x1, y1 = obj.box
+            if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
+                raise SpecError(f"objects[{i}].box", f"box {list(obj.box)} is outside the {w}x{h} image")
         kf.box = obj.box
         if obj.mask:
             kf.mask = read_mask_prompt(obj.mask, (w, h), f"objects[{i}].mask")

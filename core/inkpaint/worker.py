@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import queue
+import shutil
 import sys
 import tempfile
 import threading
@@ -83,6 +84,8 @@ def error_payload(exc: BaseException) -> dict[str, Any]:
         val = getattr(exc, attr, None)
         if val is not None:
             out[attr] = val
+    if isinstance(exc, OSError) and exc.filename is not None and "path" not in out:
+        out["path"] = str(exc.filename)
     return out
 
 
@@ -123,14 +126,33 @@ class Worker:
                     continue
                 if not self._dispatch(req):
                     break
+        except BaseException as exc:  # the reader itself failed: report it and exit non-zero, never hang
+            self._fatal(None, exc)
         finally:
             for tok in list(self.cancels.values()):
                 tok.cancel()
             self.tasks.put(None)
             thread.join()
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
         if self.fatal is not None:
             return 3
         return 0
+
+    def _fatal(self, rid: str | None, exc: BaseException) -> None:
+        """Report a crash as a fatal ``error`` event; exit the process with status 3 (never returns)."""
+        self.fatal = exc
+        try:
+            self.writer.send("error", rid, fatal=True, error={**error_payload(exc), "traceback": traceback.format_exc()})
+        except BaseException:  # noqa: BLE001 - the pipe may be gone; exiting non-zero is all that is left
+            pass
+        finally:
+            try:
+                sys.stderr.write(traceback.format_exc())
+                sys.stderr.flush()
+            except BaseException:  # noqa: BLE001
+                pass
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            os._exit(3)
 
     def _dispatch(self, req: dict[str, Any]) -> bool:
         rid = str(req.get("id")) if req.get("id") is not None else None
@@ -138,11 +160,13 @@ class Worker:
         if kind == "ping":
             self.writer.send("pong", rid, version=__version__, protocol=PROTOCOL_VERSION, busy=self.current)
         elif kind == "cancel":
-            target = str(req.get("target", self.current))
-            tok = self.cancels.get(target)
+            target = req.get("target", self.current)
+            target = str(target) if target is not None else None
+            tok = self.cancels.get(target) if target is not None else None
             if tok is not None:
                 tok.cancel()
-            self.writer.send("cancelling" if tok else "log", rid, target=target, level="info", message=f"cancel {target}: {'requested' if tok else 'no such running request'}")
+            # found=false: the target already finished (its result/error is on the way or sent) or never existed.
+            self.writer.send("cancelling", rid, target=target, found=tok is not None)
         elif kind == "shutdown":
             self.writer.send("bye", rid)
             return False
@@ -175,12 +199,10 @@ class Worker:
                 self.writer.send("result", rid, result=result)
             except CancelledError as exc:
                 self.writer.send("cancelled", rid, message=str(exc))
-            except InkpaintError as exc:
+            except (InkpaintError, OSError) as exc:  # bad input, or the file system refused: the worker carries on
                 self.writer.send("error", rid, error=error_payload(exc))
             except BaseException as exc:  # crash: report, then stop the whole worker with a non-zero exit
-                self.fatal = exc
-                self.writer.send("error", rid, fatal=True, error={**error_payload(exc), "traceback": traceback.format_exc()})
-                os._exit(3)
+                self._fatal(rid, exc)
             finally:
                 self.cancels.pop(rid, None)
                 self.current = None
