@@ -22,7 +22,7 @@ _SRGB_NAMES = {"srgb", "srgb_rec709_scene", "srgb_texture", "srgb encoded rec.70
 
 @functools.lru_cache(maxsize=8)
 def _load_config(path: str, env_ocio: str | None) -> tuple[oiio.ColorConfig, str]:
-    cfg = oiio.ColorConfig(path)
+    cfg = oiio.ColorConfig(path or env_ocio or "")
     err = cfg.geterror() if hasattr(cfg, "geterror") else ""
     return cfg, err
 
@@ -101,7 +101,9 @@ def convert(
     h, w, c = pixels.shape
     buf = oiio.ImageBuf(oiio.ImageSpec(w, h, c, oiio.FLOAT))
     buf.set_pixels(oiio.ROI(0, w, 0, h, 0, 1, 0, c), np.ascontiguousarray(pixels, dtype=np.float32))
-    out = oiio.ImageBufAlgo.colorconvert(buf, src, dst, True, "", "", ocio_config or "")
+    # $OCIO is passed explicitly: OIIO reads it only once per process, when its default config is first built.
+    config = ocio_config or os.environ.get("OCIO") or ""
+    out = oiio.ImageBufAlgo.colorconvert(buf, src, dst, True, "", "", config)
     if out.has_error:
         raise FrameError(
             f"cannot convert colour space {src!r} -> {dst!r} with the OCIO config {config_name(ocio_config)}: "

@@ -1,0 +1,136 @@
+"""Colour management through OCIO: scene-linear EXR -> display sRGB, $OCIO honoured, built-in fall-back, overrides."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inkpaint.errors import FrameError, SpecError
+from inkpaint.io.frames import read_rgb, write_exr, write_png
+from inkpaint.spec import ColorSettings
+
+# A config whose "sRGB" is a pure 1/2 power: results that follow it prove the config was really used.
+TINY_CONFIG = textwrap.dedent(
+    """\
+    ocio_profile_version: 2
+
+    roles:
+      default: raw
+      scene_linear: lin_rec709_scene
+
+    file_rules:
+      - !<Rule> {name: Default, colorspace: default}
+
+    displays:
+      sRGB:
+        - !<View> {name: Raw, colorspace: raw}
+
+    colorspaces:
+      - !<ColorSpace>
+        name: raw
+        isdata: true
+      - !<ColorSpace>
+        name: lin_rec709_scene
+      - !<ColorSpace>
+        name: sRGB
+        aliases: [srgb_rec709_scene]
+        from_scene_reference: !<ExponentTransform> {value: 2.0, style: pass_thru, direction: inverse}
+    """
+)
+
+
+def _srgb_oetf(x: np.ndarray) -> np.ndarray:
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
+
+
+@pytest.fixture()
+def grey_exr(tmp_path: Path) -> Path:
+    path = tmp_path / "plate.1001.exr"
+    values = np.array([0.0, 0.01, 0.18, 0.5, 1.0, 4.0], np.float32)
+    plane = np.tile(values, (4, 1))
+    write_exr(str(path), {"R": plane, "G": plane, "B": plane}, dtype="float")
+    return path
+
+
+@pytest.fixture()
+def tiny_config(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.ocio"
+    path.write_text(TINY_CONFIG)
+    return path
+
+
+def test_linear_exr_becomes_display_srgb_with_the_builtin_config(grey_exr: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OCIO", raising=False)
+    out = read_rgb(str(grey_exr), frame=1001)
+    expected = np.clip(_srgb_oetf(np.array([0.0, 0.01, 0.18, 0.5, 1.0, 4.0])), 0, 1)
+    np.testing.assert_allclose(out[0, :, 0], expected, atol=2e-3)
+    assert abs(out[0, 2, 1] - 0.4614) < 2e-3  # 18% grey
+
+
+def test_builtin_config_by_uri(grey_exr: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OCIO", raising=False)
+    out = read_rgb(str(grey_exr), ColorSettings(ocio_config="ocio://default"))
+    assert abs(out[0, 2, 0] - 0.4614) < 2e-3
+
+
+def test_ocio_env_is_honoured(grey_exr: Path, tiny_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OCIO", str(tiny_config))
+    out = read_rgb(str(grey_exr))
+    np.testing.assert_allclose(out[0, 1:4, 0], np.sqrt([0.01, 0.18, 0.5]), atol=2e-3)
+
+
+def test_ocio_env_is_honoured_in_a_fresh_process(grey_exr: Path, tiny_config: Path) -> None:
+    code = (
+        "import sys; from inkpaint.io.frames import read_rgb; "
+        f"print(round(float(read_rgb({str(grey_exr)!r})[0, 2, 0]), 4))"
+    )
+    env = {"OCIO": str(tiny_config), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert abs(float(out.stdout.strip()) - np.sqrt(0.18)) < 2e-3
+
+
+def test_job_config_overrides_env(grey_exr: Path, tiny_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OCIO", str(tiny_config))
+    out = read_rgb(str(grey_exr), ColorSettings(ocio_config="ocio://default"))
+    assert abs(out[0, 2, 0] - 0.4614) < 2e-3
+
+
+def test_per_job_input_colorspace_override(grey_exr: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OCIO", raising=False)
+    # The EXR declared as already display-encoded: values pass through (then clip to 0..1).
+    out = read_rgb(str(grey_exr), ColorSettings(input_colorspace="srgb_rec709_scene"))
+    np.testing.assert_allclose(out[0, :, 0], [0.0, 0.01, 0.18, 0.5, 1.0, 1.0], atol=1e-6)
+    # ACEScg input: a real gamut + transfer conversion through the config.
+    out = read_rgb(str(grey_exr), ColorSettings(input_colorspace="ACEScg"))
+    assert abs(out[0, 2, 0] - 0.4614) < 0.01  # neutral grey stays neutral
+
+
+def test_png_is_taken_as_srgb(tmp_path: Path, tiny_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OCIO", str(tiny_config))
+    rgb = np.full((4, 4, 3), 0.5, np.float32)
+    write_png(str(tmp_path / "p.png"), rgb)
+    np.testing.assert_allclose(read_rgb(str(tmp_path / "p.png")), rgb, atol=1 / 255)
+    # ...unless the job says otherwise: PNG holding linear data, through the tiny config's 1/2 power.
+    out = read_rgb(str(tmp_path / "p.png"), ColorSettings(input_colorspace="lin_rec709_scene"))
+    np.testing.assert_allclose(out, np.sqrt(128 / 255), atol=2e-3)
+
+
+def test_broken_configs_and_unknown_spaces_are_clear_errors(grey_exr: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OCIO", raising=False)
+    with pytest.raises(SpecError) as info:
+        read_rgb(str(grey_exr), ColorSettings(ocio_config=str(tmp_path / "missing.ocio")))
+    assert info.value.field == "color.ocio_config" and "missing.ocio" in str(info.value)
+    monkeypatch.setenv("OCIO", str(tmp_path / "also-missing.ocio"))
+    with pytest.raises(SpecError) as info:
+        read_rgb(str(grey_exr))
+    assert info.value.field == "$OCIO" and "also-missing.ocio" in str(info.value)
+    monkeypatch.delenv("OCIO")
+    with pytest.raises(FrameError) as ferr:
+        read_rgb(str(grey_exr), ColorSettings(input_colorspace="NoSuchSpace"), frame=1001)
+    assert ferr.value.frame == 1001 and "NoSuchSpace" in str(ferr.value) and "--colorspace" in str(ferr.value)

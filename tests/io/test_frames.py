@@ -1,0 +1,166 @@
+"""Reading and writing frames through OpenImageIO (inkpaint.io.frames, inkpaint.io.atomic), on real files."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import OpenImageIO as oiio
+import pytest
+
+from inkpaint.errors import FrameError, OutputError
+from inkpaint.io.atomic import TEMP_MARK, atomic_path, remove_stale_temps, temp_target
+from inkpaint.io.frames import read_channels, read_image, read_rgb, write_exr, write_png
+
+
+def _ramp(h: int = 24, w: int = 32) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    return np.stack([xx / (w - 1), yy / (h - 1), 0.5 * (xx + yy) / (w + h - 2)], axis=-1)
+
+
+def _write_oiio(path: Path, pixels: np.ndarray, fmt: "oiio.TypeDesc") -> None:
+    h, w, c = pixels.shape
+    buf = oiio.ImageBuf(oiio.ImageSpec(w, h, c, fmt))
+    buf.set_pixels(oiio.ROI(0, w, 0, h, 0, 1, 0, c), np.ascontiguousarray(pixels, np.float32))
+    assert buf.write(str(path)), oiio.geterror()
+
+
+def test_write_exr_is_half_with_named_channels_compression_and_metadata(tmp_path: Path) -> None:
+    a = np.linspace(0, 1, 24 * 32, dtype=np.float32).reshape(24, 32)
+    path = tmp_path / "m.0001.exr"
+    write_exr(str(path), {"dancer.A": a, "hair.A": 1 - a, "A": a}, compression="piz",
+              metadata={"inkpaint:job_hash": "abc123", "inkpaint:frame": 1})
+    inp = oiio.ImageInput.open(str(path))
+    spec = inp.spec()
+    inp.close()
+    assert sorted(spec.channelnames) == ["A", "dancer.A", "hair.A"]
+    assert all(spec.channelformat(i) == oiio.HALF for i in range(spec.nchannels))
+    assert spec.get_string_attribute("compression") == "piz"
+    assert spec.get_string_attribute("inkpaint:job_hash") == "abc123"
+    assert spec.get_string_attribute("Software").startswith("inkpaint ")
+    ch = read_channels(str(path), ["hair.A", "dancer.A"])  # by name, whatever order OIIO stored them in
+    np.testing.assert_allclose(ch["dancer.A"], a, atol=1e-3)
+    np.testing.assert_allclose(ch["hair.A"], 1 - a, atol=1e-3)
+    with pytest.raises(FrameError, match=r"no channel 'cloth\.A'.*dancer\.A"):
+        read_channels(str(path), ["cloth.A"], frame=1)
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask  # not mkstemp's 0600: farm users must be able to read the frames
+
+
+@pytest.mark.parametrize("compression", ["none", "zip", "dwaa:45", "rle", "zips", "piz"])
+def test_write_exr_compressions(tmp_path: Path, compression: str) -> None:
+    path = tmp_path / "c.exr"
+    write_exr(str(path), {"A": np.ones((8, 8), np.float32)}, compression=compression)
+    assert read_image(str(path)).attributes["compression"].split(":")[0] == compression.split(":")[0]
+
+
+def test_write_exr_rejects_bad_input_and_leaves_nothing(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="unknown EXR compression"):
+        write_exr(str(tmp_path / "x.exr"), {"A": np.zeros((4, 4))}, compression="lzma")
+    with pytest.raises(OutputError, match="shape"):
+        write_exr(str(tmp_path / "x.exr"), {"A": np.zeros((4, 4)), "B": np.zeros((4, 5))})
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("ext, fmt", [("png", oiio.UINT8), ("jpg", oiio.UINT8), ("tif", oiio.UINT16), ("dpx", oiio.UINT16)])
+def test_read_display_formats_as_srgb(tmp_path: Path, ext: str, fmt: "oiio.TypeDesc") -> None:
+    rgb = _ramp()
+    path = tmp_path / f"plate.{ext}"
+    _write_oiio(path, rgb, fmt)
+    out = read_rgb(str(path))
+    assert out.shape == rgb.shape and out.dtype == np.float32
+    tol = 0.03 if ext == "jpg" else 1 / 255
+    np.testing.assert_allclose(out, rgb, atol=tol)  # sRGB files reach the model unchanged
+
+
+def test_read_exr_rgba_picks_rgb_by_name(tmp_path: Path) -> None:
+    rgb = _ramp() * 0.5
+    path = tmp_path / "plate.exr"
+    write_exr(str(path), {"A": np.ones(rgb.shape[:2]), "B": rgb[..., 2], "G": rgb[..., 1], "R": rgb[..., 0],
+                          "depth.Z": np.full(rgb.shape[:2], 7.0)}, dtype="float")
+    img = read_image(str(path))
+    assert set(img.channels) == {"A", "B", "G", "R", "depth.Z"}
+    np.testing.assert_allclose(img.channel("R"), rgb[..., 0], atol=1e-6)
+
+
+def test_nan_and_inf_are_sanitised_with_a_warning_naming_frame_and_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    rgb = _ramp()
+    rgb[0, 0, 0] = np.nan
+    rgb[1, 1, 1] = np.inf
+    rgb[2, 2, 2] = -np.inf
+    path = tmp_path / "plate.0007.exr"
+    write_exr(str(path), {c: rgb[..., i] for i, c in enumerate("RGB")}, dtype="float")
+    with caplog.at_level(logging.WARNING, logger="inkpaint.io"):
+        img = read_image(str(path), frame=7)
+        out = read_rgb(str(path), frame=7)
+    assert np.isfinite(img.pixels).all() and np.isfinite(out).all()
+    assert img.pixels[0, 0, 0] == 0.0 and img.pixels[2, 2, 2] == 0.0 and img.pixels[1, 1, 1] > 1000
+    assert any("frame 7" in r.getMessage() and "plate.0007.exr" in r.getMessage() and "3 NaN/inf" in r.getMessage()
+               for r in caplog.records)
+
+
+@pytest.mark.parametrize("ext", ["exr", "png"])
+@pytest.mark.parametrize("keep", [0.0, 0.05, 0.6])
+def test_truncated_or_empty_files_are_clear_errors(tmp_path: Path, ext: str, keep: float) -> None:
+    good = tmp_path / f"good.{ext}"
+    rgb = np.random.default_rng(1).random((64, 80, 3), dtype=np.float32)
+    if ext == "exr":
+        write_exr(str(good), {c: rgb[..., i] for i, c in enumerate("RGB")}, compression="none")
+    else:
+        write_png(str(good), rgb)
+    data = good.read_bytes()
+    bad = tmp_path / f"bad.0042.{ext}"
+    bad.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(FrameError) as info:
+        read_rgb(str(bad), frame=42)
+    assert info.value.frame == 42 and info.value.path == str(bad)
+    assert "frame 42" in str(info.value) and "bad.0042" in str(info.value)
+
+
+def test_missing_file_is_a_frame_error(tmp_path: Path) -> None:
+    with pytest.raises(FrameError, match="does not exist"):
+        read_image(str(tmp_path / "nope.exr"), frame=3)
+
+
+def test_atomic_path_leaves_no_temp_and_no_destination_on_failure(tmp_path: Path) -> None:
+    dest = tmp_path / "out" / "f.0001.exr"
+    with pytest.raises(RuntimeError):
+        with atomic_path(dest) as tmp:
+            assert TEMP_MARK in tmp.name and tmp.name.endswith(".exr") and tmp.parent == dest.parent
+            tmp.write_bytes(b"half")
+            raise RuntimeError("killed mid-write")
+    assert list(dest.parent.iterdir()) == []
+    dest.write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(dest) as tmp:
+            tmp.write_bytes(b"new, half")
+            raise RuntimeError("boom")
+    assert dest.read_bytes() == b"old"  # the previous complete file is untouched
+
+
+def test_stale_temps_are_recognised_and_removed_only_for_owned_targets(tmp_path: Path) -> None:
+    mine = tmp_path / ".shot.0001.k3j_x9ab.inkpaint-tmp.exr"
+    theirs = tmp_path / ".shot.0099.abcdefgh.inkpaint-tmp.exr"
+    other = tmp_path / "shot.0001.exr"
+    for p in (mine, theirs, other):
+        p.write_bytes(b"x")
+    assert temp_target(mine.name) == "shot.0001.exr"
+    assert temp_target(".shot.0001.contours.ab_12xyz.inkpaint-tmp.json") == "shot.0001.contours.json"
+    assert temp_target(other.name) is None
+    removed = remove_stale_temps(tmp_path, lambda name: name == "shot.0001.exr")
+    assert removed == [mine]
+    assert not mine.exists() and theirs.exists() and other.exists()
+
+
+def test_write_png_8_and_16_bit(tmp_path: Path) -> None:
+    rgb = _ramp()
+    write_png(str(tmp_path / "a.png"), rgb)
+    write_png(str(tmp_path / "b.png"), (rgb * 65535).astype(np.uint16))
+    spec_b = oiio.ImageInput.open(str(tmp_path / "b.png")).spec()
+    assert spec_b.format == oiio.UINT16
+    np.testing.assert_allclose(read_image(str(tmp_path / "a.png")).pixels, rgb, atol=1 / 255)
