@@ -162,6 +162,8 @@ def load_job(source: dict[str, Any] | str | os.PathLike[str]) -> JobSpec:
     base_dir: Path | None = None
     if isinstance(source, dict):
         data = source
+    elif not isinstance(source, (str, os.PathLike)):
+        raise SpecError("", f"a job spec must be a JSON object or a path to one, got {type(source).__name__}")
     else:
         text = str(source)
         if text.lstrip().startswith("{"):
