@@ -1,0 +1,84 @@
+"""Painting flat cels: palette colours per (part, tone) in one gather, ink on top, optional background."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def paint_cel(labels: np.ndarray, tone: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """Paint the colour layer: every pixel gets the exact palette colour of its part and tone; no blending.
+
+    Args:
+        labels: ``(H, W)`` uint8 part labels (0 outside).
+        tone: ``(H, W)`` uint8 tone codes (0 outside, 1 base, 2 shadow, 3 highlight, 4 second shadow).
+        lut: ``(P + 1, 5, 3)`` uint8 colours by ``[label, tone]`` (:meth:`inkpaint.palette.Palette.tone_lut`).
+
+    Returns:
+        ``(H, W, 4)`` uint8 straight-alpha RGBA; alpha is 255 inside a part, 0 outside.
+    """
+    if labels.shape != tone.shape or labels.ndim != 2:
+        raise ValueError(f"labels {labels.shape} and tone {tone.shape} must be the same (H, W)")
+    if lut.ndim != 3 or lut.shape[1:] != (5, 3):
+        raise ValueError(f"lut must be (P + 1, 5, 3), got {lut.shape}")
+    if labels.size and int(labels.max()) >= lut.shape[0]:
+        raise ValueError(f"labels go up to {int(labels.max())} but the lut has {lut.shape[0] - 1} parts")
+    t = np.minimum(tone, 4)
+    # a part pixel with tone 0 (no tone there) is painted as base
+    t = np.where((labels > 0) & (t == 0), 1, t).astype(np.intp)
+    flat = lut.reshape(-1, 3)
+    idx = labels.astype(np.intp) * 5 + t
+    out = np.empty(labels.shape + (4,), np.uint8)
+    out[..., :3] = flat[idx]
+    out[..., 3] = np.where(labels > 0, 255, 0).astype(np.uint8)
+    return out
+
+
+def ink_over(colour: np.ndarray, ink_alpha: np.ndarray, ink_rgb: tuple[int, int, int]) -> np.ndarray:
+    """Put the ink line over a straight-alpha colour layer.
+
+    Args:
+        colour: ``(H, W, 4)`` uint8 straight-alpha RGBA (:func:`paint_cel`).
+        ink_alpha: ``(H, W)`` float32 line coverage 0..1.
+        ink_rgb: line colour, 8-bit sRGB.
+
+    Returns:
+        ``(H, W, 4)`` float32 **premultiplied** RGBA in 0..1 (display sRGB values); pixels with no ink keep the
+        exact palette colour.
+    """
+    if colour.shape[:2] != ink_alpha.shape or colour.shape[2] != 4:
+        raise ValueError(f"colour {colour.shape} and ink {ink_alpha.shape} must share (H, W); colour must be RGBA")
+    a_c = colour[..., 3:4].astype(np.float32) * (1.0 / 255.0)
+    rgb_c = colour[..., :3].astype(np.float32) * (1.0 / 255.0) * a_c
+    a_i = np.clip(ink_alpha, 0.0, 1.0)[..., None].astype(np.float32)
+    ink = np.asarray(ink_rgb, np.float32) * (1.0 / 255.0)
+    out = np.empty(colour.shape, np.float32)
+    out[..., :3] = ink * a_i + rgb_c * (1.0 - a_i)
+    out[..., 3:] = a_i + a_c * (1.0 - a_i)
+    return out
+
+
+def over(fg: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """Premultiplied ``fg`` over ``bg``.
+
+    Args:
+        fg: ``(H, W, 4)`` float32 premultiplied RGBA.
+        bg: ``(H, W, 3)`` (opaque) or ``(H, W, 4)`` premultiplied float32.
+
+    Returns:
+        ``(H, W, 4)`` float32 premultiplied RGBA.
+    """
+    if fg.shape[:2] != bg.shape[:2]:
+        raise ValueError(f"foreground {fg.shape[:2]} and background {bg.shape[:2]} differ in size")
+    if bg.shape[2] == 3:
+        bg = np.concatenate([bg, np.ones(bg.shape[:2] + (1,), bg.dtype)], axis=2)
+    a = fg[..., 3:4]
+    return (fg + bg.astype(np.float32) * (1.0 - a)).astype(np.float32)
+
+
+def unpremultiply(rgba: np.ndarray) -> np.ndarray:
+    """Straight-alpha RGBA from premultiplied ``(H, W, 4)`` float32 (RGB 0 where alpha is 0)."""
+    a = rgba[..., 3:4]
+    out = rgba.copy()
+    np.divide(rgba[..., :3], a, out=out[..., :3], where=a > 0)
+    out[..., :3] = np.where(a > 0, out[..., :3], 0)
+    return out
