@@ -1,0 +1,180 @@
+"""Bake to Roto: the engine's per-frame outlines become a Roto node the compositor can edit.
+
+One Bezier shape per object, keyed on every frame of the range. A Roto shape has the same number of control
+points on every key, while the engine's outlines change length from frame to frame, so each frame's outline (the
+largest outer one of the object) is resampled to a fixed count by arc length and its starting point rotated to
+sit nearest the previous frame's, which keeps the points from swimming round the shape. Tangents are Catmull-Rom
+(a smooth spline through the points). Frames where the object is absent hide the shape.
+
+Coordinates: the engine's outlines are top-left-origin pixels; Nuke's are bottom-left (``y = height - y``).
+Pure Python (no numpy), as Nuke's Python may not have it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any
+
+import nuke
+import nuke.rotopaint as rp
+
+from . import knobs
+from .runner import InkpaintNukeError
+
+Point = tuple[float, float]
+
+
+def read_outlines(pattern: str, frames: tuple[int, int]) -> tuple[dict[int, dict[str, Any]], int]:
+    """Load the contour JSON of each frame; returns ``({frame: data}, height)``.
+
+    Raises:
+        FileNotFoundError: no contour file was found for any frame.
+    """
+    from .pixels import PlateSource
+
+    seq = PlateSource(pattern, "", None, False)
+    out: dict[int, dict[str, Any]] = {}
+    height = 0
+    for f in range(frames[0], frames[1] + 1):
+        path = seq.path(f)
+        if not os.path.isfile(path):
+            continue
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        out[f] = data
+        height = int(data.get("height", height))
+    if not out:
+        raise FileNotFoundError(f"no outline files for frames {frames[0]}-{frames[1]} at '{pattern}'; Track first")
+    return out, height
+
+
+def main_outline(entries: list[dict[str, Any]]) -> list[Point] | None:
+    """The largest outer (non-hole) outline of an object on one frame."""
+    outers = [e for e in entries if not e.get("hole")]
+    if not outers:
+        return None
+    best = max(outers, key=lambda e: float(e.get("area", 0.0)))
+    pts = [(float(x), float(y)) for x, y in best["points"]]
+    return pts if len(pts) >= 3 else None
+
+
+def resample(points: list[Point], count: int) -> list[Point]:
+    """``count`` points evenly spaced by arc length along the closed polygon ``points``."""
+    n = len(points)
+    seg = [math.dist(points[i], points[(i + 1) % n]) for i in range(n)]
+    total = sum(seg)
+    if total <= 0:
+        return [points[0]] * count
+    out: list[Point] = []
+    i, acc = 0, 0.0
+    for k in range(count):
+        target = total * k / count
+        while acc + seg[i] < target and i < n - 1:
+            acc += seg[i]
+            i += 1
+        t = (target - acc) / seg[i] if seg[i] > 0 else 0.0
+        a, b = points[i], points[(i + 1) % n]
+        out.append((a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t))
+    return out
+
+
+def align(previous: list[Point], current: list[Point]) -> list[Point]:
+    """Rotate ``current`` (same length) so its points sit nearest ``previous``'s."""
+    n = len(current)
+    best, best_err = 0, float("inf")
+    for s in range(n):
+        err = 0.0
+        for k in range(0, n, max(1, n // 32)):
+            px, py = previous[k]
+            cx, cy = current[(k + s) % n]
+            err += (px - cx) ** 2 + (py - cy) ** 2
+        if err < best_err:
+            best, best_err = s, err
+    return current[best:] + current[:best]
+
+
+def point_count(outlines: list[list[Point]], minimum: int = 8, maximum: int = 128) -> int:
+    """Control points per shape: the most any frame's simplified outline needs, within bounds."""
+    return max(minimum, min(maximum, max((len(o) for o in outlines), default=minimum)))
+
+
+def tangents(points: list[Point]) -> list[tuple[Point, Point]]:
+    """Catmull-Rom left/right tangent offsets for a closed spline through ``points``."""
+    n = len(points)
+    out = []
+    for i in range(n):
+        prev, nxt = points[i - 1], points[(i + 1) % n]
+        dx, dy = (nxt[0] - prev[0]) / 6.0, (nxt[1] - prev[1]) / 6.0
+        out.append(((-dx, -dy), (dx, dy)))
+    return out
+
+
+def object_tracks(data: dict[int, dict[str, Any]], objects: list[str], height: int) -> dict[str, dict[int, list[Point]]]:
+    """Per object: frame -> resampled, aligned outline in Nuke coordinates (frames without the object omitted)."""
+    tracks: dict[str, dict[int, list[Point]]] = {}
+    for name in objects:
+        raw: dict[int, list[Point]] = {}
+        for f in sorted(data):
+            pts = main_outline(data[f].get("objects", {}).get(name, []))
+            if pts is not None:
+                raw[f] = [(x, height - y) for x, y in pts]
+        if not raw:
+            continue
+        count = point_count(list(raw.values()))
+        keyed: dict[int, list[Point]] = {}
+        prev: list[Point] | None = None
+        for f in sorted(raw):
+            cur = resample(raw[f], count)
+            if prev is not None:
+                cur = align(prev, cur)
+            keyed[f] = cur
+            prev = cur
+        tracks[name] = keyed
+    return tracks
+
+
+def bake(node: nuke.Node) -> nuke.Node:
+    """Create a Roto node beside ``node`` with one keyed shape per object (main thread only).
+
+    Raises:
+        InkpaintNukeError: the node has no tracked results, or they are gone from the cache.
+    """
+    record = knobs.get_json(node, "inkpaint_results", {})
+    if not record:
+        raise InkpaintNukeError(f"{node.name()} has no tracked results; Track first")
+    frames = (int(record["frames"][0]), int(record["frames"][1]))
+    try:
+        data, height = read_outlines(str(record["contours"]), frames)
+    except FileNotFoundError as exc:
+        raise InkpaintNukeError(f"{node.name()}: {exc}") from None
+    tracks = object_tracks(data, list(record["objects"]), height)
+    parent = node.parent() if hasattr(node, "parent") else nuke.root()
+    with parent:
+        roto = nuke.nodes.Roto(name=f"{node.name()}_shapes")
+        roto.setXYpos(node.xpos() + 120, node.ypos())
+        roto["output"].setValue("alpha")
+        curves = roto["curves"]
+        assert isinstance(curves, rp.CurveKnob)
+        for name in record["objects"]:
+            keyed = tracks.get(name)
+            if not keyed:
+                continue
+            shape = rp.Shape(curves)
+            shape.name = name
+            count = len(next(iter(keyed.values())))
+            for _ in range(count):
+                shape.append(rp.ShapeControlPoint(0.0, 0.0))
+            for f in sorted(keyed):
+                pts = keyed[f]
+                for i, ((lx, ly), (rx, ry)) in enumerate(tangents(pts)):
+                    cp = shape[i]
+                    cp.center.addPositionKey(f, rp.CVec2(pts[i][0], pts[i][1]))
+                    cp.leftTangent.addPositionKey(f, rp.CVec2(lx, ly))
+                    cp.rightTangent.addPositionKey(f, rp.CVec2(rx, ry))
+            for f in range(frames[0], frames[1] + 1):
+                shape.setVisible(f, f in keyed)
+            curves.rootLayer.append(shape)
+        curves.changed()
+    return roto

@@ -1,0 +1,256 @@
+"""Job specs built from node settings, as plain JSON-ready dicts (Nuke never imports the engine).
+
+The dicts follow the engine's job schema (``core/inkpaint/spec.py`` and each operation's job class); the worker
+validates them and answers field-named errors. Coordinates here are converted from Nuke's (origin bottom-left) to
+the engine's (origin top-left): ``y_engine = height - y_nuke``.
+
+A job's *key* hashes the job with its output paths left out; results live in a folder named after the key, so
+the same settings find the same results again (after reopening the script, too) and changed settings never
+overwrite earlier results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from typing import Any
+
+SCHEMA_VERSION = 1
+OUTPUT_FIELDS = ("output", "contours_output", "qc_output", "out", "out_dir", "outputs", "output_dir")
+
+
+@dataclasses.dataclass
+class PointPrompt:
+    """A click: ``label`` 1 includes, 0 excludes. ``x``, ``y`` in Nuke pixels (origin bottom-left)."""
+
+    object: str
+    frame: int
+    x: float
+    y: float
+    label: int
+
+
+@dataclasses.dataclass
+class BoxPrompt:
+    """A box in Nuke pixels (origin bottom-left): left, bottom, right, top."""
+
+    object: str
+    frame: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclasses.dataclass
+class MaskPrompt:
+    """The input's alpha on ``frame`` is the object's mask; ``path`` is the rendered frame holding it."""
+
+    object: str
+    frame: int
+    path: str = ""
+
+
+class JobBuildError(Exception):
+    """The node's settings cannot make a valid job (the message names the knob or object)."""
+
+
+def to_engine_y(y: float, height: int) -> float:
+    return float(height) - float(y)
+
+
+def roto_objects(
+    objects: list[str],
+    points: list[PointPrompt],
+    boxes: list[BoxPrompt],
+    masks: list[MaskPrompt],
+    size: tuple[int, int],
+) -> list[dict[str, Any]]:
+    """The ``objects`` list of a roto job: prompts grouped per object and frame, in engine coordinates.
+
+    Raises:
+        JobBuildError: an object has no prompts, or a prompt names an unknown object.
+    """
+    w, h = size
+    known = set(objects)
+    tagged: list[tuple[str, int]] = [(p.object, p.frame) for p in points]
+    tagged += [(b.object, b.frame) for b in boxes] + [(m.object, m.frame) for m in masks]
+    for obj, frame in tagged:
+        if obj not in known:
+            raise JobBuildError(f"a prompt on frame {frame} belongs to {obj!r}, which is not in the object list")
+    out = []
+    for name in objects:
+        frames: dict[int, dict[str, Any]] = {}
+        for p in points:
+            if p.object == name:
+                pr = frames.setdefault(p.frame, {"frame": p.frame})
+                x = min(max(float(p.x), 0.0), float(w))
+                y = min(max(to_engine_y(p.y, h), 0.0), float(h))
+                pr.setdefault("points", []).append([round(x, 3), round(y, 3), 1 if p.label else 0])
+        for b in boxes:
+            if b.object == name:
+                pr = frames.setdefault(b.frame, {"frame": b.frame})
+                x0, x1 = sorted((b.x0, b.x1))
+                y0, y1 = sorted((to_engine_y(b.y1, h), to_engine_y(b.y0, h)))
+                pr["box"] = [round(max(x0, 0.0), 3), round(max(y0, 0.0), 3), round(min(x1, w), 3), round(min(y1, h), 3)]
+        for m in masks:
+            if m.object == name:
+                pr = frames.setdefault(m.frame, {"frame": m.frame})
+                pr["mask"] = m.path
+        if not frames:
+            raise JobBuildError(f"object {name!r} has no prompts: add a point, a box or the input alpha on some frame")
+        out.append({"name": name, "prompts": [frames[f] for f in sorted(frames)]})
+    return out
+
+
+def roto_job(
+    *,
+    input: str,
+    output: str,
+    objects: list[dict[str, Any]],
+    frames: tuple[int, int],
+    color: dict[str, Any],
+    backend: str = "classic",
+    backend_options: dict[str, Any] | None = None,
+    direction: str = "both",
+    cryptomatte: bool = False,
+    contour_tolerance: float = 1.0,
+) -> dict[str, Any]:
+    """A ``roto`` job (contours always on, for Bake to Roto)."""
+    if direction not in ("forward", "backward", "both"):
+        raise JobBuildError(f"direction must be forward, backward or both, not {direction!r}")
+    if frames[1] < frames[0]:
+        raise JobBuildError(f"frame range {frames[0]}-{frames[1]} ends before it starts")
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "type": "roto",
+        "input": input,
+        "output": output,
+        "objects": objects,
+        "frames": f"{frames[0]}-{frames[1]}",
+        "backend": backend,
+        "backend_options": dict(backend_options or {}),
+        "direction": direction,
+        "contours": True,
+        "contour_tolerance": float(contour_tolerance),
+        "cryptomatte": bool(cryptomatte),
+        "color": dict(color),
+        "output_options": {"compression": "zip", "overwrite": False},
+    }
+
+
+def segment_request(
+    *, input: str, frame: int, objects: list[dict[str, Any]], color: dict[str, Any], backend: str,
+    backend_options: dict[str, Any] | None, output: str,
+) -> dict[str, Any]:
+    """A ``segment`` request (one frame, the prompts set on that frame)."""
+    objs = []
+    for obj in objects:
+        for pr in obj["prompts"]:
+            if pr["frame"] == frame:
+                objs.append({"name": obj["name"], **{k: v for k, v in pr.items() if k != "frame"}})
+    if not objs:
+        raise JobBuildError(f"no prompts on frame {frame}: add a point or a box on this frame to preview it")
+    return {"input": input, "frame": frame, "objects": objs, "color": dict(color), "backend": backend,
+            "backend_options": dict(backend_options or {}), "output": output}
+
+
+def job_key(job: dict[str, Any]) -> str:
+    """A hash of ``job`` without its output paths (16 hex digits)."""
+    body = {k: v for k, v in job.items() if k not in OUTPUT_FIELDS}
+    canon = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode("utf-8")).hexdigest()[:16]
+
+
+def manifest_path(pattern: str) -> str:
+    """The engine's manifest beside an output sequence (``roto/m.####.exr`` -> ``roto/m.inkpaint.json``), as
+    ``inkpaint.ops.base.manifest_path`` computes it."""
+    import re
+
+    name = os.path.basename(pattern)
+    m = re.search(r"(#+|@+|%0?\d*d)", name)
+    prefix = pattern[: len(pattern) - len(name)] + (name[: m.start()] if m else name)
+    base = prefix.rstrip("._-")
+    if os.path.basename(base) == "":
+        base = os.path.join(base, "frames")
+    return base + ".inkpaint.json"
+
+
+def read_manifest(pattern: str) -> dict[str, Any] | None:
+    """The manifest of a finished job's output sequence, or ``None`` when the job has not finished."""
+    try:
+        with open(manifest_path(pattern), encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Ink / shade / finish (issue 4 contract) and paint (issue 5 contract)
+
+
+def ink_job(*, mattes: str, output: str, frames: tuple[int, int], width: float, tone_lines: bool = False,
+            tones: str | None = None) -> dict[str, Any]:
+    """An ``ink`` job: line art (``ink.A``) from the part mattes."""
+    job: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "type": "ink", "mattes": mattes, "output": output,
+                           "frames": f"{frames[0]}-{frames[1]}", "width": float(width)}
+    if tone_lines and tones:
+        job["tones"] = tones
+    return job
+
+
+def shade_job(*, input: str, mattes: str, output: str, frames: tuple[int, int], tones: int,
+              color: dict[str, Any]) -> dict[str, Any]:
+    """A ``shade`` job: the ``tone`` channel per frame from the plate inside each part."""
+    if tones not in (2, 3, 4):
+        raise JobBuildError(f"tones must be 2, 3 or 4, not {tones}")
+    return {"schema_version": SCHEMA_VERSION, "type": "shade", "input": input, "mattes": mattes, "output": output,
+            "frames": f"{frames[0]}-{frames[1]}", "tones": int(tones), "color": dict(color)}
+
+
+def finish_job(*, mattes: str, tones: str, ink: str, palette: str, output: str, frames: tuple[int, int],
+               over: str | None = None, color: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A ``finish`` job: flat palette cels (RGBA) with ink on top, optionally over a background."""
+    if not palette:
+        raise JobBuildError("choose a palette (colour design sheet YAML) first")
+    job: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "type": "finish", "mattes": mattes, "tones": tones,
+                           "ink": ink, "palette": palette, "output": output, "frames": f"{frames[0]}-{frames[1]}"}
+    if over:
+        job["over"] = over
+        if color:
+            job["color"] = dict(color)
+    return job
+
+
+def paint_job(*, input: str, output: str, frames: tuple[int, int], keys: list[dict[str, Any]], palette: str | None,
+              direction: str, max_gap: int, speck: int, line_threshold: float, binarize: str,
+              qc_output: str, color: dict[str, Any]) -> dict[str, Any]:
+    """A ``paint`` job: segments of the line art filled from keyframes and carried through the range.
+
+    ``keys``: ``{"frame": f, "image": path}`` (a coloured keyframe) or ``{"frame": f, "clicks": [[x, y, entry]]}``.
+    """
+    if not keys:
+        raise JobBuildError("no keyframes: connect a coloured keyframe input and list its frames, or add colour clicks")
+    if direction not in ("nearest", "forward", "backward"):
+        raise JobBuildError(f"direction must be nearest, forward or backward, not {direction!r}")
+    job: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION, "type": "paint", "input": input, "output": output,
+        "frames": f"{frames[0]}-{frames[1]}", "keys": keys, "direction": direction, "max_gap": int(max_gap),
+        "speck": int(speck), "line_threshold": float(line_threshold), "binarize": binarize, "qc_output": qc_output,
+        "color": dict(color),
+    }
+    if palette:
+        job["palette"] = palette
+    return job
+
+
+def file_digest(path: str) -> str:
+    """SHA-256 (16 hex digits) of a file's bytes, "" when unreadable: edits to a palette change job keys."""
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()[:16]
+    except OSError:
+        return ""

@@ -1,0 +1,248 @@
+"""Pixels in: what the engine reads for a node's input.
+
+The engine must see what the compositor sees: the node's actual upstream, grades, transforms and OCIO included.
+So the upstream is rendered to a temporary EXR sequence by a Write node executed for the range. The render is
+skipped when the input is a plain Read of a file the engine reads directly (EXR, DPX, TIFF, PNG, JPEG, no frame
+offset, no reformat, no premultiply): then the engine reads the file itself and is told its colourspace.
+
+A render lands in ``<cache>/<node uid>/<what>-<upstream key>/`` where the key hashes every upstream node's
+non-default knobs, so a changed grade renders anew and an unchanged one is reused. A ``complete.json`` marker
+written after ``nuke.execute`` returns says the render finished; a render killed half-way is redone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+
+import nuke
+
+ENGINE_EXTENSIONS = {".exr", ".dpx", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
+
+# Nuke's own (nuke-default) colourspace names -> names OpenImageIO's built-in OCIO config knows.
+NUKE_DEFAULT_COLOURSPACES = {
+    "linear": "lin_rec709_scene",
+    "srgb": "srgb_rec709_scene",
+    "srgbf": "srgb_rec709_scene",
+    "rec709": "rec709",
+}
+
+_FRAME_TOKEN = re.compile(r"(#+|@+|%0?\d*d)")
+
+
+class PixelsError(Exception):
+    """The input cannot be used (not connected, unsupported, render failed); the message says why."""
+
+
+@dataclasses.dataclass
+class PlateSource:
+    """Where the engine reads an input, and how to colour-manage it.
+
+    Attributes:
+        pattern: frame pattern (``/path/shot.####.exr``).
+        colorspace: the engine's ``input_colorspace``.
+        ocio_config: OCIO config path for the engine (``None``: ``$OCIO`` or OIIO's built-in one).
+        rendered: True when the pattern is a render of the upstream made by this plugin.
+        key: the upstream key the render folder is named after ("" for a plain Read).
+    """
+
+    pattern: str
+    colorspace: str
+    ocio_config: str | None
+    rendered: bool
+    key: str = ""
+
+    def color(self) -> dict[str, object]:
+        """The job spec's ``color`` object."""
+        out: dict[str, object] = {"input_colorspace": self.colorspace}
+        if self.ocio_config:
+            out["ocio_config"] = self.ocio_config
+        return out
+
+    def path(self, frame: int) -> str:
+        """The file of ``frame``."""
+        m = None
+        for m in _FRAME_TOKEN.finditer(os.path.basename(self.pattern)):
+            pass
+        if m is None:
+            return self.pattern
+        head = self.pattern[: len(self.pattern) - len(os.path.basename(self.pattern))]
+        name = os.path.basename(self.pattern)
+        tok = m.group(1)
+        pad = len(tok) if tok[0] in "#@" else int(re.sub(r"\D", "", tok) or 0)
+        return head + name[: m.start()] + f"{frame:0{pad}d}" + name[m.end() :]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Colour management
+
+
+def root_knob(name: str, default: object = None) -> object:
+    knob = nuke.root().knob(name)
+    return knob.value() if knob is not None else default
+
+
+def ocio_config_path() -> str | None:
+    """The OCIO config the engine should use so colourspace names mean what they mean in Nuke.
+
+    ``$OCIO`` (inherited by the worker) wins; else a custom config path from the project settings; else the
+    file of a config shipped with Nuke when it can be found; else ``None``.
+    """
+    if os.environ.get("OCIO"):
+        return None
+    name = str(root_knob("OCIO_config", "") or "")
+    if name == "custom":
+        path = str(root_knob("customOCIOConfigPath", "") or "")
+        return path or None
+    if name and name != "nuke-default":
+        shipped = os.path.join(os.path.dirname(nuke.EXE_PATH), "plugins", "OCIOConfigs", "configs", name, "config.ocio")
+        if os.path.isfile(shipped):
+            return shipped
+    return None
+
+
+def engine_colorspace(nuke_name: str, ocio_config: str | None) -> str:
+    """The engine's name for a Nuke colourspace knob value.
+
+    ``default (linear)`` style values are unwrapped. With Nuke's own colour management (no OCIO config handed to
+    the engine) Nuke's names are mapped to OpenImageIO's built-in config; with a config, names pass unchanged.
+    """
+    name = nuke_name.strip()
+    m = re.match(r"^default \((.*)\)$", name)
+    if m:
+        name = m.group(1)
+    if not name:
+        return "auto"
+    if ocio_config is None:
+        return NUKE_DEFAULT_COLOURSPACES.get(name.lower(), name)
+    return name
+
+
+def working_colorspace() -> str:
+    """The script's scene-linear working space (what a Write renders raw linear data in)."""
+    value = str(root_knob("workingSpaceLUT", "") or "")
+    return value or "linear"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Plain Reads
+
+
+def plain_read_pattern(node: nuke.Node | None) -> str | None:
+    """The file pattern of ``node`` when it is a Read the engine can read as-is, else ``None``."""
+    if node is None or node.Class() != "Read":
+        return None
+    if _is_true(node, "disable") or _is_true(node, "reformat") or _is_true(node, "premultiplied"):
+        return None
+    if str(_value(node, "frame", "") or "").strip():
+        return None  # frame offset or expression: the file numbers are not the script's frames
+    if str(_value(node, "frame_mode", "") or "") not in ("", "expression", "start at", "offset"):
+        return None
+    path = nuke.filename(node) or str(_value(node, "file", "") or "")
+    if not path or os.path.splitext(path)[1].lower() not in ENGINE_EXTENSIONS:
+        return None
+    if not _FRAME_TOKEN.search(os.path.basename(path)):
+        return None
+    return path
+
+
+def _value(node: nuke.Node, name: str, default: object = None) -> object:
+    knob = node.knob(name)
+    return knob.value() if knob is not None else default
+
+
+def _is_true(node: nuke.Node, name: str) -> bool:
+    return bool(_value(node, name, False))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Upstream renders
+
+
+def upstream_key(node: nuke.Node, frames: tuple[int, int]) -> str:
+    """A hash of everything upstream of ``node`` that changes its pixels (classes, names, non-default knobs),
+    plus the frame range and the project format."""
+    seen: set[str] = set()
+    parts: list[str] = [f"{frames[0]}-{frames[1]}", str(root_knob("format", ""))]
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        name = n.fullName()
+        if name in seen:
+            continue
+        seen.add(name)
+        parts.append(f"{n.Class()}|{name}|{n.writeKnobs(nuke.WRITE_NON_DEFAULT_ONLY | nuke.TO_SCRIPT | nuke.TO_VALUE)}")
+        stack.extend(n.dependencies(nuke.INPUTS | nuke.HIDDEN_INPUTS))
+    return hashlib.sha256("\n".join(sorted(parts)).encode("utf-8")).hexdigest()[:12]
+
+
+def plan_source(group: nuke.Node, input_index: int, folder: str, frames: tuple[int, int], what: str = "plate") -> PlateSource:
+    """Decide where the engine reads input ``input_index`` of ``group`` for ``frames`` (no rendering here).
+
+    Raises:
+        PixelsError: the input is not connected.
+    """
+    upstream = group.input(input_index)
+    if upstream is None:
+        raise PixelsError(f"{group.name()}: input {input_index + 1} is not connected; connect the {what}")
+    config = ocio_config_path()
+    path = plain_read_pattern(upstream)
+    if path is not None:
+        raw = _is_true(upstream, "raw")
+        space = "auto" if raw else engine_colorspace(str(_value(upstream, "colorspace", "") or ""), config)
+        return PlateSource(path, space, config, rendered=False)
+    key = upstream_key(upstream, frames)
+    pattern = os.path.join(folder, f"{what}-{key}", f"{what}.####.exr").replace("\\", "/")
+    return PlateSource(pattern, engine_colorspace(working_colorspace(), config), config, rendered=True, key=key)
+
+
+def render_complete(source: PlateSource, frames: tuple[int, int]) -> bool:
+    marker = os.path.join(os.path.dirname(source.pattern), "complete.json")
+    try:
+        with open(marker, encoding="utf-8") as fh:
+            done = json.load(fh)
+    except (OSError, ValueError):
+        return False
+    return done.get("key") == source.key and done.get("frames") == list(frames) and all(
+        os.path.isfile(source.path(f)) for f in range(frames[0], frames[1] + 1)
+    )
+
+
+def ensure_rendered(group: nuke.Node, input_index: int, source: PlateSource, frames: tuple[int, int]) -> bool:
+    """Render the upstream of input ``input_index`` for ``frames`` with a Write node (main thread only).
+
+    Returns:
+        True when a render ran, False when a complete earlier render was reused (or the input is a plain Read).
+
+    Raises:
+        PixelsError: the render failed (Nuke's message included).
+    """
+    if not source.rendered or render_complete(source, frames):
+        return False
+    folder = os.path.dirname(source.pattern)
+    os.makedirs(folder, exist_ok=True)
+    from .graph import as_group
+
+    with as_group(group):
+        inp = nuke.toNode(f"Input{input_index + 1}")
+        write = nuke.nodes.Write(name="InkpaintRenderInput")
+        try:
+            write.setInput(0, inp)
+            write["file"].setValue(source.pattern)
+            write["file_type"].setValue("exr")
+            write["datatype"].setValue("16 bit half")
+            write["channels"].setValue("rgba")
+            write["colorspace"].setValue(working_colorspace())
+            write["create_directories"].setValue(True)
+            try:
+                nuke.execute(write, frames[0], frames[1], 1)
+            except Exception as exc:  # noqa: BLE001 - Nuke raises RuntimeError with its own message
+                raise PixelsError(f"{group.name()}: rendering input {input_index + 1} for frames {frames[0]}-{frames[1]} failed: {exc}") from exc
+        finally:
+            nuke.delete(write)
+    with open(os.path.join(folder, "complete.json"), "w", encoding="utf-8") as fh:
+        json.dump({"key": source.key, "frames": list(frames)}, fh)
+    return True
