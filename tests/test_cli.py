@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -138,9 +139,11 @@ def test_run_saved_spec_with_paths_relative_to_the_spec(clip: Path, tmp_path: Pa
     assert abs(int((first > 0.5).sum()) - 400) < 40  # the mask prompt, as given
 
 
-def test_save_job_then_run_it(clip: Path) -> None:
-    res = roto(clip, "--frames", "1-3", "--save-job", clip / "saved.json")
+def test_save_job_then_run_it_with_a_progress_bar(clip: Path) -> None:
+    res = inkpaint("roto", clip / "plate" / "demo.####.exr", "--prompts", clip / "prompts.json", "--out",
+                   clip / "roto" / "m.####.exr", "--frames", "1-3", "--save-job", clip / "saved.json")
     assert res.returncode == 0, res.stderr
+    assert re.search(r"roto \[#{28}\] 3/3 frame \d+ +[\d.]+ fps", res.stderr), res.stderr  # stderr, not a tty
     res = inkpaint("run", clip / "saved.json", "-q")
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["skipped"] == [1, 2, 3]  # the same job: everything already done

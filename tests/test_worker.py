@@ -210,6 +210,9 @@ def test_cancel_a_running_job(worker: WorkerProcess, clip: Path, tmp_path: Path)
             break
     worker.send(type="ping", id="p")
     assert worker.expect("pong", "p")["busy"] == "long"  # answered while the job runs
+    worker.send(type="run", id="long", job={})
+    dup = worker.expect("error")
+    assert dup.get("id") is None and "already queued or running" in dup["error"]["message"]
     worker.send(type="cancel", id="c", target="long")
     assert worker.expect("cancelling", "c")["found"] is True
     ev = worker.expect("cancelled", "long")

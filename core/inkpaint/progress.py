@@ -107,7 +107,7 @@ class TerminalProgress:
             self._open = "" if final else text
         else:
             now = time.monotonic()
-            final = ev.total and ev.done >= ev.total
+            final = bool(ev.total and ev.done >= ev.total)
             if final or ev.stage != self._stage or now - self._last_line >= 2.0:
                 self.stream.write(text + "\n")
                 self.stream.flush()

@@ -327,10 +327,10 @@ def decode(tp: Any, value: Any, path: str = "") -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SpecError(path, f"expected a number, got {value!r}")
-        f = float(value)
-        if f != f or f in (float("inf"), float("-inf")):
+        number = float(value)
+        if number != number or number in (float("inf"), float("-inf")):
             raise SpecError(path, f"expected a finite number, got {value!r}")
-        return f
+        return number
     if tp is str:
         if not isinstance(value, str):
             raise SpecError(path, f"expected a string, got {value!r}")

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import traceback
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import numpy as np
 
@@ -138,7 +138,7 @@ class Worker:
             return 3
         return 0
 
-    def _fatal(self, rid: str | None, exc: BaseException) -> None:
+    def _fatal(self, rid: str | None, exc: BaseException) -> NoReturn:
         """Report a crash as a fatal ``error`` event; exit the process with status 3 (never returns)."""
         self.fatal = exc
         try:
@@ -173,6 +173,9 @@ class Worker:
         elif kind in ("run", "segment"):
             if rid is None:
                 self.writer.send("error", None, error={"type": "ProtocolError", "message": f"a {kind!r} request needs an \"id\""})
+            elif rid in self.cancels:
+                # Sent without an id: that id belongs to the request already under way.
+                self.writer.send("error", None, error={"type": "ProtocolError", "message": f"id {rid!r} is already queued or running; use a new id per request"})
             else:
                 self.cancels[rid] = CancelToken()
                 self.writer.send("accepted", rid, type=kind)
@@ -190,23 +193,25 @@ class Worker:
             self.current = rid
             self.log_handler.current = rid
             token = self.cancels[rid]
+            event: tuple[str, dict[str, Any]]
             try:
                 token.check()
                 if req["type"] == "run":
                     result = self._run(rid, req, token)
                 else:
                     result = self._segment(req)
-                self.writer.send("result", rid, result=result)
+                event = ("result", {"result": result})
             except CancelledError as exc:
-                self.writer.send("cancelled", rid, message=str(exc))
+                event = ("cancelled", {"message": str(exc)})
             except (InkpaintError, OSError) as exc:  # bad input, or the file system refused: the worker carries on
-                self.writer.send("error", rid, error=error_payload(exc))
+                event = ("error", {"error": error_payload(exc)})
             except BaseException as exc:  # crash: report, then stop the whole worker with a non-zero exit
                 self._fatal(rid, exc)
-            finally:
-                self.cancels.pop(rid, None)
-                self.current = None
-                self.log_handler.current = None
+            # The request is over before its last event goes out: a ping answered after it never says busy.
+            self.cancels.pop(rid, None)
+            self.current = None
+            self.log_handler.current = None
+            self.writer.send(event[0], rid, **event[1])
 
     # -- requests ------------------------------------------------------------------------------------------------
 

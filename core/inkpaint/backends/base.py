@@ -149,8 +149,8 @@ def plan_tracks(request: RotoRequest) -> list[Track]:
         for start, direction, span in spans:
             runs.setdefault((start, direction, tuple(span)), []).append(name)
     tracks: list[Track] = []
-    for (start, direction, span), names in sorted(runs.items(), key=lambda kv: (kv[0][1] != "forward", kv[0][0])):
-        span_list = list(span)
+    for (start, direction, frames_in_run), names in sorted(runs.items(), key=lambda kv: (kv[0][1] != "forward", kv[0][0])):
+        span_list = list(frames_in_run)
         # Resume: skip the leading run of done frames, restarting from the last of them.
         seed: Literal["keyframe", "done"] = "keyframe"
         i = 0

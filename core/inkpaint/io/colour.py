@@ -112,4 +112,7 @@ def convert(
             frame=frame,
             path=path,
         )
-    return out.get_pixels(oiio.FLOAT).reshape(h, w, c)
+    result = out.get_pixels(oiio.FLOAT)
+    if result is None:  # pragma: no cover - OIIO reported no error but produced nothing
+        raise FrameError(f"colour conversion {src!r} -> {dst!r} produced no pixels", frame=frame, path=path)
+    return np.asarray(result, np.float32).reshape(h, w, c)

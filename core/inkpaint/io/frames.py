@@ -112,7 +112,7 @@ def read_image(path: str, *, frame: int | None = None, sanitize: bool = True) ->
             bad = int(pixels.size - np.count_nonzero(finite))
             where = f"frame {frame} '{path}'" if frame is not None else f"'{path}'"
             log.warning("%s: %d NaN/inf pixel value(s) replaced (NaN -> 0, +inf -> 65504, -inf -> 0)", where, bad)
-            pixels = np.nan_to_num(pixels, nan=0.0, posinf=np.finfo(np.float16).max, neginf=0.0)
+            pixels = np.nan_to_num(pixels, nan=0.0, posinf=float(np.finfo(np.float16).max), neginf=0.0)
     return ImageData(pixels, channels, attrs, path)
 
 

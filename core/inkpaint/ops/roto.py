@@ -401,7 +401,7 @@ class PendingFrames:
     def hold(self, frame: int, logits: dict[str, np.ndarray]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.folder / f"{frame}.tmp.npz"
-        np.savez_compressed(tmp, **{k: v.astype(np.float16) for k, v in logits.items()})
+        np.savez_compressed(tmp, **{k: v.astype(np.float16) for k, v in logits.items()})  # type: ignore[arg-type]
         os.replace(tmp, self._path(frame))
         self.partial[frame] = set(logits)
 
