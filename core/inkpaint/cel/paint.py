@@ -11,10 +11,11 @@ def paint_cel(labels: np.ndarray, tone: np.ndarray, lut: np.ndarray) -> np.ndarr
     Args:
         labels: ``(H, W)`` uint8 part labels (0 outside).
         tone: ``(H, W)`` uint8 tone codes (0 outside, 1 base, 2 shadow, 3 highlight, 4 second shadow).
-        lut: ``(P + 1, 5, 3)`` uint8 colours by ``[label, tone]`` (:meth:`inkpaint.palette.Palette.tone_lut`).
+        lut: ``(P + 1, 5, 3)`` colours by ``[label, tone]``: uint8 sRGB (:meth:`inkpaint.palette.Palette.tone_lut`)
+            or float (e.g. linearised with :func:`srgb_to_linear`).
 
     Returns:
-        ``(H, W, 4)`` uint8 straight-alpha RGBA; alpha is 255 inside a part, 0 outside.
+        ``(H, W, 4)`` straight-alpha RGBA of the lut's dtype; alpha is opaque (255 or 1.0) inside a part, 0 outside.
     """
     if labels.shape != tone.shape or labels.ndim != 2:
         raise ValueError(f"labels {labels.shape} and tone {tone.shape} must be the same (H, W)")
@@ -27,30 +28,46 @@ def paint_cel(labels: np.ndarray, tone: np.ndarray, lut: np.ndarray) -> np.ndarr
     t = np.where((labels > 0) & (t == 0), 1, t).astype(np.intp)
     flat = lut.reshape(-1, 3)
     idx = labels.astype(np.intp) * 5 + t
-    out = np.empty(labels.shape + (4,), np.uint8)
+    out = np.empty(labels.shape + (4,), lut.dtype)
     out[..., :3] = flat[idx]
-    out[..., 3] = np.where(labels > 0, 255, 0).astype(np.uint8)
+    opaque = 255 if lut.dtype == np.uint8 else 1.0
+    out[..., 3] = np.where(labels > 0, opaque, 0)
     return out
 
 
-def ink_over(colour: np.ndarray, ink_alpha: np.ndarray, ink_rgb: tuple[int, int, int]) -> np.ndarray:
+def srgb_to_linear(values: np.ndarray) -> np.ndarray:
+    """IEC 61966-2-1 sRGB decoding of 8-bit values (or 0..1 floats when not uint8) to linear float32."""
+    v = np.asarray(values)
+    x = v.astype(np.float64) / 255.0 if v.dtype == np.uint8 else v.astype(np.float64)
+    lin = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+    return lin.astype(np.float32)
+
+
+def linear_to_srgb(values: np.ndarray) -> np.ndarray:
+    """IEC 61966-2-1 sRGB encoding of linear values to 0..1 float32."""
+    x = np.clip(np.asarray(values, np.float64), 0.0, None)
+    enc = np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(x, 1 / 2.4) - 0.055)
+    return enc.astype(np.float32)
+
+
+def ink_over(colour: np.ndarray, ink_alpha: np.ndarray, ink_rgb: tuple[float, float, float] | np.ndarray) -> np.ndarray:
     """Put the ink line over a straight-alpha colour layer.
 
     Args:
-        colour: ``(H, W, 4)`` uint8 straight-alpha RGBA (:func:`paint_cel`).
+        colour: ``(H, W, 4)`` straight-alpha RGBA (:func:`paint_cel`): uint8 (scaled by 1/255) or float 0..1.
         ink_alpha: ``(H, W)`` float32 line coverage 0..1.
-        ink_rgb: line colour, 8-bit sRGB.
+        ink_rgb: line colour in the same encoding as ``colour`` (8-bit values for uint8, else floats).
 
     Returns:
-        ``(H, W, 4)`` float32 **premultiplied** RGBA in 0..1 (display sRGB values); pixels with no ink keep the
-        exact palette colour.
+        ``(H, W, 4)`` float32 **premultiplied** RGBA in 0..1; pixels with no ink keep the exact palette colour.
     """
     if colour.shape[:2] != ink_alpha.shape or colour.shape[2] != 4:
         raise ValueError(f"colour {colour.shape} and ink {ink_alpha.shape} must share (H, W); colour must be RGBA")
-    a_c = colour[..., 3:4].astype(np.float32) * (1.0 / 255.0)
-    rgb_c = colour[..., :3].astype(np.float32) * (1.0 / 255.0) * a_c
+    scale = np.float32(1.0 / 255.0) if colour.dtype == np.uint8 else np.float32(1.0)
+    a_c = colour[..., 3:4].astype(np.float32) * scale
+    rgb_c = colour[..., :3].astype(np.float32) * scale * a_c
     a_i = np.clip(ink_alpha, 0.0, 1.0)[..., None].astype(np.float32)
-    ink = np.asarray(ink_rgb, np.float32) * (1.0 / 255.0)
+    ink = np.asarray(ink_rgb, np.float32) * scale
     out = np.empty(colour.shape, np.float32)
     out[..., :3] = ink * a_i + rgb_c * (1.0 - a_i)
     out[..., 3:] = a_i + a_c * (1.0 - a_i)

@@ -1,0 +1,296 @@
+"""The ink operation: line art from part mattes.
+
+Reads the roto output (one ``<part>.A`` channel per part, looked up by name) and writes per frame:
+
+- EXR: ``ink.A`` (anti-aliased line coverage), ``ink_hard.A`` (binary lines, closed curves for paint-bucket
+  fills) and, with tone lines, ``trace.A`` (tone boundaries alone, the colour-trace lines).
+- PNG: black line art on white (the hard lines), the form paint-bucket tools read.
+
+Lines are centred on part boundaries (silhouette and where parts meet) and ``width`` px wide; ``width_reference``
+makes the width resolution-independent (the width is given at that image height and scales with the frame).
+This module also holds :class:`MatteSource`, the matte reader the shade, finish and cel operations share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from ..cel.ink import draw_ink
+from ..cel.labels import MAX_PARTS, mattes_to_labels
+from ..errors import FrameError, SpecError
+from ..io.frames import read_attributes, read_image, write_exr, write_png
+from ..io.sequence import FrameSequence
+from ..progress import RunContext
+from ..spec import JobSpec, OutputSettings, resolve_path
+from .base import FrameOutputs, JobResult, write_manifest
+from .roto import add_common_options, common_settings
+
+log = logging.getLogger("inkpaint.ink")
+
+NON_PART_LAYERS = frozenset({"ink", "ink_hard", "trace", "colour", "tone", "rgba", "composite"})
+"""``<layer>.A`` channels that are never part mattes."""
+
+
+class MatteSource:
+    """Part mattes read by channel name from an EXR sequence (the roto output), turned into label images.
+
+    Parts are the ``<part>.A`` channels of the first frame (minus Cryptomatte and inkpaint's own layers), in the
+    order of the roto header ``inkpaint:objects`` when present, else sorted by name.
+
+    Args:
+        pattern: matte pattern (``roto/shot.####.exr``).
+        frames: frames to read.
+        what: option/field named in errors.
+        parts: use only these parts (each must exist).
+
+    Raises:
+        FrameError: the first frame is unreadable or holds no ``<part>.A`` channel.
+        SpecError: a requested part is absent.
+    """
+
+    def __init__(self, pattern: str, frames: list[int], *, what: str = "--mattes", parts: list[str] | None = None) -> None:
+        self.seq = FrameSequence.parse(pattern, what=what)
+        self.what = what
+        first = self.seq.path(frames[0])
+        attrs = read_attributes(first, frames[0])
+        channels = [str(c) for c in attrs["channelnames"]]
+        found = [c[:-2] for c in channels if c.endswith(".A") and c[:-2] not in NON_PART_LAYERS and not c.startswith("Crypto")]
+        if not found:
+            raise FrameError(
+                f"has no part matte channels ('<part>.A'); channels present: {', '.join(channels)}. "
+                f"{what} must be the roto output",
+                frame=frames[0],
+                path=first,
+            )
+        order = attrs.get("inkpaint:objects")
+        if isinstance(order, str) and order:
+            ordered = [n for n in order.split(",") if n in found]
+            names = ordered + sorted(n for n in found if n not in ordered)
+        else:
+            names = sorted(found)
+        if parts:
+            missing = [p for p in parts if p not in names]
+            if missing:
+                raise SpecError("parts", f"part(s) {', '.join(missing)} not in the mattes '{first}'; it has {', '.join(names)}")
+            names = [n for n in names if n in parts]
+        if len(names) > MAX_PARTS:
+            raise FrameError(f"has {len(names)} parts; at most {MAX_PARTS} are supported", frame=frames[0], path=first)
+        self.names = names
+        self.size = (int(attrs["width"]), int(attrs["height"]))
+
+    def path(self, frame: int) -> str:
+        return self.seq.path(frame)
+
+    def mattes(self, frame: int) -> list[np.ndarray]:
+        """The part mattes of ``frame``, ``(H, W)`` float32 each, in :attr:`names` order.
+
+        Raises:
+            FrameError: unreadable, resolution differs from the first frame, or a part channel is missing.
+        """
+        path = self.path(frame)
+        img = read_image(path, frame=frame)
+        if (img.width, img.height) != self.size:
+            raise FrameError(
+                f"mattes are {img.width}x{img.height}, but the first matte frame is {self.size[0]}x{self.size[1]}",
+                frame=frame,
+                path=path,
+            )
+        out = []
+        for n in self.names:
+            ch = f"{n}.A"
+            if ch not in img.channels:
+                raise FrameError(f"has no channel {ch!r} (part {n!r} of the first frame); channels present: {', '.join(img.channels)}", frame=frame, path=path)
+            out.append(img.pixels[..., img.channels.index(ch)])
+        return out
+
+    def labels(self, frame: int) -> np.ndarray:
+        """``(H, W)`` uint8 part labels of ``frame`` (0 outside, ``i + 1`` for ``names[i]``)."""
+        return mattes_to_labels(self.mattes(frame))
+
+    def check_size(self, size: tuple[int, int], other: str, other_path: str, frame: int) -> None:
+        """Raise a :class:`FrameError` naming both files when ``size`` differs from the mattes'."""
+        if tuple(size) != tuple(self.size):
+            raise FrameError(
+                f"the mattes are {self.size[0]}x{self.size[1]} ('{self.path(frame)}') but the {other} is "
+                f"{size[0]}x{size[1]} ('{other_path}'); they must have the same resolution",
+                frame=frame,
+            )
+
+
+def read_tone(path: str, frame: int, size: tuple[int, int]) -> np.ndarray:
+    """Read the ``tone`` channel of a shade output frame as ``(H, W)`` uint8 codes.
+
+    Raises:
+        FrameError: unreadable, no ``tone`` channel, or a size other than ``size``.
+    """
+    img = read_image(path, frame=frame)
+    if (img.width, img.height) != tuple(size):
+        raise FrameError(f"tones are {img.width}x{img.height} but the mattes are {size[0]}x{size[1]}", frame=frame, path=path)
+    if "tone" not in img.channels:
+        raise FrameError(f"has no 'tone' channel (expected the shade output); channels present: {', '.join(img.channels)}", frame=frame, path=path)
+    return np.clip(np.rint(img.channel("tone")), 0, 4).astype(np.uint8)
+
+
+def line_width(width: float, reference: int | None, height: int) -> float:
+    """The width in pixels for a frame ``height`` px high (``width`` is given at ``reference`` px, if set)."""
+    return float(width) * (height / reference if reference else 1.0)
+
+
+@dataclasses.dataclass
+class InkJob(JobSpec):
+    """Draw line art from part mattes.
+
+    Attributes:
+        mattes: matte EXR pattern (roto output, ``<part>.A`` channels).
+        output: output pattern (``.exr``: ``ink.A``, ``ink_hard.A`` [, ``trace.A``]; ``.png``: black lines on white).
+        frames: frame range; ``None`` = every matte frame on disk.
+        width: line width in pixels.
+        width_reference: image height the width is given at (e.g. 1080); ``None`` = pixels of this frame.
+        silhouette: draw the outline against the outside.
+        inner: draw lines where two parts meet.
+        tones: optional shade output pattern; when given, tone boundaries are drawn too (into ``ink.A`` and
+            ``trace.A``).
+        tone_width: width of tone lines (default: ``width``).
+        parts: only these parts (default: all).
+        output_options: compression and overwrite.
+    """
+
+    TYPE = "ink"
+
+    mattes: str
+    output: str
+    frames: str | None = None
+    width: float = 2.0
+    width_reference: int | None = None
+    silhouette: bool = True
+    inner: bool = True
+    tones: str | None = None
+    tone_width: float | None = None
+    parts: list[str] | None = None
+    output_options: OutputSettings = dataclasses.field(default_factory=OutputSettings)
+
+    def validate(self) -> None:
+        FrameSequence.parse(self.mattes, what="mattes")
+        FrameSequence.parse(self.output, what="output")
+        if self.tones:
+            FrameSequence.parse(self.tones, what="tones")
+        if not self.width > 0:
+            raise SpecError("width", f"must be > 0 px, got {self.width}")
+        if self.tone_width is not None and not self.tone_width > 0:
+            raise SpecError("tone_width", f"must be > 0 px, got {self.tone_width}")
+        if self.width_reference is not None and self.width_reference <= 0:
+            raise SpecError("width_reference", f"must be a positive image height, got {self.width_reference}")
+        if not (self.silhouette or self.inner or self.tones):
+            raise SpecError("silhouette", "nothing to draw: silhouette, inner and tone lines are all off")
+        if not self.output.lower().endswith((".exr", ".png")):
+            raise SpecError("output", f"'{self.output}' must end in .exr or .png")
+
+
+JOB = InkJob
+
+
+def run(job: InkJob, ctx: RunContext) -> JobResult:
+    """Run an ink job. Resumable: frames already written by the same job are skipped."""
+    t0 = time.perf_counter()
+    job.validate()
+    mattes_pattern = resolve_path(job, job.mattes)
+    out_pattern = resolve_path(job, job.output)
+    frames = FrameSequence.parse(mattes_pattern, what="mattes").resolve_frames(job.frames)
+    source = MatteSource(mattes_pattern, frames, what="mattes", parts=job.parts)
+    tone_seq = FrameSequence.parse(resolve_path(job, job.tones), what="tones") if job.tones else None
+    if tone_seq is not None:
+        tone_seq.resolve_frames(frames)
+    job_hash = job.job_hash()
+    out = FrameOutputs(out_pattern, job_hash, overwrite=job.output_options.overwrite, what="output")
+    done = out.prepare(frames)
+    todo = [f for f in frames if f not in done]
+    w, h = source.size
+    width = line_width(job.width, job.width_reference, h)
+    tone_width = line_width(job.tone_width, job.width_reference, h) if job.tone_width else None
+    png = out_pattern.lower().endswith(".png")
+    ctx.report("ink", 0, len(todo), message=f"{len(done)} frame(s) already done" if done else "")
+    written: list[int] = []
+    empty: list[int] = []
+    for f in todo:
+        ctx.check_cancel()
+        labels = source.labels(f)
+        tone = read_tone(tone_seq.path(f), f, source.size) if tone_seq is not None else None
+        if not labels.any():
+            empty.append(f)
+        lines = draw_ink(labels, width, silhouette=job.silhouette, inner=job.inner, tone=tone, tone_width=tone_width)
+        meta = out.metadata(f, {"inkpaint:parts": ",".join(source.names), "inkpaint:ink_width": width})
+        if png:
+            art = np.where(lines.hard, 0, 255).astype(np.uint8)
+            write_png(out.path(f), np.repeat(art[..., None], 3, axis=2), metadata=meta)
+        else:
+            channels: dict[str, np.ndarray] = {"ink.A": lines.alpha, "ink_hard.A": lines.hard.astype(np.float32)}
+            if lines.trace is not None:
+                channels["trace.A"] = lines.trace
+            write_exr(out.path(f), channels, metadata=meta, compression=job.output_options.compression)
+        written.append(f)
+        ctx.report("ink", len(written), len(todo), frame=f)
+    if empty:
+        log.warning("ink: %d frame(s) have empty mattes and got empty line layers (first: frame %d)", len(empty), empty[0])
+    result = JobResult(
+        "ink", job_hash, {"ink": out_pattern}, frames, written, sorted(done),
+        summary={"parts": source.names, "width_px": width, "empty_frames": empty, "seconds": round(time.perf_counter() - t0, 3)},
+    )
+    result.manifest = write_manifest(job, result, out_pattern)
+    return result
+
+
+def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("ink", help="draw line art (silhouettes, part lines, optional tone lines) from part mattes")
+    p.add_argument("--mattes", required=True, help="matte EXR pattern from roto, e.g. 'roto/shot.####.exr'")
+    p.add_argument("--out", required=True, help="output pattern: .exr (ink.A, ink_hard.A) or .png (black lines on white)")
+    p.add_argument("--width", type=float, default=2.0, help="line width in pixels (default 2)")
+    p.add_argument("--width-reference", type=int, help="image height the width is given at (e.g. 1080): lines scale with resolution")
+    p.add_argument("--tones", help="shade output pattern: also draw tone boundaries (shadow/base, highlight)")
+    p.add_argument("--tone-width", type=float, help="width of tone lines in pixels (default: --width)")
+    p.add_argument("--no-silhouette", action="store_true", help="don't draw the outline against the outside")
+    p.add_argument("--no-inner", action="store_true", help="don't draw lines where parts meet")
+    p.add_argument("--parts", help="only these parts, comma-separated")
+    p.add_argument("--frames", help="frame range, e.g. 1001-1100 (default: every matte frame on disk)")
+    add_common_options(p)
+    p.set_defaults(make_job=_job_from_args)
+
+
+def split_names(text: str | None, what: str) -> list[str] | None:
+    """``"a, b"`` -> ``["a", "b"]``; ``None`` stays ``None``."""
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise SpecError(what, "is empty; give names separated by commas")
+    return names
+
+
+def _job_from_args(args: argparse.Namespace) -> InkJob:
+    _, output = common_settings(args)
+    job = InkJob(
+        mattes=os.path.abspath(args.mattes),
+        output=os.path.abspath(args.out),
+        frames=args.frames,
+        width=args.width,
+        width_reference=args.width_reference,
+        silhouette=not args.no_silhouette,
+        inner=not args.no_inner,
+        tones=os.path.abspath(args.tones) if args.tones else None,
+        tone_width=args.tone_width,
+        parts=split_names(args.parts, "--parts"),
+        output_options=output,
+    )
+    job.validate()
+    return job
+
+
+__all__ = ["InkJob", "JOB", "run", "add_cli", "MatteSource", "read_tone", "line_width", "NON_PART_LAYERS"]
+
+_ = Any

@@ -1,0 +1,320 @@
+"""The shade operation: tone regions per part, fitted once per shot.
+
+Writes one EXR per frame with a ``tone`` channel: 0 outside every part, 1 base, 2 shadow, 3 highlight, 4 second
+shadow. The per-part thresholds are fitted once on sampled frames (or the user's keyframes) and applied to every
+frame (see :mod:`inkpaint.cel.tones`), and saved beside the output as ``<prefix>tonemodel.json`` so a rerun, a
+retake or another shot can reuse them (``model``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from ..cel.labels import bounding_box
+from ..cel.tones import PartTones, ToneHistograms, ToneModel, assign_tones, fit_tone_model, lightness, sample_frames
+from ..errors import FrameError, SpecError
+from ..io.atomic import atomic_write_text
+from ..io.frames import image_size, read_rgb, write_exr
+from ..io.sequence import FrameSequence, parse_frame_range
+from ..progress import RunContext
+from ..spec import ColorSettings, JobSpec, OutputSettings, resolve_path
+from .base import FrameOutputs, JobResult, write_manifest
+from .ink import MatteSource, split_names
+from .roto import add_common_options, common_settings
+
+log = logging.getLogger("inkpaint.shade")
+
+
+@dataclasses.dataclass
+class ShadeJob(JobSpec):
+    """Split every part into tone regions.
+
+    Attributes:
+        input: plate pattern.
+        mattes: matte EXR pattern (roto output).
+        output: tone EXR pattern (channel ``tone``).
+        frames: frame range; ``None`` = every plate frame on disk.
+        tones: 2 (base/shadow), 3 (+ highlight) or 4 (+ second shadow).
+        fit_frames: frames to fit the tone model on (user keyframes, e.g. ``"1001,1040"``); ``None`` samples
+            ``fit_samples`` frames evenly over the range.
+        fit_samples: frames sampled for the fit when ``fit_frames`` is not given.
+        parts: per-part overrides: ``{"hair": {"tones": 3, "bias": 4.0}}`` (bias in L* units, + = more shadow).
+        hysteresis: hysteresis band below each shadow threshold, in ``log(L* + 2)`` units.
+        min_region: smallest tone region kept, in pixels.
+        highlight_sigma: highlight threshold above the base cluster, robust standard deviations.
+        model: a tone-model JSON from an earlier shade run to apply instead of fitting.
+        color: input colour management for the plate.
+        output_options: compression and overwrite.
+    """
+
+    TYPE = "shade"
+
+    input: str
+    mattes: str
+    output: str
+    frames: str | None = None
+    tones: int = 2
+    fit_frames: str | None = None
+    fit_samples: int = 12
+    parts: dict[str, PartTones] = dataclasses.field(default_factory=dict)
+    hysteresis: float = 0.04
+    min_region: int = 24
+    highlight_sigma: float = 3.5
+    model: str | None = None
+    color: ColorSettings = dataclasses.field(default_factory=ColorSettings)
+    output_options: OutputSettings = dataclasses.field(default_factory=OutputSettings)
+
+    def validate(self) -> None:
+        check_tone_settings(self)
+        FrameSequence.parse(self.input, what="input")
+        FrameSequence.parse(self.mattes, what="mattes")
+        FrameSequence.parse(self.output, what="output")
+        if not self.output.lower().endswith(".exr"):
+            raise SpecError("output", f"'{self.output}' must be an .exr pattern (the tone channel is data)")
+
+
+def check_tone_settings(job: Any, prefix: str = "") -> None:
+    """Validate the tone fields shared by the shade and cel jobs (``tones``, ``parts``, ``fit_*`` ...)."""
+    if job.tones not in (2, 3, 4):
+        raise SpecError(f"{prefix}tones", f"must be 2 (base/shadow), 3 (+ highlight) or 4 (+ second shadow); got {job.tones}")
+    for name, ov in job.parts.items():
+        if ov.tones is not None and ov.tones not in (2, 3, 4):
+            raise SpecError(f"{prefix}parts.{name}.tones", f"must be 2, 3 or 4; got {ov.tones}")
+    if job.fit_samples < 1:
+        raise SpecError(f"{prefix}fit_samples", f"must be >= 1, got {job.fit_samples}")
+    if job.fit_frames:
+        parse_frame_range(job.fit_frames)
+    if job.hysteresis < 0:
+        raise SpecError(f"{prefix}hysteresis", f"must be >= 0, got {job.hysteresis}")
+    if job.min_region < 0:
+        raise SpecError(f"{prefix}min_region", f"must be >= 0, got {job.min_region}")
+    if job.highlight_sigma <= 0:
+        raise SpecError(f"{prefix}highlight_sigma", f"must be > 0, got {job.highlight_sigma}")
+
+
+JOB = ShadeJob
+
+
+def model_path(pattern: str) -> str:
+    """Where the fitted tone model lives: ``tone/shot.####.exr`` -> ``tone/shot.tonemodel.json``."""
+    seq = FrameSequence.parse(pattern)
+    base = seq.prefix.rstrip("._-") or os.path.join(seq.prefix, "frames")
+    return base + ".tonemodel.json"
+
+
+class PlateSource:
+    """Colour-managed plate frames checked against the mattes' resolution."""
+
+    def __init__(self, pattern: str, color: ColorSettings, mattes: MatteSource) -> None:
+        self.seq = FrameSequence.parse(pattern, what="input")
+        self.color = color
+        self.mattes = mattes
+
+    def path(self, frame: int) -> str:
+        return self.seq.path(frame)
+
+    def check(self, frame: int) -> None:
+        """Raise a :class:`FrameError` naming both files when plate and mattes differ in resolution."""
+        self.mattes.check_size(image_size(self.path(frame), frame), "plate", self.path(frame), frame)
+
+    def rgb(self, frame: int) -> np.ndarray:
+        rgb = read_rgb(self.path(frame), self.color, frame=frame)
+        self.mattes.check_size((rgb.shape[1], rgb.shape[0]), "plate", self.path(frame), frame)
+        return rgb
+
+
+def frame_lightness(rgb: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """L* of ``rgb`` inside the bounding box of the parts (0 elsewhere), ``(H, W)`` float32."""
+    out = np.zeros(labels.shape, np.float32)
+    box = bounding_box(labels > 0)
+    if box is not None:
+        out[box] = lightness(rgb[box])
+    return out
+
+
+def fit_shot(job: Any, plate: PlateSource, mattes: MatteSource, frames: list[int], ctx: RunContext) -> ToneModel:
+    """Fit the shot's tone model on the job's keyframes or sampled frames (shared by shade and cel)."""
+    if job.fit_frames:
+        fit_on = parse_frame_range(job.fit_frames)
+        outside = [f for f in fit_on if f not in set(frames)]
+        if outside:
+            raise SpecError("fit_frames", f"frame(s) {outside[:10]} are outside the range {frames[0]}-{frames[-1]}")
+    else:
+        fit_on = sample_frames(frames, job.fit_samples)
+    hists = ToneHistograms(len(mattes.names))
+    for i, f in enumerate(fit_on):
+        ctx.check_cancel()
+        labels = mattes.labels(f)
+        hists.add(labels, frame_lightness(plate.rgb(f), labels), f)
+        ctx.report("fit tones", i + 1, len(fit_on), frame=f)
+    if not hists.counts[1:].any():
+        log.warning("shade: the mattes are empty on every fitted frame (%s); every part is fitted as all base", fit_on)
+    return fit_tone_model(
+        hists, mattes.names, job.tones, overrides=job.parts, hysteresis=job.hysteresis,
+        min_region=job.min_region, highlight_sigma=job.highlight_sigma,
+    )
+
+
+def load_model(path: str, names: list[str], job: Any) -> ToneModel:
+    """Read a tone-model JSON and check it covers the mattes' parts."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        model = ToneModel.from_dict(data.get("model", data))
+    except OSError as exc:
+        raise SpecError("model", f"cannot read tone model '{path}': {exc.strerror or exc}") from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SpecError("model", f"'{path}' is not a tone model: {exc}") from exc
+    by_name = {p.name: p for p in model.parts}
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise SpecError("model", f"tone model '{path}' has no part(s) {', '.join(missing)}; it has {', '.join(by_name)}")
+    model.parts = [by_name[n] for n in names]
+    model.hysteresis, model.min_region = job.hysteresis, job.min_region
+    return model
+
+
+def save_model(model: ToneModel, path: str, job_hash: str) -> None:
+    atomic_write_text(path, json.dumps({"job_hash": job_hash, "model": model.to_dict()}, indent=2) + "\n")
+
+
+def run(job: ShadeJob, ctx: RunContext) -> JobResult:
+    """Run a shade job. Resumable: frames already written by the same job are skipped; the model is refitted
+    deterministically (same frames, same histograms) or reloaded from its JSON."""
+    t0 = time.perf_counter()
+    job.validate()
+    in_pattern = resolve_path(job, job.input)
+    frames = FrameSequence.parse(in_pattern, what="input").resolve_frames(job.frames)
+    mattes_pattern = resolve_path(job, job.mattes)
+    FrameSequence.parse(mattes_pattern, what="mattes").resolve_frames(frames)
+    mattes = MatteSource(mattes_pattern, frames, what="mattes")
+    unknown = [n for n in job.parts if n not in mattes.names]
+    if unknown:
+        raise SpecError("parts", f"override(s) for {', '.join(unknown)}, which the mattes don't have; they have {', '.join(mattes.names)}")
+    plate = PlateSource(in_pattern, job.color, mattes)
+    plate.check(frames[0])
+    out_pattern = resolve_path(job, job.output)
+    job_hash = job.job_hash()
+    out = FrameOutputs(out_pattern, job_hash, overwrite=job.output_options.overwrite, what="output")
+    done = out.prepare(frames)
+    todo = [f for f in frames if f not in done]
+    mpath = model_path(out_pattern)
+    if job.model:
+        model = load_model(resolve_path(job, job.model), mattes.names, job)
+    elif todo:
+        model = fit_shot(job, plate, mattes, frames, ctx)
+    else:
+        model = load_model(mpath, mattes.names, job) if os.path.exists(mpath) else fit_shot(job, plate, mattes, frames, ctx)
+    save_model(model, mpath, job_hash)
+    tables = model.tables()
+    ctx.report("shade", 0, len(todo), message=f"{len(done)} frame(s) already done" if done else "")
+    written: list[int] = []
+    empty: list[int] = []
+    for f in todo:
+        ctx.check_cancel()
+        labels = mattes.labels(f)
+        if not labels.any():
+            empty.append(f)
+            tone = np.zeros(labels.shape, np.uint8)
+        else:
+            tone = assign_tones(labels, frame_lightness(plate.rgb(f), labels), model, tables)
+        meta = out.metadata(f, {"inkpaint:parts": ",".join(mattes.names), "inkpaint:tones": job.tones})
+        write_exr(out.path(f), {"tone": tone.astype(np.float32)}, metadata=meta, compression=job.output_options.compression)
+        written.append(f)
+        ctx.report("shade", len(written), len(todo), frame=f)
+    if empty:
+        log.warning("shade: %d frame(s) have empty mattes and got empty tone frames (first: frame %d)", len(empty), empty[0])
+    result = JobResult(
+        "shade", job_hash, {"tone": out_pattern, "model": mpath}, frames, written, sorted(done),
+        summary={
+            "parts": mattes.names,
+            "fitted_on": model.fitted_on,
+            "thresholds": {p.name: {"shadow": round(p.shadow, 2), "single_mode": p.single_mode, "pooled": p.pooled} for p in model.parts},
+            "empty_frames": empty,
+            "seconds": round(time.perf_counter() - t0, 3),
+        },
+    )
+    result.manifest = write_manifest(job, result, out_pattern)
+    return result
+
+
+def parse_part_overrides(items: list[str] | None) -> dict[str, PartTones]:
+    """``["hair:tones=3,bias=4"]`` -> ``{"hair": PartTones(3, 4.0)}``."""
+    out: dict[str, PartTones] = {}
+    for item in items or []:
+        name, sep, rest = item.partition(":")
+        if not sep or not name.strip():
+            raise SpecError("--part", f"{item!r}: use PART:tones=N,bias=X")
+        ov = PartTones()
+        for kv in rest.split(","):
+            if not kv.strip():
+                continue
+            key, eq, val = kv.partition("=")
+            key = key.strip()
+            try:
+                if key == "tones" and eq:
+                    ov.tones = int(val)
+                elif key == "bias" and eq:
+                    ov.bias = float(val)
+                else:
+                    raise ValueError
+            except ValueError:
+                raise SpecError("--part", f"{item!r}: bad setting {kv.strip()!r}; use tones=2|3|4 and/or bias=<L* units>") from None
+        out[name.strip()] = ov
+    return out
+
+
+def add_tone_options(p: argparse.ArgumentParser) -> None:
+    """Tone options shared by ``shade`` and ``cel``."""
+    p.add_argument("--tones", type=int, default=2, help="2 base/shadow, 3 + highlight, 4 + second shadow (default 2)")
+    p.add_argument("--fit-frames", help="frames to fit the tone model on (keyframes, e.g. 1001,1050); default: sampled")
+    p.add_argument("--fit-samples", type=int, default=12, help="frames sampled for the fit (default 12)")
+    p.add_argument("--part", action="append", metavar="PART:tones=N,bias=X", help="per-part override (repeatable); bias in L*, + = more shadow")
+    p.add_argument("--hysteresis", type=float, default=0.04, help="hysteresis band below the shadow threshold, log(L*+2) units")
+    p.add_argument("--min-region", type=int, default=24, help="smallest tone region kept, pixels (default 24)")
+
+
+def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("shade", help="split each part into base/shadow/highlight tones (fitted once per shot)")
+    p.add_argument("input", help="plate pattern, e.g. 'plates/shot.####.exr'")
+    p.add_argument("--mattes", required=True, help="matte EXR pattern from roto")
+    p.add_argument("--out", required=True, help="tone EXR pattern (channel 'tone')")
+    p.add_argument("--model", help="apply this tone-model JSON (from an earlier shade run) instead of fitting")
+    p.add_argument("--frames", help="frame range (default: every plate frame on disk)")
+    add_tone_options(p)
+    add_common_options(p)
+    p.set_defaults(make_job=_job_from_args)
+
+
+def _job_from_args(args: argparse.Namespace) -> ShadeJob:
+    color, output = common_settings(args)
+    job = ShadeJob(
+        input=os.path.abspath(args.input),
+        mattes=os.path.abspath(args.mattes),
+        output=os.path.abspath(args.out),
+        frames=args.frames,
+        tones=args.tones,
+        fit_frames=args.fit_frames,
+        fit_samples=args.fit_samples,
+        parts=parse_part_overrides(args.part),
+        hysteresis=args.hysteresis,
+        min_region=args.min_region,
+        model=os.path.abspath(args.model) if args.model else None,
+        color=color,
+        output_options=output,
+    )
+    job.validate()
+    return job
+
+
+__all__ = ["ShadeJob", "JOB", "run", "add_cli", "PlateSource", "fit_shot", "model_path", "frame_lightness", "parse_part_overrides"]
+
+_ = (FrameError, split_names)
