@@ -320,3 +320,14 @@ def test_cli_reports_an_internal_error_with_exit_3(broken_backend_path: Path, cl
     assert res.returncode == 3
     assert "internal error (ZeroDivisionError" in res.stderr and "Traceback" in res.stderr
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp or spill folder left
+
+
+def test_shutdown_with_wait_finishes_queued_work(worker: WorkerProcess, clip: Path, tmp_path: Path) -> None:
+    worker.expect("ready")
+    worker.send(type="run", id="a", job=_job(clip, tmp_path / "a", "1-2"))
+    worker.send(type="run", id="b", job=_job(clip, tmp_path / "b", "1-2"))
+    worker.send(type="shutdown", id="bye", wait=True)
+    assert worker.expect("bye", "bye")["wait"] is True
+    assert worker.expect("result", "a")["result"]["written"] == [1, 2]
+    assert worker.expect("result", "b")["result"]["written"] == [1, 2]
+    assert worker.wait() == 0

@@ -101,6 +101,7 @@ class Worker:
         self.tmpdir = tempfile.mkdtemp(prefix="inkpaint-worker-")
         self.log_handler = _LogForwarder(self.writer)
         self.fatal: BaseException | None = None
+        self.finish_queued = False
 
     # -- main loop -----------------------------------------------------------------------------------------------
 
@@ -129,8 +130,9 @@ class Worker:
         except BaseException as exc:  # the reader itself failed: report it and exit non-zero, never hang
             self._fatal(None, exc)
         finally:
-            for tok in list(self.cancels.values()):
-                tok.cancel()
+            if not self.finish_queued:  # EOF or a plain shutdown: stop what runs, drop what waits
+                for tok in list(self.cancels.values()):
+                    tok.cancel()
             self.tasks.put(None)
             thread.join()
         shutil.rmtree(self.tmpdir, ignore_errors=True)
@@ -168,7 +170,8 @@ class Worker:
             # found=false: the target already finished (its result/error is on the way or sent) or never existed.
             self.writer.send("cancelling", rid, target=target, found=tok is not None)
         elif kind == "shutdown":
-            self.writer.send("bye", rid)
+            self.finish_queued = bool(req.get("wait", False))
+            self.writer.send("bye", rid, wait=self.finish_queued)
             return False
         elif kind in ("run", "segment"):
             if rid is None:
