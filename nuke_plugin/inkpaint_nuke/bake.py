@@ -95,9 +95,10 @@ def align(previous: list[Point], current: list[Point]) -> list[Point]:
     return current[best:] + current[:best]
 
 
-def point_count(outlines: list[list[Point]], minimum: int = 8, maximum: int = 128) -> int:
-    """Control points per shape: the most any frame's simplified outline needs, within bounds."""
-    return max(minimum, min(maximum, max((len(o) for o in outlines), default=minimum)))
+def point_count(outlines: list[list[Point]], minimum: int = 16, maximum: int = 128) -> int:
+    """Control points per shape: twice the most any frame's simplified outline has (resampling by arc length
+    needs the slack to stay close to corners), within bounds."""
+    return max(minimum, min(maximum, 2 * max((len(o) for o in outlines), default=minimum)))
 
 
 def tangents(points: list[Point]) -> list[tuple[Point, Point]]:

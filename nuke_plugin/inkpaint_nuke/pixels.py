@@ -111,6 +111,8 @@ def engine_colorspace(nuke_name: str, ocio_config: str | None) -> str:
     the engine) Nuke's names are mapped to OpenImageIO's built-in config; with a config, names pass unchanged.
     """
     name = nuke_name.strip()
+    if name == "default":
+        return "auto"  # Nuke's file-type default (float files linear, 8/16-bit sRGB): the engine's "auto" rule
     m = re.match(r"^default \((.*)\)$", name)
     if m:
         name = m.group(1)
