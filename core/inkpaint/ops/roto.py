@@ -427,7 +427,10 @@ def run(job: RotoJob, ctx: RunContext) -> JobResult:
     out_pattern = resolve_path(job, job.output)
     in_seq = FrameSequence.parse(in_pattern, what="input")
     frames = in_seq.resolve_frames(job.frames)
-    source = SequenceSource(in_pattern, frames, job.color)
+    color = job.color
+    if color.ocio_config and "://" not in color.ocio_config:
+        color = dataclasses.replace(color, ocio_config=resolve_path(job, color.ocio_config))
+    source = SequenceSource(in_pattern, frames, color)
     check_sequence(source, frames)
     keyframes = build_keyframes(job, frames, source.size)
     names = [o.name for o in job.objects]
@@ -577,7 +580,8 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
 
 def common_settings(args: argparse.Namespace) -> tuple[ColorSettings, OutputSettings]:
     return (
-        ColorSettings(input_colorspace=args.colorspace, ocio_config=args.ocio),
+        ColorSettings(input_colorspace=args.colorspace,
+                      ocio_config=os.path.abspath(args.ocio) if args.ocio and "://" not in args.ocio else args.ocio),
         OutputSettings(compression=args.compression, overwrite=args.overwrite),
     )
 
