@@ -1,0 +1,235 @@
+"""The cel operation: plate + click prompts + palette -> finished cels, every layer kept.
+
+Chains roto -> shade -> ink -> finish (seed 000's whole pipeline) into ``out_dir``::
+
+    out_dir/roto/<shot>.####.exr    part mattes (<part>.A, A)
+    out_dir/tone/<shot>.####.exr    tone codes (tone) + <shot>.tonemodel.json
+    out_dir/ink/<shot>.####.exr     line art (ink.A, ink_hard.A [, trace.A])
+    out_dir/cel/<shot>.####.exr     composite RGBA + colour/ink/tone layers (or .png sequences)
+
+Each stage is its own job (with its own hash and manifest), so a rerun resumes every stage where it stopped and
+a changed setting only redoes the stages it affects (a new palette repaints the cels but keeps mattes, tones and
+lines). The palette and the prompts must name the same parts; that is checked before anything runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import time
+from typing import Any, Literal
+
+from ..errors import SpecError
+from ..io.sequence import FrameSequence
+from ..palette import load_palette
+from ..progress import RunContext
+from ..spec import ColorSettings, JobSpec, OutputSettings, resolve_path
+from ..cel.tones import PartTones
+from .base import JobResult, require_output_dir, write_manifest
+from .ink import InkJob
+from .roto import RotoJob, RotoObject, add_common_options, common_settings, load_prompts
+from .shade import ShadeJob, add_tone_options, check_tone_settings, parse_part_overrides
+
+
+@dataclasses.dataclass
+class CelJob(JobSpec):
+    """Roto, shade, ink and finish a plate in one job.
+
+    Attributes:
+        input: plate pattern.
+        objects: the parts and their prompts (as in a roto job / prompts file).
+        palette: colour design sheet YAML (or BasicPBC colorbook.yml) naming the same parts.
+        out_dir: where every layer is written.
+        frames: frame range; ``None`` = every plate frame on disk.
+        backend: roto backend (``classic``, ``sam2`` ...).
+        backend_options: backend settings.
+        direction: roto propagation direction.
+        width: ink line width in pixels.
+        width_reference: image height the width is given at; ``None`` = pixels of this plate.
+        tone_lines: also ink tone boundaries.
+        tones: 2, 3 or 4.
+        fit_frames: keyframes to fit tones on; ``None`` samples ``fit_samples`` frames.
+        fit_samples: frames sampled for the tone fit.
+        parts: per-part tone overrides.
+        hysteresis: tone hysteresis band.
+        min_region: smallest tone region, pixels.
+        highlight_sigma: highlight threshold, robust standard deviations above base.
+        over: background image or sequence for the composite.
+        cel_format: ``exr`` (layers in one multi-layer EXR) or ``png`` (8-bit sequences).
+        color: plate colour management.
+        output_options: compression and overwrite.
+    """
+
+    TYPE = "cel"
+
+    input: str
+    objects: list[RotoObject]
+    palette: str
+    out_dir: str
+    frames: str | None = None
+    backend: str = "classic"
+    backend_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    direction: Literal["forward", "backward", "both"] = "both"
+    width: float = 2.0
+    width_reference: int | None = None
+    tone_lines: bool = False
+    tones: int = 2
+    fit_frames: str | None = None
+    fit_samples: int = 12
+    parts: dict[str, PartTones] = dataclasses.field(default_factory=dict)
+    hysteresis: float = 0.04
+    min_region: int = 24
+    highlight_sigma: float = 3.5
+    over: str | None = None
+    cel_format: Literal["exr", "png"] = "exr"
+    color: ColorSettings = dataclasses.field(default_factory=ColorSettings)
+    output_options: OutputSettings = dataclasses.field(default_factory=OutputSettings)
+
+    def validate(self) -> None:
+        check_tone_settings(self)
+        FrameSequence.parse(self.input, what="input")
+        if not self.out_dir:
+            raise SpecError("out_dir", "is required")
+        if not self.width > 0:
+            raise SpecError("width", f"must be > 0 px, got {self.width}")
+        if not self.objects:
+            raise SpecError("objects", "no objects; give the parts and their prompts")
+        names = [o.name for o in self.objects]
+        unknown = [n for n in self.parts if n not in names]
+        if unknown:
+            raise SpecError("parts", f"override(s) for {', '.join(unknown)}, which are not among the objects ({', '.join(names)})")
+        self.stages()  # validates every stage
+
+    def shot_name(self) -> str:
+        seq = FrameSequence.parse(self.input, what="input")
+        stem = os.path.basename(seq.prefix).rstrip("._-")
+        return stem or "frames"
+
+    def stages(self) -> tuple[RotoJob, ShadeJob, InkJob, Any]:
+        """The four stage jobs this cel job runs (paths inside ``out_dir``)."""
+        from .finish import FinishJob
+
+        out = self.out_dir
+        shot = self.shot_name()
+        roto_p = os.path.join(out, "roto", f"{shot}.####.exr")
+        tone_p = os.path.join(out, "tone", f"{shot}.####.exr")
+        ink_p = os.path.join(out, "ink", f"{shot}.####.exr")
+        cel_p = os.path.join(out, "cel", f"{shot}.####.{self.cel_format}")
+        oo = self.output_options
+        roto = RotoJob(
+            input=self.input, output=roto_p, objects=self.objects, frames=self.frames, backend=self.backend,
+            backend_options=dict(self.backend_options), direction=self.direction, color=self.color, output_options=oo,
+        )
+        shade = ShadeJob(
+            input=self.input, mattes=roto_p, output=tone_p, frames=self.frames, tones=self.tones, fit_frames=self.fit_frames,
+            fit_samples=self.fit_samples, parts=dict(self.parts), hysteresis=self.hysteresis, min_region=self.min_region,
+            highlight_sigma=self.highlight_sigma, color=self.color, output_options=oo,
+        )
+        ink = InkJob(
+            mattes=roto_p, output=ink_p, frames=self.frames, width=self.width, width_reference=self.width_reference,
+            tones=tone_p if self.tone_lines else None, output_options=oo,
+        )
+        finish = FinishJob(
+            mattes=roto_p, palette=self.palette, output=cel_p, tones=tone_p, ink=ink_p, over=self.over, frames=self.frames,
+            color=self.color, output_options=oo,
+        )
+        for j in (roto, shade, ink, finish):
+            base = getattr(self, "_base_dir", None)
+            if base is not None:
+                object.__setattr__(j, "_base_dir", base)
+            j.validate()
+        return roto, shade, ink, finish
+
+
+JOB = CelJob
+
+
+def run(job: CelJob, ctx: RunContext) -> JobResult:
+    """Run the four stages in order; each resumes on its own."""
+    from . import finish as finish_op
+    from . import ink as ink_op
+    from . import roto as roto_op
+    from . import shade as shade_op
+
+    t0 = time.perf_counter()
+    job.validate()
+    palette = load_palette(resolve_path(job, job.palette))
+    palette.check_parts([o.name for o in job.objects], what="prompts' objects")
+    out_dir = require_output_dir(resolve_path(job, job.out_dir))
+    roto, shade, ink, finish = job.stages()
+    results = {}
+    for name, op, stage in (("roto", roto_op, roto), ("shade", shade_op, shade), ("ink", ink_op, ink), ("finish", finish_op, finish)):
+        ctx.check_cancel()
+        ctx.report("cel", len(results), 4, message=f"stage {name}")
+        results[name] = op.run(stage, ctx)
+    ctx.report("cel", 4, 4, message="done")
+    fin = results["finish"]
+    outputs: dict[str, str] = {}
+    for r in results.values():
+        outputs.update(r.outputs)
+    result = JobResult(
+        "cel", job.job_hash(), outputs, fin.frames, sorted(set(fin.written)), sorted(set(fin.skipped)),
+        summary={
+            "stages": {k: {"written": len(v.written), "skipped": len(v.skipped), "manifest": v.manifest, "seconds": v.summary.get("seconds")} for k, v in results.items()},
+            "parts": [o.name for o in job.objects],
+            "seconds": round(time.perf_counter() - t0, 3),
+        },
+    )
+    result.manifest = write_manifest(job, result, os.path.join(str(out_dir), f"{job.shot_name()}.####.cel"))
+    return result
+
+
+def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("cel", help="roto -> shade -> ink -> finish: finished cels from a plate, click prompts and a palette")
+    p.add_argument("input", help="plate pattern, e.g. 'plates/shot.####.exr'")
+    p.add_argument("--prompts", required=True, help="prompts JSON file ({\"objects\": [...]}), one object per palette part")
+    p.add_argument("--palette", required=True, help="design sheet YAML or BasicPBC colorbook.yml")
+    p.add_argument("--out-dir", required=True, help="folder for roto/, tone/, ink/ and cel/")
+    p.add_argument("--frames", help="frame range (default: every plate frame on disk)")
+    p.add_argument("--backend", default="classic", help="roto backend (default classic)")
+    p.add_argument("--model", help="model size for learned backends")
+    p.add_argument("--checkpoint", help="custom checkpoint for learned backends")
+    p.add_argument("--device", help="cuda, mps or cpu")
+    p.add_argument("--direction", choices=["forward", "backward", "both"], default="both")
+    p.add_argument("--width", type=float, default=2.0, help="ink line width in pixels")
+    p.add_argument("--width-reference", type=int, help="image height the width is given at")
+    p.add_argument("--tone-lines", action="store_true", help="also ink tone boundaries")
+    p.add_argument("--over", help="background image or sequence")
+    p.add_argument("--cel-format", choices=["exr", "png"], default="exr", help="cel output format (default exr)")
+    add_tone_options(p)
+    add_common_options(p)
+    p.set_defaults(make_job=_job_from_args)
+
+
+def _job_from_args(args: argparse.Namespace) -> CelJob:
+    color, output = common_settings(args)
+    options: dict[str, Any] = {}
+    for key in ("model", "checkpoint", "device"):
+        if getattr(args, key, None):
+            options[key] = os.path.abspath(args.checkpoint) if key == "checkpoint" else getattr(args, key)
+    job = CelJob(
+        input=os.path.abspath(args.input),
+        objects=load_prompts(args.prompts),
+        palette=os.path.abspath(args.palette),
+        out_dir=os.path.abspath(args.out_dir),
+        frames=args.frames,
+        backend=args.backend,
+        backend_options=options,
+        direction=args.direction,
+        width=args.width,
+        width_reference=args.width_reference,
+        tone_lines=args.tone_lines,
+        tones=args.tones,
+        fit_frames=args.fit_frames,
+        fit_samples=args.fit_samples,
+        parts=parse_part_overrides(args.part),
+        hysteresis=args.hysteresis,
+        min_region=args.min_region,
+        over=os.path.abspath(args.over) if args.over else None,
+        cel_format=args.cel_format,
+        color=color,
+        output_options=output,
+    )
+    job.validate()
+    return job

@@ -1,0 +1,150 @@
+"""inkpaint.cel.tones: fitting once per shot, tone codes, overrides, cleanup."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inkpaint.cel.tones import (
+    PartTones,
+    ToneHistograms,
+    ToneModel,
+    assign_tones,
+    fit_tone_model,
+    is_unimodal,
+    lightness,
+    otsu,
+    sample_frames,
+)
+
+
+def scene(seed: int = 0, h: int = 60, w: int = 80) -> tuple[np.ndarray, np.ndarray]:
+    """Two parts; each has a lit left half and a shadowed right half with noise. Returns (labels, L*)."""
+    rng = np.random.default_rng(seed)
+    labels = np.zeros((h, w), np.uint8)
+    labels[5:55, 5:40] = 1
+    labels[5:55, 40:75] = 2
+    lstar = np.zeros((h, w), np.float32)
+    lit = {1: 70.0, 2: 30.0}
+    for k in (1, 2):
+        m = labels == k
+        cols = np.where(m)[1]
+        left = cols < (22 if k == 1 else 57)
+        vals = np.where(left, lit[k], lit[k] * 0.4) + rng.normal(0, 1.5, m.sum())
+        lstar[m] = vals
+    return labels, lstar
+
+
+def test_lightness_of_srgb() -> None:
+    rgb = np.zeros((2, 2, 3), np.float32)
+    rgb[0, 0] = 1.0
+    rgb[1, 1] = 0.5
+    L = lightness(rgb)
+    assert L.shape == (2, 2)
+    assert L[0, 0] == pytest.approx(100, abs=0.5) and L[0, 1] == pytest.approx(0, abs=0.5)
+    assert L[1, 1] == pytest.approx(53.4, abs=1.0)  # sRGB 0.5 grey
+    with pytest.raises(ValueError):
+        lightness(np.zeros((2, 2)))
+
+
+def test_otsu_splits_two_modes() -> None:
+    centres = np.arange(10, dtype=float)
+    hist = np.array([0, 5, 10, 5, 0, 0, 0, 4, 8, 4])
+    k, lo, hi = otsu(hist, centres)
+    assert 4 <= k <= 7 and lo == pytest.approx(2.0) and hi == pytest.approx(8.0)
+    assert otsu(np.zeros(10), centres)[0] == 0
+
+
+def fit(frames: list[tuple[np.ndarray, np.ndarray]], tones: int = 2, **kw: object) -> ToneModel:
+    h = ToneHistograms(2)
+    for i, (labels, lstar) in enumerate(frames):
+        h.add(labels, lstar, i)
+    return fit_tone_model(h, ["a", "b"], tones, **kw)  # type: ignore[arg-type]
+
+
+def test_two_tones_per_part_thresholds() -> None:
+    labels, lstar = scene()
+    model = fit([(labels, lstar)])
+    a, b = model.parts
+    assert 28 < a.shadow < 70 and 12 < b.shadow < 30  # each part its own split
+    tone = assign_tones(labels, lstar, model)
+    assert tone.dtype == np.uint8 and set(np.unique(tone)) == {0, 1, 2}
+    assert (tone[10:50, 8:20] == 1).all() and (tone[10:50, 25:38] == 2).all()
+    assert (tone[10:50, 42:55] == 1).all() and (tone[10:50, 60:73] == 2).all()
+    assert (tone[labels == 0] == 0).all()
+
+
+def test_fitted_once_applies_identically_to_every_frame() -> None:
+    frames = [scene(seed) for seed in range(3)]
+    model = fit(frames)
+    labels, lstar = frames[0]
+    # a frame whose lit side got brighter: per-frame k-means would move the split; the shot model keeps tones
+    brighter = lstar.copy()
+    brighter[:, :22] += 5
+    t0 = assign_tones(labels, lstar, model)
+    t1 = assign_tones(labels, brighter, model)
+    assert (t0 == t1).all()
+
+
+def test_highlight_and_second_shadow() -> None:
+    labels, lstar = scene()
+    lstar[20:26, 10:16] = 98.0  # a specular spot on part a
+    lstar[30:45, 30:38] = 8.0  # a deep shadow on part a
+    model = fit([(labels, lstar)], tones=4, min_region=4)
+    tone = assign_tones(labels, lstar, model)
+    assert (tone[21:25, 11:15] == 3).all()
+    assert (tone[32:43, 31:37] == 4).all()
+    assert (tone[10:50, 25:29] == 2).all()
+
+
+def test_part_overrides_tones_and_bias() -> None:
+    labels, lstar = scene()
+    lstar[20:26, 10:16] = 98.0
+    model = fit([(labels, lstar)], tones=2, overrides={"a": PartTones(tones=3), "b": PartTones(bias=-100.0)}, min_region=4)
+    tone = assign_tones(labels, lstar, model)
+    assert (tone[21:25, 11:15] == 3).all()  # a got highlights
+    assert not (tone[labels == 2] == 2).any()  # b's threshold pushed below everything: no shadow
+    with pytest.raises(ValueError, match="tones must be 2, 3 or 4"):
+        fit([(labels, lstar)], overrides={"a": PartTones(tones=5)})
+
+
+def test_min_region_removes_specks() -> None:
+    labels, lstar = scene()
+    lstar[30, 10] = 5.0  # a one-pixel dark speck in the lit half
+    lstar[30, 30] = 80.0  # a one-pixel lit speck in the shadow half
+    model = fit([(labels, lstar)], min_region=8)
+    tone = assign_tones(labels, lstar, model)
+    assert tone[30, 10] == 1 and tone[30, 30] == 2
+    raw = assign_tones(labels, lstar, ToneModel(model.parts, hysteresis=0.0, min_region=0))
+    assert raw[30, 10] == 2
+
+
+def test_single_mode_part_is_not_split() -> None:
+    rng = np.random.default_rng(1)
+    labels, lstar = scene()
+    m = labels == 2
+    lstar[m] = 40 + rng.normal(0, 4, m.sum())  # one broad mode: a lit-only part
+    lstar[5:55, 22:30] = 70 + rng.normal(0, 1.5, (50, 8))  # part a is mostly lit, so the shot is mostly lit
+    model = fit([(labels, lstar)])
+    assert model.parts[1].single_mode and not model.parts[0].single_mode
+    tone = assign_tones(labels, lstar, model)
+    assert (tone[m] == 1).all()
+    assert is_unimodal(np.bincount(np.clip(rng.normal(500, 40, 5000).astype(int), 0, 1023), minlength=1024))
+
+
+def test_model_round_trip_and_sampling() -> None:
+    labels, lstar = scene()
+    model = fit([(labels, lstar)], tones=3)
+    again = ToneModel.from_dict(model.to_dict())
+    assert again == model
+    assert sample_frames(list(range(1, 101)), 5) == [1, 26, 51, 75, 100]
+    assert sample_frames([1, 2], 12) == [1, 2]
+
+
+def test_shape_checks() -> None:
+    labels, lstar = scene()
+    model = fit([(labels, lstar)])
+    with pytest.raises(ValueError):
+        assign_tones(labels, lstar[:10], model)
+    with pytest.raises(ValueError):
+        assign_tones(np.full_like(labels, 7), lstar, model)
