@@ -1,0 +1,193 @@
+"""Job specs (plain dicts in the engine's JSON form) built from a clip's Inkpaint settings.
+
+The add-on never imports the engine: it writes the same JSON a TD would write by hand (``schema_version`` 1,
+``type`` and the job's fields; see the engine's ``inkpaint.spec``), and the worker validates it, naming the field
+of anything wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import defaultdict
+from typing import Any
+
+import bpy
+
+from . import clip_source
+from .clip_source import Plate
+from .geometry import frame_to_pixels
+from .props import name_problem
+
+SCHEMA_VERSION = 1
+
+
+class JobBuildError(ValueError):
+    """The panel's settings cannot make a job (names the object, frame or setting)."""
+
+
+@dataclasses.dataclass
+class RotoPlan:
+    """A roto job ready to send, with what is needed to apply its results."""
+
+    job: dict[str, Any]
+    plate: Plate
+    names: list[str]
+    scene_range: tuple[int, int]
+    work_dir: str
+
+
+def work_dir(clip: bpy.types.MovieClip, output_dir: str = "") -> str:
+    """``<output folder>/<clip name>``; ``//`` is the .blend's folder (the temp folder for an unsaved file)."""
+    base = output_dir or clip.inkpaint.output_dir or "//inkpaint/"
+    if base.startswith("//") and not bpy.data.filepath:
+        base = os.path.join(bpy.app.tempdir or os.path.join(os.path.expanduser("~"), ".cache"), "inkpaint", base[2:])
+    path = bpy.path.abspath(base)
+    return os.path.join(os.path.normpath(path), bpy.path.clean_name(clip.name))
+
+
+def scene_range(clip: bpy.types.MovieClip, start: int | None = None, end: int | None = None) -> tuple[int, int]:
+    """The scene frames to process: explicit ``start``/``end``, else the panel's range or the whole clip."""
+    s = clip.inkpaint
+    c0, c1 = clip_source.clip_scene_range(clip)
+    if start is None:
+        start = c0 if s.use_clip_range else s.frame_start
+    if end is None:
+        end = c1 if s.use_clip_range else s.frame_end
+    if end < start:
+        raise JobBuildError(f"frame range {start}-{end} ends before it starts")
+    if start < c0 or end > c1:
+        raise JobBuildError(f"frame range {start}-{end} is outside clip '{clip.name}' (scene frames {c0}-{c1})")
+    return start, end
+
+
+def backend_options(backend: str, model: str, device: str) -> dict[str, Any]:
+    if backend == "classic":
+        return {}
+    opts: dict[str, Any] = {"model": model}
+    if device and device != "auto":
+        opts["device"] = device
+    return opts
+
+
+def object_prompts(
+    clip: bpy.types.MovieClip, obj: Any, plate: Plate, prompt_dir: str, frames: tuple[int, int] | None, only_frame: int | None = None
+) -> list[dict[str, Any]]:
+    """The engine prompts of one panel object: its points grouped by frame, and its mask prompt (rasterised)."""
+    w, h = plate.width, plate.height
+    by_frame: dict[int, list[list[float]]] = defaultdict(list)
+    for p in obj.points:
+        if only_frame is not None and p.frame != only_frame:
+            continue
+        x, y = frame_to_pixels([tuple(p.co)], w, h)[0]
+        if not (0 <= x <= w and 0 <= y <= h):
+            raise JobBuildError(f"object '{obj.name}': a point on frame {p.frame} lies outside the frame")
+        by_frame[p.frame].append([round(float(x), 3), round(float(y), 3), 1 if p.label == "ADD" else 0])
+    prompts: list[dict[str, Any]] = []
+    for f in sorted(by_frame):
+        if frames is not None and not frames[0] <= f <= frames[1]:
+            raise JobBuildError(f"object '{obj.name}': points on frame {f} are outside the range {frames[0]}-{frames[1]}")
+        prompts.append({"frame": plate.file_frame(f), "points": by_frame[f]})
+    if obj.use_mask and obj.mask is not None and (only_frame is None or obj.mask_frame == only_frame):
+        f = obj.mask_frame
+        if frames is not None and not frames[0] <= f <= frames[1]:
+            raise JobBuildError(f"object '{obj.name}': its mask prompt is on frame {f}, outside the range {frames[0]}-{frames[1]}")
+        path = os.path.join(prompt_dir, f"{obj.name}.{plate.file_frame(f)}.exr")
+        clip_source.rasterise_mask(obj.mask, obj.mask_layer, clip, f, path)
+        prompts.append({"frame": plate.file_frame(f), "mask": path})
+    return prompts
+
+
+def _objects(clip: bpy.types.MovieClip) -> list[Any]:
+    objs = [o for o in clip.inkpaint.objects if o.enabled]
+    if not objs:
+        raise JobBuildError(f"clip '{clip.name}' has no objects to track; add one in the Inkpaint panel")
+    seen: set[str] = set()
+    for o in objs:
+        problem = name_problem(o.name)
+        if problem:
+            raise JobBuildError(f"object {problem}")
+        if o.name in seen:
+            raise JobBuildError(f"two objects are named '{o.name}'")
+        seen.add(o.name)
+    return objs
+
+
+def build_roto(
+    clip: bpy.types.MovieClip,
+    *,
+    start: int | None = None,
+    end: int | None = None,
+    direction: str | None = None,
+    backend: str | None = None,
+    model: str | None = None,
+    device: str | None = None,
+    output_dir: str = "",
+    pixels: str | None = None,
+    cryptomatte: bool | None = None,
+    overwrite: bool | None = None,
+    contour_tolerance: float | None = None,
+    progress: Any = None,
+) -> RotoPlan:
+    """A roto job for the clip's enabled objects over a scene frame range (panel settings unless given)."""
+    s = clip.inkpaint
+    objs = _objects(clip)
+    frames = scene_range(clip, start, end)
+    wd = work_dir(clip, output_dir)
+    plate = clip_source.plate_for(clip, pixels or s.pixels, wd, frames, progress)
+    backend = backend or s.backend
+    objects = []
+    for o in objs:
+        prompts = object_prompts(clip, o, plate, os.path.join(wd, "prompts"), frames)
+        if not prompts:
+            raise JobBuildError(f"object '{o.name}' has no prompts: click on it with Add Points, or give it a mask prompt")
+        objects.append({"name": o.name, "prompts": prompts})
+    base = bpy.path.clean_name(clip.name)
+    job = {
+        "schema_version": SCHEMA_VERSION,
+        "type": "roto",
+        "input": plate.pattern,
+        "output": os.path.join(wd, "roto", f"{base}.####.exr"),
+        "objects": objects,
+        "frames": f"{plate.file_frame(frames[0])}-{plate.file_frame(frames[1])}",
+        "backend": backend,
+        "backend_options": backend_options(backend, model or s.model, device or s.device),
+        "direction": direction or s.direction,
+        "contours": True,
+        "contour_tolerance": float(s.contour_tolerance if contour_tolerance is None else contour_tolerance),
+        "cryptomatte": bool(s.cryptomatte if cryptomatte is None else cryptomatte),
+        "output_options": {"overwrite": bool(s.overwrite if overwrite is None else overwrite)},
+    }
+    return RotoPlan(job, plate, [o["name"] for o in objects], frames, wd)
+
+
+def build_segment(clip: bpy.types.MovieClip, frame: int, *, backend: str | None = None, output_dir: str = "") -> tuple[dict[str, Any], Plate]:
+    """A ``segment`` request (preview of one frame) from the prompts on ``frame``."""
+    s = clip.inkpaint
+    objs = _objects(clip)
+    wd = work_dir(clip, output_dir)
+    plate = clip_source.plate_for(clip, s.pixels, wd, (frame, frame))
+    objects = []
+    for o in objs:
+        prompts = object_prompts(clip, o, plate, os.path.join(wd, "prompts"), None, only_frame=frame)
+        if not prompts:
+            continue
+        entry: dict[str, Any] = {"name": o.name}
+        for p in prompts:
+            if "points" in p:
+                entry["points"] = p["points"]
+            if "mask" in p:
+                entry["mask"] = p["mask"]
+        objects.append(entry)
+    if not objects:
+        raise JobBuildError(f"no prompts on frame {frame}: add points on this frame first")
+    backend = backend or s.backend
+    req = {
+        "input": plate.pattern,
+        "frame": plate.file_frame(frame),
+        "objects": objects,
+        "backend": backend,
+        "backend_options": backend_options(backend, s.model, s.device),
+        "output": os.path.join(wd, "preview", f"{bpy.path.clean_name(clip.name)}.{plate.file_frame(frame)}.exr"),
+    }
+    return req, plate

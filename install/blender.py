@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Build the Inkpaint Blender extension zip and install it.
+
+    python install/blender.py                          # build + install into the newest Blender found
+    python install/blender.py --blender /path/blender  # use this Blender binary
+    python install/blender.py --zip-only               # just build dist/inkpaint-<version>.zip
+    python install/blender.py --target-dir DIR         # copy the extension into DIR/inkpaint (no Blender needed)
+    python install/blender.py --worker .venv/bin/python   # also set the add-on's worker executable (needs Blender)
+
+With a Blender binary (``--blender``, ``$BLENDER`` or ``blender`` on PATH) the zip is built and validated by
+``blender --command extension build`` and installed with ``blender --command extension install-file -r
+user_default -e``, exactly as the Extensions preferences would. Without one, the zip is built here (the same
+layout: the add-on files at the zip's root) and the extension is copied into the user extensions folder
+(``<Blender config>/<version>/extensions/user_default/inkpaint``), to be enabled in Preferences > Add-ons.
+
+Nothing is installed into Blender's Python: the add-on runs the engine in its own environment (the worker).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "blender_addon"
+EXTENSION_ID = "inkpaint"
+EXCLUDE_DIRS = {"__pycache__", ".git"}
+EXCLUDE_SUFFIXES = {".pyc", ".zip"}
+
+
+def manifest_version(source: Path = SOURCE) -> str:
+    text = (source / "blender_manifest.toml").read_text(encoding="utf-8")
+    m = re.search(r'^version\s*=\s*"([^"]+)"', text, re.M)
+    if not m:
+        raise SystemExit(f"error: no version in {source / 'blender_manifest.toml'}")
+    return m.group(1)
+
+
+def addon_files(source: Path = SOURCE) -> list[Path]:
+    """The files that make up the extension, relative to ``source``."""
+    out = []
+    for path in sorted(source.rglob("*")):
+        rel = path.relative_to(source)
+        if path.is_dir() or any(part in EXCLUDE_DIRS for part in rel.parts) or path.suffix in EXCLUDE_SUFFIXES:
+            continue
+        out.append(rel)
+    return out
+
+
+def find_blender(explicit: str | None) -> str | None:
+    """A Blender binary: ``--blender``, ``$BLENDER``, then ``blender`` on PATH."""
+    for cand in (explicit, os.environ.get("BLENDER"), shutil.which("blender")):
+        if cand and (os.path.isfile(cand) or shutil.which(cand)):
+            return cand
+    if explicit:
+        raise SystemExit(f"error: Blender binary '{explicit}' does not exist")
+    return None
+
+
+def build_zip(out_dir: Path, blender: str | None) -> Path:
+    """Build ``inkpaint-<version>.zip`` in ``out_dir`` (with Blender's own builder when a binary is available)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{EXTENSION_ID}-{manifest_version()}.zip"
+    if blender:
+        run([blender, "--factory-startup", "--command", "extension", "build", "--source-dir", str(SOURCE), "--output-dir", str(out_dir)])
+        if not target.exists():
+            raise SystemExit(f"error: Blender did not write {target}")
+        return target
+    fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".part", dir=out_dir)
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            for rel in addon_files():
+                zf.write(SOURCE / rel, rel.as_posix())
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def user_extensions_dir(blender_version: str | None) -> Path:
+    """``<config>/<version>/extensions/user_default`` for this OS (``$BLENDER_USER_EXTENSIONS`` wins)."""
+    env = os.environ.get("BLENDER_USER_EXTENSIONS")
+    if env:
+        return Path(env) / "user_default"
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming")) / "Blender Foundation" / "Blender"
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support" / "Blender"
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "blender"
+    version = blender_version
+    if version is None:
+        found = sorted(
+            (p.name for p in base.glob("*") if re.fullmatch(r"\d+\.\d+", p.name)),
+            key=lambda v: tuple(int(x) for x in v.split(".")),
+        ) if base.is_dir() else []
+        if not found:
+            raise SystemExit(
+                f"error: no Blender configuration found in {base}; start Blender once, or pass --blender-version "
+                "or --target-dir"
+            )
+        version = found[-1]
+    return base / version / "extensions" / "user_default"
+
+
+def copy_into(target_dir: Path) -> Path:
+    """Copy the extension into ``target_dir/inkpaint`` (replacing an older copy atomically enough: new dir, swap)."""
+    dest = target_dir / EXTENSION_ID
+    target_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{EXTENSION_ID}-", dir=target_dir))
+    try:
+        for rel in addon_files():
+            (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(SOURCE / rel, staging / rel)
+        old = None
+        if dest.exists():
+            old = target_dir / f".{EXTENSION_ID}-old-{os.getpid()}"
+            dest.rename(old)
+        staging.rename(dest)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return dest
+
+
+def set_worker(blender: str, worker: str) -> None:
+    """Enable the extension and store the worker executable in Blender's saved preferences."""
+    expr = (
+        "import bpy, addon_utils; "
+        f"addon_utils.enable('bl_ext.user_default.{EXTENSION_ID}', default_set=True); "
+        f"bpy.context.preferences.addons['bl_ext.user_default.{EXTENSION_ID}'].preferences.worker_executable = {worker!r}; "
+        "bpy.ops.wm.save_userpref()"
+    )
+    run([blender, "-b", "--python-expr", expr])
+
+
+def run(cmd: list[str]) -> None:
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--blender", help="Blender binary (default: $BLENDER, then 'blender' on PATH)")
+    ap.add_argument("--no-blender", action="store_true", help="don't use a Blender binary even if one is found")
+    ap.add_argument("--dist", default=str(ROOT / "dist"), help="where the zip is written (default: dist/)")
+    ap.add_argument("--zip-only", action="store_true", help="build the zip and stop")
+    ap.add_argument("--target-dir", help="copy the extension into this extensions repository folder instead")
+    ap.add_argument("--blender-version", help="config version folder to install into without a binary (e.g. 5.0)")
+    ap.add_argument("--worker", help="engine Python or 'inkpaint' executable to store in the add-on preferences")
+    args = ap.parse_args(argv)
+
+    blender = None if args.no_blender else find_blender(args.blender)
+    zip_path = build_zip(Path(args.dist), blender)
+    print(f"built {zip_path}")
+    if args.zip_only:
+        return 0
+    if args.target_dir:
+        dest = copy_into(Path(args.target_dir).expanduser().resolve())
+        print(f"installed into {dest} (enable 'Inkpaint' in Preferences > Add-ons)")
+    elif blender:
+        run([blender, "--command", "extension", "install-file", "-r", "user_default", "-e", str(zip_path)])
+        print("installed and enabled in Blender's user_default repository")
+    else:
+        dest = copy_into(user_extensions_dir(args.blender_version))
+        print(f"no Blender binary found: copied into {dest} (enable 'Inkpaint' in Preferences > Add-ons)")
+    if args.worker:
+        if not blender:
+            print(f"note: set Preferences > Add-ons > Inkpaint > Worker executable to {args.worker} (no Blender binary to do it)")
+        else:
+            set_worker(blender, os.path.abspath(args.worker))
+            print(f"worker executable set to {os.path.abspath(args.worker)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
