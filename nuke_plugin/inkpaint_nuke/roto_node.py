@@ -430,7 +430,8 @@ def track(node: nuke.Node, cache_dir: str | None = None) -> RotoPlan:
 
     def failed(n: nuke.Node | None, message: str) -> None:
         if n is not None:
-            knobs.set_status(n, f"failed: {message.splitlines()[0]}")
+            first = message.splitlines()[0]
+            knobs.set_status(n, first if first.startswith("cancelled") else f"failed: {first}")
 
     runner.start(runner.Task(f"Inkpaint track {name}", name, [runner.Step("run", {"job": p.job}, "track")], done, failed))
     return p

@@ -130,7 +130,8 @@ def run(node: nuke.Node, cache_dir: str | None = None) -> dict[str, Any]:
 
     def failed(n: nuke.Node | None, message: str) -> None:
         if n is not None:
-            knobs.set_status(n, f"failed: {message.splitlines()[0]}")
+            first = message.splitlines()[0]
+            knobs.set_status(n, first if first.startswith("cancelled") else f"failed: {first}")
 
     knobs.set_status(node, "running ink, shade, finish...")
     runner.start(runner.Task(f"Inkpaint shade {name}", name, steps, done, failed))

@@ -159,6 +159,8 @@ class WorkerClient:
             self.close(kill=True)
             raise WorkerError(f"the inkpaint worker {self.command!r} did not start within {self.start_timeout:g} s{self._stderr_text()}") from None
         if ev.get("event") != "ready":
+            for t in self._threads:
+                t.join(timeout=2.0)  # let the stderr reader catch the worker's last words
             self.close(kill=True)
             raise WorkerError(f"the inkpaint worker {self.command!r} exited before it was ready (exit code {ev.get('returncode')}){self._stderr_text()}")
         self.info = ev
@@ -257,6 +259,8 @@ class WorkerClient:
                 code = proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 code = None
+        if len(self._threads) > 1:
+            self._threads[1].join(timeout=2.0)  # the stderr tail goes into the crash message
         self._ready.put({"event": "exited", "returncode": code})
         with self._lock:
             pending = list(self._requests.values())
