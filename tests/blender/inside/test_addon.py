@@ -306,3 +306,35 @@ def test_worker_that_dies_at_start_is_reported(clip, tmp_path) -> None:  # type:
             bpy.ops.inkpaint.roto(clip=clip.name)
     finally:
         prefs.worker_executable = engine_python()
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Shade section: ink -> shade -> finish on the tracked mattes
+
+
+def test_shade_section_makes_flat_cels_in_the_compositor(tracked, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    palette = tmp_path / "design.yml"
+    palette.write_text("parts:\n  swan:\n    normal: [240, 240, 235]\n    shadow: [120, 130, 160]\n")
+    s = tracked.inkpaint
+    assert bpy.ops.inkpaint.shade(clip=tracked.name, palette=str(palette), tones=2, ink_width=2.0, over_clip="ON") == {"FINISHED"}
+    assert "cels on 10 frame(s)" in s.status
+    tree = bpy.context.scene.compositing_node_group
+    roles = {n.get("inkpaint"): n for n in tree.nodes}
+    assert {"cel", "cel_over"} <= set(roles)
+    over = roles["cel_over"]
+    assert over.inputs["Foreground"].links[0].from_node == roles["cel"]
+    assert over.inputs["Background"].links[0].from_node == roles["clip"]
+    w, h = tracked.size
+    scene = bpy.context.scene
+    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = w, h, 100
+    rgba = render_scene(scene, 5)
+    gt = gt_mask(4)
+    # inside the swan (away from its edge) the composite shows exact palette colours (sRGB 8-bit -> linear)
+    inner = gt & np.roll(gt, 6, 0) & np.roll(gt, -6, 0) & np.roll(gt, 6, 1) & np.roll(gt, -6, 1)
+    srgb = np.clip(rgba[..., :3][inner], 0, 1)
+    enc = np.where(srgb <= 0.0031308, srgb * 12.92, 1.055 * srgb ** (1 / 2.4) - 0.055) * 255
+    normal = np.all(np.abs(enc - [240, 240, 235]) < 2, axis=1)
+    shadow = np.all(np.abs(enc - [120, 130, 160]) < 2, axis=1)
+    ink = np.all(enc < 40, axis=1)
+    print(f"cel inside the swan: normal {normal.mean():.2f}, shadow {shadow.mean():.2f}, ink {ink.mean():.2f}")
+    assert (normal | shadow | ink).mean() > 0.9 and normal.mean() > 0.2
