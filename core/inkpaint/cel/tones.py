@@ -268,7 +268,7 @@ def fit_part(hist: np.ndarray, tones: int, *, bias: float = 0.0, highlight_sigma
         m_lo = m_hi = float(np.average(centres, weights=hist)) if hist.sum() else feature(50.0).item()
         t = m_lo - 1e-3  # one cluster: everything is base
     else:
-        t = float(np.linspace(_F_LO, _F_HI, N_BINS + 1)[k])
+        t = 0.5 * (m_lo + m_hi)  # the 2-means decision boundary: nearest centre wins
     shadow_l = _to_lstar(t) + bias
     out: dict[str, Any] = {
         "tones": tones,
@@ -289,9 +289,9 @@ def fit_part(hist: np.ndarray, tones: int, *, bias: float = 0.0, highlight_sigma
     if tones == 4:
         dark = hist.copy()
         dark[k_b:] = 0
-        k2, _, _ = otsu(dark, centres)
+        k2, d_lo, d_hi = otsu(dark, centres)
         if k2 > 0:
-            out["shadow2"] = _to_lstar(float(np.linspace(_F_LO, _F_HI, N_BINS + 1)[k2])) + bias
+            out["shadow2"] = _to_lstar(0.5 * (d_lo + d_hi)) + bias
         else:
             out["shadow2"] = out["shadow_centre"] - 1e-3
     return out
@@ -375,8 +375,14 @@ def is_unimodal(hist: np.ndarray, smooth_bins: float = 4.0, dip: float = 0.9) ->
     x = np.arange(-r, r + 1)
     kern = np.exp(-0.5 * (x / smooth_bins) ** 2)
     hs = np.convolve(hist.astype(np.float64), kern / kern.sum(), mode="same")
-    p_lo = int(np.argmax(hs[:k]))
-    p_hi = k + int(np.argmax(hs[k:]))
+    # each class's peak, located on the smoothed histogram restricted to the class's own counts (smoothing the
+    # whole histogram would let a tall peak's tail spill over the split and pose as the other class's peak)
+    lo_only = np.convolve(np.where(np.arange(hist.size) < k, hist, 0).astype(np.float64), kern / kern.sum(), mode="same")
+    hi_only = hs - lo_only
+    p_lo = int(np.argmax(lo_only))
+    p_hi = int(np.argmax(hi_only))
+    if p_hi <= p_lo:
+        return True
     smaller = min(hs[p_lo], hs[p_hi])
     if smaller <= 0:
         return True
