@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, IntProperty, StringProperty
+from bpy.props import EnumProperty, FloatVectorProperty, IntProperty, StringProperty
 
 from . import clip_source, jobs, results, runner
 from .props import PALETTE, channel_name

@@ -171,6 +171,9 @@ class Task:
 def describe(exc: BaseException) -> str:
     """One readable line (plus the worker's last stderr lines for crashes)."""
     text = str(exc)
+    payload = getattr(exc, "payload", None) or {}
+    if payload.get("type") == "OutputExistsError":
+        text += " In Blender: tick Overwrite in the Inkpaint panel, or pass overwrite='ON' to the operator."
     stderr = getattr(exc, "stderr", "")
     if stderr and "crash" in text:
         last = [ln for ln in stderr.splitlines() if ln.strip()][-3:]

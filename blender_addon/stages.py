@@ -16,15 +16,10 @@ from bpy.props import EnumProperty, FloatProperty, IntProperty, StringProperty
 from . import clip_source, jobs, results
 from .geometry import parse_keyframes
 from .operators import UNSET, _RunOperator
-from .results import frame_path
 
 
 def _abs(path: str) -> str:
     return os.path.normpath(bpy.path.abspath(path)) if path else ""
-
-
-def _range_of(result_frames: list[int]) -> str:
-    return f"{min(result_frames)}-{max(result_frames)}"
 
 
 class INKPAINT_OT_shade(_RunOperator, bpy.types.Operator):
@@ -160,4 +155,4 @@ def build_paint_job(lines: str, keys: list[tuple[int, str]], palette: str, direc
 
 CLASSES = [INKPAINT_OT_shade, INKPAINT_OT_paint]
 
-__all__ = ["CLASSES", "build_shade_chain", "build_paint_job", "frame_path", "_range_of"]
+__all__ = ["CLASSES", "build_shade_chain", "build_paint_job"]
