@@ -2,8 +2,9 @@
 
 Input 1 is an InkpaintRoto node that has tracked; its plate (what the roto node reads) gives the tones. Input 2
 (optional) is a background to finish the cels over. Run sends three jobs to the worker, one after the other:
-``ink`` (``ink.A``), ``shade`` (``tone``) and ``finish`` (RGBA cels). Output: the cel in rgba with layer ``ink``;
-"show" switches to the ink or the tone image.
+``ink`` (``ink.A``), ``shade`` (``tone``) and ``finish``. Output: the finished cel as written by ``finish``: the
+composite in rgba plus layers ``colour`` (flat paint), ``ink`` (line alpha) and the ``tone`` codes; "show"
+switches to the ink or the tone image alone.
 """
 
 from __future__ import annotations
@@ -145,10 +146,8 @@ def show_results(node: nuke.Node, p: dict[str, Any]) -> None:
     graph.set_read(node, "InkpaintCel", f"{out}/cel.####.exr", first, last)
     graph.set_read(node, "InkpaintInk", f"{out}/ink.####.exr", first, last)
     graph.set_read(node, "InkpaintTone", f"{out}/tone.####.exr", first, last)
-    graph.ensure_layer("ink", ["ink.alpha"])
-    with graph.as_group(node):
-        cel = graph.copy_chain(node, "Ink", "InkpaintInk", nuke.toNode("InkpaintCel"), ["ink.alpha"])
-    graph.connect_view_input(node, 1, cel)
+    # The finish EXR already holds the composite in rgba plus the colour, ink and tone layers.
+    graph.connect_view_input(node, 1, graph.inner(node, "InkpaintCel"))
     graph.connect_view_input(node, 2, graph.inner(node, "InkpaintInk"))
     graph.connect_view_input(node, 3, graph.inner(node, "InkpaintTone"))
     node["show"].setValue("cel")
