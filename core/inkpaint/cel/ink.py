@@ -90,6 +90,22 @@ def draw_ink(
         raise ValueError(f"labels must be (H, W), got shape {labels.shape}")
     if tone is not None and tone.shape != labels.shape:
         raise ValueError(f"tone has shape {tone.shape}, labels {labels.shape}")
+    h, w = labels.shape
+    box = bounding_box(labels > 0, margin=int(np.ceil(max(width, tone_width or 0) / 2)) + 2)
+    if box is None:
+        zeros = np.zeros((h, w), np.float32)
+        return InkLines(zeros, np.zeros((h, w), bool), zeros.copy() if tone is not None else None)
+    sub = _draw_ink_box(labels[box], width, silhouette, inner, tone[box] if tone is not None else None, tone_width)
+    alpha = np.zeros((h, w), np.float32)
+    alpha[box] = sub.alpha
+    trace = None
+    if sub.trace is not None:
+        trace = np.zeros((h, w), np.float32)
+        trace[box] = sub.trace
+    return InkLines(alpha, alpha >= 0.5, trace)
+
+
+def _draw_ink_box(labels: np.ndarray, width: float, silhouette: bool, inner: bool, tone: np.ndarray | None, tone_width: float | None) -> InkLines:
     part_edges = region_edges(labels)
     if not (silhouette and inner):
         outside = labels == 0

@@ -56,7 +56,7 @@ def mattes_to_labels(mattes: Sequence[np.ndarray] | np.ndarray, threshold: float
         win = cv2.compare(m32, best, cv2.CMP_GT)  # uint8 0/255, multithreaded
         if not cv2.countNonZero(win):
             continue
-        labels[win != 0] = i + 1
+        np.copyto(labels, np.uint8(i + 1), where=win != 0)
         cv2.max(best, m32, dst=best)
     return labels
 

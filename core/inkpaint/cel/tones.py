@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from ..palette import TONE_BASE, TONE_HIGHLIGHT, TONE_OUTSIDE, TONE_SHADOW, TONE_SHADOW2
-from .labels import region_edges
+from .labels import bounding_box, region_edges
 
 FEATURE_OFFSET = 2.0
 """The clustering feature is ``log(L* + FEATURE_OFFSET)``."""
@@ -426,10 +426,17 @@ def assign_tones(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, tables
     if labels.size and int(labels.max()) > len(model.parts):
         raise ValueError(f"labels go up to {int(labels.max())} but the model has {len(model.parts)} parts")
     t = tables or model.tables()
+    tone = np.zeros(labels.shape, np.uint8)
+    box = bounding_box(labels > 0)
+    if box is None:
+        return tone
+    tone[box] = _assign_tones_box(labels[box], lstar[box], model, t)
+    return tone
+
+
+def _assign_tones_box(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, t: dict[str, np.ndarray]) -> np.ndarray:
     inside = labels > 0
     tone = np.zeros(labels.shape, np.uint8)
-    if not inside.any():
-        return tone
     lo = t["lo"][labels]
     hi = t["hi"][labels]
     strong = lstar < lo

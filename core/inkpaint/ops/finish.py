@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 
+from ..cel.labels import bounding_box
 from ..cel.paint import ink_over, over, paint_cel, srgb_to_linear, unpremultiply
 from ..errors import FrameError, SpecError
 from ..io.frames import read_image, read_rgb, write_exr, write_png
@@ -173,6 +174,30 @@ def render_cel(
         lut = palette.tone_lut(names)
         if linear:
             lut = srgb_to_linear(lut)
+    # paint only the bounding box of the parts and their lines; outside it the cel is empty (or the background)
+    h, w = labels.shape
+    region = labels > 0
+    if ink_alpha is not None:
+        region = region | (ink_alpha > 0)
+    box = bounding_box(region)
+    colour_full = np.zeros((h, w, 4), lut.dtype)
+    if background is not None:
+        comp_full = np.ones((h, w, 4), np.float32)
+        comp_full[..., :3] = srgb_to_linear(background) if linear else background
+    else:
+        comp_full = np.zeros((h, w, 4), np.float32)
+    if box is None:
+        return CelFrame(comp_full, colour_full)
+    sub = _render_box(
+        labels[box], tone[box] if tone is not None else None, ink_alpha[box] if ink_alpha is not None else None,
+        palette, linear, background[box] if background is not None else None, lut,
+    )
+    comp_full[box] = sub.composite
+    colour_full[box] = sub.colour
+    return CelFrame(comp_full, colour_full)
+
+
+def _render_box(labels: np.ndarray, tone: np.ndarray | None, ink_alpha: np.ndarray | None, palette: Palette, linear: bool, background: np.ndarray | None, lut: np.ndarray) -> CelFrame:
     if tone is None:
         tone = np.where(labels > 0, 1, 0).astype(np.uint8)
     colour = paint_cel(labels, tone, lut)

@@ -102,13 +102,15 @@ class MatteSource:
                 frame=frame,
                 path=path,
             )
-        out = []
+        idx = []
         for n in self.names:
             ch = f"{n}.A"
             if ch not in img.channels:
                 raise FrameError(f"has no channel {ch!r} (part {n!r} of the first frame); channels present: {', '.join(img.channels)}", frame=frame, path=path)
-            out.append(img.pixels[..., img.channels.index(ch)])
-        return out
+            idx.append(img.channels.index(ch))
+        # one transposing copy: each matte becomes a contiguous (H, W) plane (OpenCV needs contiguous input)
+        planes = np.ascontiguousarray(np.moveaxis(img.pixels[..., idx], -1, 0))
+        return list(planes)
 
     def labels(self, frame: int) -> np.ndarray:
         """``(H, W)`` uint8 part labels of ``frame`` (0 outside, ``i + 1`` for ``names[i]``)."""
