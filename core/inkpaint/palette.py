@@ -403,6 +403,7 @@ def load_palette(path: str | os.PathLike[str]) -> Palette:
         raise PaletteError(f"'{p}': the palette is empty")
     if not isinstance(data, dict):
         raise PaletteError(f"'{p}': a palette must be a YAML mapping, got {type(data).__name__}")
+    assert isinstance(data, _Map)  # every mapping the loader builds is a _Map
     if "parts" in data and isinstance(data["parts"], dict):
         pal = _design_sheet(data, str(p))
     else:
@@ -433,7 +434,8 @@ def _design_sheet(data: _Map, src: str) -> Palette:
     ink: RGB = (0, 0, 0)
     if "ink" in data:
         ink = parse_rgb(data["ink"], f"'{src}' line {data.lines['ink']}, field 'ink'")
-    parts: _Map = data["parts"]
+    parts = data["parts"]
+    assert isinstance(parts, _Map)
     entries: dict[str, PaletteEntry] = {}
     lines: dict[str, tuple[int, str]] = {}
     known = ("normal", "shadow", "shadow2", "highlight", "category", "description")
@@ -445,7 +447,7 @@ def _design_sheet(data: _Map, src: str) -> Palette:
                 f"'{src}' line {line}, part {name!r}: not a valid part name (letters, digits, _; not starting with a "
                 f"digit), e.g. {part_name(name)!r}; it must match the part's matte channel '<part>.A'"
             )
-        if not isinstance(spec, dict):
+        if not isinstance(spec, _Map):
             raise PaletteError(f"'{src}' line {line}, part {name!r}: expected a mapping with normal/shadow/highlight, got {spec!r}")
         for k in spec:
             if k not in known:

@@ -273,7 +273,7 @@ def kmeans_per_frame(plate: np.ndarray, parts: np.ndarray, attempts: int = 3, se
         if len(v) < 2:
             out[m] = 1
             continue
-        _, lab, centres = cv2.kmeans(v, 2, None, crit, attempts, cv2.KMEANS_PP_CENTERS)
+        _, lab, centres = cv2.kmeans(v, 2, None, crit, attempts, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]
         hi = int(np.argmax(centres[:, 0]))
         out[m] = np.where(lab[:, 0] == hi, 1, 2)
     return out

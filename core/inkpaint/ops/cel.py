@@ -158,7 +158,7 @@ def run(job: CelJob, ctx: RunContext) -> JobResult:
     palette.check_parts([o.name for o in job.objects], what="prompts' objects")
     out_dir = require_output_dir(resolve_path(job, job.out_dir))
     roto, shade, ink, finish = job.stages()
-    results = {}
+    results: dict[str, JobResult] = {}
     for name, op, stage in (("roto", roto_op, roto), ("shade", shade_op, shade), ("ink", ink_op, ink), ("finish", finish_op, finish)):
         ctx.check_cancel()
         ctx.report("cel", len(results), 4, message=f"stage {name}")
