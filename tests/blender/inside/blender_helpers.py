@@ -23,6 +23,29 @@ def read_pixels(path: str) -> np.ndarray:
         bpy.data.images.remove(img)
 
 
+NEW_COMPOSITOR = "compositing_node_group" in bpy.types.Scene.bl_rna.properties
+
+
+def scene_tree(scene: bpy.types.Scene) -> bpy.types.NodeTree | None:
+    """The compositor tree a scene renders (Blender 5: its node group; 4.x: its embedded tree)."""
+    return scene.compositing_node_group if NEW_COMPOSITOR else scene.node_tree
+
+
+def compositor_for(scene: bpy.types.Scene, name: str) -> tuple[bpy.types.NodeTree, bpy.types.NodeSocket]:
+    """A fresh compositor tree for ``scene`` and the socket that reaches the render output."""
+    if NEW_COMPOSITOR:
+        tree = bpy.data.node_groups.new(name, "CompositorNodeTree")
+        tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
+        out = tree.nodes.new("NodeGroupOutput")
+        scene.compositing_node_group = tree
+    else:
+        scene.use_nodes = True
+        tree = scene.node_tree
+        tree.nodes.clear()
+        out = tree.nodes.new("CompositorNodeComposite")
+    return tree, out.inputs[0]
+
+
 def render_scene(scene: bpy.types.Scene, frame: int) -> np.ndarray:
     """Render ``scene``'s compositor at ``frame`` to a float EXR and return RGBA ``(H, W, 4)``, top row first."""
     fd, path = tempfile.mkstemp(suffix=".exr")
@@ -50,7 +73,7 @@ def render_mask(mask: bpy.types.Mask, size: tuple[int, int], frame: int, layer: 
     was = main.frame_current
     main.frame_set(frame)
     scene = bpy.data.scenes.new("raster-test")
-    tree = bpy.data.node_groups.new("raster-test", "CompositorNodeTree")
+    tree, target = compositor_for(scene, "raster-test")
     hidden = {l.name: l.hide_render for l in mask.layers}
     try:
         for lay in mask.layers:
@@ -58,18 +81,16 @@ def render_mask(mask: bpy.types.Mask, size: tuple[int, int], frame: int, layer: 
         scene.render.resolution_x, scene.render.resolution_y = size
         scene.render.resolution_percentage = 100
         scene.view_settings.view_transform = "Standard"
-        tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
         node = tree.nodes.new("CompositorNodeMask")
         node.mask = mask
-        out = tree.nodes.new("NodeGroupOutput")
-        tree.links.new(node.outputs[0], out.inputs[0])
-        scene.compositing_node_group = tree
+        tree.links.new(node.outputs[0], target)
         return render_scene(scene, frame)[..., 0]
     finally:
         for lay in mask.layers:
             lay.hide_render = hidden.get(lay.name, False)
         bpy.data.scenes.remove(scene)
-        bpy.data.node_groups.remove(tree)
+        if NEW_COMPOSITOR:
+            bpy.data.node_groups.remove(tree)
         main.frame_set(was)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import bpy
-from blender_helpers import engine_outlines, make_polygon_mask, polygon_raster, read_pixels, render_mask, render_scene
+from blender_helpers import NEW_COMPOSITOR, engine_outlines, make_polygon_mask, read_pixels, render_mask, render_scene, scene_tree
 from conftest import ADDON, DAVIS, N_FRAMES, ROOT, SEQ, engine_python, gt_mask
 
 
@@ -194,14 +194,14 @@ def test_mask_rasterised_by_blender_matches_ground_truth(tracked, frame: int) ->
 @pytest.mark.parametrize("frame", [0, 9])
 def test_compositor_tree_sets_the_matte_as_alpha(tracked, frame: int) -> None:  # type: ignore[no-untyped-def]
     scene = bpy.context.scene
-    tree = scene.compositing_node_group
-    assert tree is not None and tree.name == "Inkpaint tracked"
+    tree = scene_tree(scene)
+    assert tree is not None and (tree.name == "Inkpaint tracked" or not NEW_COMPOSITOR)
     roles = {n.get("inkpaint"): n for n in tree.nodes}
     assert {"clip", "mattes", "set_alpha", "output", "viewer"} <= set(roles)
     assert roles["clip"].clip == tracked
     set_alpha = roles["set_alpha"]
-    assert set_alpha.inputs["Alpha"].links[0].from_node == roles["mattes"]
-    assert set_alpha.inputs["Image"].links[0].from_node == roles["clip"]
+    assert set_alpha.inputs[1].links[0].from_node == roles["mattes"]  # Alpha
+    assert set_alpha.inputs[0].links[0].from_node == roles["clip"]  # Image
     w, h = tracked.size
     scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = w, h, 100
     rgba = render_scene(scene, frame + 1)
@@ -318,12 +318,13 @@ def test_shade_section_makes_flat_cels_in_the_compositor(tracked, tmp_path) -> N
     s = tracked.inkpaint
     assert bpy.ops.inkpaint.shade(clip=tracked.name, palette=str(palette), tones=2, ink_width=2.0, over_clip="ON") == {"FINISHED"}
     assert "cels on 10 frame(s)" in s.status
-    tree = bpy.context.scene.compositing_node_group
+    tree = scene_tree(bpy.context.scene)
     roles = {n.get("inkpaint"): n for n in tree.nodes}
     assert {"cel", "cel_over"} <= set(roles)
     over = roles["cel_over"]
-    assert over.inputs["Foreground"].links[0].from_node == roles["cel"]
-    assert over.inputs["Background"].links[0].from_node == roles["clip"]
+    fg, bg = (over.inputs["Foreground"], over.inputs["Background"]) if NEW_COMPOSITOR else (over.inputs[2], over.inputs[1])
+    assert fg.links[0].from_node == roles["cel"]
+    assert bg.links[0].from_node == roles["clip"]
     w, h = tracked.size
     scene = bpy.context.scene
     scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = w, h, 100
