@@ -722,7 +722,7 @@ class Sam2Backend(RotoBackend):
 
     def track(self, source: FrameSource, request: RotoRequest, ctx: RunContext) -> Iterator[FrameMasks]:
         self.stats = TrackStats()
-        size = tuple(source.size)
+        size = (int(source.size[0]), int(source.size[1]))
         n = len(request.frames)
         kf_by_index: dict[str, dict[int, Keyframe]] = {}
         index = {f: i for i, f in enumerate(request.frames)}
@@ -784,7 +784,7 @@ class Sam2Backend(RotoBackend):
         for o, mem in state.objects.items():
             ks = kf_by_index[o].keys() if not past else [k for k in mem.keys if plan.position(k) < first_pos]
             for k in ks:
-                mem.conditioning[k] = cond_entry(o, k, state.features)  # type: ignore[arg-type]  (cached: no features needed)
+                mem.conditioning[k] = cond_cache[(o, k)]
         prefetch = FramePrefetcher(source, [request.frames[i] for i in order], self.prepare, self.opts.prefetch, self._source_lock)
         try:
             for idx in order:
