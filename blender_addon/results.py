@@ -93,8 +93,14 @@ def _key(fc: bpy.types.FCurve, frames: np.ndarray, values: np.ndarray) -> None:
     co[0::2] = frames
     co[1::2] = values
     fc.keyframe_points.foreach_set("co", co)
-    for kp in fc.keyframe_points:
-        kp.interpolation = INTERP_LINEAR
+    try:  # enum by value: 1 is LINEAR (BEZT_IPO_LIN); checked on the first key
+        fc.keyframe_points.foreach_set("interpolation", np.ones(n, np.int32))
+        ok = fc.keyframe_points[0].interpolation == INTERP_LINEAR
+    except (TypeError, RuntimeError):
+        ok = False
+    if not ok:
+        for kp in fc.keyframe_points:
+            kp.interpolation = INTERP_LINEAR
     fc.update()
 
 
