@@ -339,3 +339,41 @@ def test_shade_section_makes_flat_cels_in_the_compositor(tracked, tmp_path) -> N
     ink = np.all(enc < 40, axis=1)
     print(f"cel inside the swan: normal {normal.mean():.2f}, shadow {shadow.mean():.2f}, ink {ink.mean():.2f}")
     assert (normal | shadow | ink).mean() > 0.9 and normal.mean() > 0.2
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# the UI path: a request on the worker thread, drained by the timer callback on the main thread
+
+
+def test_timer_drains_events_applies_results_and_cancels(clip) -> None:  # type: ignore[no-untyped-def]
+    runner = sys.modules[f"{ADDON}.runner"]
+    jobs = sys.modules[f"{ADDON}.jobs"]
+    add_gt_mask_prompt(None, clip)
+    plan = jobs.build_roto(clip, direction="forward")
+    got: dict = {}
+    task = runner.Task("run", {"job": plan.job}, "roto", lambda res: got.setdefault("result", res), lambda err: got.setdefault("end", err))
+    runner.start(bpy.context, task)
+    assert runner.busy() and bpy.app.timers.is_registered(runner._drain)
+    with pytest.raises(Exception, match="already running"):
+        runner.start(bpy.context, runner.Task("run", {"job": plan.job}, "roto", lambda r: None))
+    deadline = time.monotonic() + 120
+    while runner._drain() is not None:  # what bpy.app.timers does between UI events
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    bpy.app.timers.unregister(runner._drain) if bpy.app.timers.is_registered(runner._drain) else None
+    assert got["end"] is None and got["result"]["written"] == list(range(N_FRAMES))
+    assert task.total == N_FRAMES and task.done == N_FRAMES and not runner.busy()
+
+    # cancel: a new job (other output folder), cancelled as soon as it is accepted
+    clip.inkpaint.output_dir = clip.inkpaint.output_dir.rstrip(os.sep) + "-2" + os.sep
+    plan = jobs.build_roto(clip, direction="forward")
+    got.clear()
+    runner.start(bpy.context, runner.Task("run", {"job": plan.job}, "roto", lambda res: got.setdefault("result", res), lambda err: got.setdefault("end", err)))
+    assert runner.cancel()
+    while runner._drain() is not None:
+        time.sleep(0.05)
+    if bpy.app.timers.is_registered(runner._drain):
+        bpy.app.timers.unregister(runner._drain)
+    assert "result" not in got and got["end"].startswith("cancelled")
+    # and 'INVOKE_DEFAULT' (a button press) runs synchronously under blender -b, resuming the cancelled job
+    assert bpy.ops.inkpaint.roto("INVOKE_DEFAULT", clip=clip.name, direction="forward") == {"FINISHED"}
