@@ -20,11 +20,14 @@ _LINEAR_NAMES = {"linear", "scene_linear", "lin_rec709", "lin_rec709_scene", "li
 _SRGB_NAMES = {"srgb", "srgb_rec709_scene", "srgb_texture", "srgb encoded rec.709 (srgb)", "srgb - display"}
 
 
-@functools.lru_cache(maxsize=8)
-def _load_config(path: str, env_ocio: str | None) -> tuple[oiio.ColorConfig, str]:
+@functools.lru_cache(maxsize=32)
+def _config_error(path: str, env_ocio: str | None) -> str:
+    """Why the config cannot be loaded ("" when it can). Only the verdict is cached: nanobind reports OIIO objects
+    still alive at interpreter exit as leaks."""
     cfg = oiio.ColorConfig(path or env_ocio or "")
     err = cfg.geterror() if hasattr(cfg, "geterror") else ""
-    return cfg, err
+    del cfg
+    return str(err or "")
 
 
 def color_config(path: str | None = None) -> oiio.ColorConfig:
@@ -37,12 +40,20 @@ def color_config(path: str | None = None) -> oiio.ColorConfig:
             is an error, not a silent fall-back to the built-in config: colours would be wrong without a word.
     """
     env = os.environ.get("OCIO") or None
-    cfg, err = _load_config(path or "", env)
+    err = _config_error(path or "", env)
     if err:
         if path:
             raise SpecError("color.ocio_config", f"cannot load OCIO config '{path}': {err}")
         raise SpecError("$OCIO", f"cannot load the OCIO config '{env}' named by $OCIO: {err}. Fix or unset $OCIO.")
-    return cfg
+    return oiio.ColorConfig(path or env or "")
+
+
+def check_config(path: str | None = None) -> None:
+    """Raise the :class:`SpecError` of :func:`color_config` when the config cannot be loaded (cached)."""
+    env = os.environ.get("OCIO") or None
+    if not _config_error(path or "", env):
+        return
+    color_config(path)
 
 
 def config_name(path: str | None = None) -> str:
@@ -97,7 +108,7 @@ def convert(
         raise ValueError(f"convert expects (H, W, 3|4) pixels, got {pixels.shape}")
     if _same_space(src, dst):
         return pixels
-    color_config(ocio_config)  # a broken config is a clear error, not a silent fall-back
+    check_config(ocio_config)  # a broken config is a clear error, not a silent fall-back
     h, w, c = pixels.shape
     buf = oiio.ImageBuf(oiio.ImageSpec(w, h, c, oiio.FLOAT))
     buf.set_pixels(oiio.ROI(0, w, 0, h, 0, 1, 0, c), np.ascontiguousarray(pixels, dtype=np.float32))
