@@ -138,8 +138,15 @@ def _remove_temp(scene: bpy.types.Scene, tree: bpy.types.NodeTree | None) -> Non
 
 
 def _render_to(scene: bpy.types.Scene, frame: int, path: str) -> None:
-    """Render the compositor of ``scene`` at ``frame`` into ``path`` (atomically)."""
+    """Render the compositor of ``scene`` at ``frame`` into ``path`` (atomically).
+
+    Blender's compositor takes time-dependent inputs (movie clip frames, mask animation) from the active scene's
+    evaluated state, so the active scene is moved to ``frame`` too; callers restore it.
+    """
     scene.frame_set(frame)
+    main = bpy.context.scene
+    if main is not None and main != scene and main.frame_current != frame:
+        main.frame_set(frame)
     tmp = f"{os.path.splitext(path)[0]}.tmp{os.getpid()}{os.path.splitext(path)[1]}"
     scene.render.filepath = tmp
     bpy.ops.render.render(write_still=True, scene=scene.name)
@@ -176,6 +183,8 @@ def convert_clip(
     pattern = os.path.join(folder, f"{base}.####.exr")
     scene = _temp_scene(f"inkpaint-convert-{base}", w, h, tuple(clip.display_aspect))  # type: ignore[arg-type]
     tree = None
+    main = bpy.context.scene
+    was = main.frame_current
     try:
         _image_settings(scene, "OPEN_EXR")
         tree = compositor.new_tree(f"inkpaint-convert-{base}", scene)
@@ -191,6 +200,7 @@ def convert_clip(
                 progress(i + 1, len(todo))
     finally:
         _remove_temp(scene, tree)
+        main.frame_set(was)
     return Plate(pattern, frames[0], frames[0], True, w, h)
 
 

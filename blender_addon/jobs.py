@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 from collections import defaultdict
 from typing import Any
 
@@ -38,10 +39,11 @@ class RotoPlan:
 
 
 def work_dir(clip: bpy.types.MovieClip, output_dir: str = "") -> str:
-    """``<output folder>/<clip name>``; ``//`` is the .blend's folder (the temp folder for an unsaved file)."""
+    """``<output folder>/<clip name>``; ``//`` is the .blend's folder (for an unsaved file: the system temp folder,
+    not Blender's session temp folder, which Blender deletes on exit)."""
     base = output_dir or clip.inkpaint.output_dir or "//inkpaint/"
     if base.startswith("//") and not bpy.data.filepath:
-        base = os.path.join(bpy.app.tempdir or os.path.join(os.path.expanduser("~"), ".cache"), "inkpaint", base[2:])
+        base = os.path.join(tempfile.gettempdir(), "inkpaint-unsaved", base[2:])
     path = bpy.path.abspath(base)
     return os.path.join(os.path.normpath(path), bpy.path.clean_name(clip.name))
 

@@ -245,6 +245,11 @@ def test_convert_path_renders_the_clip_to_exr(clip) -> None:  # type: ignore[no-
     assert bpy.ops.inkpaint.roto(clip=clip.name, frame_start=1, frame_end=4, direction="forward") == {"FINISHED"}
     s = clip.inkpaint
     assert s.plate_pattern.endswith(".####.exr") and os.path.isfile(s.plate_pattern.replace("####", "0004"))
+    # every converted frame is the clip's own frame for that scene frame (scene f shows file f-1), as Blender shows it
+    for f in (1, 4):
+        conv = read_pixels(s.plate_pattern.replace("####", f"{f:04d}"))[..., :3]
+        jpg = read_pixels(str(Path(bpy.path.abspath(clip.filepath)).with_name(f"{f - 1:05d}.jpg")))[..., :3]
+        assert np.abs(conv - jpg).mean() < 0.01, f"converted frame {f} is not the clip's frame"
     assert s.result_mask is not None and len(s.result_mask.layers["swan"].splines) >= 1
 
 
@@ -401,3 +406,67 @@ def test_paint_section_fills_line_art_in_the_compositor(addon, tmp_path) -> None
     tree = scene_tree(bpy.context.scene)
     roles = {n.get("inkpaint"): n for n in tree.nodes}
     assert {"paint", "paint_over"} <= set(roles) and roles["paint"].image is not None
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# pixels in: a movie file is converted to an EXR sequence through Blender before the engine reads it
+
+
+@pytest.fixture(scope="module")
+def movie_file(addon, davis_frames, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    """The DAVIS frames encoded by Blender as an H.264 movie (10 frames).
+
+    Encoded from the active scene: the compositor takes clip frames from the active scene's time.
+    """
+    from blender_helpers import compositor_for, scene_tree
+
+    out = tmp_path_factory.mktemp("movie")
+    scene = bpy.context.scene
+    r = scene.render
+    saved_tree = scene_tree(scene)
+    saved = (r.resolution_x, r.resolution_y, r.resolution_percentage, r.filepath, scene.frame_start, scene.frame_end)
+    src = bpy.data.movieclips.load(str(davis_frames / "00000.jpg"))
+    tree, target = compositor_for(scene, "encode")
+    try:
+        node = tree.nodes.new("CompositorNodeMovieClip")
+        node.clip = src
+        tree.links.new(node.outputs["Image"], target)
+        r.resolution_x, r.resolution_y, r.resolution_percentage = 854, 480, 100
+        if hasattr(r.image_settings, "media_type"):
+            r.image_settings.media_type = "VIDEO"
+        r.image_settings.file_format = "FFMPEG"
+        r.ffmpeg.format, r.ffmpeg.codec, r.ffmpeg.constant_rate_factor = "MPEG4", "H264", "HIGH"
+        scene.frame_start, scene.frame_end = 1, N_FRAMES
+        r.filepath = str(out / "swan.mp4")
+        bpy.ops.render.render(animation=True)
+    finally:
+        if NEW_COMPOSITOR:
+            scene.compositing_node_group = saved_tree
+            bpy.data.node_groups.remove(tree)
+        if hasattr(r.image_settings, "media_type"):
+            r.image_settings.media_type = "IMAGE"
+        r.image_settings.file_format = "PNG"
+        r.resolution_x, r.resolution_y, r.resolution_percentage, r.filepath, scene.frame_start, scene.frame_end = saved
+        bpy.data.movieclips.remove(src)
+    movies = list(out.glob("swan*.mp4"))
+    assert movies, f"Blender wrote no movie into {out}"
+    return movies[0]
+
+
+def test_movie_clip_is_converted_and_tracked(movie_file, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    clip = bpy.data.movieclips.load(str(movie_file))
+    clip.name = "movie"
+    assert clip.source == "MOVIE" and tuple(clip.size) == (854, 480)
+    clip.inkpaint.output_dir = str(tmp_path / "out") + os.sep
+    bpy.context.scene.active_clip = clip
+    add_gt_mask_prompt(None, clip)
+    assert bpy.ops.inkpaint.roto(clip=clip.name, direction="forward") == {"FINISHED"}
+    s = clip.inkpaint
+    assert s.plate_pattern.endswith(".####.exr")
+    assert sorted(Path(s.plate_pattern).parent.glob("*.exr")) and len(list(Path(s.plate_pattern).parent.glob("*.exr"))) == N_FRAMES
+    w, h = clip.size
+    for frame in (0, N_FRAMES - 1):
+        raster = render_mask(s.result_mask, (w, h), frame + 1, layer="swan") > 0.5
+        score = iou(raster, gt_mask(frame))
+        print(f"movie clip, frame {frame}: Mask IoU vs GT {score:.3f}")
+        assert score > 0.8
