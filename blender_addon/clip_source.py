@@ -260,7 +260,7 @@ def flatten_alpha(exr: str, png: str, size: tuple[int, int]) -> str:
         node = tree.nodes.new("CompositorNodeImage")
         node.image = img
         compositor.link_output(tree, scene, node.outputs["Combined"])  # the bare "A" channel; see compositor.wire_roto
-        _render_to(scene, scene.frame_current, png)
+        _render_to(scene, bpy.context.scene.frame_current, png)  # a still: keep the user on their frame
     finally:
         if scene is not None:
             _remove_temp(scene, tree)
