@@ -109,11 +109,58 @@ def convert(
     if _same_space(src, dst):
         return pixels
     check_config(ocio_config)  # a broken config is a clear error, not a silent fall-back
+    # $OCIO is passed explicitly: OIIO reads it only once per process, when its default config is first built.
+    config = ocio_config or os.environ.get("OCIO") or ""
+    lut = _channel_lut(src, dst, config)
+    if lut is not None:
+        rgb = lut[np.ascontiguousarray(pixels[..., :3]).astype(np.float16).view(np.uint16)]
+        return np.concatenate([rgb, pixels[..., 3:]], axis=2) if pixels.shape[2] == 4 else rgb
+    return _colorconvert(pixels, src, dst, config, ocio_config=ocio_config, path=path, frame=frame)
+
+
+@functools.lru_cache(maxsize=16)
+def _channel_lut(src: str, dst: str, config: str) -> np.ndarray | None:
+    """A lookup table indexed by half-float bit patterns that reproduces the OCIO transform ``src -> dst``.
+
+    Most plate conversions (scene-linear Rec.709 -> sRGB, log -> sRGB) are the same 1-D curve on each channel.
+    The table is baked by running the real OCIO transform on all 65,536 half values, then checked against the full
+    transform on random colours; transforms that mix channels (gamut matrices, looks) fail the check and return
+    ``None``, and the caller uses the full OCIO path. Plates are half-float, so the table is exact for them.
+    """
+    halves = np.arange(65536, dtype=np.uint16).view(np.float16).astype(np.float32)
+    halves = np.where(np.isfinite(halves), halves, 0.0).astype(np.float32)
+    try:
+        grey = _colorconvert(np.repeat(halves[None, :, None], 3, axis=2), src, dst, config)[0]
+    except FrameError:
+        return None
+    if not (np.array_equal(grey[:, 0], grey[:, 1]) and np.array_equal(grey[:, 0], grey[:, 2])):
+        return None
+    lut = np.ascontiguousarray(grey[:, 0], dtype=np.float32)
+    rng = np.random.default_rng(0)
+    probe = rng.uniform(-0.05, 8.0, (1, 4096, 3)).astype(np.float16).astype(np.float32)
+    probe[0, :64] = rng.uniform(0.0, 1.0, (64, 1)).astype(np.float16).astype(np.float32) * np.array([1.0, 0.0, 0.5], np.float32)
+    exact = _colorconvert(probe, src, dst, config)
+    via_lut = lut[probe.astype(np.float16).view(np.uint16)]
+    ok = np.isfinite(exact) & np.isfinite(via_lut)
+    if not ok.all() or not np.allclose(exact, via_lut, rtol=1e-4, atol=1e-5):
+        return None
+    return lut
+
+
+def _colorconvert(
+    pixels: np.ndarray,
+    src: str,
+    dst: str,
+    config: str,
+    *,
+    ocio_config: str | None = None,
+    path: str | None = None,
+    frame: int | None = None,
+) -> np.ndarray:
+    """The full OCIO conversion through OIIO's ``ImageBufAlgo.colorconvert``."""
     h, w, c = pixels.shape
     buf = oiio.ImageBuf(oiio.ImageSpec(w, h, c, oiio.FLOAT))
     buf.set_pixels(oiio.ROI(0, w, 0, h, 0, 1, 0, c), np.ascontiguousarray(pixels, dtype=np.float32))
-    # $OCIO is passed explicitly: OIIO reads it only once per process, when its default config is first built.
-    config = ocio_config or os.environ.get("OCIO") or ""
     out = oiio.ImageBufAlgo.colorconvert(buf, src, dst, True, "", "", config)
     if out.has_error:
         raise FrameError(
