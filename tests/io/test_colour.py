@@ -134,3 +134,18 @@ def test_broken_configs_and_unknown_spaces_are_clear_errors(grey_exr: Path, tmp_
     with pytest.raises(FrameError) as ferr:
         read_rgb(str(grey_exr), ColorSettings(input_colorspace="NoSuchSpace"), frame=1001)
     assert ferr.value.frame == 1001 and "NoSuchSpace" in str(ferr.value) and "--colorspace" in str(ferr.value)
+
+
+def test_half_lut_matches_full_ocio_transform_and_is_skipped_for_matrices() -> None:
+    """The baked per-channel LUT must give exactly what OCIO gives, and never stand in for a gamut matrix."""
+    import numpy as np
+
+    from inkpaint.io.colour import _channel_lut, _colorconvert, convert
+
+    x = np.random.default_rng(3).uniform(-0.1, 6.0, (64, 48, 3)).astype(np.float16).astype(np.float32)
+    fast = convert(x, "lin_rec709_scene", "sRGB")
+    full = _colorconvert(x, "lin_rec709_scene", "sRGB", "")
+    assert _channel_lut("lin_rec709_scene", "sRGB", "") is not None
+    np.testing.assert_allclose(fast, full, rtol=1e-6, atol=1e-7)
+    assert _channel_lut("ACEScg", "sRGB", "") is None  # channel-mixing: full OCIO path
+    np.testing.assert_allclose(convert(x, "ACEScg", "sRGB"), _colorconvert(x, "ACEScg", "sRGB", ""), rtol=1e-6)
