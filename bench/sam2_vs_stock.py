@@ -176,7 +176,7 @@ def cmd_memory(args: argparse.Namespace) -> None:
     print("impl      frames  seconds  peak_rss_MiB  rss_after_load_MiB  gpu_peak_MiB")
     for length in args.lengths:
         for impl in ("inkpaint", "stock"):
-            cmd = [sys.executable, __file__, "_one", "--impl", impl, "--length", str(length), "--n-objects", str(args.objects[0]),
+            cmd = [sys.executable, __file__, "_one", "--threads", str(args.threads), "--impl", impl, "--length", str(length), "--n-objects", str(args.objects[0]),
                    "--model", args.model, "--device", args.device, "--size", f"{args.size[0]}x{args.size[1]}"]
             if args.image_size:
                 cmd += ["--image-size", str(args.image_size)]
@@ -245,10 +245,17 @@ def main() -> None:
     ap.add_argument("--lengths", type=int, nargs="+", default=[50, 200, 1000])
     ap.add_argument("--repeats", type=int, default=3, help="runs per measurement (throughput, latency)")
     ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads for both (0 = torch default); 1 avoids "
+                    "OpenMP barrier stalls on an oversubscribed machine")
     ap.add_argument("--impl", choices=["inkpaint", "stock"])
     ap.add_argument("--length", type=int)
     ap.add_argument("--n-objects", type=int, default=1)
     args = ap.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)  # same for both implementations
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # inherited by the memory subprocesses
     if args.image_size == 0:
         args.image_size = None
     os.environ.setdefault("TQDM_DISABLE", "1")
