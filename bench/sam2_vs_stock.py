@@ -178,8 +178,7 @@ def cmd_memory(args: argparse.Namespace) -> None:
         for impl in ("inkpaint", "stock"):
             cmd = [sys.executable, __file__, "_one", "--threads", str(args.threads), "--impl", impl, "--length", str(length), "--n-objects", str(args.objects[0]),
                    "--model", args.model, "--device", args.device, "--size", f"{args.size[0]}x{args.size[1]}"]
-            if args.image_size:
-                cmd += ["--image-size", str(args.image_size)]
+            cmd += ["--image-size", str(args.image_size or 0)]
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode != 0:
                 print(f"{impl:8s}  {length:6d}  failed: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}", flush=True)
