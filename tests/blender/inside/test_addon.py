@@ -470,3 +470,35 @@ def test_movie_clip_is_converted_and_tracked(movie_file, tmp_path) -> None:  # t
         score = iou(raster, gt_mask(frame))
         print(f"movie clip, frame {frame}: Mask IoU vs GT {score:.3f}")
         assert score > 0.8
+
+
+def test_cryptomatte_layer_is_wired_to_a_cryptomatte_node(clip) -> None:  # type: ignore[no-untyped-def]
+    add_gt_mask_prompt(None, clip)
+    assert bpy.ops.inkpaint.roto(clip=clip.name, frame_start=1, frame_end=3, direction="forward", cryptomatte="ON") == {"FINISHED"}
+    scene = bpy.context.scene
+    roles = {n.get("inkpaint"): n for n in scene_tree(scene).nodes}
+    crypto = roles["cryptomatte"]
+    assert crypto.bl_idname == "CompositorNodeCryptomatteV2" and crypto.source == "IMAGE"
+    assert crypto.image == roles["mattes"].image and crypto.matte_id == "swan"
+    # the node reads the engine's CryptoObject layer: its Matte output is the swan
+    from blender_helpers import compositor_for
+
+    work = bpy.data.scenes.new("crypto-read")
+    tree, target = compositor_for(work, "crypto-read")
+    try:
+        node = tree.nodes.new("CompositorNodeCryptomatteV2")
+        node.source, node.image = "IMAGE", crypto.image
+        node.frame_start, node.frame_duration, node.frame_offset = crypto.frame_start, crypto.frame_duration, crypto.frame_offset
+        node.layer_name = crypto.layer_name
+        node.matte_id = "swan"
+        tree.links.new(node.outputs["Matte"], target)
+        w, h = clip.size
+        work.render.resolution_x, work.render.resolution_y, work.render.resolution_percentage = w, h, 100
+        matte = render_scene(work, 1)[..., 0] > 0.5
+        score = iou(matte, gt_mask(0))
+        print(f"Cryptomatte node matte vs GT on frame 0: IoU {score:.3f}")
+        assert score > 0.9
+    finally:
+        bpy.data.scenes.remove(work)
+        if NEW_COMPOSITOR:
+            bpy.data.node_groups.remove(tree)
