@@ -67,8 +67,11 @@ class RunContext:
         progress: ProgressSink | None = None,
         cancel: CancelToken | None = None,
         log: logging.Logger | None = None,
+        backend_provider: Callable[[str, dict[str, Any]], Any] | None = None,
     ) -> None:
         self._sink = progress or (lambda e: None)
+        self.backend_provider = backend_provider
+        """Returns a (possibly cached, shared) roto backend for ``(name, options)``; ``None``: jobs create their own."""
         self.cancel = cancel or CancelToken()
         self.log = log or logging.getLogger("inkpaint")
         self._starts: dict[str, tuple[float, int]] = {}

@@ -229,7 +229,7 @@ class Worker:
         def sink(ev: ProgressEvent) -> None:
             self.writer.send("progress", rid, **ev.to_dict())
 
-        ctx = RunContext(progress=sink, cancel=token)
+        ctx = RunContext(progress=sink, cancel=token, backend_provider=self.backend)
         return run_job(job, ctx).to_dict()
 
     def backend(self, name: str, options: dict[str, Any]) -> Any:

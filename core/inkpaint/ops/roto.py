@@ -485,9 +485,13 @@ def run(job: RotoJob, ctx: RunContext) -> JobResult:
         ctx.report("roto", len(written), len(todo), frame=frame)
 
     backend = None
+    owned = ctx.backend_provider is None  # the worker lends its cached backends (models stay loaded between jobs)
     try:
         if len(unreached) < len(todo):
-            backend = load_backend(job.backend).create_backend(dict(job.backend_options))
+            if ctx.backend_provider is not None:
+                backend = ctx.backend_provider(job.backend, dict(job.backend_options))
+            else:
+                backend = load_backend(job.backend).create_backend(dict(job.backend_options))
             for fm in _frames_to_write(backend.track(source, request, ctx), request, pending):
                 ctx.check_cancel()
                 if fm.frame in done or fm.frame in written or fm.frame not in source.frame_set:
@@ -498,7 +502,7 @@ def run(job: RotoJob, ctx: RunContext) -> JobResult:
             if f not in written:
                 write_frame(f, {})
     finally:
-        if backend is not None:
+        if backend is not None and owned:
             backend.close()
         pending.cleanup()
     missing = [f for f in todo if f not in written]
