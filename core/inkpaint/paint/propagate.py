@@ -1,0 +1,210 @@
+"""Carry segment colours from a painted frame to the next: DIS flow on line art + inclusion voting.
+
+1. Dense flow (``cv2.DISOpticalFlow``) between the distance transforms of both frames' line art, target -> reference.
+2. The reference's per-pixel colour-index map is warped onto the target (nearest neighbour).
+3. Inclusion voting: each target segment takes the colour whose warped pixels cover it most
+   (``np.bincount`` over ``(segment, colour)`` pairs); confidence = the winner's share of the segment.
+4. Second pass for segments under the threshold (small, thin, or newly revealed): candidate reference segments near
+   the flow-carried position are scored by overlap, area ratio and distance; the adjacency of painted neighbours
+   (weighted by shared boundary) breaks ties. Whatever still scores under the threshold stays UNPAINTED.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+
+from .colours import UNPAINTED
+from .segments import Segmentation
+
+STATUS_KEY = "key"
+STATUS_VOTE = "painted"
+STATUS_SECOND = "painted_second_pass"
+STATUS_UNPAINTED = "unpainted"
+
+
+@dataclasses.dataclass
+class FrameColours:
+    """The colours of one frame's segments.
+
+    Attributes:
+        index: ``(n + 1,)`` int32 colour index per segment, ``-1`` unpainted (entry 0 unused).
+        confidence: ``(n + 1,)`` float32 0..1.
+        method: ``(n + 1,)`` uint8: 0 unpainted, 1 keyframe, 2 inclusion vote, 3 second pass.
+    """
+
+    index: np.ndarray
+    confidence: np.ndarray
+    method: np.ndarray
+
+    def pixel_index(self, seg: Segmentation) -> np.ndarray:
+        """``(H, W)`` int32 colour index per pixel (fill under the lines), -1 where unpainted or no segment."""
+        lut = np.concatenate([[UNPAINTED], self.index[1:]]).astype(np.int32)
+        return lut[seg.fill]
+
+
+METHOD_NONE, METHOD_KEY, METHOD_VOTE, METHOD_SECOND = 0, 1, 2, 3
+METHOD_NAMES = {METHOD_NONE: STATUS_UNPAINTED, METHOD_KEY: STATUS_KEY, METHOD_VOTE: STATUS_VOTE, METHOD_SECOND: STATUS_SECOND}
+
+
+def flow_image(seg: Segmentation, cap: float = 24.0) -> np.ndarray:
+    """``(H, W)`` uint8 distance to the nearest line, capped at ``cap`` px and stretched to 0..255 (flow input)."""
+    dist = cv2.distanceTransform((~seg.lines.ink).astype(np.uint8), cv2.DIST_L2, 3)
+    return np.clip(dist * (255.0 / cap), 0, 255).astype(np.uint8)
+
+
+def dense_flow(target: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``(H, W, 2)`` float32 flow such that ``target(p) ~ reference(p + flow(p))`` (DIS, medium preset)."""
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    dis.setFinestScale(0)
+    return dis.calc(target, reference, None)
+
+
+def warp_index(index_map: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Warp a reference ``(H, W)`` int map onto the target with ``flow`` (nearest; -1 outside the frame)."""
+    h, w = index_map.shape
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    mx = gx + flow[..., 0]
+    my = gy + flow[..., 1]
+    return cv2.remap(index_map.astype(np.float32), mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
+                     borderValue=-1.0).astype(np.int32)
+
+
+def inclusion_votes(labels: np.ndarray, n: int, warped: np.ndarray, k: int) -> np.ndarray:
+    """``(n + 1, k + 1)`` int64 vote counts: column ``c + 1`` counts pixels of a segment warped from colour ``c``;
+    column 0 counts pixels that warped onto nothing (unpainted reference pixels or outside the frame)."""
+    m = labels > 0
+    pair = labels[m].astype(np.int64) * (k + 1) + (np.clip(warped[m], -1, k - 1) + 1)
+    return np.bincount(pair, minlength=(n + 1) * (k + 1)).reshape(n + 1, k + 1)
+
+
+def adjacency(seg: Segmentation) -> np.ndarray:
+    """``(E, 3)`` int64 rows ``(a, b, shared boundary px)`` between segments touching across a line (fill map)."""
+    f = seg.fill
+    a = np.concatenate([f[:, :-1].reshape(-1), f[:-1, :].reshape(-1)])
+    b = np.concatenate([f[:, 1:].reshape(-1), f[1:, :].reshape(-1)])
+    m = (a != b) & (a > 0) & (b > 0)
+    lo, hi = np.minimum(a[m], b[m]).astype(np.int64), np.maximum(a[m], b[m]).astype(np.int64)
+    key, cnt = np.unique(lo * (seg.n + 1) + hi, return_counts=True)
+    return np.stack([key // (seg.n + 1), key % (seg.n + 1), cnt], axis=1)
+
+
+def propagate_colours(
+    ref: Segmentation,
+    ref_colours: FrameColours,
+    target: Segmentation,
+    n_colours: int,
+    *,
+    confidence: float = 0.5,
+    flow: np.ndarray | None = None,
+) -> FrameColours:
+    """Colour ``target``'s segments from the painted reference frame.
+
+    Args:
+        ref: reference segmentation.
+        ref_colours: its colours.
+        target: target segmentation (same size).
+        n_colours: size of the colour table.
+        confidence: minimum winning share (0..1); segments below it after both passes stay unpainted.
+        flow: precomputed target->reference flow (else computed with :func:`dense_flow`).
+
+    Returns:
+        The target's :class:`FrameColours`.
+
+    Raises:
+        ValueError: the frames differ in size.
+    """
+    if ref.shape != target.shape:
+        raise ValueError(f"reference is {ref.shape[1]}x{ref.shape[0]}, target {target.shape[1]}x{target.shape[0]}")
+    n = target.n
+    if n == 0:
+        z = np.zeros(1, np.float32)
+        return FrameColours(np.full(1, UNPAINTED, np.int32), z, np.zeros(1, np.uint8))
+    if flow is None:
+        flow = dense_flow(flow_image(target), flow_image(ref))
+    ref_pix = ref_colours.pixel_index(ref)
+    warped = warp_index(ref_pix, flow)
+    votes = inclusion_votes(target.labels, n, warped, n_colours)
+    area = np.maximum(votes.sum(1), 1)
+    col = votes[:, 1:]
+    win = col.argmax(1).astype(np.int32)
+    share = col[np.arange(n + 1), win] / area
+    index = np.where(share >= confidence, win, UNPAINTED).astype(np.int32)
+    method = np.where(index >= 0, METHOD_VOTE, METHOD_NONE).astype(np.uint8)
+    conf = share.astype(np.float32)
+    index[0], method[0], conf[0] = UNPAINTED, METHOD_NONE, 0.0
+
+    low = np.flatnonzero(index[1:] < 0) + 1
+    if len(low):
+        _second_pass(ref, ref_colours, target, flow, warped, votes, index, conf, method, low, confidence)
+    return FrameColours(index, conf, method)
+
+
+def _second_pass(
+    ref: Segmentation,
+    ref_colours: FrameColours,
+    target: Segmentation,
+    flow: np.ndarray,
+    warped: np.ndarray,
+    votes: np.ndarray,
+    index: np.ndarray,
+    conf: np.ndarray,
+    method: np.ndarray,
+    low: np.ndarray,
+    threshold: float,
+) -> None:
+    """Resolve low-confidence segments by matching reference segments (overlap, area, position) + adjacency."""
+    n = target.n
+    # which reference segment each target pixel came from: overlap counts (target seg, ref seg)
+    ref_seg_w = warp_index(ref.fill, flow)
+    tl = target.labels.reshape(-1)
+    rw = ref_seg_w.reshape(-1)
+    want = np.zeros(n + 1, bool)
+    want[low] = True
+    m = want[tl] & (rw > 0)
+    pair = tl[m].astype(np.int64) * (ref.n + 1) + rw[m]
+    key, cnt = np.unique(pair, return_counts=True)
+    ts, rs = key // (ref.n + 1), key % (ref.n + 1)
+    # flow-carried centroids: target centroid moved by the mean flow inside the segment
+    fx = np.bincount(tl, weights=flow[..., 0].reshape(-1), minlength=n + 1)[: n + 1]
+    fy = np.bincount(tl, weights=flow[..., 1].reshape(-1), minlength=n + 1)[: n + 1]
+    a_t = np.maximum(target.area, 1).astype(np.float64)
+    cx = target.centroid[:, 0] + fx / a_t
+    cy = target.centroid[:, 1] + fy / a_t
+    a_r = np.maximum(ref.area, 1).astype(np.float64)
+    overlap = cnt / a_t[ts]
+    area_ratio = np.minimum(a_t[ts], a_r[rs]) / np.maximum(a_t[ts], a_r[rs])
+    d = np.hypot(cx[ts] - ref.centroid[rs, 0], cy[ts] - ref.centroid[rs, 1])
+    scale = np.sqrt(a_t[ts]) + 2.0
+    score = (0.5 * overlap + 0.5 * area_ratio) * np.exp(-d / (2.0 * scale))
+    rcol = ref_colours.index[rs]
+    ok = rcol >= 0
+    ts, rcol, score = ts[ok], rcol[ok], score[ok]
+    if len(ts):
+        # best candidate per target segment
+        order = np.lexsort((score, ts))
+        last = np.r_[ts[order][1:] != ts[order][:-1], True]
+        best = order[last]
+        bt, bc, bs = ts[best], rcol[best], score[best]
+        # adjacency support: a painted neighbour of the same colour raises the score a little
+        adj = adjacency(target)
+        if len(adj):
+            a, b, w = adj[:, 0], adj[:, 1], adj[:, 2].astype(np.float64)
+            same = np.zeros(n + 1)
+            tot = np.zeros(n + 1)
+            cand = np.full(n + 1, -2, np.int64)
+            cand[bt] = bc
+            for x, y in ((a, b), (b, a)):
+                painted = index[y] >= 0
+                np.add.at(tot, x[painted], w[painted])
+                hit = painted & (index[y] == cand[x])
+                np.add.at(same, x[hit], w[hit])
+            support = same[bt] / np.maximum(tot[bt], 1.0)
+            bs = np.minimum(1.0, bs + 0.15 * support)
+        take = bs >= threshold
+        index[bt[take]] = bc[take]
+        conf[bt[take]] = bs[take]
+        method[bt[take]] = METHOD_SECOND
+        conf[bt[~take]] = np.maximum(conf[bt[~take]], bs[~take]).astype(np.float32)
