@@ -1,0 +1,592 @@
+"""The ``paint`` operation: paint-bucket colouring of a line-art sequence from keyframes (seed 002).
+
+Per line frame: segments (:mod:`inkpaint.paint.segments`), keyframe colours (:mod:`inkpaint.paint.colours`) or
+colours carried from the neighbouring painted frame (:mod:`inkpaint.paint.propagate`). Outputs per frame, beside
+``output`` (``paint/####.png`` -> ``paint/0001.png`` ...):
+
+- ``output``: RGBA fill, exact table colours, no anti-aliasing, background and unpainted segments transparent;
+- ``lines_output`` (``####.lines.png``): the line layer (black lines; colour lines are painted, not kept);
+- ``labels_output`` (``####.labels.png``): 16-bit segment ids (0 = line);
+- ``segments_output`` (``####.segments.json``): segment -> colour, status, confidence, reference frame;
+- ``qc_output`` (``####.qc.png``): fill over lines, unpainted segments magenta, low-confidence ones yellow;
+- a run summary (``<prefix>.inkpaint.json`` manifest with per-frame counts, snaps, warnings).
+
+Re-propagation: every frame carries a provenance hash of the settings, its source keyframe and the line frames on
+the way from it. A rerun rewrites only frames whose provenance changed (adding a keyframe at k changes only the
+frames it now reaches) and never touches files another job or program wrote (unless ``overwrite``).
+
+CLI::
+
+    inkpaint paint "line/####.png" --key 0=gt/0000.png --out "paint/####.png" [--palette colorbook.yml]
+        [--direction forward|backward|nearest] [--click FRAME:X,Y=PART/TONE ...] [--max-gap 3] [--speck-size 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import time
+from typing import Any, Literal
+
+import numpy as np
+
+from ..errors import FrameError, OutputExistsError, SpecError
+from ..io.atomic import atomic_write_text, ensure_writable_dir
+from ..io.frames import read_attributes, read_image, write_exr, write_png
+from ..io.sequence import FrameSequence, format_frame_range, parse_frame_range
+from ..palette import load_palette
+from ..paint.colours import BACKGROUND, ColourTable, KeyColours, colours_from_clicks, colours_from_image, colours_from_json
+from ..paint.propagate import METHOD_KEY, METHOD_NAMES, METHOD_NONE, FrameColours, propagate_colours
+from ..paint.segments import LINE_BLACK, Segmentation, segment_lines
+from ..progress import RunContext
+from ..spec import JobSpec, OutputSettings, resolve_path
+from .base import JOB_HASH_KEY, JobResult, write_manifest
+
+log = logging.getLogger("inkpaint.paint")
+
+LOW_CONFIDENCE = 0.75
+"""Painted segments under this confidence are highlighted (yellow) in the QC overlay."""
+
+
+@dataclasses.dataclass
+class PaintKey:
+    """One keyframe: its colours from a painted image, paint clicks and/or a per-segment JSON (applied in that order).
+
+    Attributes:
+        frame: the line frame it colours (a frame number from the file names).
+        image: coloured keyframe image (RGB/RGBA); each segment takes its majority colour (snapped to the palette).
+        clicks: ``[[x, y, colour], ...]``: pixel position and a palette index, ``"part/tone"``, ``"part"`` or ``"#rrggbb"``.
+        segments_json: ``{"<segment id>": colour}`` or an inkpaint ``.segments.json`` (ids of this job's segmentation).
+    """
+
+    frame: int
+    image: str | None = None
+    clicks: list[list[Any]] | None = None
+    segments_json: str | None = None
+
+
+@dataclasses.dataclass
+class PaintJob(JobSpec):
+    """Paint a line-art sequence from keyframes.
+
+    Attributes:
+        input: line-art frame pattern (PNG/TIFF/EXR; RGB, greyscale, RGBA or alpha-only; 8/16-bit).
+        output: RGBA fill pattern (``.png`` or ``.exr``).
+        keys: the keyframes (at least one).
+        palette: colour design sheet (inkpaint YAML or BasicPBC colorbook); keyframe colours snap to it.
+        direction: ``forward`` / ``backward`` from each keyframe, or from the ``nearest`` one.
+        frames: frame range; ``None`` = every line frame on disk.
+        max_gap: close line breaks up to this many pixels (0 = off).
+        speck_size: segments of at most this many pixels merge into a neighbour (0 = off).
+        line_threshold: ink threshold on alpha / distance from white (0..1).
+        confidence: minimum winning share for a propagated segment; below it the segment stays unpainted.
+        composite_lines: draw the line layer over the fill in ``output`` too.
+        lines_output, labels_output, segments_output, qc_output: per-frame side outputs; ``None`` derives them from
+            ``output`` (``####.lines.png``, ``####.labels.png``, ``####.segments.json``, ``####.qc.png``), ``""``
+            turns one off.
+        output_options: overwrite (compression applies to EXR output).
+    """
+
+    TYPE = "paint"
+
+    input: str
+    output: str
+    keys: list[PaintKey]
+    palette: str | None = None
+    direction: Literal["forward", "backward", "nearest"] = "nearest"
+    frames: str | None = None
+    max_gap: int = 0
+    speck_size: int = 0
+    line_threshold: float = 0.5
+    confidence: float = 0.5
+    composite_lines: bool = False
+    lines_output: str | None = None
+    labels_output: str | None = None
+    segments_output: str | None = None
+    qc_output: str | None = None
+    output_options: OutputSettings = dataclasses.field(default_factory=OutputSettings)
+
+    def validate(self) -> None:
+        FrameSequence.parse(self.input, what="input")
+        out = FrameSequence.parse(self.output, what="output")
+        if not out.suffix.lower().endswith((".png", ".exr")):
+            raise SpecError("output", f"'{self.output}' must end in .png or .exr (RGBA fill)")
+        if os.path.abspath(self.output) == os.path.abspath(self.input):
+            raise SpecError("output", f"'{self.output}' is the line-art pattern; the fill would replace the line art")
+        if not self.keys:
+            raise SpecError("keys", "no keyframes; give at least one (--key FRAME=image.png or --click)")
+        for i, k in enumerate(self.keys):
+            if k.image is None and not k.clicks and k.segments_json is None:
+                raise SpecError(f"keys[{i}]", "gives no colours; set image, clicks or segments_json")
+            for j, c in enumerate(k.clicks or []):
+                if len(c) != 3 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in c[:2]):
+                    raise SpecError(f"keys[{i}].clicks[{j}]", f"expected [x, y, colour], got {c!r}")
+        frames_seen = [k.frame for k in self.keys]
+        dup = sorted({f for f in frames_seen if frames_seen.count(f) > 1})
+        if dup:
+            raise SpecError("keys", f"frame(s) {dup} are given more than one key entry; merge them into one")
+        if self.frames is not None:
+            parse_frame_range(self.frames, what="frames")
+        if self.max_gap < 0:
+            raise SpecError("max_gap", "must be >= 0")
+        if self.speck_size < 0:
+            raise SpecError("speck_size", "must be >= 0")
+        if not 0.0 < self.line_threshold <= 1.0:
+            raise SpecError("line_threshold", f"must be in (0, 1], got {self.line_threshold}")
+        if not 0.0 <= self.confidence <= 1.0:
+            raise SpecError("confidence", f"must be in [0, 1], got {self.confidence}")
+        for name in ("lines_output", "labels_output", "segments_output", "qc_output"):
+            v = getattr(self, name)
+            if v:
+                FrameSequence.parse(v, what=name)
+
+    def side_pattern(self, name: str) -> str | None:
+        """The pattern of a side output (``None`` when turned off)."""
+        v = getattr(self, f"{name}_output")
+        if v == "":
+            return None
+        if v:
+            return v
+        base, _ = os.path.splitext(self.output)
+        return base + {"lines": ".lines.png", "labels": ".labels.png", "segments": ".segments.json", "qc": ".qc.png"}[name]
+
+
+JOB = PaintJob
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# reading
+
+
+def read_segments(path: str, frame: int, job: PaintJob) -> tuple[Segmentation, str | None]:
+    """Segment one line frame. Returns the segmentation and a warning for blank frames (all white / all ink)."""
+    img = read_image(path, frame=frame)
+    seg = segment_lines(img.pixels, img.channels, threshold=job.line_threshold, max_gap=job.max_gap, speck_size=job.speck_size)
+    ink = seg.lines.ink
+    warn = None
+    if ink.all():
+        warn = f"frame {frame} '{path}': the line art is all ink (all black or opaque): no segments; written empty"
+    elif not ink.any():
+        warn = f"frame {frame} '{path}': the line art has no lines (all white or transparent); written empty"
+    return seg, warn
+
+
+def _read_key_rgba(path: str, frame: int) -> np.ndarray:
+    img = read_image(path, frame=frame)
+    px = img.pixels
+    names = [c.split(".")[-1].upper() for c in img.channels]
+    if all(k in names for k in "RGB"):
+        rgb = np.stack([px[..., names.index(k)] for k in "RGB"], -1)
+    else:
+        rgb = np.repeat(px[..., :1], 3, -1)
+    a = px[..., names.index("A")] if "A" in names else np.ones(px.shape[:2], np.float32)
+    return np.clip(np.rint(np.dstack([rgb, a]) * 255.0), 0, 255).astype(np.uint8)
+
+
+def _file_sig(path: str | None) -> str:
+    if not path:
+        return ""
+    try:
+        st = os.stat(path)
+        return f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}"
+    except OSError:
+        return f"{path}:missing"
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# planning
+
+
+def plan_sources(frames: list[int], keys: list[int], direction: str) -> dict[int, int | None]:
+    """The keyframe each frame is painted from (``None`` = no keyframe reaches it)."""
+    ks = sorted(keys)
+    out: dict[int, int | None] = {}
+    for f in frames:
+        before = [k for k in ks if k <= f]
+        after = [k for k in ks if k >= f]
+        prev = before[-1] if before else None
+        nxt = after[0] if after else None
+        if direction == "forward":
+            out[f] = prev
+        elif direction == "backward":
+            out[f] = nxt
+        else:
+            if prev is None:
+                out[f] = nxt
+            elif nxt is None:
+                out[f] = prev
+            else:
+                out[f] = prev if (f - prev) <= (nxt - f) else nxt
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# writing
+
+
+def _fill_rgba(seg: Segmentation, colours: FrameColours, table: ColourTable) -> np.ndarray:
+    idx = colours.pixel_index(seg) if seg.n else np.full(seg.shape, -1, np.int32)
+    rgba = np.zeros(seg.shape + (4,), np.uint8)
+    painted = idx > BACKGROUND
+    rgba[..., :3] = table.rgb[np.clip(idx, 0, None)]
+    rgba[..., 3] = np.where(painted, 255, 0)
+    rgba[~painted, :3] = 0
+    return rgba
+
+
+def _line_layer(seg: Segmentation) -> np.ndarray:
+    lines = seg.lines
+    black = lines.ink & (lines.kind == LINE_BLACK)
+    # anti-aliased fringe pixels under the threshold stay in the line layer (soft edge); colour lines are painted
+    soft = (~lines.ink) & (lines.strength > 0)
+    keep = black | soft
+    rgba = np.zeros(seg.shape + (4,), np.uint8)
+    rgba[..., :3] = np.clip(np.rint(lines.color * 255), 0, 255).astype(np.uint8)
+    rgba[..., 3] = np.where(keep, np.clip(np.rint(lines.strength * 255), 0, 255), 0).astype(np.uint8)
+    return rgba
+
+
+def _over(fg: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    a = fg[..., 3:4].astype(np.float32) / 255.0
+    ba = bg[..., 3:4].astype(np.float32) / 255.0
+    out_a = a + ba * (1 - a)
+    rgb = (fg[..., :3] * a + bg[..., :3] * ba * (1 - a)) / np.maximum(out_a, 1e-6)
+    return np.dstack([np.clip(np.rint(rgb), 0, 255), np.clip(np.rint(out_a * 255), 0, 255)]).astype(np.uint8)
+
+
+def _qc(seg: Segmentation, colours: FrameColours, fill: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    base = np.full(seg.shape + (3,), 255, np.uint8)
+    a = fill[..., 3:4].astype(np.float32) / 255
+    base = (fill[..., :3] * a + base * (1 - a)).astype(np.uint8)
+    if seg.n:
+        unp = np.zeros(seg.n + 1, bool)
+        unp[1:] = colours.index[1:] < 0
+        low = np.zeros(seg.n + 1, bool)
+        low[1:] = (colours.index[1:] > BACKGROUND) & (colours.confidence[1:] < LOW_CONFIDENCE) & (colours.method[1:] != METHOD_KEY)
+        h, w = seg.shape
+        yy, xx = np.mgrid[0:h, 0:w]
+        stripes = ((xx + yy) // 4) % 2 == 0
+        m_unp = unp[seg.fill]
+        base[m_unp & stripes] = (255, 0, 255)
+        base[m_unp & ~stripes] = (255, 255, 255)
+        m_low = low[seg.fill]
+        base[m_low] = (0.5 * base[m_low] + 0.5 * np.array([255, 230, 0])).astype(np.uint8)
+    la = lines[..., 3:4].astype(np.float32) / 255
+    return (lines[..., :3] * la + base * (1 - la)).astype(np.uint8)
+
+
+def _srgb_to_linear(x: np.ndarray) -> np.ndarray:
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# running
+
+
+def run(job: PaintJob, ctx: RunContext) -> JobResult:
+    """Run a paint job (resumable; only frames whose provenance changed are written)."""
+    t0 = time.perf_counter()
+    job.validate()
+    in_pattern = resolve_path(job, job.input)
+    out_pattern = resolve_path(job, job.output)
+    in_seq = FrameSequence.parse(in_pattern, what="input")
+    out_seq = FrameSequence.parse(out_pattern, what="output")
+    frames = in_seq.resolve_frames(job.frames)
+    frame_set = set(frames)
+    for i, k in enumerate(job.keys):
+        if k.frame not in frame_set:
+            raise SpecError(f"keys[{i}].frame", f"keyframe {k.frame} is not a line frame of '{in_pattern}' "
+                            f"(line frames: {format_frame_range(frames)})")
+    palette = load_palette(resolve_path(job, job.palette)) if job.palette else None
+    table = ColourTable.create(palette)
+    side = {name: (FrameSequence.parse(resolve_path(job, p), what=f"{name}_output") if (p := job.side_pattern(name)) else None)
+            for name in ("lines", "labels", "segments", "qc")}
+
+    # provenance: settings + source key + the line frames from it -------------------------------------------
+    settings = {k: v for k, v in job.to_dict().items() if k not in ("keys", "frames", "output_options")}
+    settings["palette_sig"] = _file_sig(resolve_path(job, job.palette)) if job.palette else ""
+    set_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    keys = {k.frame: k for k in job.keys}
+    key_sig = {}
+    for f, k in keys.items():
+        body = dataclasses.asdict(k)
+        body["image_sig"] = _file_sig(resolve_path(job, k.image)) if k.image else ""
+        body["json_sig"] = _file_sig(resolve_path(job, k.segments_json)) if k.segments_json else ""
+        key_sig[f] = json.dumps(body, sort_keys=True)
+    sources = plan_sources(frames, list(keys), job.direction)
+    line_sig = {f: _file_sig(in_seq.path(f)) for f in frames}
+    provenance: dict[int, str] = {}
+    for f in frames:
+        src = sources[f]
+        chain = [g for g in frames if src is not None and min(src, f) <= g <= max(src, f)]
+        payload = json.dumps([set_hash, src, key_sig.get(src, "") if src is not None else "", [line_sig[g] for g in chain]])
+        provenance[f] = hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    # what to write -----------------------------------------------------------------------------------------
+    ensure_writable_dir(out_seq.folder)
+    for s in side.values():
+        if s is not None:
+            ensure_writable_dir(s.folder)
+    out_abs = os.path.abspath(out_pattern)
+    todo: set[int] = set()
+    foreign: list[int] = []
+    for f in frames:
+        p = out_seq.path(f)
+        if not os.path.exists(p):
+            todo.add(f)
+            continue
+        try:
+            attrs = read_attributes(p, f)
+        except Exception:
+            attrs = {}
+        if attrs.get(JOB_HASH_KEY) == provenance[f] and all(s is None or os.path.exists(s.path(f)) for s in side.values()):
+            continue
+        if attrs.get("inkpaint:paint_output") == out_abs or job.output_options.overwrite:
+            todo.add(f)  # an earlier paint run of this shot: re-propagation rewrites it
+        else:
+            foreign.append(f)
+    if foreign:
+        raise OutputExistsError(
+            f"{len(foreign)} existing output frame(s) were not written by a paint job into '{out_pattern}' "
+            f"(first: '{out_seq.path(foreign[0])}', frames {format_frame_range(foreign)}). Choose another output "
+            "path or pass --overwrite.")
+
+    warnings: list[str] = []
+    snapped: list[dict[str, Any]] = []
+    per_frame: dict[int, dict[str, Any]] = {}
+    written: list[int] = []
+    done_count = 0
+    total = len(frames)
+
+    def key_colours(f: int, seg: Segmentation) -> FrameColours:
+        k = keys[f]
+        idx = np.full(seg.n + 1, -1, np.int32)
+        if k.image:
+            path = resolve_path(job, k.image)
+            rgba = _read_key_rgba(path, f)
+            if rgba.shape[:2] != seg.shape:
+                raise FrameError(f"keyframe image is {rgba.shape[1]}x{rgba.shape[0]} but the line art "
+                                 f"'{in_seq.path(f)}' is {seg.shape[1]}x{seg.shape[0]}", frame=f, path=path)
+            kc = colours_from_image(seg, rgba, table)
+            idx = np.where(kc.index >= 0, kc.index, idx)
+            far = kc.distance > 0
+            if far.any():
+                ids = np.flatnonzero(far)
+                worst = int(ids[np.argmax(kc.distance[ids])])
+                msg = (f"keyframe {f} '{path}': {len(ids)} segment(s) have colours not in the palette, snapped to the "
+                       f"nearest entry (largest distance {kc.distance[worst]:.1f} in 8-bit RGB, segment {worst} -> "
+                       f"{table.names[kc.index[worst]]})")
+                log.warning(msg)
+                warnings.append(msg)
+                snapped.append({"frame": f, "segments": len(ids), "max_distance": round(float(kc.distance[worst]), 2),
+                                "mean_distance": round(float(kc.distance[ids].mean()), 2)})
+        for where, fn in (("clicks", k.clicks), ("segments_json", k.segments_json)):
+            if not fn:
+                continue
+            try:
+                if where == "clicks":
+                    kc2: KeyColours = colours_from_clicks(seg, [(c[0], c[1], c[2]) for c in k.clicks or []], table,
+                                                          f"keys[frame {f}].clicks")
+                else:
+                    kc2 = colours_from_json(seg, resolve_path(job, k.segments_json or ""), table)
+            except ValueError as exc:
+                raise FrameError(str(exc), frame=f) from None
+            idx = np.where(kc2.index >= 0, kc2.index, idx)
+        conf = np.where(idx >= 0, 1.0, 0.0).astype(np.float32)
+        method = np.where(idx >= 0, METHOD_KEY, METHOD_NONE).astype(np.uint8)
+        return FrameColours(idx.astype(np.int32), conf, method)
+
+    def emit(f: int, seg: Segmentation, colours: FrameColours, ref: int | None, src: int | None) -> None:
+        nonlocal done_count
+        ctx.check_cancel()
+        counts = {name: int(((colours.method[1:] == m) & (colours.index[1:] != BACKGROUND if m != METHOD_NONE else True)).sum())
+                  for m, name in METHOD_NAMES.items()}
+        counts["background"] = int((colours.index[1:] == BACKGROUND).sum())
+        per_frame[f] = {"segments": int(seg.n), "source_key": src, "reference": ref, **counts}
+        if f in todo:
+            _write_frame(f, seg, colours, ref, src)
+            written.append(f)
+        done_count += 1
+        ctx.report("paint", done_count, total, frame=f)
+
+    def _write_frame(f: int, seg: Segmentation, colours: FrameColours, ref: int | None, src: int | None) -> None:
+        meta = {JOB_HASH_KEY: provenance[f], "inkpaint:frame": int(f), "inkpaint:paint_output": out_abs,
+                "inkpaint:paint_source_key": -1 if src is None else int(src)}
+        fill = _fill_rgba(seg, colours, table)
+        lines = _line_layer(seg)
+        main = _over(lines, fill) if job.composite_lines else fill
+        if side["labels"] is not None:
+            if seg.n > 65535:
+                raise FrameError(f"{seg.n} segments do not fit a 16-bit label map", frame=f, path=in_seq.path(f))
+            write_png(side["labels"].path(f), seg.labels.astype(np.uint16), metadata=meta)
+        if side["lines"] is not None:
+            write_png(side["lines"].path(f), lines, metadata=meta)
+        if side["qc"] is not None:
+            write_png(side["qc"].path(f), _qc(seg, colours, fill, lines), metadata=meta)
+        if side["segments"] is not None:
+            segs = []
+            for i in range(1, seg.n + 1):
+                c = int(colours.index[i])
+                status = "background" if c == BACKGROUND else METHOD_NAMES[int(colours.method[i])]
+                segs.append({"id": i, "area": int(seg.area[i]),
+                             "centroid": [round(float(seg.centroid[i, 0]), 1), round(float(seg.centroid[i, 1]), 1)],
+                             "status": status, "name": table.names[c] if c >= 0 else None,
+                             "color": [int(v) for v in table.rgb[c]] if c > BACKGROUND else None,
+                             "confidence": round(float(colours.confidence[i]), 3)})
+            body = {"job_hash": provenance[f], "frame": f, "line": in_seq.path(f), "source_key": src,
+                    "reference": ref, "segments": segs}
+            atomic_write_text(side["segments"].path(f), json.dumps(body, indent=1) + "\n")
+        # the main output last: its provenance marks the frame complete
+        if out_seq.suffix.lower().endswith(".exr"):
+            lin = _srgb_to_linear(main[..., :3].astype(np.float32) / 255)
+            a = main[..., 3].astype(np.float32) / 255
+            write_exr(out_seq.path(f), {"R": lin[..., 0] * a, "G": lin[..., 1] * a, "B": lin[..., 2] * a, "A": a},
+                      metadata=meta, compression=job.output_options.compression, dtype="float")
+        else:
+            write_png(out_seq.path(f), main, metadata=meta)
+
+    # chains: from each keyframe forward and/or backward over the frames it serves -----------------------------
+    empty_cache: dict[int, str] = {}
+
+    def seg_of(f: int) -> Segmentation:
+        seg, warn = read_segments(in_seq.path(f), f, job)
+        if warn and f not in empty_cache:
+            empty_cache[f] = warn
+            log.warning(warn)
+            warnings.append(warn)
+        return seg
+
+    def blank(seg: Segmentation) -> bool:
+        return not seg.lines.ink.any() or seg.n == 0
+
+    def empty_colours(seg: Segmentation) -> FrameColours:
+        return FrameColours(np.full(seg.n + 1, -1, np.int32), np.zeros(seg.n + 1, np.float32), np.zeros(seg.n + 1, np.uint8))
+
+    for k in sorted(keys):
+        ctx.check_cancel()
+        kseg = seg_of(k)
+        if blank(kseg):
+            raise FrameError("the keyframe's line art is blank (all white or all ink); it cannot carry colours",
+                             frame=k, path=in_seq.path(k))
+        kcol = key_colours(k, kseg)
+        emit(k, kseg, kcol, None, k)
+        for step in (1, -1):
+            served = [f for f in (frames if step == 1 else frames[::-1]) if sources[f] == k and f != k and (f - k) * step > 0]
+            ref_seg, ref_col, ref_f = kseg, kcol, k
+            for f in served:
+                seg = seg_of(f)
+                if blank(seg):
+                    emit(f, seg, empty_colours(seg), None, k)
+                    continue
+                col = propagate_colours(ref_seg, ref_col, seg, len(table), confidence=job.confidence)
+                emit(f, seg, col, ref_f, k)
+                ref_seg, ref_col, ref_f = seg, col, f
+    for f in frames:
+        if sources[f] is None:
+            seg = seg_of(f)
+            emit(f, seg, empty_colours(seg), None, None)
+    unreached = [f for f in frames if sources[f] is None]
+    if unreached:
+        msg = f"no keyframe reaches frame(s) {format_frame_range(unreached)} with direction {job.direction!r}; written unpainted"
+        log.warning(msg)
+        warnings.append(msg)
+
+    unpainted_total = sum(v["unpainted"] for v in per_frame.values())
+    summary = {
+        "seconds": round(time.perf_counter() - t0, 3),
+        "keyframes": sorted(keys),
+        "colours": len(table),
+        "unpainted_segments": unpainted_total,
+        "frames_with_unpainted": [f for f in frames if per_frame[f]["unpainted"] > 0],
+        "snapped": snapped,
+        "warnings": warnings,
+        "per_frame": {str(f): per_frame[f] for f in frames},
+        "provenance": {str(f): provenance[f] for f in frames},
+    }
+    if unpainted_total:
+        log.warning("%d segment(s) left unpainted (no confident match); see the QC overlays", unpainted_total)
+    outputs = {"fill": out_pattern, **{n: s.pattern for n, s in side.items() if s is not None}}
+    result = JobResult(job.TYPE, job.job_hash(), outputs, frames, sorted(written),
+                       [f for f in frames if f not in todo], summary=summary)
+    result.manifest = write_manifest(job, result, out_pattern)
+    return result
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# CLI
+
+
+def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from .roto import add_common_options
+
+    p = sub.add_parser("paint", help="paint-bucket a line-art sequence from keyframes (segments + propagation)")
+    p.add_argument("input", help="line-art pattern, e.g. 'line/####.png'")
+    p.add_argument("--out", required=True, help="RGBA fill pattern, e.g. 'paint/####.png' (or .exr)")
+    p.add_argument("--key", action="append", default=[], metavar="FRAME=FILE",
+                   help="keyframe colours: a painted image, or a .json segment->colour file (repeatable)")
+    p.add_argument("--click", action="append", default=[], metavar="FRAME:X,Y=COLOUR",
+                   help="paint click: segment under pixel X,Y of FRAME takes COLOUR (palette index, part/tone, part, #rrggbb)")
+    p.add_argument("--palette", help="colour design sheet (inkpaint YAML or BasicPBC colorbook.yml)")
+    p.add_argument("--direction", choices=["forward", "backward", "nearest"], default="nearest")
+    p.add_argument("--frames", help="frame range (default: every line frame on disk)")
+    p.add_argument("--max-gap", type=int, default=0, help="close line gaps up to this many px (default 0 = off)")
+    p.add_argument("--speck-size", type=int, default=0, help="merge segments up to this many px (default 0 = off)")
+    p.add_argument("--line-threshold", type=float, default=0.5, help="ink threshold 0..1 (default 0.5)")
+    p.add_argument("--confidence", type=float, default=0.5, help="leave segments under this vote share unpainted (default 0.5)")
+    p.add_argument("--composite-lines", action="store_true", help="draw the line layer over the fill in --out")
+    p.add_argument("--no-qc", action="store_true", help="don't write QC overlays")
+    add_common_options(p)
+    p.set_defaults(make_job=_job_from_args)
+
+
+def _job_from_args(args: argparse.Namespace) -> PaintJob:
+    from .roto import common_settings
+
+    _, output = common_settings(args)
+    keys: dict[int, PaintKey] = {}
+    for text in args.key:
+        frame_s, sep, path = text.partition("=")
+        try:
+            frame = int(frame_s)
+        except ValueError:
+            frame = None
+        if not sep or frame is None or not path:
+            raise SpecError("--key", f"expected FRAME=FILE (e.g. 0=gt/0000.png), got {text!r}")
+        k = keys.setdefault(frame, PaintKey(frame))
+        if path.lower().endswith(".json"):
+            k.segments_json = os.path.abspath(path)
+        else:
+            k.image = os.path.abspath(path)
+    for text in args.click:
+        try:
+            head, _, colour = text.partition("=")
+            frame_s, _, xy = head.partition(":")
+            x_s, _, y_s = xy.partition(",")
+            frame, x, y = int(frame_s), float(x_s), float(y_s)
+            if not colour:
+                raise ValueError
+        except ValueError:
+            raise SpecError("--click", f"expected FRAME:X,Y=COLOUR (e.g. 1:120,80=skin/normal), got {text!r}") from None
+        k = keys.setdefault(frame, PaintKey(frame))
+        k.clicks = (k.clicks or []) + [[x, y, int(colour) if colour.isdigit() else colour]]
+    job = PaintJob(
+        input=os.path.abspath(args.input),
+        output=os.path.abspath(args.out),
+        keys=[keys[f] for f in sorted(keys)],
+        palette=os.path.abspath(args.palette) if args.palette else None,
+        direction=args.direction,
+        frames=args.frames,
+        max_gap=args.max_gap,
+        speck_size=args.speck_size,
+        line_threshold=args.line_threshold,
+        confidence=args.confidence,
+        composite_lines=args.composite_lines,
+        qc_output="" if args.no_qc else None,
+        output_options=output,
+    )
+    job.validate()
+    return job
