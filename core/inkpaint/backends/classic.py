@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,12 +20,13 @@ from ..progress import RunContext
 from .base import FrameMasks, FrameSource, Keyframe, RotoBackend, RotoRequest, plan_tracks
 
 DEFAULTS: dict[str, Any] = {
-    "band": 12,          # half-width in pixels of the refinement band around the warped edge (at 854 px wide)
-    "grabcut_iters": 2,  # GrabCut iterations per frame
+    "band": 12,            # half-width in pixels of the refinement band around the warped edge (at 854 px wide)
+    "grabcut_iters": 1,    # GrabCut iterations per frame in the band (0: colour + prior only, edge-aware smoothing)
     "flow_preset": "medium",
+    "prior_sigma": 3.0,    # softness in pixels of the warped shape prior (grows where the flow is unreliable)
+    "colour_weight": 1.0,  # weight of the colour log-likelihood ratio against the shape prior
+    "model_update": 0.1,   # rate at which the running colour models follow the tracked object (keyframe models stay)
 }
-
-
 def create_backend(options: dict[str, Any]) -> "ClassicBackend":
     unknown = set(options) - set(DEFAULTS) - {"device", "model"}
     if unknown:
@@ -94,8 +96,57 @@ def grabcut_keyframe(image: np.ndarray, kf: Keyframe, iters: int = 5) -> np.ndar
     return (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
 
 
+COLOUR_BINS = 16
+"""Colour histogram bins per channel (16³ = 4096 bins)."""
+
+
+def colour_index(img_bgr: np.ndarray) -> np.ndarray:
+    """Quantised colour of each pixel: ``(H, W)`` int32 bin index in ``0 .. COLOUR_BINS³ - 1``."""
+    q = (img_bgr >> 4).astype(np.int32)
+    return (q[..., 0] << 8) | (q[..., 1] << 4) | q[..., 2]
+
+
+def colour_histogram(index: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Normalised histogram ``(COLOUR_BINS³,)`` float64 of the colour bins at ``where``, with a small floor."""
+    h = np.bincount(index[where], minlength=COLOUR_BINS**3).astype(np.float64) + 0.5
+    return h / h.sum()
+
+
+def _ellipse(radius: int) -> np.ndarray:
+    r = max(1, int(radius))
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
+@dataclasses.dataclass
+class ObjectTrack:
+    """What the classic backend carries for one object from frame to frame.
+
+    Attributes:
+        sdf: ``(H, W)`` float32 signed distance to the object's edge on the last frame (pixels, > 0 inside).
+        fg_key, bg_key: colour histograms of the object and its surroundings on the keyframe (never updated).
+        fg_run, bg_run: running colour histograms, updated slowly from confident pixels of tracked frames.
+        key_area: the object's area on the keyframe, in pixels.
+    """
+
+    sdf: np.ndarray
+    fg_key: np.ndarray
+    bg_key: np.ndarray
+    fg_run: np.ndarray
+    bg_run: np.ndarray
+    key_area: int
+
+
 class ClassicBackend(RotoBackend):
-    """DIS optical flow + GrabCut band refinement. Stateless between jobs; cheap to create."""
+    """DIS optical flow + colour models + GrabCut band refinement. Cheap to create; no state between jobs.
+
+    Per frame and object: the last frame's signed distance is warped by backward DIS flow; forward-backward flow
+    disagreement marks unreliable flow and widens the band and softens the prior there. Inside the band, a unary
+    combines the warped shape prior (``signed distance / sigma``) with the colour log-likelihood ratio of the
+    object's histogram models (keyframe and running, local background ring). GrabCut on the band (its graph cut
+    with contrast-sensitive smoothness, initialised from that unary; confident pixels fixed) gives the label.
+    Drift guards drop components not connected to the warped object and fall back to the warp when the area
+    jumps.
+    """
 
     name = "classic"
 
@@ -104,7 +155,7 @@ class ClassicBackend(RotoBackend):
         preset = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
                   "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}[options["flow_preset"]]
         self._dis = cv2.DISOpticalFlow_create(preset)
-        self._segment_cache: tuple[str, np.ndarray] | None = None
+        self._grid: tuple[np.ndarray, np.ndarray] | None = None
 
     # -- tracking -------------------------------------------------------------------------------------------------
 
@@ -114,63 +165,142 @@ class ClassicBackend(RotoBackend):
             start_img = source.rgb(tr.start)
             if tr.seed == "done" and request.load_done is not None:
                 known = request.load_done(tr.start)
-                masks = {n: known[n] for n in tr.objects}
+                masks = {n: np.asarray(known[n], bool) for n in tr.objects}
             else:
                 masks = {}
                 for n in tr.objects:
                     kf = next(k for k in request.keyframes[n] if k.frame == tr.start)
                     masks[n] = grabcut_keyframe(start_img, kf, iters=5)
                 yield FrameMasks(tr.start, {n: signed_distance(m) for n, m in masks.items()})
-            prev_img = start_img
+            prev_u8 = _to_u8(start_img)
+            states = {n: self.start_object(prev_u8, m) for n, m in masks.items()}
             for f in tr.frames[1:]:
                 ctx.check_cancel()
-                img = source.rgb(f)
-                masks = self.propagate(prev_img, img, masks)
-                yield FrameMasks(f, {n: signed_distance(m) for n, m in masks.items()})
-                prev_img = img
+                cur_u8 = _to_u8(source.rgb(f))
+                masks = self.propagate(prev_u8, cur_u8, states)
+                yield FrameMasks(f, {n: states[n].sdf for n in masks})
+                prev_u8 = cur_u8
 
-    def propagate(self, prev: np.ndarray, cur: np.ndarray, masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Carry each object's mask from ``prev`` to ``cur`` (both ``(H, W, 3)`` float RGB)."""
-        g0 = cv2.cvtColor(_to_u8(prev), cv2.COLOR_BGR2GRAY)
-        g1 = cv2.cvtColor(_to_u8(cur), cv2.COLOR_BGR2GRAY)
-        flow = self._dis.calc(g1, g0, None)  # cur -> prev: sample prev mask at x + flow
+    def _band_px(self, shape: tuple[int, int]) -> int:
+        return max(2, int(round(self.options["band"] * max(shape) / 854)))
+
+    def start_object(self, img_bgr: np.ndarray, mask: np.ndarray) -> ObjectTrack:
+        """Colour models and shape of one object on its start frame (``img_bgr`` ``(H, W, 3)`` uint8)."""
+        idx = colour_index(img_bgr)
+        ring = self._background_ring(mask)
+        fg = colour_histogram(idx, mask)
+        bg = colour_histogram(idx, ring)
+        return ObjectTrack(signed_distance(mask), fg, bg, fg.copy(), bg.copy(), int(np.count_nonzero(mask)))
+
+    def _background_ring(self, mask: np.ndarray) -> np.ndarray:
+        if not mask.any():
+            return np.zeros_like(mask)
+        r = 4 * self._band_px(mask.shape)
+        return (cv2.dilate(mask.astype(np.uint8), _ellipse(r)) > 0) & ~mask
+
+    def flow(self, prev_bgr: np.ndarray, cur_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Backward sampling maps and flow unreliability.
+
+        Returns:
+            ``map_x, map_y`` ``(H, W)`` float32: where each pixel of ``cur`` was on ``prev``; ``err`` ``(H, W)``
+            float32: forward-backward disagreement in pixels.
+        """
+        g0 = cv2.cvtColor(prev_bgr, cv2.COLOR_BGR2GRAY)
+        g1 = cv2.cvtColor(cur_bgr, cv2.COLOR_BGR2GRAY)
         h, w = g1.shape
-        gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-        mapx, mapy = gx + flow[..., 0], gy + flow[..., 1]
-        cur_u8 = _to_u8(cur)
+        if self._grid is None or self._grid[0].shape != (h, w):
+            self._grid = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        gx, gy = self._grid
+        bwd = self._dis.calc(g1, g0, None)  # cur -> prev
+        fwd = self._dis.calc(g0, g1, None)  # prev -> cur
+        map_x, map_y = gx + bwd[..., 0], gy + bwd[..., 1]
+        fwd_at = cv2.remap(fwd, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        err = np.sqrt(((bwd + fwd_at) ** 2).sum(axis=2)).astype(np.float32)
+        return map_x, map_y, err
+
+    def propagate(self, prev_bgr: np.ndarray, cur_bgr: np.ndarray, states: dict[str, ObjectTrack]) -> dict[str, np.ndarray]:
+        """Carry each object from ``prev`` to ``cur`` (``(H, W, 3)`` uint8 BGR); updates ``states`` in place.
+
+        Returns:
+            object -> ``(H, W)`` bool mask on ``cur``.
+        """
+        map_x, map_y, err = self.flow(prev_bgr, cur_bgr)
+        idx = colour_index(cur_bgr)
         out = {}
-        for name, m in masks.items():
-            warped = cv2.remap(m.astype(np.float32), mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT) > 0.5
-            out[name] = self._refine(cur_u8, warped)
+        for name, st in states.items():
+            wsd = cv2.remap(st.sdf, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=-100.0)
+            mask = self._refine(cur_bgr, idx, wsd, err, st)
+            self._update(idx, mask, st)
+            out[name] = mask
         return out
 
-    def _refine(self, img_bgr: np.ndarray, warped: np.ndarray) -> np.ndarray:
+    def _refine(self, img_bgr: np.ndarray, idx: np.ndarray, wsd: np.ndarray, err: np.ndarray, st: ObjectTrack) -> np.ndarray:
+        warped = wsd > 0
         if not warped.any():
             return warped
         h, w = warped.shape
-        band = max(2, int(round(self.options["band"] * max(h, w) / 854)))
-        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
-        m8 = warped.astype(np.uint8)
-        sure_fg = cv2.erode(m8, k) > 0
-        maybe = cv2.dilate(m8, k) > 0
-        ys, xs = np.nonzero(maybe)
-        y0, y1 = max(0, ys.min() - band), min(h, ys.max() + band + 1)
-        x0, x1 = max(0, xs.min() - band), min(w, xs.max() + band + 1)
-        gc = np.full((y1 - y0, x1 - x0), cv2.GC_BGD, np.uint8)
-        sub_w = warped[y0:y1, x0:x1]
-        gc[maybe[y0:y1, x0:x1]] = cv2.GC_PR_BGD
-        gc[sub_w] = cv2.GC_PR_FGD
-        gc[sure_fg[y0:y1, x0:x1]] = cv2.GC_FGD
-        if not (gc == cv2.GC_BGD).any() or not (gc == cv2.GC_FGD).any():
-            return warped
-        bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-        try:
-            cv2.grabCut(np.ascontiguousarray(img_bgr[y0:y1, x0:x1]), gc, None, bgd, fgd, int(self.options["grabcut_iters"]), cv2.GC_INIT_WITH_MASK)
-        except cv2.error:
-            return warped
-        out = np.zeros_like(warped)
-        out[y0:y1, x0:x1] = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
+        band = self._band_px((h, w))
+        scale = max(h, w) / 854
+        bad = np.clip(err / (2.0 * scale), 0.0, 3.0)  # 0 reliable .. 3 very unreliable
+        reach = band * (1.0 + bad)  # the band widens where the flow disagrees with itself
+        in_band = np.abs(wsd) <= reach
+        ys, xs = np.nonzero(in_band | warped)
+        pad = 2
+        y0, y1 = max(0, ys.min() - pad), min(h, ys.max() + pad + 1)
+        x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
+        sl = (slice(y0, y1), slice(x0, x1))
+        sd, bd, ib = wsd[sl], bad[sl], in_band[sl]
+        # Unary: shape prior (signed distance, softer where flow is unreliable) + colour log-likelihood ratio.
+        sigma = self.options["prior_sigma"] * scale * (1.0 + bd)
+        prior = np.clip(sd / sigma, -8.0, 8.0)
+        fg = 0.5 * (st.fg_key + st.fg_run)
+        bg = 0.5 * (st.bg_key + st.bg_run)
+        llr = np.log(fg) - np.log(bg)
+        colour = np.clip(llr[idx[sl]], -3.0, 3.0).astype(np.float32)
+        unary = prior + self.options["colour_weight"] * colour
+        gc = np.where(sd > 0, cv2.GC_FGD, cv2.GC_BGD).astype(np.uint8)
+        gc[ib & (unary > 0)] = cv2.GC_PR_FGD
+        gc[ib & (unary <= 0)] = cv2.GC_PR_BGD
+        gc[ib & (unary > 6)] = cv2.GC_FGD
+        gc[ib & (unary < -6)] = cv2.GC_BGD
+        iters = int(self.options["grabcut_iters"])
+        has = [(gc == v).any() for v in (cv2.GC_BGD, cv2.GC_FGD)]
+        if iters > 0 and all(has) and ((gc == cv2.GC_PR_FGD) | (gc == cv2.GC_PR_BGD)).any():
+            bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+            try:
+                cv2.grabCut(np.ascontiguousarray(img_bgr[sl]), gc, None, bgd, fgd, iters, cv2.GC_INIT_WITH_MASK)
+            except cv2.error:
+                pass
+        sub = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
+        # Drift guards: keep only components that overlap the warped object's core.
+        core = sd > min(band, 3.0 * scale)
+        if not core.any():
+            core = sd > 0
+        n, labels = cv2.connectedComponents(sub.astype(np.uint8), connectivity=8)
+        if n > 2:
+            keep = np.zeros(n, bool)
+            keep[np.unique(labels[core & sub])] = True
+            keep[0] = False
+            sub = keep[labels]
+        area_w = np.count_nonzero(sd > 0)
+        area = np.count_nonzero(sub)
+        if area_w > 0 and not (0.6 * area_w <= area <= 1.6 * area_w):
+            sub = sd > 0  # a jump in area is more likely a refinement failure than real motion: keep the warp
+        out = np.zeros((h, w), bool)
+        out[sl] = sub
         return out
+
+    def _update(self, idx: np.ndarray, mask: np.ndarray, st: ObjectTrack) -> None:
+        st.sdf = signed_distance(mask)
+        rate = float(self.options["model_update"])
+        if not mask.any() or rate <= 0:
+            return
+        sure = st.sdf > 2.0
+        ring = self._background_ring(mask) & (st.sdf < -2.0)
+        if sure.any():
+            st.fg_run = (1 - rate) * st.fg_run + rate * colour_histogram(idx, sure)
+        if ring.any():
+            st.bg_run = (1 - rate) * st.bg_run + rate * colour_histogram(idx, ring)
 
     # -- interactive ----------------------------------------------------------------------------------------------
 
