@@ -1,0 +1,133 @@
+"""End to end: the `inkpaint paint` CLI on a tiny generated clip numbered from 0001, re-propagation, bad input."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from inkpaint.io.frames import read_image, write_png
+
+PAL = """skin on skin: [[250, 230, 220], [240, 200, 180], [200, 150, 140]]
+shirt on top: [[180, 221, 208], [115, 156, 150], [69, 104, 107]]
+"""
+
+
+def _line(shift):
+    img = np.full((48, 64, 3), 255, np.uint8)
+    x0 = 8 + shift
+    img[8:40, x0] = 0
+    img[8:40, x0 + 40] = 0
+    img[8, x0:x0 + 41] = 0
+    img[39, x0:x0 + 41] = 0
+    img[8:40, x0 + 20] = 0
+    return img
+
+
+def _key(shift):
+    img = np.full((48, 64, 3), 255, np.uint8)
+    x0 = 8 + shift
+    img[9:39, x0 + 1:x0 + 20] = (240, 200, 180)
+    img[9:39, x0 + 21:x0 + 40] = (115, 156, 150)
+    return img
+
+
+@pytest.fixture()
+def clip(tmp_path):
+    os.makedirs(tmp_path / "line")
+    for i, f in enumerate(range(1, 7)):
+        write_png(str(tmp_path / "line" / f"{f:04d}.png"), _line(i))
+    write_png(str(tmp_path / "key1.png"), _key(0))
+    write_png(str(tmp_path / "key4.png"), _key(3))
+    (tmp_path / "pal.yml").write_text(PAL)
+    return tmp_path
+
+
+def _cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "inkpaint", *args, "-q"], cwd=cwd, capture_output=True, text=True)
+
+
+def _rgba(path):
+    return np.rint(read_image(str(path)).pixels * 255).astype(np.uint8)
+
+
+def test_cli_end_to_end_and_repropagation(clip):
+    r = _cli("paint", "line/####.png", "--key", "1=key1.png", "--out", "paint/####.png", "--palette", "pal.yml",
+             "--direction", "forward", cwd=clip)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["written"] == [1, 2, 3, 4, 5, 6]
+    px = _rgba(clip / "paint" / "0006.png")
+    assert tuple(px[20, 8 + 5 + 10]) == (240, 200, 180, 255)
+    assert tuple(px[20, 8 + 5 + 30]) == (115, 156, 150, 255)
+    assert px[2, 2, 3] == 0  # background transparent
+    # exact palette colours only, no AA inside fills
+    colours = {tuple(c) for c in px.reshape(-1, 4) if c[3]}
+    assert colours <= {(240, 200, 180, 255), (115, 156, 150, 255)}
+    assert (clip / "paint" / "0006.labels.png").exists() and (clip / "paint" / "0006.qc.png").exists()
+    segs = json.loads((clip / "paint" / "0006.segments.json").read_text())
+    assert {s["status"] for s in segs["segments"]} <= {"painted", "background", "painted_second_pass"}
+    before = {f: os.stat(clip / "paint" / f"{f:04d}.png").st_mtime_ns for f in range(1, 7)}
+    # rerun unchanged: nothing written
+    r = _cli("paint", "line/####.png", "--key", "1=key1.png", "--out", "paint/####.png", "--palette", "pal.yml",
+             "--direction", "forward", cwd=clip)
+    assert json.loads(r.stdout)["written"] == []
+    # a new keyframe at 4: only 4..6 change
+    r = _cli("paint", "line/####.png", "--key", "1=key1.png", "--key", "4=key4.png", "--out", "paint/####.png",
+             "--palette", "pal.yml", "--direction", "forward", cwd=clip)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["written"] == [4, 5, 6]
+    after = {f: os.stat(clip / "paint" / f"{f:04d}.png").st_mtime_ns for f in range(1, 7)}
+    assert all(after[f] == before[f] for f in (1, 2, 3))
+
+
+def test_clicks_backward(clip):
+    r = _cli("paint", "line/####.png", "--click", "6:20,20=skin/shadow", "--click", "6:40,20=1", "--out", "p/####.png",
+             "--palette", "pal.yml", "--direction", "backward", cwd=clip)
+    assert r.returncode == 0, r.stderr
+    px = _rgba(clip / "p" / "0001.png")
+    assert tuple(px[20, 15, :3]) == (200, 150, 140)
+
+
+def test_bad_inputs(clip):
+    write_png(str(clip / "small.png"), np.zeros((10, 10, 3), np.uint8))
+    r = _cli("paint", "line/####.png", "--key", "1=small.png", "--out", "a/####.png", cwd=clip)
+    assert r.returncode == 1 and "frame 1" in r.stderr and "small.png" in r.stderr and "10x10" in r.stderr
+    r = _cli("paint", "line/####.png", "--key", "9=key1.png", "--out", "b/####.png", cwd=clip)
+    assert r.returncode == 1 and "keys[0].frame" in r.stderr and "1-6" in r.stderr
+    off = _key(0)
+    off[9:39, 9:28] = (235, 205, 178)  # not in the palette: snapped, distance reported
+    write_png(str(clip / "off.png"), off)
+    r = _cli("paint", "line/####.png", "--key", "1=off.png", "--out", "c/####.png", "--palette", "pal.yml", cwd=clip)
+    assert r.returncode == 0, r.stderr
+    snapped = json.loads(r.stdout)["summary"]["snapped"]
+    assert snapped and snapped[0]["max_distance"] > 0
+    assert tuple(_rgba(clip / "c" / "0001.png")[20, 15, :3]) == (240, 200, 180)
+    # all-black and all-white line frames: warning + empty frame, the run finishes
+    write_png(str(clip / "line" / "0003.png"), np.zeros((48, 64, 3), np.uint8))
+    write_png(str(clip / "line" / "0004.png"), np.full((48, 64, 3), 255, np.uint8))
+    r = _cli("paint", "line/####.png", "--key", "1=key1.png", "--out", "d/####.png", cwd=clip)
+    assert r.returncode == 0, r.stderr
+    assert "all ink" in r.stderr and "no lines" in r.stderr
+    assert _rgba(clip / "d" / "0003.png")[..., 3].max() == 0
+    assert _rgba(clip / "d" / "0006.png")[..., 3].max() == 255  # frames after the blank ones still painted
+    # a foreign file in the output folder is never overwritten
+    os.makedirs(clip / "e")
+    write_png(str(clip / "e" / "0002.png"), np.zeros((4, 4, 3), np.uint8))
+    r = _cli("paint", "line/####.png", "--key", "1=key1.png", "--out", "e/####.png", cwd=clip)
+    assert r.returncode == 1 and "e/0002.png" in r.stderr
+
+
+def test_alpha_only_and_16bit_grey_line_art(clip):
+    os.makedirs(clip / "alpha")
+    os.makedirs(clip / "grey")
+    for i, f in enumerate(range(1, 4)):
+        ink = 255 - _line(i)[..., 0]
+        write_png(str(clip / "alpha" / f"{f:04d}.png"), np.dstack([np.zeros_like(ink)] * 3 + [ink]))
+        write_png(str(clip / "grey" / f"{f:04d}.png"), (_line(i)[..., 0].astype(np.uint16) * 257))
+    for src in ("alpha", "grey"):
+        r = _cli("paint", f"{src}/####.png", "--key", "1=key1.png", "--out", f"o{src}/####.png", cwd=clip)
+        assert r.returncode == 0, r.stderr
+        assert tuple(_rgba(clip / f"o{src}" / "0003.png")[20, 8 + 2 + 30, :3]) == (115, 156, 150)
