@@ -21,11 +21,13 @@ from .base import FrameMasks, FrameSource, Keyframe, RotoBackend, RotoRequest, p
 
 DEFAULTS: dict[str, Any] = {
     "band": 12,            # half-width in pixels of the refinement band around the warped edge (at 854 px wide)
-    "grabcut_iters": 1,    # GrabCut iterations per frame in the band (0: colour + prior only, edge-aware smoothing)
+    "grabcut_iters": 0,    # GrabCut iterations per frame in the band (0: unary + guided filter only; measured better)
     "flow_preset": "medium",
+    "flow_scale": 0.5,     # optical flow is computed at this fraction of the plate resolution (speed)
     "prior_sigma": 3.0,    # softness in pixels of the warped shape prior (grows where the flow is unreliable)
     "colour_weight": 1.0,  # weight of the colour log-likelihood ratio against the shape prior
-    "model_update": 0.1,   # rate at which the running colour models follow the tracked object (keyframe models stay)
+    "model_update": 0.1,
+    "smooth": 2,           # radius in pixels (at 854 px wide) of the edge-aware (guided) filter on the unary; 0: off   # rate at which the running colour models follow the tracked object (keyframe models stay)
 }
 def create_backend(options: dict[str, Any]) -> "ClassicBackend":
     unknown = set(options) - set(DEFAULTS) - {"device", "model"}
@@ -110,6 +112,29 @@ def colour_histogram(index: np.ndarray, where: np.ndarray) -> np.ndarray:
     """Normalised histogram ``(COLOUR_BINS³,)`` float64 of the colour bins at ``where``, with a small floor."""
     h = np.bincount(index[where], minlength=COLOUR_BINS**3).astype(np.float64) + 0.5
     return h / h.sum()
+
+
+def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """Edge-aware smoothing of ``src`` following the edges of ``guide`` (He et al.'s guided filter).
+
+    Args:
+        guide: ``(H, W)`` float32 grey image in 0..1.
+        src: ``(H, W)`` float32 values to smooth.
+        radius: box radius in pixels.
+        eps: regularisation (larger: smoother across weak edges).
+
+    Returns:
+        ``(H, W)`` float32.
+    """
+    k = (2 * radius + 1, 2 * radius + 1)
+
+    def box(x: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(x, cv2.CV_32F, k, borderType=cv2.BORDER_REFLECT)
+
+    mean_i, mean_p = box(guide), box(src)
+    a = (box(guide * src) - mean_i * mean_p) / (box(guide * guide) - mean_i * mean_i + eps)
+    b = mean_p - a * mean_i
+    return box(a) * guide + box(b)
 
 
 def _ellipse(radius: int) -> np.ndarray:
@@ -211,8 +236,16 @@ class ClassicBackend(RotoBackend):
         if self._grid is None or self._grid[0].shape != (h, w):
             self._grid = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
         gx, gy = self._grid
-        bwd = self._dis.calc(g1, g0, None)  # cur -> prev
-        fwd = self._dis.calc(g0, g1, None)  # prev -> cur
+        scale = float(self.options["flow_scale"])
+        if 0 < scale < 1:
+            size = (max(8, int(round(w * scale))), max(8, int(round(h * scale))))
+            s0 = cv2.resize(g0, size, interpolation=cv2.INTER_AREA)
+            s1 = cv2.resize(g1, size, interpolation=cv2.INTER_AREA)
+            bwd = cv2.resize(self._dis.calc(s1, s0, None), (w, h), interpolation=cv2.INTER_LINEAR) * np.float32(w / size[0])
+            fwd = cv2.resize(self._dis.calc(s0, s1, None), (w, h), interpolation=cv2.INTER_LINEAR) * np.float32(w / size[0])
+        else:
+            bwd = self._dis.calc(g1, g0, None)  # cur -> prev
+            fwd = self._dis.calc(g0, g1, None)  # prev -> cur
         map_x, map_y = gx + bwd[..., 0], gy + bwd[..., 1]
         fwd_at = cv2.remap(fwd, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         err = np.sqrt(((bwd + fwd_at) ** 2).sum(axis=2)).astype(np.float32)
@@ -258,6 +291,10 @@ class ClassicBackend(RotoBackend):
         llr = np.log(fg) - np.log(bg)
         colour = np.clip(llr[idx[sl]], -3.0, 3.0).astype(np.float32)
         unary = prior + self.options["colour_weight"] * colour
+        radius = int(round(self.options["smooth"] * scale))
+        if radius > 0:
+            grey = cv2.cvtColor(np.ascontiguousarray(img_bgr[sl]), cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
+            unary = guided_filter(grey, unary.astype(np.float32), radius, 1e-3)
         gc = np.where(sd > 0, cv2.GC_FGD, cv2.GC_BGD).astype(np.uint8)
         gc[ib & (unary > 0)] = cv2.GC_PR_FGD
         gc[ib & (unary <= 0)] = cv2.GC_PR_BGD
