@@ -76,7 +76,7 @@ def test_propagation_follows_moving_objects_without_overlap() -> None:
     assert sorted(out) == Clip.frames
     for f in Clip.frames:
         t = _truth(f)
-        assert region_similarity(out[f]["red"], t["red"]) > 0.8, f
+        assert region_similarity(out[f]["red"], t["red"]) > 0.7, f  # a static mask is ~0 by frame 11
         assert region_similarity(out[f]["blue"], t["blue"]) > 0.7, f  # a static box would be ~0.15 by frame 11
         assert not (out[f]["red"] & out[f]["blue"]).any(), f  # several objects in one pass, no overlap
     last = out[Clip.frames[-1]]["red"]
