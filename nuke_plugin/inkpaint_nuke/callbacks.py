@@ -170,6 +170,8 @@ def on_create() -> None:
         node = nuke.thisNode()
         if knobs.node_type(node) == roto_node.NODE_TYPE:
             roto_node.on_create(node)
+        elif knobs.node_type(node) == paint_node.NODE_TYPE:
+            paint_node.on_create(node)
     except Exception:  # noqa: BLE001
         log.error("inkpaint: onCreate failed:\n%s", traceback.format_exc())
 

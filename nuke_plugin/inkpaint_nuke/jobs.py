@@ -226,24 +226,50 @@ def finish_job(*, mattes: str, tones: str, ink: str, palette: str, output: str, 
 
 
 def paint_job(*, input: str, output: str, frames: tuple[int, int], keys: list[dict[str, Any]], palette: str | None,
-              direction: str, max_gap: int, speck: int, line_threshold: float, binarize: str,
-              qc_output: str, color: dict[str, Any]) -> dict[str, Any]:
-    """A ``paint`` job: segments of the line art filled from keyframes and carried through the range.
+              direction: str = "nearest", max_gap: int = 0, speck_size: int = 0, line_threshold: float = 0.5,
+              confidence: float = 0.5, composite_lines: bool = False, lines_output: str | None = None,
+              labels_output: str | None = None, segments_output: str | None = None, qc_output: str | None = None,
+              overwrite: bool = False) -> dict[str, Any]:
+    """A ``paint`` job (the engine's ``PaintJob``): segments of the line art filled from keyframes and carried
+    through the range.
 
-    ``keys``: ``{"frame": f, "image": path}`` (a coloured keyframe) or ``{"frame": f, "clicks": [[x, y, entry]]}``.
+    Args:
+        input: line-art pattern; output: RGBA fill pattern (``.exr``: linear premultiplied, or ``.png``).
+        keys: one entry per frame, ``{"frame": f, "image"?: path, "clicks"?: [[x, y, colour]]}`` with x, y pixels
+            from the top-left and colour a palette index, ``"part/tone"``, ``"part"``, ``"#rrggbb"`` or
+            ``"background"`` (transparent).
+        lines_output ... qc_output: side outputs; ``None`` derives them from ``output``, ``""`` turns one off.
+
+    Raises:
+        JobBuildError: no keyframes, a frame given twice, a bad option, or named colours without a palette.
     """
     if not keys:
         raise JobBuildError("no keyframes: connect a coloured keyframe input and list its frames, or add colour clicks")
+    seen = [int(k["frame"]) for k in keys]
+    if len(set(seen)) != len(seen):
+        raise JobBuildError(f"keyframes {sorted(seen)}: one entry per frame (merge the image and clicks of a frame)")
     if direction not in ("nearest", "forward", "backward"):
         raise JobBuildError(f"direction must be nearest, forward or backward, not {direction!r}")
+    if max_gap < 0 or speck_size < 0:
+        raise JobBuildError("gap and speck sizes must be >= 0")
+    if not 0.0 < line_threshold <= 1.0:
+        raise JobBuildError(f"line threshold must be in (0, 1], not {line_threshold}")
+    if not 0.0 <= confidence <= 1.0:
+        raise JobBuildError(f"confidence must be in [0, 1], not {confidence}")
+    for k in keys:
+        for c in k.get("clicks") or []:
+            colour = c[2]
+            if not palette and not (isinstance(colour, str) and (colour.startswith("#") or colour == "background")) and colour != 0:
+                raise JobBuildError(f"frame {k['frame']}: click colour {colour!r} names a palette entry; choose a palette "
+                                    "file (or use a #rrggbb colour)")
     job: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION, "type": "paint", "input": input, "output": output,
-        "frames": f"{frames[0]}-{frames[1]}", "keys": keys, "direction": direction, "max_gap": int(max_gap),
-        "speck": int(speck), "line_threshold": float(line_threshold), "binarize": binarize, "qc_output": qc_output,
-        "color": dict(color),
+        "frames": f"{frames[0]}-{frames[1]}", "keys": [dict(k) for k in keys], "palette": palette or None,
+        "direction": direction, "max_gap": int(max_gap), "speck_size": int(speck_size),
+        "line_threshold": float(line_threshold), "confidence": float(confidence), "composite_lines": bool(composite_lines),
+        "lines_output": lines_output, "labels_output": labels_output, "segments_output": segments_output,
+        "qc_output": qc_output, "output_options": {"overwrite": bool(overwrite)},
     }
-    if palette:
-        job["palette"] = palette
     return job
 
 

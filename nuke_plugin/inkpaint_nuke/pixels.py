@@ -213,8 +213,13 @@ def render_complete(source: PlateSource, frames: tuple[int, int]) -> bool:
     )
 
 
-def ensure_rendered(group: nuke.Node, input_index: int, source: PlateSource, frames: tuple[int, int]) -> bool:
+def ensure_rendered(group: nuke.Node, input_index: int, source: PlateSource, frames: tuple[int, int],
+                    channels: str = "rgba") -> bool:
     """Render the upstream of input ``input_index`` for ``frames`` with a Write node (main thread only).
+
+    A ``.png`` pattern renders a 16-bit PNG in the file type's default (display) colourspace, for engine
+    operations that read display-referred pixels (line art, painted keyframes); anything else a half-float EXR in
+    the working space.
 
     Returns:
         True when a render ran, False when a complete earlier render was reused (or the input is a plain Read).
@@ -234,10 +239,11 @@ def ensure_rendered(group: nuke.Node, input_index: int, source: PlateSource, fra
         try:
             write.setInput(0, inp)
             write["file"].setValue(source.pattern)
-            write["file_type"].setValue("exr")
-            write["datatype"].setValue("16 bit half")
-            write["channels"].setValue("rgba")
-            write["colorspace"].setValue(working_colorspace())
+            png = source.pattern.lower().endswith(".png")
+            write["file_type"].setValue("png" if png else "exr")
+            write["datatype"].setValue("16 bit" if png else "16 bit half")
+            write["channels"].setValue(channels)
+            write["colorspace"].setValue("default" if png else working_colorspace())
             write["create_directories"].setValue(True)
             try:
                 nuke.execute(write, frames[0], frames[1], 1)

@@ -120,8 +120,8 @@ def test_shade_and_paint_nodes(fake: object) -> None:
             if isinstance(k, nuke.PyScript_Knob) and k.command():
                 assert ONE_LINE.match(k.command()), k.command()
     assert {n.name() for n in shade.nodes()} >= {"Input1", "Input2", "InkpaintCel", "InkpaintInk", "InkpaintTone", "Output1"}
-    assert {n.name() for n in paint.nodes()} >= {"Input1", "Input2", "InkpaintPaint", "InkpaintQC", "Output1"}
-    assert paint["show"].values() == ["paint", "qc overlay", "input"]
+    assert {n.name() for n in paint.nodes()} >= {"Input1", "Input2", "InkpaintPaint", "InkpaintQC", "InkpaintLines", "Output1"}
+    assert paint["show"].values() == ["paint", "qc overlay", "lines", "input"]
 
 
 def test_menu_registers_commands_in_gui_only(fake: object) -> None:

@@ -1,9 +1,8 @@
-"""InkpaintShade runs ink -> shade -> finish on a tracked InkpaintRoto node (real worker); InkpaintPaint builds a
-paint job from its keyframe input or palette clicks."""
+"""InkpaintShade runs ink -> shade -> finish on a tracked InkpaintRoto node (real worker). InkpaintPaint: see
+test_nuke_paint.py."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import nuke
@@ -13,7 +12,7 @@ import pytest
 import inkpaint_nuke
 from inkpaint.io.frames import read_channels
 from inkpaint.spec import load_job
-from inkpaint_nuke import graph, knobs, paint_node, roto_node, runner, shade_node
+from inkpaint_nuke import graph, knobs, roto_node, runner, shade_node
 
 
 def _tracked(clip: dict[str, object]) -> nuke.Group:
@@ -68,29 +67,3 @@ def test_shade_refuses_an_untracked_or_changed_roto(fake: object, clip: dict[str
     roto[node_knob].setValue([90.0, 120.0])
     with pytest.raises(runner.InkpaintNukeError, match="Track it again"):
         shade_node.plan(shade)
-
-
-def test_paint_job_from_keyframe_input_and_clicks(fake: object, clip: dict[str, object], tmp_path: Path) -> None:
-    lines = nuke.nodes.Read(file=clip["plate"], first=1, last=4)
-    keys = nuke.nodes.Read(file=clip["plate"], first=1, last=4)
-    paint = inkpaint_nuke.create_paint("Paint1", inpanel=False)
-    paint.setInput(0, lines)
-    paint.setInput(1, keys)
-    with pytest.raises(Exception, match="no keyframes"):
-        paint_node.plan(paint)
-    paint["key_frames"].setValue("1, 3")
-    p = paint_node.plan(paint)
-    job = p["job"]
-    assert job["type"] == "paint" and job["frames"] == "1-4" and [k["frame"] for k in job["keys"]] == [1, 3]
-    assert job["keys"][0]["image"] == str(clip["plate"]).replace("####", "0001")
-    assert job["output"].endswith(f"paint-{p['key']}/paint.####.exr") and job["qc_output"].endswith("qc.####.exr")
-    paint["key_frames"].setValue("1, x")
-    with pytest.raises(runner.InkpaintNukeError, match="not a frame number"):
-        paint_node.plan(paint)
-    paint["key_source"].setValue("palette clicks")
-    paint_node.add_click(paint, "skin", (100, 40), frame=2)
-    job = paint_node.plan(paint)["job"]
-    assert job["keys"] == [{"frame": 2, "clicks": [[100.0, 200.0, "skin"]]}]  # y flipped to top-left
-    if importlib.util.find_spec("inkpaint.ops.paint") is None:
-        pytest.skip("the paint operation (issue 5) is not in this checkout yet: job validated by shape only")
-    load_job({**job, "output": str(tmp_path / "p.####.exr")})

@@ -201,14 +201,23 @@ def write_frame(write: object, frame: int) -> str:
         raise NotImplementedError(f"the fake Write only writes rgba, rgb, alpha or all, not {wanted!r}")
     zeros = np.zeros((h, w), np.float32)
     planes = [chans.get(n, zeros) for n in names]
-    space = _colorspace(str(write["colorspace"].value()), True)
+    file_type = str(write["file_type"].value()).strip() or os.path.splitext(path)[1].lstrip(".").lower()
+    is_png = file_type == "png"
+    space = _colorspace(str(write["colorspace"].value()), not is_png)
     if space == "sRGB":
         planes = [_linear_to_srgb(p) if n in ("rgba.red", "rgba.green", "rgba.blue") else p for n, p in zip(names, planes)]
-    fmt = {"16 bit half": oiio.HALF, "32 bit float": oiio.FLOAT}.get(str(write["datatype"].value()))
-    if fmt is None:
-        raise NotImplementedError(f"the fake Write only writes 16 bit half or 32 bit float EXR, not {write['datatype'].value()!r}")
-    if str(write["file_type"].value()) not in ("exr", " ") and not path.endswith(".exr"):
-        raise NotImplementedError("the fake Write only writes EXR")
+    if is_png:
+        # Nuke's PNG writer: 8 or 16 bit integers, values clamped to 0..1
+        fmt = {"8 bit": oiio.UINT8, "16 bit": oiio.UINT16}.get(str(write["datatype"].value()))
+        if fmt is None:
+            raise NotImplementedError(f"a PNG Write takes datatype '8 bit' or '16 bit', not {write['datatype'].value()!r}")
+        planes = [np.clip(p, 0.0, 1.0) for p in planes]
+    else:
+        fmt = {"16 bit half": oiio.HALF, "32 bit float": oiio.FLOAT}.get(str(write["datatype"].value()))
+        if fmt is None:
+            raise NotImplementedError(f"the fake Write only writes 16 bit half or 32 bit float EXR, not {write['datatype'].value()!r}")
+        if file_type not in ("exr",) and not path.endswith(".exr"):
+            raise NotImplementedError("the fake Write only writes EXR or PNG")
     spec = oiio.ImageSpec(w, h, len(names), fmt)
     spec.channelnames = tuple(_exr_channel(n) for n in names)
     out = oiio.ImageOutput.create(path)
