@@ -212,16 +212,15 @@ class ClassicBackend(RotoBackend):
     def start_object(self, img_bgr: np.ndarray, mask: np.ndarray) -> ObjectTrack:
         """Colour models and shape of one object on its start frame (``img_bgr`` ``(H, W, 3)`` uint8)."""
         idx = colour_index(img_bgr)
-        ring = self._background_ring(mask)
+        sdf = signed_distance(mask)
         fg = colour_histogram(idx, mask)
-        bg = colour_histogram(idx, ring)
-        return ObjectTrack(signed_distance(mask), fg, bg, fg.copy(), bg.copy(), int(np.count_nonzero(mask)))
+        bg = colour_histogram(idx, self._background_ring(sdf))
+        return ObjectTrack(sdf, fg, bg, fg.copy(), bg.copy(), int(np.count_nonzero(mask)))
 
-    def _background_ring(self, mask: np.ndarray) -> np.ndarray:
-        if not mask.any():
-            return np.zeros_like(mask)
-        r = 4 * self._band_px(mask.shape)
-        return (cv2.dilate(mask.astype(np.uint8), _ellipse(r)) > 0) & ~mask
+    def _background_ring(self, sdf: np.ndarray, inner: float = 0.0) -> np.ndarray:
+        """Pixels outside the object within ``4 * band`` of its edge (the local background)."""
+        r = 4 * self._band_px(sdf.shape)
+        return (sdf < -inner) & (sdf >= -r)
 
     def flow(self, prev_bgr: np.ndarray, cur_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Backward sampling maps and flow unreliability.
@@ -333,7 +332,7 @@ class ClassicBackend(RotoBackend):
         if not mask.any() or rate <= 0:
             return
         sure = st.sdf > 2.0
-        ring = self._background_ring(mask) & (st.sdf < -2.0)
+        ring = self._background_ring(st.sdf, inner=2.0)
         if sure.any():
             st.fg_run = (1 - rate) * st.fg_run + rate * colour_histogram(idx, sure)
         if ring.any():
