@@ -40,7 +40,8 @@ from ..io.frames import read_attributes, read_image, write_exr, write_png
 from ..io.sequence import FrameSequence, format_frame_range, parse_frame_range
 from ..palette import load_palette
 from ..paint.colours import BACKGROUND, ColourTable, KeyColours, colours_from_clicks, colours_from_image, colours_from_json
-from ..paint.propagate import METHOD_KEY, METHOD_NAMES, METHOD_NONE, FrameColours, propagate_colours
+from ..paint.propagate import METHOD_KEY, METHOD_LINES, METHOD_NAMES, METHOD_NONE, FrameColours, propagate_colours
+from ..paint.shading import ToneModel, shade_from_lines
 from ..paint.segments import LINE_BLACK, Segmentation, segment_lines
 from ..progress import RunContext
 from ..spec import JobSpec, OutputSettings, resolve_path
@@ -84,6 +85,9 @@ class PaintJob(JobSpec):
         speck_size: segments of at most this many pixels merge into a neighbour (0 = off).
         line_threshold: ink threshold on alpha / distance from white (0..1).
         confidence: minimum winning share for a propagated segment; below it the segment stays unpainted.
+        line_shading: with a palette, the weight of the colour-line rule (blue line = the part's shadow across
+            from its normal colour, red = highlight) against the propagated vote; it also fills unclicked keyframe
+            segments from clicked neighbours across colour lines. 0 turns shading from colour lines off.
         composite_lines: draw the line layer over the fill in ``output`` too.
         lines_output, labels_output, segments_output, qc_output: per-frame side outputs; ``None`` derives them from
             ``output`` (``####.lines.png``, ``####.labels.png``, ``####.segments.json``, ``####.qc.png``), ``""``
@@ -103,6 +107,7 @@ class PaintJob(JobSpec):
     speck_size: int = 0
     line_threshold: float = 0.5
     confidence: float = 0.5
+    line_shading: float = 2.0
     composite_lines: bool = False
     lines_output: str | None = None
     labels_output: str | None = None
@@ -139,6 +144,8 @@ class PaintJob(JobSpec):
             raise SpecError("line_threshold", f"must be in (0, 1], got {self.line_threshold}")
         if not 0.0 <= self.confidence <= 1.0:
             raise SpecError("confidence", f"must be in [0, 1], got {self.confidence}")
+        if self.line_shading < 0:
+            raise SpecError("line_shading", f"must be >= 0, got {self.line_shading}")
         for name in ("lines_output", "labels_output", "segments_output", "qc_output"):
             v = getattr(self, name)
             if v:
@@ -303,6 +310,7 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
                             f"(line frames: {format_frame_range(frames)})")
     palette = load_palette(resolve_path(job, job.palette)) if job.palette else None
     table = ColourTable.create(palette)
+    tones = ToneModel.from_table(table) if job.line_shading > 0 else None
     side = {name: (FrameSequence.parse(resolve_path(job, p), what=f"{name}_output") if (p := job.side_pattern(name)) else None)
             for name in ("lines", "labels", "segments", "qc")}
 
@@ -396,6 +404,14 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
             except ValueError as exc:
                 raise FrameError(str(exc), frame=f) from None
             idx = np.where(kc2.index >= 0, kc2.index, idx)
+        if tones is not None and (k.clicks or k.segments_json) and (idx[1:] < 0).any():
+            # regions across blue/red lines from painted ones take the part's shadow/highlight (design sheet)
+            shaded = shade_from_lines(seg, idx, tones)
+            derived = (idx < 0) & (shaded >= 0)
+            idx = shaded
+            conf = np.where(idx >= 0, 1.0, 0.0).astype(np.float32)
+            method = np.where(derived, METHOD_LINES, np.where(idx >= 0, METHOD_KEY, METHOD_NONE)).astype(np.uint8)
+            return FrameColours(idx.astype(np.int32), conf, method)
         conf = np.where(idx >= 0, 1.0, 0.0).astype(np.float32)
         method = np.where(idx >= 0, METHOD_KEY, METHOD_NONE).astype(np.uint8)
         return FrameColours(idx.astype(np.int32), conf, method)
@@ -482,7 +498,8 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
                 if blank(seg):
                     emit(f, seg, empty_colours(seg), None, k)
                     continue
-                col = propagate_colours(ref_seg, ref_col, seg, len(table), confidence=job.confidence)
+                col = propagate_colours(ref_seg, ref_col, seg, len(table), confidence=job.confidence, tones=tones,
+                                        line_strength=job.line_shading)
                 emit(f, seg, col, ref_f, k)
                 ref_seg, ref_col, ref_f = seg, col, f
     for f in frames:
@@ -537,6 +554,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--speck-size", type=int, default=0, help="merge segments up to this many px (default 0 = off)")
     p.add_argument("--line-threshold", type=float, default=0.5, help="ink threshold 0..1 (default 0.5)")
     p.add_argument("--confidence", type=float, default=0.5, help="leave segments under this vote share unpainted (default 0.5)")
+    p.add_argument("--line-shading", type=float, default=2.0,
+                   help="with --palette: weight of the blue/red colour-line rule (shadow/highlight); 0 = off (default 2)")
     p.add_argument("--composite-lines", action="store_true", help="draw the line layer over the fill in --out")
     p.add_argument("--no-qc", action="store_true", help="don't write QC overlays")
     add_common_options(p)
@@ -584,6 +603,7 @@ def _job_from_args(args: argparse.Namespace) -> PaintJob:
         speck_size=args.speck_size,
         line_threshold=args.line_threshold,
         confidence=args.confidence,
+        line_shading=args.line_shading,
         composite_lines=args.composite_lines,
         qc_output="" if args.no_qc else None,
         output_options=output,

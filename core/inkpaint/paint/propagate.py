@@ -18,11 +18,13 @@ import numpy as np
 
 from .colours import UNPAINTED
 from .segments import Segmentation
+from .shading import ToneModel, enforce_line_tones
 
 STATUS_KEY = "key"
 STATUS_VOTE = "painted"
 STATUS_SECOND = "painted_second_pass"
 STATUS_UNPAINTED = "unpainted"
+STATUS_LINES = "painted_colour_lines"
 
 
 @dataclasses.dataclass
@@ -32,7 +34,7 @@ class FrameColours:
     Attributes:
         index: ``(n + 1,)`` int32 colour index per segment, ``-1`` unpainted (entry 0 unused).
         confidence: ``(n + 1,)`` float32 0..1.
-        method: ``(n + 1,)`` uint8: 0 unpainted, 1 keyframe, 2 inclusion vote, 3 second pass.
+        method: ``(n + 1,)`` uint8: 0 unpainted, 1 keyframe, 2 inclusion vote, 3 second pass, 4 corrected by colour lines.
     """
 
     index: np.ndarray
@@ -45,8 +47,9 @@ class FrameColours:
         return lut[seg.fill]
 
 
-METHOD_NONE, METHOD_KEY, METHOD_VOTE, METHOD_SECOND = 0, 1, 2, 3
-METHOD_NAMES = {METHOD_NONE: STATUS_UNPAINTED, METHOD_KEY: STATUS_KEY, METHOD_VOTE: STATUS_VOTE, METHOD_SECOND: STATUS_SECOND}
+METHOD_NONE, METHOD_KEY, METHOD_VOTE, METHOD_SECOND, METHOD_LINES = 0, 1, 2, 3, 4
+METHOD_NAMES = {METHOD_NONE: STATUS_UNPAINTED, METHOD_KEY: STATUS_KEY, METHOD_VOTE: STATUS_VOTE, METHOD_SECOND: STATUS_SECOND,
+                METHOD_LINES: STATUS_LINES}
 
 
 def flow_image(seg: Segmentation, cap: float = 24.0) -> np.ndarray:
@@ -99,6 +102,8 @@ def propagate_colours(
     *,
     confidence: float = 0.5,
     flow: np.ndarray | None = None,
+    tones: "ToneModel | None" = None,
+    line_strength: float = 2.0,
 ) -> FrameColours:
     """Colour ``target``'s segments from the painted reference frame.
 
@@ -109,6 +114,9 @@ def propagate_colours(
         n_colours: size of the colour table.
         confidence: minimum winning share (0..1); segments below it after both passes stay unpainted.
         flow: precomputed target->reference flow (else computed with :func:`dense_flow`).
+        tones: the design sheet's tone model: colours are then corrected to agree with the red/blue colour lines
+            (:func:`inkpaint.paint.shading.enforce_line_tones`).
+        line_strength: weight of the colour-line relation against the vote.
 
     Returns:
         The target's :class:`FrameColours`.
@@ -139,6 +147,10 @@ def propagate_colours(
     low = np.flatnonzero(index[1:] < 0) + 1
     if len(low):
         _second_pass(ref, ref_colours, target, flow, warped, votes, index, conf, method, low, confidence)
+    if tones is not None:
+        new, conf = enforce_line_tones(target, col / area[:, None], index, conf, tones, strength=line_strength)
+        method = np.where(new != index, METHOD_LINES, method).astype(np.uint8)
+        index = new
     return FrameColours(index, conf, method)
 
 
