@@ -193,6 +193,13 @@ class INKPAINT_PG_settings(bpy.types.PropertyGroup):
         items=[("nearest", "Nearest key", "From the nearest keyframe"), ("forward", "Forward", ""), ("backward", "Backward", "")],
         default="nearest",
     )
+    paint_max_gap: IntProperty(name="Close gaps", default=0, min=0, soft_max=16, subtype="PIXEL", description="Close line breaks up to this many pixels (0 = off)")  # type: ignore[valid-type]
+    paint_speck_size: IntProperty(name="Merge specks", default=0, min=0, soft_max=64, description="Segments of at most this many pixels merge into a neighbour (0 = off)")  # type: ignore[valid-type]
+    paint_line_threshold: FloatProperty(name="Line threshold", default=0.5, min=0.01, max=1.0, description="Ink where alpha / distance from white is at least this")  # type: ignore[valid-type]
+    paint_confidence: FloatProperty(name="Confidence", default=0.5, min=0.0, max=1.0, description="A carried segment needs this share of the vote, else it is left unpainted and flagged in the QC overlay")  # type: ignore[valid-type]
+    paint_composite_lines: BoolProperty(name="Lines over fill", default=False, description="Draw the line layer over the fill in the painted frames")  # type: ignore[valid-type]
+    paint_pattern: StringProperty(name="Painted frames", default="", description="The last paint job's fill pattern (set by Paint)")  # type: ignore[valid-type]
+    paint_qc_pattern: StringProperty(name="QC overlays", default="", description="The last paint job's QC overlay pattern (set by Paint)")  # type: ignore[valid-type]
 
     # -- status --
     status: StringProperty(name="Status", default="")  # type: ignore[valid-type]

@@ -13,7 +13,7 @@ from typing import Any
 import bpy
 from bpy.props import EnumProperty, FloatProperty, IntProperty, StringProperty
 
-from . import clip_source, jobs, results
+from . import clip_source, compositor, jobs, results
 from .geometry import parse_keyframes
 from .operators import UNSET, _RunOperator
 
@@ -84,16 +84,23 @@ def build_shade_chain(plate: str, mattes: str, palette: str, tones: int, width: 
 
 
 class INKPAINT_OT_paint(_RunOperator, bpy.types.Operator):
-    """Paint bucket: fill line-art frames from coloured keyframes and carry the colours through the shot"""
+    """Paint bucket: fill line-art frames from coloured keyframes and carry the colours through the shot; the fill is
+    loaded as an image sequence wired into the compositor, the QC overlays as a second image beside it"""
 
     bl_idname = "inkpaint.paint"
     bl_label = "Paint Bucket"
     bl_options = {"REGISTER"}
 
     lines: StringProperty(name="Line art", subtype="FILE_PATH", description="Line-art pattern or one of its files (default: panel)", default="")  # type: ignore[valid-type]
-    keys: StringProperty(name="Keyframes", description="FRAME=PATH, comma-separated (default: panel)", default="")  # type: ignore[valid-type]
+    keys: StringProperty(name="Keyframes", description="FRAME=PATH, comma-separated; a painted image, or a .json segment->colour file (default: panel)", default="")  # type: ignore[valid-type]
     palette: StringProperty(name="Palette", subtype="FILE_PATH", default="")  # type: ignore[valid-type]
     direction: StringProperty(name="Direction", description="nearest, forward or backward (default: panel)", default="")  # type: ignore[valid-type]
+    frames: StringProperty(name="Frames", description="Line-art file frame range, e.g. 1-24 (default: every frame on disk)", default="")  # type: ignore[valid-type]
+    max_gap: IntProperty(name="Close gaps", description="Pixels (-1 = panel)", default=-1, min=-1)  # type: ignore[valid-type]
+    speck_size: IntProperty(name="Merge specks", description="Pixels (-1 = panel)", default=-1, min=-1)  # type: ignore[valid-type]
+    line_threshold: FloatProperty(name="Line threshold", description="0..1 (-1 = panel)", default=-1.0)  # type: ignore[valid-type]
+    confidence: FloatProperty(name="Confidence", description="0..1 (-1 = panel)", default=-1.0)  # type: ignore[valid-type]
+    composite_lines: EnumProperty(name="Lines over fill", items=[("PANEL", "Panel", ""), ("ON", "On", ""), ("OFF", "Off", "")], default="PANEL")  # type: ignore[valid-type]
     first_scene_frame: IntProperty(name="First scene frame", description="Scene frame of the first line-art frame (default: the clip's start)", default=UNSET)  # type: ignore[valid-type]
     overwrite: EnumProperty(name="Overwrite", items=[("PANEL", "Panel", ""), ("ON", "On", ""), ("OFF", "Off", "")], default="PANEL")  # type: ignore[valid-type]
 
@@ -115,9 +122,21 @@ class INKPAINT_OT_paint(_RunOperator, bpy.types.Operator):
             raise jobs.JobBuildError("give at least one coloured keyframe as FRAME=PATH")
         tri = {"PANEL": None, "ON": True, "OFF": False}
         overwrite = s.overwrite if tri[self.overwrite] is None else bool(tri[self.overwrite])
+        composite = s.paint_composite_lines if tri[self.composite_lines] is None else bool(tri[self.composite_lines])
         palette = _abs(self.palette or s.paint_palette)
-        out = os.path.join(jobs.work_dir(clip), "paint", os.path.basename(lines))
-        job = build_paint_job(lines, [(f, _abs(p)) for f, p in keys], palette, self.direction or s.paint_direction, out, overwrite)
+        if palette and not os.path.isfile(palette):
+            raise jobs.JobBuildError(f"palette '{palette}' does not exist")
+        name = os.path.splitext(os.path.basename(lines))[0] + ".png"
+        out = os.path.join(jobs.work_dir(clip), "paint", name)
+        job = build_paint_job(
+            lines, [(f, _abs(p)) for f, p in keys], palette, self.direction or s.paint_direction, out, overwrite,
+            frames=self.frames or None,
+            max_gap=s.paint_max_gap if self.max_gap < 0 else self.max_gap,
+            speck_size=s.paint_speck_size if self.speck_size < 0 else self.speck_size,
+            line_threshold=s.paint_line_threshold if self.line_threshold < 0 else self.line_threshold,
+            confidence=s.paint_confidence if self.confidence < 0 else self.confidence,
+            composite_lines=composite,
+        )
         first_scene = clip_source.clip_scene_range(clip)[0] if self.first_scene_frame == UNSET else self.first_scene_frame
         clip_name = clip.name
 
@@ -125,26 +144,53 @@ class INKPAINT_OT_paint(_RunOperator, bpy.types.Operator):
             c = bpy.data.movieclips[clip_name]
             frames = sorted(int(f) for f in result.get("frames", []))
             plate = clip_source.Plate(lines, frames[0], first_scene, False, int(c.size[0]), int(c.size[1]))
-            painted = result["outputs"].get("paint") or result["outputs"].get("output") or next(iter(result["outputs"].values()))
+            outputs = result["outputs"]
+            painted = outputs["fill"]
             summ = results.apply_sequence(bpy.context, c, painted, frames, plate, "paint", "paint", -800, False)
-            unpainted = result.get("summary", {}).get("unpainted")
-            extra = f", {unpainted} unpainted segment(s) flagged" if unpainted else ""
+            c.inkpaint.paint_pattern = painted
+            qc = outputs.get("qc") or ""
+            c.inkpaint.paint_qc_pattern = qc
+            if qc:
+                qc_img = compositor.load_sequence(qc, frames[0], plate.scene_frame(frames[0]), len(frames), f"{c.name} paint QC", False)
+                tree, _ = compositor.clip_tree(bpy.context.scene, c)
+                compositor.image_node(tree, "paint_qc", qc_img, (-600, -1100), "paint QC (unpainted magenta, unsure yellow)")
+            summary = result.get("summary", {})
+            unpainted = int(summary.get("unpainted_segments") or 0)
+            extra = f", {unpainted} unpainted segment(s) on frame(s) {summary.get('frames_with_unpainted')} (see the QC image)" if unpainted else ""
             return f"painted {summ['frames']} frame(s): image '{summ['image']}'{extra}"
 
         return "run", {"job": job}, "paint", apply
 
 
-def build_paint_job(lines: str, keys: list[tuple[int, str]], palette: str, direction: str, output: str, overwrite: bool) -> dict[str, Any]:
-    """The paint job (the engine's CLI contract: ``inkpaint paint LINES --key F=PATH --out OUT``)."""
+def build_paint_job(lines: str, keys: list[tuple[int, str]], palette: str, direction: str, output: str, overwrite: bool, *,
+                    frames: str | None = None, max_gap: int = 0, speck_size: int = 0, line_threshold: float = 0.5,
+                    confidence: float = 0.5, composite_lines: bool = False) -> dict[str, Any]:
+    """The engine's ``PaintJob`` (``inkpaint paint LINES --key F=PATH --out OUT``): one key entry per frame, a
+    ``.json`` key file as ``segments_json``, any other file as the painted ``image``; side outputs (lines, labels,
+    segments JSON, QC overlay) derived from ``output``."""
+    if direction not in ("nearest", "forward", "backward"):
+        raise jobs.JobBuildError(f"direction must be nearest, forward or backward, not {direction!r}")
+    by_frame: dict[int, dict[str, Any]] = {}
     for f, p in keys:
         if not os.path.isfile(p):
             raise jobs.JobBuildError(f"keyframe {f}: '{p}' does not exist")
+        entry = by_frame.setdefault(f, {"frame": f})
+        field = "segments_json" if p.lower().endswith(".json") else "image"
+        if field in entry:
+            raise jobs.JobBuildError(f"keyframe {f} is given two {'JSON files' if field == 'segments_json' else 'images'}")
+        entry[field] = p
     job: dict[str, Any] = {
         "schema_version": 1,
         "type": "paint",
         "input": lines,
-        "keys": [{"frame": f, "image": p} for f, p in keys],
+        "keys": [by_frame[f] for f in sorted(by_frame)],
         "direction": direction,
+        "frames": frames or None,
+        "max_gap": int(max_gap),
+        "speck_size": int(speck_size),
+        "line_threshold": float(line_threshold),
+        "confidence": float(confidence),
+        "composite_lines": bool(composite_lines),
         "output": output,
         "output_options": {"overwrite": overwrite},
     }

@@ -133,6 +133,12 @@ class INKPAINT_PT_paint(_ClipPanel, bpy.types.Panel):
         layout.prop(s, "paint_keys")
         layout.prop(s, "paint_palette")
         layout.prop(s, "paint_direction")
+        col = layout.column(align=True)
+        col.prop(s, "paint_max_gap")
+        col.prop(s, "paint_speck_size")
+        col.prop(s, "paint_line_threshold")
+        col.prop(s, "paint_confidence")
+        layout.prop(s, "paint_composite_lines")
         layout.operator("inkpaint.paint", icon="BRUSH_DATA")
 
 

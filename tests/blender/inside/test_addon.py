@@ -388,26 +388,6 @@ def test_timer_drains_events_applies_results_and_cancels(clip) -> None:  # type:
 # Paint section: the paint bucket on a synth_dev clip's line art, keyed from its first coloured frame
 
 
-def test_paint_section_fills_line_art_in_the_compositor(addon, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import subprocess
-
-    probe = subprocess.run([engine_python(), "-c", "import inkpaint.ops.paint"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        pytest.skip("the engine in this checkout has no paint operation yet (inkpaint.ops.paint, issue 5)")
-    src = DAVIS.parent / "synth_dev" / "clip_000"
-    if not src.is_dir():
-        pytest.skip(f"synth_dev not found at {src}")
-    clip = bpy.data.movieclips.load(str(src / "plate" / "0000.png"))
-    clip.name = "paint"
-    clip.inkpaint.output_dir = str(tmp_path / "out") + os.sep
-    r = bpy.ops.inkpaint.paint(clip=clip.name, lines=str(src / "line" / "0000.png"), keys=f"0={src / 'gt' / '0000.png'}", direction="forward")
-    assert r == {"FINISHED"}
-    assert "painted" in clip.inkpaint.status
-    tree = scene_tree(bpy.context.scene)
-    roles = {n.get("inkpaint"): n for n in tree.nodes}
-    assert {"paint", "paint_over"} <= set(roles) and roles["paint"].image is not None
-
-
 # ------------------------------------------------------------------------------------------------------------------
 # pixels in: a movie file is converted to an EXR sequence through Blender before the engine reads it
 
