@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     "prior_sigma": 3.0,    # softness in pixels of the warped shape prior (grows where the flow is unreliable)
     "colour_weight": 1.0,  # weight of the colour log-likelihood ratio against the shape prior
     "model_update": 0.1,
+    "memory_decay": 0.85,  # per frame fading of the object's remembered extent (carried by its own affine motion)
+    "memory_weight": 1.0,  # shape-prior strength of the remembered extent where the flow-warped mask lost it
     "smooth": 2,           # radius in pixels (at 854 px wide) of the edge-aware (guided) filter on the unary; 0: off   # rate at which the running colour models follow the tracked object (keyframe models stay)
 }
 def create_backend(options: dict[str, Any]) -> "ClassicBackend":
@@ -151,6 +153,9 @@ class ObjectTrack:
         fg_key, bg_key: colour histograms of the object and its surroundings on the keyframe (never updated).
         fg_run, bg_run: running colour histograms, updated slowly from confident pixels of tracked frames.
         key_area: the object's area on the keyframe, in pixels.
+        memory: ``(H, W)`` float32 in 0..1: where the object was recently, moved with the object's own affine
+            motion and fading each frame; it carries parts hidden by an occluder (or lost by the flow) so that
+            they are found again when they reappear.
     """
 
     sdf: np.ndarray
@@ -159,6 +164,7 @@ class ObjectTrack:
     fg_run: np.ndarray
     bg_run: np.ndarray
     key_area: int
+    memory: np.ndarray | None = None
 
 
 class ClassicBackend(RotoBackend):
@@ -261,27 +267,56 @@ class ClassicBackend(RotoBackend):
         out = {}
         for name, st in states.items():
             wsd = cv2.remap(st.sdf, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=-100.0)
-            mask = self._refine(cur_bgr, idx, wsd, err, st)
+            memory = self._carry_memory(st, wsd, map_x, map_y, err)
+            mask = self._refine(cur_bgr, idx, wsd, err, st, memory)
             self._update(idx, mask, st)
+            solid = (st.sdf > 3.0 * max(mask.shape) / 854).astype(np.float32)  # thin parts are not remembered
+            st.memory = np.maximum(solid, float(self.options["memory_decay"]) * memory)
             out[name] = mask
         return out
 
-    def _refine(self, img_bgr: np.ndarray, idx: np.ndarray, wsd: np.ndarray, err: np.ndarray, st: ObjectTrack) -> np.ndarray:
+    def _carry_memory(self, st: ObjectTrack, wsd: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, err: np.ndarray) -> np.ndarray:
+        """The object's remembered extent moved onto the current frame by its own motion.
+
+        The motion is a similarity transform (RANSAC) fitted to reliable flow (low forward-backward error) inside
+        the warped object, so parts hidden behind an occluder keep moving with the object, not with the occluder.
+        Falls back to the dense flow when too few reliable pixels remain.
+        """
+        h, w = wsd.shape
+        prev = st.memory if st.memory is not None else (st.sdf > 0).astype(np.float32)
+        ys, xs = np.nonzero((wsd > 2.0) & (err < 1.5))
+        transform = None
+        if len(xs) >= 30:
+            if len(xs) > 800:
+                pick = np.linspace(0, len(xs) - 1, 800).astype(np.int64)
+                ys, xs = ys[pick], xs[pick]
+            dst = np.stack([xs, ys], axis=1).astype(np.float32)
+            src = np.stack([map_x[ys, xs], map_y[ys, xs]], axis=1).astype(np.float32)
+            transform, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=3.0)
+        if transform is not None:
+            return cv2.warpAffine(prev, transform, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        return cv2.remap(prev, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+    def _refine(self, img_bgr: np.ndarray, idx: np.ndarray, wsd: np.ndarray, err: np.ndarray, st: ObjectTrack,
+                memory: np.ndarray | None = None) -> np.ndarray:
         warped = wsd > 0
-        if not warped.any():
+        if memory is None:
+            memory = np.zeros(wsd.shape, np.float32)
+        remembered = (memory > 0.3) & ~warped
+        if not warped.any() and not remembered.any():
             return warped
         h, w = warped.shape
         band = self._band_px((h, w))
         scale = max(h, w) / 854
         bad = np.clip(err / (2.0 * scale), 0.0, 3.0)  # 0 reliable .. 3 very unreliable
         reach = band * (1.0 + bad)  # the band widens where the flow disagrees with itself
-        in_band = np.abs(wsd) <= reach
+        in_band = (np.abs(wsd) <= reach) | remembered
         ys, xs = np.nonzero(in_band | warped)
         pad = 2
         y0, y1 = max(0, ys.min() - pad), min(h, ys.max() + pad + 1)
         x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
         sl = (slice(y0, y1), slice(x0, x1))
-        sd, bd, ib = wsd[sl], bad[sl], in_band[sl]
+        sd, bd, ib, mem = wsd[sl], bad[sl], in_band[sl], memory[sl]
         # Unary: shape prior (signed distance, softer where flow is unreliable) + colour log-likelihood ratio.
         sigma = self.options["prior_sigma"] * scale * (1.0 + bd)
         prior = np.clip(sd / sigma, -8.0, 8.0)
@@ -289,6 +324,8 @@ class ClassicBackend(RotoBackend):
         bg = 0.5 * (st.bg_key + st.bg_run)
         llr = np.log(fg) - np.log(bg)
         colour = np.clip(llr[idx[sl]], -3.0, 3.0).astype(np.float32)
+        # Where the flow lost the object but it was there recently, the memory lifts the prior where colour agrees.
+        prior = np.where((mem > 0.3) & (colour > 0.5), np.maximum(prior, self.options["memory_weight"] * (2.0 * mem - 1.0)), prior)
         unary = prior + self.options["colour_weight"] * colour
         radius = int(round(self.options["smooth"] * scale))
         if radius > 0:
@@ -309,7 +346,7 @@ class ClassicBackend(RotoBackend):
                 pass
         sub = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
         # Drift guards: keep only components that overlap the warped object's core.
-        core = sd > min(band, 3.0 * scale)
+        core = (sd > min(band, 3.0 * scale)) | (mem > 0.6)
         if not core.any():
             core = sd > 0
         n, labels = cv2.connectedComponents(sub.astype(np.uint8), connectivity=8)
@@ -318,7 +355,7 @@ class ClassicBackend(RotoBackend):
             keep[np.unique(labels[core & sub])] = True
             keep[0] = False
             sub = keep[labels]
-        area_w = np.count_nonzero(sd > 0)
+        area_w = max(np.count_nonzero(sd > 0), np.count_nonzero(mem > 0.5))
         area = np.count_nonzero(sub)
         if area_w > 0 and not (0.6 * area_w <= area <= 1.6 * area_w):
             sub = sd > 0  # a jump in area is more likely a refinement failure than real motion: keep the warp
