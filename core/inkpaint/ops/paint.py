@@ -107,7 +107,7 @@ class PaintJob(JobSpec):
     speck_size: int = 0
     line_threshold: float = 0.5
     confidence: float = 0.5
-    line_shading: float = 2.0
+    line_shading: float = 3.0
     composite_lines: bool = False
     lines_output: str | None = None
     labels_output: str | None = None
@@ -554,8 +554,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--speck-size", type=int, default=0, help="merge segments up to this many px (default 0 = off)")
     p.add_argument("--line-threshold", type=float, default=0.5, help="ink threshold 0..1 (default 0.5)")
     p.add_argument("--confidence", type=float, default=0.5, help="leave segments under this vote share unpainted (default 0.5)")
-    p.add_argument("--line-shading", type=float, default=2.0,
-                   help="with --palette: weight of the blue/red colour-line rule (shadow/highlight); 0 = off (default 2)")
+    p.add_argument("--line-shading", type=float, default=3.0,
+                   help="with --palette: weight of the blue/red colour-line rule (shadow/highlight); 0 = off (default 3)")
     p.add_argument("--composite-lines", action="store_true", help="draw the line layer over the fill in --out")
     p.add_argument("--no-qc", action="store_true", help="don't write QC overlays")
     add_common_options(p)

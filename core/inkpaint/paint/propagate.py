@@ -83,6 +83,25 @@ def inclusion_votes(labels: np.ndarray, n: int, warped: np.ndarray, k: int) -> n
     return np.bincount(pair, minlength=(n + 1) * (k + 1)).reshape(n + 1, k + 1)
 
 
+def splat_votes(labels: np.ndarray, n: int, ref_pix: np.ndarray, flow: np.ndarray, k: int) -> np.ndarray:
+    """Forward votes: every reference pixel moves along reference->target ``flow`` and votes its colour for the
+    target segment it lands in. Returns ``(n + 1, k + 1)`` int64 like :func:`inclusion_votes` (column 0 unused),
+    rescaled so that each segment's forward votes total at most its area."""
+    h, w = labels.shape
+    gy, gx = np.mgrid[0:h, 0:w]
+    tx = np.rint(gx + flow[..., 0]).astype(np.int64)
+    ty = np.rint(gy + flow[..., 1]).astype(np.int64)
+    m = (ref_pix >= 0) & (tx >= 0) & (tx < w) & (ty >= 0) & (ty < h)
+    lab = labels[ty[m], tx[m]].astype(np.int64)
+    ok = lab > 0
+    pair = lab[ok] * (k + 1) + ref_pix[m][ok].astype(np.int64) + 1
+    v = np.bincount(pair, minlength=(n + 1) * (k + 1)).reshape(n + 1, k + 1)
+    area = np.bincount(labels.reshape(-1), minlength=n + 1)[: n + 1]
+    tot = v.sum(1)
+    scale = np.where(tot > area, area / np.maximum(tot, 1), 1.0)
+    return np.rint(v * scale[:, None]).astype(np.int64)
+
+
 def adjacency(seg: Segmentation) -> np.ndarray:
     """``(E, 3)`` int64 rows ``(a, b, shared boundary px)`` between segments touching across a line (fill map)."""
     f = seg.fill
@@ -103,7 +122,8 @@ def propagate_colours(
     confidence: float = 0.5,
     flow: np.ndarray | None = None,
     tones: "ToneModel | None" = None,
-    line_strength: float = 2.0,
+    line_strength: float = 3.0,
+    both_directions: bool = False,
 ) -> FrameColours:
     """Colour ``target``'s segments from the painted reference frame.
 
@@ -117,6 +137,8 @@ def propagate_colours(
         tones: the design sheet's tone model: colours are then corrected to agree with the red/blue colour lines
             (:func:`inkpaint.paint.shading.enforce_line_tones`).
         line_strength: weight of the colour-line relation against the vote.
+        both_directions: also splat the reference colours forward along reference->target flow and add those votes
+            (a thin segment that backward sampling misses is still hit by the pixels that move into it).
 
     Returns:
         The target's :class:`FrameColours`.
@@ -135,6 +157,9 @@ def propagate_colours(
     ref_pix = ref_colours.pixel_index(ref)
     warped = warp_index(ref_pix, flow)
     votes = inclusion_votes(target.labels, n, warped, n_colours)
+    if both_directions:
+        fwd = dense_flow(flow_image(ref), flow_image(target))
+        votes = votes + splat_votes(target.labels, n, ref_pix, fwd, n_colours)
     area = np.maximum(votes.sum(1), 1)
     col = votes[:, 1:]
     win = col.argmax(1).astype(np.int32)

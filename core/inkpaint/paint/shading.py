@@ -186,13 +186,14 @@ def enforce_line_tones(
     fixed: np.ndarray | None = None,
     iterations: int = 3,
     adj: LineAdjacency | None = None,
+    size_power: float = 3.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Make propagated colours agree with the colour lines.
 
     Each segment's score for colour ``c`` is its vote share plus ``strength`` times the support of its neighbours
     across red/blue lines: a neighbour painted ``l`` supports the partner colours of ``l`` (see
     :meth:`ToneModel.partners`), weighted by the shared line length (relative to the segment's coloured-line
-    length), the neighbour's confidence and its relative size ``area_t / (area_t + area_s)``, so a big confident
+    length), the neighbour's confidence and its relative size ``(area_t / (area_t + area_s)) ** size_power``, so a big confident
     region decides its thin slivers and not the other way round. A few Jacobi rounds; the winner replaces the vote.
 
     Args:
@@ -205,6 +206,8 @@ def enforce_line_tones(
         fixed: ``(n + 1,)`` bool segments never changed (keyframe colours).
         iterations: Jacobi rounds.
         adj: precomputed :func:`line_adjacency`.
+        size_power: how strongly a neighbour's say grows with its relative size (3: two big regions across a blue
+            line whose shadow sliver vanished under the line do not flip each other).
 
     Returns:
         ``(index, confidence)``: new ``(n + 1,)`` int32 colours and float32 confidences (the winning score, capped at 1).
@@ -218,7 +221,7 @@ def enforce_line_tones(
         return idx, conf
     tot = np.bincount(dst, weights=w, minlength=n1)
     area = np.maximum(seg.area, 1).astype(np.float64)
-    rel = w / np.maximum(tot[dst], 1.0) * (area[src] / (area[src] + area[dst]))
+    rel = w / np.maximum(tot[dst], 1.0) * (area[src] / (area[src] + area[dst])) ** size_power
     frozen = fixed if fixed is not None else np.zeros(n1, bool)
     for _ in range(iterations):
         lab = idx[src].astype(np.int64)
