@@ -2,8 +2,12 @@
 
 - Keyframes: a mask prompt is taken as is; a box and/or points seed GrabCut (positive points are sure foreground,
   negative points sure background).
-- Propagation: dense DIS optical flow (on grey frames) warps the previous mask onto the next frame; a per-object
-  GrabCut on a band around the warped edge then snaps it to the image, with colour models from the keyframe.
+- Propagation: dense DIS optical flow (half resolution, forward and backward) warps the previous frame's signed
+  distance; a per-object unary on a band around the warped edge combines that shape prior (softer, and the band
+  wider, where forward-backward flow disagrees) with colour-histogram models (keyframe + slowly updated running
+  model, local background ring), smoothed by a guided filter; optional GrabCut on the band (``grabcut_iters``).
+  Drift guards drop components not connected to the warped object and keep the warp when the area jumps; a fading
+  amodal memory moved by the object's own similarity motion revives parts lost to occlusion or flow failure.
 - Logits are signed distances to the mask edge in pixels, so mattes get a one-pixel anti-aliased edge.
 """
 
