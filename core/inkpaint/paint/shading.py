@@ -167,11 +167,10 @@ def shade_from_lines(seg: Segmentation, index: np.ndarray, tones: ToneModel, adj
         d, c, ww = dst[take][ok], first[ok], w[take][ok]
         if not len(d):
             break
-        score = np.zeros((seg.n + 1) * k)
-        np.add.at(score, d * k + c, ww)
-        score = score.reshape(seg.n + 1, k)
+        flat = np.zeros((seg.n + 1) * k)
+        np.add.at(flat, d * k + c, ww)
         cand = np.unique(d)
-        out[cand] = score[cand].argmax(1)
+        out[cand] = flat.reshape(seg.n + 1, k)[cand].argmax(1)
     return out
 
 
