@@ -63,9 +63,19 @@ def _to_u8(rgb: np.ndarray) -> np.ndarray:
 def grabcut_keyframe(image: np.ndarray, kf: Keyframe, iters: int = 5) -> np.ndarray:
     """Segment one object on a keyframe from its prompts.
 
+    - A mask alone is taken as is; a mask with clicks or a box is refined by GrabCut around it.
+    - A box: outside is background; a strip along the inside of the box edges (12 % of its short side) is
+      *probably* background, so colours that only occur inside the box near its edges (a river bank, the sky)
+      teach the background model too.
+    - Positive points are sure foreground; the colours around them (a disk of 5 % of the box size) seed the
+      object's colour model: pixels in the box whose colour is likelier outside the box than around the clicks
+      start as probable background. Negative points are sure background.
+    - The result keeps only the connected parts that contain a positive point (or touch the mask prompt).
+
     Args:
         image: ``(H, W, 3)`` float32 RGB in 0..1.
         kf: the object's prompts on this frame.
+        iters: GrabCut iterations.
 
     Returns:
         ``(H, W)`` bool mask.
@@ -73,6 +83,7 @@ def grabcut_keyframe(image: np.ndarray, kf: Keyframe, iters: int = 5) -> np.ndar
     h, w = image.shape[:2]
     if kf.mask is not None and kf.box is None and len(kf.points) == 0:
         return kf.mask.copy()
+    img = _to_u8(image)
     gc = np.full((h, w), cv2.GC_BGD, np.uint8)
     if kf.mask is not None:
         gc[:] = cv2.GC_PR_BGD
@@ -87,8 +98,25 @@ def grabcut_keyframe(image: np.ndarray, kf: Keyframe, iters: int = 5) -> np.ndar
         pad = 0.25 * max(x1 - x0, y1 - y0, 0.15 * max(w, h)) + 10
         box = (max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad))
     if box is not None and kf.mask is None:
-        x0, y0, x1, y1 = (int(round(v)) for v in box)
-        gc[max(0, y0) : min(h, y1), max(0, x0) : min(w, x1)] = cv2.GC_PR_FGD
+        bx0, by0, bx1, by1 = (int(round(v)) for v in box)
+        bx0, by0, bx1, by1 = max(0, bx0), max(0, by0), min(w, bx1), min(h, by1)
+        gc[by0:by1, bx0:bx1] = cv2.GC_PR_BGD
+        strip = max(2, int(round(0.12 * min(bx1 - bx0, by1 - by0))))
+        gc[by0 + strip : by1 - strip, bx0 + strip : bx1 - strip] = cv2.GC_PR_FGD
+        if len(pos):
+            # Colours around the clicks versus colours outside the box (8 levels per channel).
+            q = (img >> 5).astype(np.int32)
+            idx = (q[..., 0] << 6) | (q[..., 1] << 3) | q[..., 2]
+            near = np.zeros((h, w), np.uint8)
+            rad = max(3, int(0.05 * max(bx1 - bx0, by1 - by0)))
+            for x, y in pos:
+                cv2.circle(near, (int(x), int(y)), rad, 1, -1)
+            in_box = np.zeros((h, w), bool)
+            in_box[by0:by1, bx0:bx1] = True
+            fg = np.bincount(idx[near > 0], minlength=512) + 0.5
+            bg = np.bincount(idx[~in_box], minlength=512) + 0.5
+            llr = np.log(fg / fg.sum()) - np.log(bg / bg.sum())
+            gc[in_box & (gc == cv2.GC_PR_FGD) & (llr[idx] < 0)] = cv2.GC_PR_BGD
     r = max(2, int(round(0.006 * max(w, h))))
     for x, y in pos:
         cv2.circle(gc, (int(x), int(y)), r, int(cv2.GC_FGD), -1)
@@ -98,10 +126,21 @@ def grabcut_keyframe(image: np.ndarray, kf: Keyframe, iters: int = 5) -> np.ndar
         return np.zeros((h, w), bool)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
-        cv2.grabCut(_to_u8(image), gc, None, bgd, fgd, iters, cv2.GC_INIT_WITH_MASK)
+        cv2.grabCut(img, gc, None, bgd, fgd, iters, cv2.GC_INIT_WITH_MASK)
     except cv2.error:
         pass  # degenerate colour models (e.g. a flat image): keep the prompt's own region
-    return (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
+    out = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
+    n, labels = cv2.connectedComponents(out.astype(np.uint8), connectivity=8)
+    if n > 2 and (len(pos) or kf.mask is not None):
+        keep = np.zeros(n, bool)
+        for x, y in pos:
+            keep[labels[min(h - 1, int(y)), min(w - 1, int(x))]] = True
+        if kf.mask is not None:
+            keep[np.unique(labels[kf.mask & out])] = True
+        keep[0] = False
+        if keep.any():
+            out = keep[labels]
+    return out
 
 
 COLOUR_BINS = 16
