@@ -131,11 +131,21 @@ class SplineTrack:
     Attributes:
         hole: True when it cuts a hole (drawn with the layer's fill-holes mode).
         frames: frame -> resampled points ``(N, 2)`` in engine pixels; frames where the outline is absent hold a
-            ring collapsed onto its last known centroid (zero area, renders nothing).
+            ring shrunk to a 0.001-px circle around its last known centroid (renders nothing). Not a single point:
+            a spline whose points and handles all coincide breaks Blender's mask rasteriser for the whole layer.
     """
 
     hole: bool
     frames: dict[int, np.ndarray] = dataclasses.field(default_factory=dict)
+
+
+ABSENT_RING_RADIUS = 1e-3
+"""Radius in pixels of the ring an absent outline shrinks to."""
+
+
+def _unit_ring(n: int) -> np.ndarray:
+    ang = np.linspace(0.0, 2.0 * np.pi, n, endpoint=False)
+    return np.stack([np.cos(ang), np.sin(ang)], axis=1)
 
 
 def track_outlines(
@@ -212,7 +222,7 @@ def track_outlines(
                 tr.frames[f] = ring
             else:
                 c = last_c if last_c is not None else frames_pts[first].mean(axis=0)
-                tr.frames[f] = np.repeat(c[None], n, axis=0)
+                tr.frames[f] = c[None] + ABSENT_RING_RADIUS * _unit_ring(n)
     return tracks
 
 
