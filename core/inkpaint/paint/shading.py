@@ -192,7 +192,7 @@ def enforce_line_tones(
     Each segment's score for colour ``c`` is its vote share plus ``strength`` times the support of its neighbours
     across red/blue lines: a neighbour painted ``l`` supports the partner colours of ``l`` (see
     :meth:`ToneModel.partners`), weighted by the shared line length (relative to the segment's coloured-line
-    length), the neighbour's confidence and its relative size ``(area_t / (area_t + area_s)) ** size_power``, so a big confident
+    length, or half its whole boundary when that is longer), the neighbour's confidence and its relative size ``(area_t / (area_t + area_s)) ** size_power``, so a big confident
     region decides its thin slivers and not the other way round. A few Jacobi rounds; the winner replaces the vote.
 
     Args:
@@ -218,7 +218,11 @@ def enforce_line_tones(
     conf = confidence.astype(np.float32).copy()
     if not len(src):
         return idx, conf
-    tot = np.bincount(dst, weights=w, minlength=n1)
+    # a neighbour's say is relative to the segment's coloured-line length, but at least half its whole boundary
+    # (black lines included): a background region touching a big shirt/shadow only at a 3-px blue T-junction must
+    # not be flipped to shirt/normal (synth_dev: whole boundary -1.8 pts Acc, half of it +0.2 pts)
+    whole = np.bincount(adj.a, weights=adj.weight, minlength=n1) + np.bincount(adj.b, weights=adj.weight, minlength=n1)
+    tot = np.maximum(np.bincount(dst, weights=w, minlength=n1), 0.5 * whole)
     area = np.maximum(seg.area, 1).astype(np.float64)
     rel = w / np.maximum(tot[dst], 1.0) * (area[src] / (area[src] + area[dst])) ** size_power
     frozen = fixed if fixed is not None else np.zeros(n1, bool)
