@@ -131,3 +131,17 @@ def test_alpha_only_and_16bit_grey_line_art(clip):
         r = _cli("paint", f"{src}/####.png", "--key", "1=key1.png", "--out", f"o{src}/####.png", cwd=clip)
         assert r.returncode == 0, r.stderr
         assert tuple(_rgba(clip / f"o{src}" / "0003.png")[20, 8 + 2 + 30, :3]) == (115, 156, 150)
+
+
+def test_chain_fills_only_unpainted_segments_from_the_keyframe_vote():
+    from inkpaint.ops.paint import _fill_from_key
+    from inkpaint.paint.propagate import METHOD_NONE, METHOD_SECOND, METHOD_VOTE, FrameColours
+
+    chained = FrameColours(np.array([-1, 3, -1, -1, 2], np.int32), np.array([0, 0.9, 0.2, 0.1, 0.6], np.float32),
+                           np.array([0, METHOD_VOTE, METHOD_NONE, METHOD_NONE, METHOD_VOTE], np.uint8))
+    from_key = FrameColours(np.array([5, 4, 1, -1, 1], np.int32), np.array([1, 1, 0.8, 0.3, 1], np.float32),
+                            np.full(5, METHOD_VOTE, np.uint8))
+    out = _fill_from_key(chained, from_key)
+    assert out.index.tolist() == [-1, 3, 1, -1, 2]  # painted ones kept, id 0 (lines) untouched
+    assert out.method[2] == METHOD_SECOND and out.method[3] == METHOD_NONE
+    assert out.confidence[2] == pytest.approx(0.8)
