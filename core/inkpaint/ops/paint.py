@@ -322,9 +322,9 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
     out_seq = FrameSequence.parse(out_pattern, what="output")
     frames = in_seq.resolve_frames(job.frames)
     frame_set = set(frames)
-    for i, k in enumerate(job.keys):
-        if k.frame not in frame_set:
-            raise SpecError(f"keys[{i}].frame", f"keyframe {k.frame} is not a line frame of '{in_pattern}' "
+    for i, pk in enumerate(job.keys):
+        if pk.frame not in frame_set:
+            raise SpecError(f"keys[{i}].frame", f"keyframe {pk.frame} is not a line frame of '{in_pattern}' "
                             f"(line frames: {format_frame_range(frames)})")
     palette = load_palette(resolve_path(job, job.palette)) if job.palette else None
     table = ColourTable.create(palette)
@@ -338,10 +338,10 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
     set_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
     keys = {k.frame: k for k in job.keys}
     key_sig = {}
-    for f, k in keys.items():
-        body = dataclasses.asdict(k)
-        body["image_sig"] = _file_sig(resolve_path(job, k.image)) if k.image else ""
-        body["json_sig"] = _file_sig(resolve_path(job, k.segments_json)) if k.segments_json else ""
+    for f, pk in keys.items():
+        body = dataclasses.asdict(pk)
+        body["image_sig"] = _file_sig(resolve_path(job, pk.image)) if pk.image else ""
+        body["json_sig"] = _file_sig(resolve_path(job, pk.segments_json)) if pk.segments_json else ""
         key_sig[f] = json.dumps(body, sort_keys=True)
     sources = plan_sources(frames, list(keys), job.direction)
     line_sig = {f: _file_sig(in_seq.path(f)) for f in frames}

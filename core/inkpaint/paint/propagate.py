@@ -68,7 +68,7 @@ def dense_flow(target: np.ndarray, reference: np.ndarray, max_side: int = FLOW_M
     transforms) and the flow is scaled back up. Measured on synth_dev, flowing at 1/1.6 size costs ~2 points of
     Acc, so only frames above 2K are reduced.
     """
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)  # type: ignore[attr-defined]
     dis.setFinestScale(0)
     h, w = target.shape[:2]
     scale = max(h, w) / float(max_side) if max_side > 0 else 1.0
