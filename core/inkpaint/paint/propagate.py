@@ -7,6 +7,10 @@
 4. Second pass for segments under the threshold (small, thin, or newly revealed): candidate reference segments near
    the flow-carried position are scored by overlap, area ratio and distance; the adjacency of painted neighbours
    (weighted by shared boundary) breaks ties. Whatever still scores under the threshold stays UNPAINTED.
+5. New regions (:func:`new_regions`): a black line that splits what was ONE reference segment (an open mouth, a
+   closing eye, a new fold) makes regions the reference never had; inclusion voting paints them with the
+   surrounding colour. They keep that colour but are marked ``painted_new_region`` with a confidence capped at
+   :data:`NEW_REGION_CONFIDENCE`, so the QC overlay and the per-frame report point the painter at them.
 """
 
 from __future__ import annotations
@@ -17,14 +21,19 @@ import cv2
 import numpy as np
 
 from .colours import UNPAINTED
-from .segments import Segmentation
-from .shading import ToneModel, enforce_line_tones
+from .segments import LINE_BLACK, Segmentation
+from .shading import ToneModel, enforce_line_tones, line_adjacency
 
 STATUS_KEY = "key"
 STATUS_VOTE = "painted"
 STATUS_SECOND = "painted_second_pass"
 STATUS_UNPAINTED = "unpainted"
 STATUS_LINES = "painted_colour_lines"
+STATUS_NEW = "painted_new_region"
+NEW_REGION_CONFIDENCE = 0.5
+"""Confidence cap of a region the reference did not have (below the QC's low-confidence mark)."""
+NEW_REGION_MIN_AREA = 16
+"""Smaller new regions (slivers at line junctions) are not marked: too many, and invisible in QC."""
 
 
 @dataclasses.dataclass
@@ -47,9 +56,9 @@ class FrameColours:
         return lut[seg.fill]
 
 
-METHOD_NONE, METHOD_KEY, METHOD_VOTE, METHOD_SECOND, METHOD_LINES = 0, 1, 2, 3, 4
+METHOD_NONE, METHOD_KEY, METHOD_VOTE, METHOD_SECOND, METHOD_LINES, METHOD_NEW = 0, 1, 2, 3, 4, 5
 METHOD_NAMES = {METHOD_NONE: STATUS_UNPAINTED, METHOD_KEY: STATUS_KEY, METHOD_VOTE: STATUS_VOTE, METHOD_SECOND: STATUS_SECOND,
-                METHOD_LINES: STATUS_LINES}
+                METHOD_LINES: STATUS_LINES, METHOD_NEW: STATUS_NEW}
 
 
 def flow_image(seg: Segmentation, cap: float = 24.0) -> np.ndarray:
@@ -194,7 +203,57 @@ def propagate_colours(
         new, conf = enforce_line_tones(target, col / area[:, None], index, conf, tones, strength=line_strength)
         method = np.where(new != index, METHOD_LINES, method).astype(np.uint8)
         index = new
+    fresh = new_regions(ref, target, flow, index)
+    if fresh.any():
+        method = np.where(fresh, METHOD_NEW, method).astype(np.uint8)
+        conf = np.where(fresh, np.minimum(conf, NEW_REGION_CONFIDENCE), conf).astype(np.float32)
     return FrameColours(index, conf, method)
+
+
+def new_regions(ref: Segmentation, target: Segmentation, flow: np.ndarray, index: np.ndarray,
+                min_area: int = NEW_REGION_MIN_AREA) -> np.ndarray:
+    """Target segments split off by a line the reference did not have.
+
+    Each target segment's source is the reference segment most of its pixels warp from (``ref.fill`` warped with
+    ``flow``; at least half of them). Two target segments across a BLACK line with the same source and the same
+    painted colour are one reference region cut in two; the smaller one (``>= min_area`` px) is new.
+
+    Args:
+        ref: reference segmentation.
+        target: target segmentation.
+        flow: ``(H, W, 2)`` target -> reference flow.
+        index: ``(n + 1,)`` the target's colour per segment (-1 unpainted).
+        min_area: smallest segment marked, px.
+
+    Returns:
+        ``(n + 1,)`` bool, True for new regions (entry 0 False).
+    """
+    n = target.n
+    fresh = np.zeros(n + 1, bool)
+    if n < 2 or ref.n == 0:
+        return fresh
+    src_map = warp_index(ref.fill, flow).reshape(-1)
+    tl = target.labels.reshape(-1)
+    m = (tl > 0) & (src_map > 0)
+    pair = tl[m].astype(np.int64) * (ref.n + 1) + src_map[m]
+    key, cnt = np.unique(pair, return_counts=True)
+    ts, rs = key // (ref.n + 1), key % (ref.n + 1)
+    order = np.lexsort((cnt, ts))
+    last = np.r_[ts[order][1:] != ts[order][:-1], True]
+    win = order[last]
+    source = np.full(n + 1, -1, np.int64)
+    source[ts[win]] = rs[win]
+    share = np.zeros(n + 1)
+    share[ts[win]] = cnt[win] / np.maximum(target.area[ts[win]], 1)
+    source[share < 0.5] = -1
+    adj = line_adjacency(target)
+    a, b = adj.a, adj.b
+    same = ((adj.kind == LINE_BLACK) & (source[a] >= 0) & (source[a] == source[b]) & (index[a] == index[b])
+            & (index[a] > 0))
+    small = np.where(target.area[a[same]] < target.area[b[same]], a[same], b[same])
+    fresh[small[target.area[small] >= min_area]] = True
+    fresh[0] = False
+    return fresh
 
 
 def _second_pass(
