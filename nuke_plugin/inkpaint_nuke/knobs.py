@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import nuke
@@ -90,3 +91,16 @@ def set_status(node: nuke.Node, text: str) -> None:
 def knob_value(node: nuke.Node, name: str, default: Any = None) -> Any:
     knob = node.knob(name)
     return knob.value() if knob is not None else default
+
+
+def create_group(build: Callable[[nuke.Node], None], name: str | None = None, inpanel: bool = True) -> nuke.Group:
+    """Create an Inkpaint Group, wire it to the selected node in the GUI, ``build`` its knobs and graph. Main thread only."""
+    group = nuke.nodes.Group(name=name) if name else nuke.nodes.Group()
+    if nuke.env["gui"]:
+        sel = [n for n in nuke.selectedNodes() if n is not group]
+        if sel:
+            group.setInput(0, sel[0])
+    build(group)
+    if inpanel and nuke.env["gui"]:
+        group.showControlPanel()
+    return group

@@ -36,15 +36,7 @@ DIRECT_EXTENSIONS = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".dpx"}
 
 
 def create(name: str | None = None, inpanel: bool = True) -> nuke.Group:
-    group = nuke.nodes.Group(name=name) if name else nuke.nodes.Group()
-    if nuke.env["gui"]:
-        sel = [n for n in nuke.selectedNodes() if n is not group]
-        if sel:
-            group.setInput(0, sel[0])
-    build(group)
-    if inpanel and nuke.env["gui"]:
-        group.showControlPanel()
-    return group
+    return knobs.create_group(build, name, inpanel)
 
 
 def _int_knob(name: str, label: str, value: int, tooltip: str) -> nuke.Int_Knob:

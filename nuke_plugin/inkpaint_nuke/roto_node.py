@@ -39,15 +39,7 @@ _RESERVED = {"rgba", "rgb", "alpha", "depth", "motion", "forward", "backward", "
 
 def create(name: str | None = None, inpanel: bool = True) -> nuke.Group:
     """Create an InkpaintRoto node (connected to the selected node in the GUI). Main thread only."""
-    group = nuke.nodes.Group(name=name) if name else nuke.nodes.Group()
-    if nuke.env["gui"]:
-        sel = [n for n in nuke.selectedNodes() if n is not group]
-        if sel:
-            group.setInput(0, sel[0])
-    build(group)
-    if inpanel and nuke.env["gui"]:
-        group.showControlPanel()
-    return group
+    return knobs.create_group(build, name, inpanel)
 
 
 def build(group: nuke.Node) -> None:

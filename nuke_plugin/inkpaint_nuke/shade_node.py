@@ -23,15 +23,7 @@ SHOWS = ["cel", "ink", "tones", "input"]
 
 
 def create(name: str | None = None, inpanel: bool = True) -> nuke.Group:
-    group = nuke.nodes.Group(name=name) if name else nuke.nodes.Group()
-    if nuke.env["gui"]:
-        sel = [n for n in nuke.selectedNodes() if n is not group]
-        if sel:
-            group.setInput(0, sel[0])
-    build(group)
-    if inpanel and nuke.env["gui"]:
-        group.showControlPanel()
-    return group
+    return knobs.create_group(build, name, inpanel)
 
 
 def build(group: nuke.Node) -> None:
