@@ -88,7 +88,8 @@ def main() -> int:
         env = {"INKPAINT_TEST_PYTHON": str(py)}
         if bpy_py is not None:
             env["INKPAINT_BLENDER_PYTHON"] = str(bpy_py)
-        r = subprocess.run([str(py), "-m", "pytest", "-q"], cwd=ROOT, env={**os.environ, **env})
+        # The slow tests (data-set runs) fit CI's budget, so --test runs them too: "slow or not slow" selects all.
+        r = subprocess.run([str(py), "-m", "pytest", "-q", "-m", "slow or not slow"], cwd=ROOT, env={**os.environ, **env})
         rc = r.returncode
     return rc
 
