@@ -51,7 +51,8 @@ def make_clip(folder: Path, frames: int = 24, size: tuple[int, int] = (320, 240)
         cx, cy, r = 80 + 140 * t, 120 + 30 * np.sin(6.28 * t), 38
         ball = (xs - cx) ** 2 + (ys - cy) ** 2 < r * r
         img[ball] = (0.8, 0.15, 0.05)
-        bx0, by0 = int(210 - 90 * t), int(40 + 20 * t)
+        # The block drifts up and right; the ball passes below it without covering it.
+        bx0, by0 = int(210 + 40 * t), int(40 - 30 * t)
         box = (xs >= bx0) & (xs < bx0 + 60) & (ys >= by0) & (ys < by0 + 50) & ~ball
         img[box] = (0.05, 0.3, 0.7)
         write_exr(seq.path(f + 1), {c: img[..., i] for i, c in enumerate("RGB")})
