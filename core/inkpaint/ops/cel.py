@@ -28,7 +28,15 @@ from ..spec import ColorSettings, JobSpec, OutputSettings, resolve_path
 from ..cel.tones import PartTones
 from .base import JobResult, require_output_dir, write_manifest
 from .ink import InkJob
-from .roto import RotoJob, RotoObject, add_common_options, common_settings, load_prompts
+from .roto import (
+    RotoJob,
+    RotoObject,
+    add_backend_options,
+    add_common_options,
+    backend_options_from_args,
+    common_settings,
+    load_prompts,
+)
 from .shade import ShadeJob, add_tone_options, check_tone_settings, parse_part_overrides
 
 
@@ -187,11 +195,7 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--palette", required=True, help="design sheet YAML or BasicPBC colorbook.yml")
     p.add_argument("--out-dir", required=True, help="folder for roto/, tone/, ink/ and cel/")
     p.add_argument("--frames", help="frame range (default: every plate frame on disk)")
-    p.add_argument("--backend", default="classic", help="roto backend (default classic)")
-    p.add_argument("--model", help="model size for learned backends")
-    p.add_argument("--checkpoint", help="custom checkpoint for learned backends")
-    p.add_argument("--device", help="cuda, mps or cpu")
-    p.add_argument("--direction", choices=["forward", "backward", "both"], default="both")
+    add_backend_options(p)
     p.add_argument("--width", type=float, default=2.0, help="ink line width in pixels")
     p.add_argument("--width-reference", type=int, help="image height the width is given at")
     p.add_argument("--tone-lines", action="store_true", help="also ink tone boundaries")
@@ -204,10 +208,6 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _job_from_args(args: argparse.Namespace) -> CelJob:
     color, output = common_settings(args)
-    options: dict[str, Any] = {}
-    for key in ("model", "checkpoint", "device"):
-        if getattr(args, key, None):
-            options[key] = os.path.abspath(args.checkpoint) if key == "checkpoint" else getattr(args, key)
     job = CelJob(
         input=os.path.abspath(args.input),
         objects=load_prompts(args.prompts),
@@ -215,7 +215,7 @@ def _job_from_args(args: argparse.Namespace) -> CelJob:
         out_dir=os.path.abspath(args.out_dir),
         frames=args.frames,
         backend=args.backend,
-        backend_options=options,
+        backend_options=backend_options_from_args(args),
         direction=args.direction,
         width=args.width,
         width_reference=args.width_reference,

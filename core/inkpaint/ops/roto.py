@@ -560,16 +560,30 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--out", required=True, help="matte EXR pattern, e.g. 'roto/shot.####.exr'")
     p.add_argument("--frames", help="frame range, e.g. 1001-1100 or 1-99x2 (default: every frame on disk)")
     p.add_argument("--objects", help="comma-separated subset of the prompts file's objects to track (default: all)")
-    p.add_argument("--backend", default="classic", help="roto backend (default: classic, no weights)")
-    p.add_argument("--model", help="model size for learned backends (tiny, small, base_plus, large)")
-    p.add_argument("--checkpoint", help="custom checkpoint for learned backends")
-    p.add_argument("--device", help="cuda, mps or cpu (default: best available)")
-    p.add_argument("--direction", choices=["forward", "backward", "both"], default="both")
+    add_backend_options(p)
     p.add_argument("--contours", action="store_true", help="also write per-frame outline JSON for Roto/Mask shapes")
     p.add_argument("--contour-tolerance", type=float, default=1.0, help="outline simplification in pixels")
     p.add_argument("--cryptomatte", action="store_true", help="also write a CryptoObject Cryptomatte layer")
     add_common_options(p)
     p.set_defaults(make_job=_job_from_args)
+
+
+def add_backend_options(p: argparse.ArgumentParser) -> None:
+    """Backend choice and tracking direction, shared by ``roto`` and ``cel``."""
+    p.add_argument("--backend", default="classic", help="roto backend (default: classic, no weights)")
+    p.add_argument("--model", help="model size for learned backends (tiny, small, base_plus, large)")
+    p.add_argument("--checkpoint", help="custom checkpoint for learned backends")
+    p.add_argument("--device", help="cuda, mps or cpu (default: best available)")
+    p.add_argument("--direction", choices=["forward", "backward", "both"], default="both")
+
+
+def backend_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """``backend_options`` from ``--model``, ``--checkpoint`` (made absolute) and ``--device``."""
+    options: dict[str, Any] = {}
+    for key in ("model", "checkpoint", "device"):
+        if getattr(args, key, None):
+            options[key] = os.path.abspath(args.checkpoint) if key == "checkpoint" else getattr(args, key)
+    return options
 
 
 def add_common_options(p: argparse.ArgumentParser) -> None:
@@ -601,17 +615,13 @@ def _split_names(text: str | None) -> list[str] | None:
 
 def _job_from_args(args: argparse.Namespace) -> RotoJob:
     color, output = common_settings(args)
-    options: dict[str, Any] = {}
-    for key in ("model", "checkpoint", "device"):
-        if getattr(args, key, None):
-            options[key] = os.path.abspath(args.checkpoint) if key == "checkpoint" else getattr(args, key)
     job = RotoJob(
         input=os.path.abspath(args.input),
         output=os.path.abspath(args.out),
         objects=load_prompts(args.prompts, _split_names(args.objects)),
         frames=args.frames,
         backend=args.backend,
-        backend_options=options,
+        backend_options=backend_options_from_args(args),
         direction=args.direction,
         contours=args.contours,
         contour_tolerance=args.contour_tolerance,
