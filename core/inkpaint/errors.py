@@ -30,6 +30,7 @@ class FrameError(InkpaintError):
     def __init__(self, message: str, *, frame: int | None = None, path: str | None = None) -> None:
         self.frame = frame
         self.path = path
+        self.reason = message
         where = []
         if frame is not None:
             where.append(f"frame {frame}")

@@ -56,10 +56,16 @@ class OutputSettings:
         compression: EXR compression (``zip``, ``zips``, ``piz``, ``dwaa``, ``dwab``, ``rle``, ``none``, ...).
         overwrite: replace existing outputs of a different job. Without it such outputs are an error, and outputs
             of the same job (same job hash) are kept and skipped, which is how a rerun resumes.
+        data_window: EXR data window of mattes, tones, lines and cels: ``"tight"`` (default) stores only the
+            bounding box of the characters, as Nuke does (readers that honour data windows see the full frame with
+            zeros outside; it makes files small and reads and writes fast); ``"full"`` stores every pixel of the
+            frame, for readers that ignore data windows (Blender 5.0 does). Pixel values are the same either way,
+            so it does not change the job hash.
     """
 
     compression: str = "zip"
     overwrite: bool = False
+    data_window: Literal["tight", "full"] = "tight"
 
 
 @dataclasses.dataclass
@@ -67,7 +73,7 @@ class JobSpec:
     """Base class of every job type. Subclasses set ``TYPE`` and declare their fields as dataclass fields."""
 
     TYPE: ClassVar[str] = ""
-    HASH_EXCLUDE: ClassVar[frozenset[str]] = frozenset({"output_options.overwrite"})
+    HASH_EXCLUDE: ClassVar[frozenset[str]] = frozenset({"output_options.overwrite", "output_options.data_window"})
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready form, with ``schema_version`` and ``type`` first."""

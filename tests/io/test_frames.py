@@ -13,7 +13,7 @@ import pytest
 
 from inkpaint.errors import FrameError, OutputError
 from inkpaint.io.atomic import TEMP_MARK, atomic_path, remove_stale_temps, temp_target
-from inkpaint.io.frames import read_channels, read_image, read_rgb, write_exr, write_png
+from inkpaint.io.frames import Window, image_size, paste, read_attributes, read_channels, read_image, read_rgb, write_exr, write_png
 
 
 def _ramp(h: int = 24, w: int = 32) -> np.ndarray:
@@ -164,3 +164,77 @@ def test_write_png_8_and_16_bit(tmp_path: Path) -> None:
     spec_b = oiio.ImageInput.open(str(tmp_path / "b.png")).spec()
     assert spec_b.format == oiio.UINT16
     np.testing.assert_allclose(read_image(str(tmp_path / "a.png")).pixels, rgb, atol=1 / 255)
+
+
+# ---- data windows (bounding boxes) ---------------------------------------------------------------------------
+
+
+def test_data_window_round_trip_reads_as_full_frame_with_zeros_outside(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    crop = rng.uniform(0.1, 1, (30, 40)).astype(np.float32)
+    win = Window(50, 20, 40, 30)
+    path = str(tmp_path / "bbox.0001.exr")
+    write_exr(path, {"hair.A": crop, "A": crop * 0.5}, window=win, size=(128, 96))
+    assert image_size(path) == (128, 96)
+    attrs = read_attributes(path)
+    assert attrs["data_window"] == win
+    full = read_image(path)
+    assert full.pixels.shape == (96, 128, 2) and full.window == Window(0, 0, 128, 96)
+    hair = full.channel("hair.A")
+    np.testing.assert_allclose(hair[win.slices], crop, atol=1e-3)
+    outside = hair.copy()
+    outside[win.slices] = 0
+    assert not outside.any()
+    data = read_image(path, window="data", channels=["A"])
+    assert data.window == win and data.channels == ["A"] and data.frame_size == (128, 96)
+    np.testing.assert_allclose(data.pixels[..., 0], crop * 0.5, atol=1e-3)
+    # a window half outside the data window: the overlap is read, the rest is zero
+    part = read_image(path, window=Window(70, 0, 40, 40), channels=["hair.A"]).pixels[..., 0]
+    np.testing.assert_allclose(part[20:40, 0:20], crop[0:20, 20:40], atol=1e-3)
+    assert not part[:20].any() and not part[:, 20:].any()
+
+
+def test_window_read_decodes_only_the_rows_asked_for_and_matches_a_full_read(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    img = rng.uniform(0, 1, (200, 64, 3)).astype(np.float32)
+    path = str(tmp_path / "plate.exr")
+    write_exr(path, {c: img[..., i] for i, c in enumerate("RGB")}, compression="zip")  # 16-line chunks
+    win = Window(10, 37, 30, 41)  # rows across chunk boundaries
+    got = read_image(path, window=win, channels=["R", "G", "B"]).pixels
+    full = read_image(path, channels=["R", "G", "B"]).pixels
+    np.testing.assert_array_equal(got, full[win.slices])
+
+
+def test_tiled_exr_window_read(tmp_path: Path) -> None:
+    img = np.arange(48 * 64, dtype=np.float32).reshape(48, 64) / 4096
+    path = str(tmp_path / "tiled.exr")
+    spec = oiio.ImageSpec(64, 48, 1, oiio.FLOAT)
+    spec.channelnames = ("Y",)
+    spec.tile_width = spec.tile_height = 16
+    buf = oiio.ImageBuf(spec)
+    buf.set_pixels(oiio.ROI(0, 64, 0, 48, 0, 1, 0, 1), img[..., None])
+    assert buf.write(path), oiio.geterror()
+    win = Window(5, 7, 20, 30)
+    np.testing.assert_array_equal(read_image(path, window=win).pixels[..., 0], img[win.slices])
+
+
+def test_paste_and_window_algebra() -> None:
+    a = Window(2, 3, 4, 5)
+    b = Window(4, 0, 10, 4)
+    assert a.intersect(b) == Window(4, 3, 2, 1)
+    assert a.union(b) == Window(2, 0, 12, 8)
+    assert a.intersect(Window(100, 100, 1, 1)).empty
+    assert a.grow(3, (8, 9)) == Window(0, 0, 8, 9)
+    px = np.arange(20, dtype=np.float32).reshape(5, 4)
+    out = paste(px, a, Window(0, 0, 10, 10))
+    np.testing.assert_array_equal(out[a.slices], px)
+    assert out.sum() == px.sum()
+    with pytest.raises(ValueError, match="shape"):
+        paste(px, Window(0, 0, 3, 3), a)
+
+
+def test_empty_window_writes_one_zero_pixel(tmp_path: Path) -> None:
+    path = str(tmp_path / "empty.exr")
+    write_exr(path, {"tone": np.zeros((0, 0), np.float32)}, window=Window(0, 0, 0, 0), size=(32, 16))
+    img = read_image(path)
+    assert img.pixels.shape == (16, 32, 1) and not img.pixels.any()

@@ -27,21 +27,117 @@ log = logging.getLogger("inkpaint.io")
 EXR_COMPRESSIONS = ("none", "rle", "zip", "zips", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab", "htj2k")
 
 
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """A rectangle of pixels in a frame, in pixel coordinates relative to the frame's (display window's) top-left
+    corner, y down, as OpenEXR data windows and Nuke bounding boxes are.
+
+    Attributes:
+        x: left column.
+        y: top row.
+        width: columns (>= 0).
+        height: rows (>= 0).
+    """
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+    @classmethod
+    def full(cls, size: tuple[int, int]) -> "Window":
+        """The whole frame of ``size`` = ``(width, height)``."""
+        return cls(0, 0, int(size[0]), int(size[1]))
+
+    @classmethod
+    def from_slices(cls, box: tuple[slice, slice]) -> "Window":
+        """From ``(rows, cols)`` slices such as :func:`inkpaint.cel.labels.bounding_box` returns."""
+        rows, cols = box
+        return cls(int(cols.start), int(rows.start), int(cols.stop - cols.start), int(rows.stop - rows.start))
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        """``(rows, cols)`` slices of this window in a full-frame ``(H, W, ...)`` array."""
+        return slice(self.y, self.y + self.height), slice(self.x, self.x + self.width)
+
+    @property
+    def empty(self) -> bool:
+        return self.width <= 0 or self.height <= 0
+
+    def intersect(self, other: "Window") -> "Window":
+        """The overlap (an empty window when there is none)."""
+        x0, y0 = max(self.x, other.x), max(self.y, other.y)
+        x1 = min(self.x + self.width, other.x + other.width)
+        y1 = min(self.y + self.height, other.y + other.height)
+        return Window(x0, y0, max(x1 - x0, 0), max(y1 - y0, 0))
+
+    def union(self, other: "Window") -> "Window":
+        """The smallest window holding both (an empty window adds nothing)."""
+        if other.empty:
+            return self
+        if self.empty:
+            return other
+        x0, y0 = min(self.x, other.x), min(self.y, other.y)
+        x1 = max(self.x + self.width, other.x + other.width)
+        y1 = max(self.y + self.height, other.y + other.height)
+        return Window(x0, y0, x1 - x0, y1 - y0)
+
+    def grow(self, margin: int, size: tuple[int, int]) -> "Window":
+        """This window grown by ``margin`` px on every side, clipped to a frame of ``size`` = ``(width, height)``."""
+        grown = Window(self.x - margin, self.y - margin, self.width + 2 * margin, self.height + 2 * margin)
+        return grown.intersect(Window.full(size))
+
+
+def paste(pixels: np.ndarray, src: Window, dst: Window) -> np.ndarray:
+    """Re-frame ``pixels`` that cover ``src`` onto ``dst``: crop what lies outside ``dst``, zero-fill the rest.
+
+    Args:
+        pixels: ``(src.height, src.width, ...)`` array.
+        src: where ``pixels`` sit in the frame.
+        dst: the window wanted.
+
+    Returns:
+        ``(dst.height, dst.width, ...)`` array of the same dtype (``pixels`` itself when the windows are equal).
+    """
+    if pixels.shape[:2] != (src.height, src.width):
+        raise ValueError(f"pixels have shape {pixels.shape[:2]}, the window is {src.height}x{src.width}")
+    if src == dst:
+        return pixels
+    out = np.zeros((dst.height, dst.width) + pixels.shape[2:], pixels.dtype)
+    common = src.intersect(dst)
+    if not common.empty:
+        out[common.y - dst.y : common.y - dst.y + common.height, common.x - dst.x : common.x - dst.x + common.width] = pixels[
+            common.y - src.y : common.y - src.y + common.height, common.x - src.x : common.x - src.x + common.width
+        ]
+    return out
+
+
 @dataclasses.dataclass
 class ImageData:
     """Pixels and metadata of one image.
 
     Attributes:
-        pixels: ``(H, W, C)`` float32 (integer formats are normalised to 0..1).
+        pixels: ``(h, w, C)`` float32 (integer formats are normalised to 0..1) covering :attr:`window` of the frame;
+            by default the window is the whole frame (the display window), with zeros where the file's data window
+            holds no pixels.
         channels: channel names, one per ``pixels[..., c]``.
         attributes: the file's metadata (``oiio:ColorSpace``, ``compression``, ``inkpaint:*`` ...).
         path: the file read.
+        window: where ``pixels`` sit in the frame (``None``: the whole frame).
+        size: the frame's ``(width, height)`` (the display window; ``None``: the pixels' size).
     """
 
     pixels: np.ndarray
     channels: list[str]
     attributes: dict[str, Any]
     path: str
+    window: Window | None = None
+    size: tuple[int, int] | None = None
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """The frame's ``(width, height)``, whatever part of it was read."""
+        return self.size if self.size is not None else (self.width, self.height)
 
     @property
     def width(self) -> int:
@@ -74,46 +170,114 @@ def read_attributes(path: str, frame: int | None = None) -> dict[str, Any]:
     try:
         spec = inp.spec()
         attrs = {a.name: a.value for a in spec.extra_attribs}
-        attrs["width"], attrs["height"], attrs["channelnames"] = spec.width, spec.height, list(spec.channelnames)
+        attrs["width"], attrs["height"], attrs["channelnames"] = spec.full_width, spec.full_height, list(spec.channelnames)
+        attrs["data_window"] = _data_window(spec)
         return attrs
     finally:
         inp.close()
 
 
+def _data_window(spec: oiio.ImageSpec) -> Window:
+    """Where the file's pixels are, relative to its display window."""
+    return Window(spec.x - spec.full_x, spec.y - spec.full_y, spec.width, spec.height)
+
+
 def image_size(path: str, frame: int | None = None) -> tuple[int, int]:
-    """``(width, height)`` of ``path`` without decoding pixels."""
+    """``(width, height)`` of ``path`` (its display window: the frame size) without decoding pixels."""
     attrs = read_attributes(path, frame)
     return int(attrs["width"]), int(attrs["height"])
 
 
-def read_image(path: str, *, frame: int | None = None, sanitize: bool = True) -> ImageData:
-    """Read every channel of ``path`` as float32.
+def read_image(
+    path: str,
+    *,
+    frame: int | None = None,
+    sanitize: bool = True,
+    channels: list[str] | None = None,
+    window: Window | str | None = None,
+) -> ImageData:
+    """Read channels of ``path`` as float32.
+
+    Data windows are honoured: pixels are placed in the frame (the display window), zeros where the file holds
+    none, so a bounding-box EXR (Nuke's, or inkpaint's own) reads like a full frame. Only the scanlines and channels
+    asked for are decoded.
+
+    Args:
+        path: the image.
+        frame: frame number, named in errors.
+        sanitize: replace NaN/inf (see below).
+        channels: channel names to read, in this order; ``None`` reads every channel in the file's order.
+        window: the region to return: ``None`` the whole frame; ``"data"`` the file's data window (clipped to the
+            frame: the fastest read, nothing outside it is decoded or allocated); or a :class:`Window`.
 
     NaN and infinite pixels are replaced by 0 (or the nearest finite value for ±inf) with a warning naming the
     frame and file.
 
     Raises:
-        FrameError: the file is missing, unreadable, truncated or corrupt (names the frame and file).
+        FrameError: the file is missing, unreadable, truncated or corrupt, or lacks a wanted channel (names the
+            frame, the file and the channels present).
     """
     inp = _open_input(path, frame)
     try:
         spec = inp.spec()
-        data = inp.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT)
-        if data is None or (hasattr(inp, "has_error") and inp.has_error):
-            raise FrameError(f"cannot decode pixels: {inp.geterror() or 'corrupt or truncated file'}", frame=frame, path=path)
+        names = list(spec.channelnames)
+        if channels is None:
+            idx = list(range(spec.nchannels))
+        else:
+            missing = [c for c in channels if c not in names]
+            if missing:
+                raise FrameError(f"has no channel{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}; channels present: {', '.join(names)}", frame=frame, path=path)
+            idx = [names.index(c) for c in channels]
+        size = (spec.full_width, spec.full_height)
+        data_win = _data_window(spec)
+        full = Window.full(size)
+        if window is None:
+            want = full
+        elif isinstance(window, str):
+            if window != "data":
+                raise ValueError(f"window must be None, 'data' or a Window, got {window!r}")
+            want = data_win.intersect(full)
+        else:
+            want = window
+        read_win = want.intersect(data_win)
+        ch0, ch1 = (min(idx), max(idx) + 1) if idx else (0, 0)
+        formats = list(spec.channelformats) or [spec.format] * spec.nchannels
+        native_half = all(formats[i] == oiio.TypeDesc(oiio.HALF) for i in range(ch0, ch1))
+        fmt = oiio.HALF if native_half else oiio.FLOAT
+        out = np.zeros((want.height, want.width, len(idx)), np.float32)
+        if not read_win.empty and idx:
+            if spec.tile_width == 0 and (read_win.y, read_win.height) != (data_win.y, data_win.height):
+                # only the scanlines needed (scanline files decode by chunks of 1-32 lines)
+                y0 = read_win.y + spec.full_y
+                data = inp.read_scanlines(0, 0, y0, y0 + read_win.height, 0, ch0, ch1, fmt)
+                row0 = read_win.y
+            else:
+                data = inp.read_image(0, 0, ch0, ch1, fmt)
+                row0 = data_win.y
+            if data is None or (hasattr(inp, "has_error") and inp.has_error):
+                raise FrameError(f"cannot decode pixels: {inp.geterror() or 'corrupt or truncated file'}", frame=frame, path=path)
+            data = np.asarray(data).reshape(-1, data_win.width, ch1 - ch0)
+            sub = data[read_win.y - row0 : read_win.y - row0 + read_win.height, read_win.x - data_win.x : read_win.x - data_win.x + read_win.width]
+            pick = [i - ch0 for i in idx]
+            region = out[read_win.y - want.y : read_win.y - want.y + read_win.height, read_win.x - want.x : read_win.x - want.x + read_win.width]
+            region[...] = sub if pick == list(range(ch1 - ch0)) else sub[..., pick]
+            if sanitize:
+                _sanitize(region, path, frame)
         attrs = {a.name: a.value for a in spec.extra_attribs}
-        channels = list(spec.channelnames)
+        channel_names = [names[i] for i in idx]
     finally:
         inp.close()
-    pixels = np.asarray(data, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
-    if sanitize:
-        finite = np.isfinite(pixels)
-        if not finite.all():
-            bad = int(pixels.size - np.count_nonzero(finite))
-            where = f"frame {frame} '{path}'" if frame is not None else f"'{path}'"
-            log.warning("%s: %d NaN/inf pixel value(s) replaced (NaN -> 0, +inf -> 65504, -inf -> 0)", where, bad)
-            pixels = np.nan_to_num(pixels, nan=0.0, posinf=float(np.finfo(np.float16).max), neginf=0.0)
-    return ImageData(pixels, channels, attrs, path)
+    return ImageData(out, channel_names, attrs, path, want, size)
+
+
+def _sanitize(pixels: np.ndarray, path: str, frame: int | None) -> None:
+    """Replace NaN/inf in place (NaN -> 0, +inf -> the largest half, -inf -> 0), warning with the count."""
+    finite = np.isfinite(pixels)
+    if not finite.all():
+        bad = int(pixels.size - np.count_nonzero(finite))
+        where = f"frame {frame} '{path}'" if frame is not None else f"'{path}'"
+        log.warning("%s: %d NaN/inf pixel value(s) replaced (NaN -> 0, +inf -> 65504, -inf -> 0)", where, bad)
+        np.nan_to_num(pixels, copy=False, nan=0.0, posinf=float(np.finfo(np.float16).max), neginf=0.0)
 
 
 def _rgb_indices(channels: list[str]) -> list[int] | None:
@@ -159,12 +323,13 @@ def read_rgb(path: str, color: ColorSettings | None = None, *, frame: int | None
     return to_rgb(read_image(path, frame=frame), color, frame)
 
 
-def read_channels(path: str, names: list[str] | None = None, *, frame: int | None = None) -> dict[str, np.ndarray]:
+def read_channels(path: str, names: list[str] | None = None, *, frame: int | None = None, window: Window | str | None = None) -> dict[str, np.ndarray]:
     """Read channels by name.
 
     Args:
         path: the image.
         names: channels wanted; ``None`` returns all.
+        window: region to read (see :func:`read_image`); ``None`` = the whole frame.
 
     Returns:
         name -> ``(H, W)`` float32.
@@ -172,15 +337,8 @@ def read_channels(path: str, names: list[str] | None = None, *, frame: int | Non
     Raises:
         FrameError: a wanted channel is absent (lists the ones present).
     """
-    img = read_image(path, frame=frame)
-    if names is None:
-        names = img.channels
-    out = {}
-    for n in names:
-        if n not in img.channels:
-            raise FrameError(f"has no channel {n!r}; channels present: {', '.join(img.channels)}", frame=frame, path=path)
-        out[n] = img.pixels[..., img.channels.index(n)]
-    return out
+    img = read_image(path, frame=frame, channels=names, window=window)
+    return {n: img.pixels[..., i] for i, n in enumerate(img.channels)}
 
 
 def _spec_attributes(spec: oiio.ImageSpec, metadata: Mapping[str, Any] | None) -> None:
@@ -204,12 +362,19 @@ def write_exr(
     compression: str = "zip",
     dtype: str = "half",
     channel_types: Mapping[str, str] | None = None,
+    window: Window | None = None,
+    size: tuple[int, int] | None = None,
 ) -> None:
     """Write named channels to an OpenEXR file, atomically.
 
     Args:
         path: destination ``.exr``.
-        channels: name -> ``(H, W)`` array; names like ``dancer.A`` make Nuke layers. All the same shape.
+        channels: name -> ``(H, W)`` array (float32, or float16 written as is); names like ``dancer.A`` make Nuke
+            layers. All the same shape: the whole frame, or ``window`` of it.
+        window: where the arrays sit in the frame: written as the EXR data window (Nuke's bounding box), the rest
+            of the frame reads as zero. ``None``: the arrays are the whole frame. An empty window writes one zero
+            pixel at the top-left corner (OpenEXR needs at least one).
+        size: the frame's ``(width, height)`` (the display window); required with ``window``.
         metadata: extra header attributes (``inkpaint:job_hash`` ...). ``Software`` is always set.
         compression: one of :data:`EXR_COMPRESSIONS` (``dwaa:45`` style quality suffixes are accepted).
         dtype: ``"half"`` (default) or ``"float"``; use ``"uint"`` for id channels.
@@ -231,8 +396,20 @@ def write_exr(
         if a.shape != shape or a.ndim != 2:
             raise OutputError(f"'{path}': channel {n!r} has shape {a.shape}, expected {shape} (H, W)")
     h, w = shape
+    if window is not None:
+        if size is None:
+            raise OutputError(f"'{path}': a data window needs the frame size")
+        if window.empty:
+            window = Window(0, 0, 1, 1)
+            arrays = [np.zeros((1, 1), a.dtype) for a in arrays]
+            h, w = 1, 1
+        elif (h, w) != (window.height, window.width):
+            raise OutputError(f"'{path}': channels are {w}x{h}, the data window {window} is {window.width}x{window.height}")
     fmt = {"half": oiio.HALF, "float": oiio.FLOAT, "uint": oiio.UINT32}[dtype]
     spec = oiio.ImageSpec(w, h, len(names), fmt)
+    if window is not None and size is not None:
+        spec.x, spec.y = window.x, window.y
+        spec.full_x, spec.full_y, spec.full_width, spec.full_height = 0, 0, int(size[0]), int(size[1])
     spec.channelnames = tuple(names)
     per_channel = _channel_types(names, dtype, channel_types, metadata)
     if per_channel is not None:
@@ -240,8 +417,10 @@ def write_exr(
     spec.alpha_channel = names.index("A") if "A" in names else -1
     spec.attribute("compression", compression)
     _spec_attributes(spec, metadata)
-    stack = np.stack(arrays, axis=-1)
-    stack = stack.astype(np.uint32 if dtype == "uint" else np.float32, copy=False)
+    if dtype == "half" and per_channel is None and all(a.dtype == np.float16 for a in arrays):
+        stack = np.stack(arrays, axis=-1)  # already half: no conversion
+    else:
+        stack = np.stack(arrays, axis=-1).astype(np.uint32 if dtype == "uint" else np.float32, copy=False)
     _write_buffer(path, spec, stack)
 
 

@@ -13,10 +13,10 @@ from typing import Any
 from .. import __version__
 from ..errors import OutputError, OutputExistsError
 from ..io.atomic import atomic_write_text, ensure_writable_dir, remove_stale_temps
-from ..io.frames import read_attributes
+from ..io.frames import Window, paste, read_attributes, write_exr
 from ..io.sequence import FrameSequence, format_frame_range
 from ..progress import RunContext
-from ..spec import JobSpec
+from ..spec import JobSpec, OutputSettings
 
 log = logging.getLogger("inkpaint")
 
@@ -133,6 +133,30 @@ class FrameOutputs:
     def metadata(self, frame: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Header attributes every output frame carries."""
         return {JOB_HASH_KEY: self.job_hash, "inkpaint:frame": int(frame), "inkpaint:version": __version__, **(extra or {})}
+
+
+def write_window_exr(
+    path: str,
+    channels: dict[str, Any],
+    window: Window,
+    size: tuple[int, int],
+    options: OutputSettings,
+    *,
+    metadata: dict[str, Any],
+) -> None:
+    """Write layers that cover ``window`` of a ``size`` = ``(width, height)`` frame, as ``options`` ask.
+
+    ``options.data_window == "tight"`` stores the window as the EXR data window (zeros outside it are implied);
+    ``"full"`` pads every channel to the whole frame.
+
+    Args:
+        channels: name -> ``(window.height, window.width)`` array.
+    """
+    if options.data_window == "full":
+        full = Window.full(size)
+        write_exr(path, {k: paste(v, window, full) for k, v in channels.items()}, metadata=metadata, compression=options.compression)
+    else:
+        write_exr(path, channels, metadata=metadata, compression=options.compression, window=window, size=size)
 
 
 def manifest_path(pattern: str) -> str:

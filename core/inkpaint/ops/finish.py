@@ -19,19 +19,20 @@ import dataclasses
 import logging
 import os
 import time
+from typing import Any
 
 import numpy as np
 
 from ..cel.labels import bounding_box
 from ..cel.paint import ink_over, over, paint_cel, srgb_to_linear, unpremultiply
 from ..errors import FrameError, SpecError
-from ..io.frames import read_image, read_rgb, write_exr, write_png
+from ..io.frames import Window, paste, read_image, read_rgb, write_png
 from ..io.sequence import FrameSequence
 from ..palette import Palette, load_palette
 from ..progress import RunContext
 from ..spec import ColorSettings, JobSpec, OutputSettings, resolve_path
-from .base import FrameOutputs, JobResult, write_manifest
-from .ink import MatteSource, read_tone
+from .base import FrameOutputs, JobResult, write_manifest, write_window_exr
+from .ink import MatteSource, PartLabels, read_tone
 from .roto import add_common_options, common_settings
 
 log = logging.getLogger("inkpaint.finish")
@@ -122,16 +123,37 @@ class Background:
         return rgb
 
 
-def read_ink(path: str, frame: int, size: tuple[int, int]) -> np.ndarray:
-    """The ``ink.A`` channel of an ink frame (or the alpha/darkness of a line-art PNG), ``(H, W)`` float32."""
-    img = read_image(path, frame=frame)
-    if (img.width, img.height) != tuple(size):
-        raise FrameError(f"ink is {img.width}x{img.height} but the mattes are {size[0]}x{size[1]}", frame=frame, path=path)
-    if "ink.A" in img.channels:
-        return img.channel("ink.A")
-    if path.lower().endswith(".png") and img.pixels.shape[2] >= 3:
-        return 1.0 - img.pixels[..., :3].mean(axis=2)
-    raise FrameError(f"has no 'ink.A' channel (expected the ink output); channels present: {', '.join(img.channels)}", frame=frame, path=path)
+def read_ink(path: str, frame: int, size: tuple[int, int]) -> tuple[np.ndarray, Window]:
+    """The line coverage of an ink frame: its ``ink.A`` channel (or the darkness of a line-art PNG).
+
+    Returns:
+        ``(h, w)`` float32 coverage and the window of the frame it covers: the bounding box of the lines.
+
+    Raises:
+        FrameError: unreadable, no ``ink.A`` channel, or a size other than ``size``.
+    """
+    png = path.lower().endswith(".png")
+    try:
+        img = read_image(path, frame=frame, channels=None if png else ["ink.A"], window="data")
+    except FrameError as exc:
+        if "has no channel" in str(exc):
+            raise FrameError(f"{exc.reason} (expected the ink output)", frame=frame, path=path) from None
+        raise
+    if img.frame_size != tuple(size):
+        w, h = img.frame_size
+        raise FrameError(f"ink is {w}x{h} but the mattes are {size[0]}x{size[1]}", frame=frame, path=path)
+    assert img.window is not None
+    if not png:
+        alpha = img.pixels[..., 0]
+    elif img.pixels.shape[2] >= 3:
+        alpha = 1.0 - img.pixels[..., :3].mean(axis=2)
+    else:
+        raise FrameError(f"is not line art (black lines on white RGB); channels present: {', '.join(img.channels)}", frame=frame, path=path)
+    box = bounding_box(alpha > 0)
+    if box is None:
+        return np.zeros((0, 0), np.float32), Window(0, 0, 0, 0)
+    tight = Window.from_slices(box)
+    return np.ascontiguousarray(alpha[box]), Window(tight.x + img.window.x, tight.y + img.window.y, tight.width, tight.height)
 
 
 @dataclasses.dataclass
@@ -211,83 +233,175 @@ def _render_box(labels: np.ndarray, tone: np.ndarray | None, ink_alpha: np.ndarr
     return CelFrame(comp, colour)
 
 
+def finish_frame(
+    parts: PartLabels,
+    tone: np.ndarray | None,
+    ink: np.ndarray | None,
+    palette: Palette,
+    names: list[str],
+    *,
+    linear: bool,
+    lut: np.ndarray,
+    background: np.ndarray | None = None,
+) -> tuple[CelFrame, Window]:
+    """Paint one frame inside ``parts.window`` (``tone`` and ``ink`` are that window too, or ``None``).
+
+    With a ``background`` (``(H, W, 3)`` display sRGB, the whole frame) the composite covers the whole frame, so
+    the returned window is the whole frame; otherwise it is ``parts.window``.
+
+    Returns:
+        The cel and the window of the frame it covers.
+    """
+    window = parts.window
+    if tone is not None:
+        tone = np.where(parts.labels > 0, tone, 0).astype(np.uint8)
+    if background is None:
+        return render_cel(parts.labels, tone, ink, palette, names, linear=linear, lut=lut), window
+    full = Window.full(parts.size)
+    sub = render_cel(parts.labels, tone, ink, palette, names, linear=linear, lut=lut, background=background[window.slices])
+    comp = np.ones((full.height, full.width, 4), np.float32)
+    comp[..., :3] = srgb_to_linear(background) if linear else background
+    comp[window.slices] = sub.composite
+    return CelFrame(comp, paste(sub.colour, window, full)), full
+
+
+def write_cel_frame(
+    path: str,
+    cel: CelFrame,
+    tone: np.ndarray | None,
+    ink: np.ndarray | None,
+    parts: PartLabels,
+    window: Window,
+    options: OutputSettings,
+    metadata: dict[str, Any],
+    *,
+    layers: dict[str, str] | None,
+    ink_rgb: tuple[int, int, int],
+) -> None:
+    """Write one finished frame covering ``window``: the composite EXR with its layers, or the PNGs.
+
+    Args:
+        tone, ink: the tone codes and line coverage on ``parts.window`` (``None``: all base / no lines).
+        layers: EXR: ``{}`` to add the colour/ink/tone layers, ``None`` for the composite alone; PNG: layer name ->
+            path of its sibling PNG (written first; the composite last marks the frame complete).
+    """
+    labels = parts.within(window)
+    tone_codes = paste(tone, parts.window, window) if tone is not None else np.where(labels > 0, 1, 0).astype(np.uint8)
+    tone_codes = np.where(labels > 0, tone_codes, 0).astype(np.uint8)
+    ink_a = paste(ink, parts.window, window) if ink is not None else np.zeros(labels.shape, np.float32)
+    if path.lower().endswith(".png"):
+        full = Window.full(parts.size)
+        if layers:
+            write_png(layers["colour"], paste(cel.colour, window, full), metadata=metadata)
+            ink_rgba = np.zeros((full.height, full.width, 4), np.uint8)
+            ink_rgba[..., :3] = ink_rgb
+            ink_rgba[..., 3] = np.clip(np.rint(paste(ink_a, window, full) * 255), 0, 255).astype(np.uint8)
+            write_png(layers["ink"], ink_rgba, metadata=metadata)
+            write_png(layers["tone"], paste(tone_codes, window, full), metadata=metadata)
+        straight = unpremultiply(paste(cel.composite, window, full))
+        write_png(path, np.clip(np.rint(straight * 255), 0, 255).astype(np.uint8), metadata=metadata)
+        return
+    comp = cel.composite
+    channels = {"R": comp[..., 0], "G": comp[..., 1], "B": comp[..., 2], "A": comp[..., 3]}
+    if layers is not None:
+        col = cel.colour
+        channels.update({"colour.R": col[..., 0], "colour.G": col[..., 1], "colour.B": col[..., 2], "colour.A": col[..., 3]})
+        channels["ink.A"] = ink_a
+        channels["tone"] = tone_codes.astype(np.float32)
+    write_window_exr(path, channels, window, parts.size, options, metadata={**metadata, "oiio:ColorSpace": "lin_rec709_scene"})
+
+
+class FinishStage:
+    """A finish job set up to paint frames: its inputs checked, outputs prepared, palette and LUTs loaded.
+
+    :func:`run` drives it frame by frame from files; the cel job drives it from the arrays its other stages
+    computed, so both write the same frames.
+    """
+
+    def __init__(self, job: FinishJob, ctx: RunContext) -> None:
+        job.validate()
+        self.job = job
+        self.palette = load_palette(resolve_path(job, job.palette))
+        mattes_pattern = resolve_path(job, job.mattes)
+        self.frames = FrameSequence.parse(mattes_pattern, what="mattes").resolve_frames(job.frames)
+        self.mattes = MatteSource(mattes_pattern, self.frames, what="mattes")
+        self.palette.check_parts(self.mattes.names, what=f"mattes '{self.mattes.path(self.frames[0])}'")
+        self.tone_seq = FrameSequence.parse(resolve_path(job, job.tones), what="tones") if job.tones else None
+        self.ink_seq = FrameSequence.parse(resolve_path(job, job.ink), what="ink") if job.ink else None
+        for seq in (self.tone_seq, self.ink_seq):
+            if seq is not None:
+                seq.resolve_frames(self.frames)
+        self.background = Background(resolve_path(job, job.over), job.color, self.mattes) if job.over else None
+        self.out_pattern = resolve_path(job, job.output)
+        self.png = self.out_pattern.lower().endswith(".png")
+        self.job_hash = job.job_hash()
+        overwrite = job.output_options.overwrite
+        self.out = FrameOutputs(self.out_pattern, self.job_hash, overwrite=overwrite, what="output")
+        done = self.out.prepare(self.frames)
+        self.layer_outs: dict[str, FrameOutputs] = {}
+        if self.png and job.layers:
+            for layer in PNG_LAYERS:
+                lo = FrameOutputs(layer_pattern(self.out_pattern, layer), self.job_hash, overwrite=overwrite, what=f"{layer} layer")
+                done &= lo.prepare(self.frames)
+                self.layer_outs[layer] = lo
+        self.done = done
+        self.todo = [f for f in self.frames if f not in done]
+        lut = self.palette.tone_lut(self.mattes.names)
+        self.lut = lut if self.png else srgb_to_linear(lut)
+        self.written: list[int] = []
+        self.empty: list[int] = []
+        self.t0 = time.perf_counter()
+
+    def paint(self, frame: int, parts: PartLabels, tone: np.ndarray | None, ink: np.ndarray | None) -> None:
+        """Paint and write ``frame`` from its part labels, tones and line coverage (both on ``parts.window``)."""
+        if parts.empty:
+            self.empty.append(frame)
+        background = self.background.rgb(frame) if self.background is not None else None
+        cel, window = finish_frame(parts, tone, ink, self.palette, self.mattes.names, linear=not self.png, lut=self.lut, background=background)
+        meta = self.out.metadata(frame, {"inkpaint:parts": ",".join(self.mattes.names), "inkpaint:palette": self.palette.source})
+        if self.png:
+            layers: dict[str, str] | None = {k: v.path(frame) for k, v in self.layer_outs.items()}
+        else:
+            layers = {} if self.job.layers else None
+        write_cel_frame(
+            self.out.path(frame), cel, tone, ink, parts, window, self.job.output_options, meta, layers=layers, ink_rgb=self.palette.ink,
+        )
+        self.written.append(frame)
+
+    def paint_from_files(self, frame: int) -> None:
+        """Read ``frame``'s mattes, tones and ink, then :meth:`paint` it."""
+        ink, ink_win = read_ink(self.ink_seq.path(frame), frame, self.mattes.size) if self.ink_seq is not None else (None, None)
+        parts = self.mattes.part_labels(frame)
+        if ink_win is not None and not ink_win.empty:
+            # the lines reach beyond the parts (half the line width): paint the union of both boxes
+            window = parts.window.union(ink_win)
+            parts = PartLabels(parts.within(window), window, parts.size)
+        tone = read_tone(self.tone_seq.path(frame), frame, self.mattes.size, parts.window) if self.tone_seq is not None and not parts.empty else None
+        ink_crop = paste(ink, ink_win, parts.window) if ink is not None and ink_win is not None else None
+        self.paint(frame, parts, tone, ink_crop)
+
+    def result(self) -> JobResult:
+        if self.empty:
+            log.warning("finish: %d frame(s) have empty mattes; their cels are empty (first: frame %d)", len(self.empty), self.empty[0])
+        outputs = {"cel": self.out_pattern, **{k: v.pattern for k, v in self.layer_outs.items()}}
+        result = JobResult(
+            "finish", self.job_hash, outputs, self.frames, list(self.written), sorted(self.done),
+            summary={"parts": self.mattes.names, "palette": self.palette.source, "empty_frames": self.empty,
+                     "seconds": round(time.perf_counter() - self.t0, 3)},
+        )
+        result.manifest = write_manifest(self.job, result, self.out_pattern)
+        return result
+
+
 def run(job: FinishJob, ctx: RunContext) -> JobResult:
     """Run a finish job. Resumable: frames already written by the same job are skipped."""
-    t0 = time.perf_counter()
-    job.validate()
-    palette = load_palette(resolve_path(job, job.palette))
-    mattes_pattern = resolve_path(job, job.mattes)
-    frames = FrameSequence.parse(mattes_pattern, what="mattes").resolve_frames(job.frames)
-    mattes = MatteSource(mattes_pattern, frames, what="mattes")
-    palette.check_parts(mattes.names, what=f"mattes '{mattes.path(frames[0])}'")
-    tone_seq = FrameSequence.parse(resolve_path(job, job.tones), what="tones") if job.tones else None
-    ink_seq = FrameSequence.parse(resolve_path(job, job.ink), what="ink") if job.ink else None
-    for seq in (tone_seq, ink_seq):
-        if seq is not None:
-            seq.resolve_frames(frames)
-    bg = Background(resolve_path(job, job.over), job.color, mattes) if job.over else None
-    out_pattern = resolve_path(job, job.output)
-    png = out_pattern.lower().endswith(".png")
-    job_hash = job.job_hash()
-    out = FrameOutputs(out_pattern, job_hash, overwrite=job.output_options.overwrite, what="output")
-    done = out.prepare(frames)
-    layer_outs: dict[str, FrameOutputs] = {}
-    if png and job.layers:
-        for layer in PNG_LAYERS:
-            lo = FrameOutputs(layer_pattern(out_pattern, layer), job_hash, overwrite=job.output_options.overwrite, what=f"{layer} layer")
-            done &= lo.prepare(frames)
-            layer_outs[layer] = lo
-    todo = [f for f in frames if f not in done]
-    lut = palette.tone_lut(mattes.names)
-    lut_lin = srgb_to_linear(lut)
-    ctx.report("finish", 0, len(todo), message=f"{len(done)} frame(s) already done" if done else "")
-    written: list[int] = []
-    empty: list[int] = []
-    for f in todo:
+    stage = FinishStage(job, ctx)
+    ctx.report("finish", 0, len(stage.todo), message=f"{len(stage.done)} frame(s) already done" if stage.done else "")
+    for f in stage.todo:
         ctx.check_cancel()
-        labels = mattes.labels(f)
-        if not labels.any():
-            empty.append(f)
-        tone = read_tone(tone_seq.path(f), f, mattes.size) if tone_seq is not None else None
-        if tone is not None:
-            tone = np.where(labels > 0, tone, 0).astype(np.uint8)
-        ink = read_ink(ink_seq.path(f), f, mattes.size) if ink_seq is not None else None
-        background = bg.rgb(f) if bg is not None else None
-        cel = render_cel(labels, tone, ink, palette, mattes.names, linear=not png, background=background, lut=lut if png else lut_lin)
-        meta = out.metadata(f, {"inkpaint:parts": ",".join(mattes.names), "inkpaint:palette": palette.source})
-        tone_codes = tone if tone is not None else np.where(labels > 0, 1, 0).astype(np.uint8)
-        ink_a = ink if ink is not None else np.zeros(labels.shape, np.float32)
-        if png:
-            # layers first, the composite last: the composite's presence marks the frame complete
-            if job.layers:
-                write_png(layer_outs["colour"].path(f), cel.colour, metadata=meta)
-                ink_rgba = np.zeros(labels.shape + (4,), np.uint8)
-                ink_rgba[..., :3] = palette.ink
-                ink_rgba[..., 3] = np.clip(np.rint(ink_a * 255), 0, 255).astype(np.uint8)
-                write_png(layer_outs["ink"].path(f), ink_rgba, metadata=meta)
-                write_png(layer_outs["tone"].path(f), tone_codes, metadata=meta)
-            straight = unpremultiply(cel.composite)
-            write_png(out.path(f), np.clip(np.rint(straight * 255), 0, 255).astype(np.uint8), metadata=meta)
-        else:
-            comp = cel.composite
-            channels = {"R": comp[..., 0], "G": comp[..., 1], "B": comp[..., 2], "A": comp[..., 3]}
-            if job.layers:
-                col = cel.colour
-                channels.update({"colour.R": col[..., 0], "colour.G": col[..., 1], "colour.B": col[..., 2], "colour.A": col[..., 3]})
-                channels["ink.A"] = ink_a
-                channels["tone"] = tone_codes.astype(np.float32)
-            write_exr(out.path(f), channels, metadata={**meta, "oiio:ColorSpace": "lin_rec709_scene"}, compression=job.output_options.compression)
-        written.append(f)
-        ctx.report("finish", len(written), len(todo), frame=f)
-    if empty:
-        log.warning("finish: %d frame(s) have empty mattes; their cels are empty (first: frame %d)", len(empty), empty[0])
-    outputs = {"cel": out_pattern, **{k: v.pattern for k, v in layer_outs.items()}}
-    result = JobResult(
-        "finish", job_hash, outputs, frames, written, sorted(done),
-        summary={"parts": mattes.names, "palette": palette.source, "empty_frames": empty, "seconds": round(time.perf_counter() - t0, 3)},
-    )
-    result.manifest = write_manifest(job, result, out_pattern)
-    return result
+        stage.paint_from_files(f)
+        ctx.report("finish", len(stage.written), len(stage.todo), frame=f)
+    return stage.result()
 
 
 def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -326,4 +440,4 @@ def _job_from_args(args: argparse.Namespace) -> FinishJob:
     return job
 
 
-__all__ = ["FinishJob", "JOB", "run", "add_cli", "render_cel", "CelFrame", "layer_pattern", "read_ink"]
+__all__ = ["FinishJob", "FinishStage", "JOB", "run", "add_cli", "render_cel", "finish_frame", "write_cel_frame", "CelFrame", "layer_pattern", "read_ink"]

@@ -22,14 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from ..cel.ink import draw_ink
-from ..cel.labels import MAX_PARTS, mattes_to_labels
+from ..cel.ink import InkLines, draw_ink
+from ..cel.labels import MAX_PARTS, bounding_box, mattes_to_labels
 from ..errors import FrameError, SpecError
-from ..io.frames import read_attributes, read_image, write_exr, write_png
+from ..io.frames import ImageData, Window, paste, read_attributes, read_image, write_png
 from ..io.sequence import FrameSequence
 from ..progress import RunContext
 from ..spec import JobSpec, OutputSettings, resolve_path
-from .base import FrameOutputs, JobResult, write_manifest
+from .base import FrameOutputs, JobResult, write_manifest, write_window_exr
 from .roto import add_common_options, common_settings
 
 log = logging.getLogger("inkpaint.ink")
@@ -94,27 +94,50 @@ class MatteSource:
         Raises:
             FrameError: unreadable, resolution differs from the first frame, or a part channel is missing.
         """
-        path = self.path(frame)
-        img = read_image(path, frame=frame)
-        if (img.width, img.height) != self.size:
-            raise FrameError(
-                f"mattes are {img.width}x{img.height}, but the first matte frame is {self.size[0]}x{self.size[1]}",
-                frame=frame,
-                path=path,
-            )
-        idx = []
-        for n in self.names:
-            ch = f"{n}.A"
-            if ch not in img.channels:
-                raise FrameError(f"has no channel {ch!r} (part {n!r} of the first frame); channels present: {', '.join(img.channels)}", frame=frame, path=path)
-            idx.append(img.channels.index(ch))
+        img = self._read(frame)
+        full = Window.full(self.size)
         # one transposing copy: each matte becomes a contiguous (H, W) plane (OpenCV needs contiguous input)
-        planes = np.ascontiguousarray(np.moveaxis(img.pixels[..., idx], -1, 0))
-        return list(planes)
+        planes = np.moveaxis(paste(img.pixels, img.window or full, full), -1, 0)
+        return list(np.ascontiguousarray(planes))
+
+    def _read(self, frame: int) -> ImageData:
+        """The part channels of ``frame`` in the file's data window, checked against the first frame's size."""
+        path = self.path(frame)
+        try:
+            img = read_image(path, frame=frame, channels=[f"{n}.A" for n in self.names], window="data")
+        except FrameError as exc:
+            if "has no channel" in str(exc):
+                raise FrameError(f"{exc.reason} (the parts of the first frame are {', '.join(self.names)})", frame=frame, path=path) from None
+            raise
+        if img.frame_size != self.size:
+            w, h = img.frame_size
+            raise FrameError(f"mattes are {w}x{h}, but the first matte frame is {self.size[0]}x{self.size[1]}", frame=frame, path=path)
+        return img
 
     def labels(self, frame: int) -> np.ndarray:
         """``(H, W)`` uint8 part labels of ``frame`` (0 outside, ``i + 1`` for ``names[i]``)."""
-        return mattes_to_labels(self.mattes(frame))
+        return self.part_labels(frame).full()
+
+    def part_labels(self, frame: int, margin: int = 0) -> "PartLabels":
+        """The part labels of ``frame`` inside the parts' bounding box grown by ``margin`` px.
+
+        Only the matte file's data window is decoded, so bounding-box mattes (inkpaint's roto output, Nuke
+        renders) read in a fraction of a full frame's time.
+
+        Raises:
+            FrameError: unreadable, resolution differs from the first frame, or a part channel is missing.
+        """
+        img = self._read(frame)
+        assert img.window is not None
+        planes = np.ascontiguousarray(np.moveaxis(img.pixels, -1, 0))
+        labels = mattes_to_labels(planes) if planes.size else np.zeros((img.window.height, img.window.width), np.uint8)
+        box = bounding_box(labels > 0)
+        if box is None:
+            return PartLabels(np.zeros((0, 0), np.uint8), Window(0, 0, 0, 0), self.size)
+        tight = Window.from_slices(box)
+        tight = Window(tight.x + img.window.x, tight.y + img.window.y, tight.width, tight.height)
+        window = tight.grow(margin, self.size)
+        return PartLabels(paste(labels, img.window, window), window, self.size)
 
     def check_size(self, size: tuple[int, int], other: str, other_path: str, frame: int) -> None:
         """Raise a :class:`FrameError` naming both files when ``size`` differs from the mattes'."""
@@ -126,18 +149,57 @@ class MatteSource:
             )
 
 
-def read_tone(path: str, frame: int, size: tuple[int, int]) -> np.ndarray:
-    """Read the ``tone`` channel of a shade output frame as ``(H, W)`` uint8 codes.
+@dataclasses.dataclass
+class PartLabels:
+    """The part labels of one frame, inside a window of it (zero outside the window).
+
+    Attributes:
+        labels: ``(window.height, window.width)`` uint8: 0 outside every part, ``i + 1`` for part ``i``.
+        window: where ``labels`` sit in the frame; empty when the frame has no part pixels.
+        size: the frame's ``(width, height)``.
+    """
+
+    labels: np.ndarray
+    window: Window
+    size: tuple[int, int]
+
+    @property
+    def empty(self) -> bool:
+        return self.window.empty
+
+    def full(self) -> np.ndarray:
+        """``(H, W)`` uint8 labels of the whole frame."""
+        return paste(self.labels, self.window, Window.full(self.size))
+
+    def within(self, window: Window) -> np.ndarray:
+        """The labels re-framed onto ``window`` (zeros where the parts' window doesn't reach)."""
+        return paste(self.labels, self.window, window)
+
+
+def read_tone(path: str, frame: int, size: tuple[int, int], window: Window | None = None) -> np.ndarray:
+    """Read the ``tone`` channel of a shade output frame as uint8 codes.
+
+    Args:
+        window: the region wanted (``None``: the whole frame ``(H, W)``).
 
     Raises:
         FrameError: unreadable, no ``tone`` channel, or a size other than ``size``.
     """
-    img = read_image(path, frame=frame)
-    if (img.width, img.height) != tuple(size):
-        raise FrameError(f"tones are {img.width}x{img.height} but the mattes are {size[0]}x{size[1]}", frame=frame, path=path)
-    if "tone" not in img.channels:
-        raise FrameError(f"has no 'tone' channel (expected the shade output); channels present: {', '.join(img.channels)}", frame=frame, path=path)
-    return np.clip(np.rint(img.channel("tone")), 0, 4).astype(np.uint8)
+    try:
+        img = read_image(path, frame=frame, channels=["tone"], window=window)
+    except FrameError as exc:
+        if "has no channel" in str(exc):
+            raise FrameError(f"{exc.reason} (expected the shade output)", frame=frame, path=path) from None
+        raise
+    if img.frame_size != tuple(size):
+        w, h = img.frame_size
+        raise FrameError(f"tones are {w}x{h} but the mattes are {size[0]}x{size[1]}", frame=frame, path=path)
+    return np.clip(np.rint(img.pixels[..., 0]), 0, 4).astype(np.uint8)
+
+
+def ink_margin(width: float, tone_width: float | None = None) -> int:
+    """Pixels a line of these widths reaches beyond the parts' bounding box (plus 2 for the boundary pixels)."""
+    return int(np.ceil(max(width, tone_width or 0.0) / 2)) + 2
 
 
 def line_width(width: float, reference: int | None, height: int) -> float:
@@ -213,29 +275,22 @@ def run(job: InkJob, ctx: RunContext) -> JobResult:
     out = FrameOutputs(out_pattern, job_hash, overwrite=job.output_options.overwrite, what="output")
     done = out.prepare(frames)
     todo = [f for f in frames if f not in done]
-    w, h = source.size
+    h = source.size[1]
     width = line_width(job.width, job.width_reference, h)
     tone_width = line_width(job.tone_width, job.width_reference, h) if job.tone_width else None
-    png = out_pattern.lower().endswith(".png")
     ctx.report("ink", 0, len(todo), message=f"{len(done)} frame(s) already done" if done else "")
     written: list[int] = []
     empty: list[int] = []
+    margin = ink_margin(width, tone_width)
     for f in todo:
         ctx.check_cancel()
-        labels = source.labels(f)
-        tone = read_tone(tone_seq.path(f), f, source.size) if tone_seq is not None else None
-        if not labels.any():
+        parts = source.part_labels(f, margin)
+        if parts.empty:
             empty.append(f)
-        lines = draw_ink(labels, width, silhouette=job.silhouette, inner=job.inner, tone=tone, tone_width=tone_width)
+        tone = read_tone(tone_seq.path(f), f, source.size, parts.window) if tone_seq is not None and not parts.empty else None
+        lines = draw_ink(parts.labels, width, silhouette=job.silhouette, inner=job.inner, tone=tone, tone_width=tone_width)
         meta = out.metadata(f, {"inkpaint:parts": ",".join(source.names), "inkpaint:ink_width": width})
-        if png:
-            art = np.where(lines.hard, 0, 255).astype(np.uint8)
-            write_png(out.path(f), np.repeat(art[..., None], 3, axis=2), metadata=meta)
-        else:
-            channels: dict[str, np.ndarray] = {"ink.A": lines.alpha, "ink_hard.A": lines.hard.astype(np.float32)}
-            if lines.trace is not None:
-                channels["trace.A"] = lines.trace
-            write_exr(out.path(f), channels, metadata=meta, compression=job.output_options.compression)
+        write_ink_frame(out.path(f), lines, parts.window, source.size, job.output_options, meta, with_trace=tone_seq is not None)
         written.append(f)
         ctx.report("ink", len(written), len(todo), frame=f)
     if empty:
@@ -246,6 +301,23 @@ def run(job: InkJob, ctx: RunContext) -> JobResult:
     )
     result.manifest = write_manifest(job, result, out_pattern)
     return result
+
+
+def write_ink_frame(
+    path: str, lines: InkLines, window: Window, size: tuple[int, int], options: OutputSettings, metadata: dict[str, Any], *, with_trace: bool = False
+) -> None:
+    """Write one frame of line art covering ``window`` of the frame.
+
+    EXR: ``ink.A``, ``ink_hard.A`` (and ``trace.A`` with tone lines); PNG: black lines on white, the whole frame.
+    """
+    if path.lower().endswith(".png"):
+        art = np.where(paste(lines.hard, window, Window.full(size)), 0, 255).astype(np.uint8)
+        write_png(path, np.repeat(art[..., None], 3, axis=2), metadata=metadata)
+        return
+    channels: dict[str, np.ndarray] = {"ink.A": lines.alpha, "ink_hard.A": lines.hard.astype(np.float32)}
+    if with_trace:
+        channels["trace.A"] = lines.trace if lines.trace is not None else np.zeros_like(lines.alpha)
+    write_window_exr(path, channels, window, size, options, metadata=metadata)
 
 
 def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -293,6 +365,6 @@ def _job_from_args(args: argparse.Namespace) -> InkJob:
     return job
 
 
-__all__ = ["InkJob", "JOB", "run", "add_cli", "MatteSource", "read_tone", "line_width", "NON_PART_LAYERS"]
+__all__ = ["InkJob", "JOB", "run", "add_cli", "MatteSource", "PartLabels", "read_tone", "line_width", "ink_margin", "write_ink_frame", "NON_PART_LAYERS"]
 
 _ = Any

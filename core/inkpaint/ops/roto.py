@@ -592,6 +592,8 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ocio", help="OCIO config path (default: $OCIO, else OIIO's built-in config)")
     p.add_argument("--compression", default="zip", help="EXR compression (zip, piz, dwaa, ...)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs of a different job")
+    p.add_argument("--data-window", choices=["tight", "full"], default="tight",
+                   help="EXR data window: tight = the characters' bounding box (default, as Nuke writes), full = every pixel (for readers that ignore data windows, e.g. Blender)")
     p.add_argument("--save-job", metavar="JSON", help="write the job spec to this file (and still run it)")
     p.add_argument("--dry-run", action="store_true", help="validate and print the job spec, don't run it")
 
@@ -600,7 +602,7 @@ def common_settings(args: argparse.Namespace) -> tuple[ColorSettings, OutputSett
     return (
         ColorSettings(input_colorspace=args.colorspace,
                       ocio_config=os.path.abspath(args.ocio) if args.ocio and "://" not in args.ocio else args.ocio),
-        OutputSettings(compression=args.compression, overwrite=args.overwrite),
+        OutputSettings(compression=args.compression, overwrite=args.overwrite, data_window=args.data_window),
     )
 
 

@@ -22,12 +22,12 @@ from ..cel.labels import bounding_box
 from ..cel.tones import PartTones, ToneHistograms, ToneModel, assign_tones, fit_tone_model, lightness, sample_frames
 from ..errors import FrameError, SpecError
 from ..io.atomic import atomic_write_text
-from ..io.frames import image_size, read_rgb, write_exr
+from ..io.frames import Window, image_size, read_image, to_rgb
 from ..io.sequence import FrameSequence, parse_frame_range
 from ..progress import RunContext
 from ..spec import ColorSettings, JobSpec, OutputSettings, resolve_path
-from .base import FrameOutputs, JobResult, write_manifest
-from .ink import MatteSource, split_names
+from .base import FrameOutputs, JobResult, write_manifest, write_window_exr
+from .ink import MatteSource, PartLabels, split_names
 from .roto import add_common_options, common_settings
 
 log = logging.getLogger("inkpaint.shade")
@@ -125,10 +125,25 @@ class PlateSource:
         """Raise a :class:`FrameError` naming both files when plate and mattes differ in resolution."""
         self.mattes.check_size(image_size(self.path(frame), frame), "plate", self.path(frame), frame)
 
-    def rgb(self, frame: int) -> np.ndarray:
-        rgb = read_rgb(self.path(frame), self.color, frame=frame)
-        self.mattes.check_size((rgb.shape[1], rgb.shape[0]), "plate", self.path(frame), frame)
-        return rgb
+    def rgb(self, frame: int, window: Window | None = None) -> np.ndarray:
+        """Display RGB of ``frame`` (``window`` of it, or the whole frame), ``(h, w, 3)`` float32 in 0..1.
+
+        Only the scanlines of ``window`` are decoded and colour-converted.
+        """
+        path = self.path(frame)
+        img = read_image(path, frame=frame, window=window)
+        self.mattes.check_size(img.frame_size, "plate", path, frame)
+        return to_rgb(img, self.color, frame)
+
+
+SHADE_MARGIN = 1
+"""Pixels around the parts' bounding box that shade works on: one row/column of outside, so part boundaries on
+the box's edge are boundaries (tones come out the same as on the whole frame)."""
+
+
+def shade_frame(parts: PartLabels, rgb: np.ndarray, model: ToneModel, tables: dict[str, np.ndarray]) -> np.ndarray:
+    """Tone codes of one frame inside ``parts.window``, ``(h, w)`` uint8 (``rgb`` is that window of the plate)."""
+    return assign_tones(parts.labels, frame_lightness(rgb, parts.labels), model, tables)
 
 
 def frame_lightness(rgb: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -152,8 +167,9 @@ def fit_shot(job: Any, plate: PlateSource, mattes: MatteSource, frames: list[int
     hists = ToneHistograms(len(mattes.names))
     for i, f in enumerate(fit_on):
         ctx.check_cancel()
-        labels = mattes.labels(f)
-        hists.add(labels, frame_lightness(plate.rgb(f), labels), f)
+        parts = mattes.part_labels(f)
+        rgb = plate.rgb(f, parts.window) if not parts.empty else np.zeros((0, 0, 3), np.float32)
+        hists.add(parts.labels, frame_lightness(rgb, parts.labels), f)
         ctx.report("fit tones", i + 1, len(fit_on), frame=f)
     if not hists.counts[1:].any():
         log.warning("shade: the mattes are empty on every fitted frame (%s); every part is fitted as all base", fit_on)
@@ -220,14 +236,14 @@ def run(job: ShadeJob, ctx: RunContext) -> JobResult:
     empty: list[int] = []
     for f in todo:
         ctx.check_cancel()
-        labels = mattes.labels(f)
-        if not labels.any():
+        parts = mattes.part_labels(f, SHADE_MARGIN)
+        if parts.empty:
             empty.append(f)
-            tone = np.zeros(labels.shape, np.uint8)
+            tone = np.zeros((0, 0), np.uint8)
         else:
-            tone = assign_tones(labels, frame_lightness(plate.rgb(f), labels), model, tables)
+            tone = shade_frame(parts, plate.rgb(f, parts.window), model, tables)
         meta = out.metadata(f, {"inkpaint:parts": ",".join(mattes.names), "inkpaint:tones": job.tones})
-        write_exr(out.path(f), {"tone": tone.astype(np.float32)}, metadata=meta, compression=job.output_options.compression)
+        write_window_exr(out.path(f), {"tone": tone.astype(np.float32)}, parts.window, mattes.size, job.output_options, metadata=meta)
         written.append(f)
         ctx.report("shade", len(written), len(todo), frame=f)
     if empty:
@@ -315,6 +331,6 @@ def _job_from_args(args: argparse.Namespace) -> ShadeJob:
     return job
 
 
-__all__ = ["ShadeJob", "JOB", "run", "add_cli", "PlateSource", "fit_shot", "model_path", "frame_lightness", "parse_part_overrides"]
+__all__ = ["ShadeJob", "JOB", "run", "add_cli", "PlateSource", "fit_shot", "model_path", "frame_lightness", "shade_frame", "SHADE_MARGIN", "parse_part_overrides"]
 
 _ = (FrameError, split_names)
