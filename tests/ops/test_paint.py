@@ -134,14 +134,31 @@ def test_alpha_only_and_16bit_grey_line_art(clip):
 
 
 def test_chain_fills_only_unpainted_segments_from_the_keyframe_vote():
-    from inkpaint.ops.paint import _fill_from_key
+    from inkpaint.ops.paint import _merge_key_vote
     from inkpaint.paint.propagate import METHOD_NONE, METHOD_SECOND, METHOD_VOTE, FrameColours
 
     chained = FrameColours(np.array([-1, 3, -1, -1, 2], np.int32), np.array([0, 0.9, 0.2, 0.1, 0.6], np.float32),
                            np.array([0, METHOD_VOTE, METHOD_NONE, METHOD_NONE, METHOD_VOTE], np.uint8))
     from_key = FrameColours(np.array([5, 4, 1, -1, 1], np.int32), np.array([1, 1, 0.8, 0.3, 1], np.float32),
                             np.full(5, METHOD_VOTE, np.uint8))
-    out = _fill_from_key(chained, from_key)
+    out = _merge_key_vote(chained, from_key)
     assert out.index.tolist() == [-1, 3, 1, -1, 2]  # painted ones kept, id 0 (lines) untouched
     assert out.method[2] == METHOD_SECOND and out.method[3] == METHOD_NONE
     assert out.confidence[2] == pytest.approx(0.8)
+
+
+def test_chain_takes_the_keyframe_vote_where_its_flow_fits_the_line_art_better():
+    from inkpaint.ops.paint import KEY_RESIDUAL_MARGIN, _merge_key_vote
+    from inkpaint.paint.propagate import METHOD_SECOND, METHOD_VOTE, FrameColours
+
+    m = KEY_RESIDUAL_MARGIN
+    chained = FrameColours(np.array([-1, 3, 3, 3, -1], np.int32), np.array([0, 0.9, 0.9, 0.9, 0], np.float32),
+                           np.full(5, METHOD_VOTE, np.uint8), np.array([0, 1.0, 1.0, 0.3, 0.2], np.float32))
+    from_key = FrameColours(np.array([5, 4, 4, 4, 2], np.int32), np.ones(5, np.float32),
+                            np.full(5, METHOD_VOTE, np.uint8), np.array([0, 1.0 - 2 * m, 1.0 - m / 2, 0.0, 0.9], np.float32))
+    out = _merge_key_vote(chained, from_key)
+    # 1: keyframe flow fits clearly better -> its vote; 2: not by the margin -> chain; 3: chain fits fine but the key
+    # fits better by the margin -> key; 4: chain left it unpainted -> key, whatever the residual
+    assert out.index.tolist() == [-1, 4, 3, 4, 2]
+    assert out.method[1] == METHOD_SECOND and out.method[2] == METHOD_VOTE
+    assert out.residual is not None and out.residual[1] == pytest.approx(1.0 - 2 * m)
