@@ -158,7 +158,8 @@ def build_roto(
         "contours": True,
         "contour_tolerance": float(s.contour_tolerance if contour_tolerance is None else contour_tolerance),
         "cryptomatte": bool(s.cryptomatte if cryptomatte is None else cryptomatte),
-        "output_options": {"overwrite": bool(s.overwrite if overwrite is None else overwrite)},
+        # Blender 5.0 loads an EXR's data window as the whole image (display window ignored): ask for full frames
+        "output_options": {"overwrite": bool(s.overwrite if overwrite is None else overwrite), "data_window": "full"},
     }
     return RotoPlan(job, plate, [o["name"] for o in objects], frames, wd)
 

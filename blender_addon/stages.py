@@ -72,7 +72,8 @@ def build_shade_chain(plate: str, mattes: str, palette: str, tones: int, width: 
     ink = os.path.join(work, "ink", seq)
     tone = os.path.join(work, "tone", seq)
     cel = os.path.join(work, "cel", seq)
-    opts = {"overwrite": overwrite}
+    # Blender 5.0 loads an EXR's data window as the whole image (display window ignored): ask for full frames
+    opts = {"overwrite": overwrite, "data_window": "full"}
     return [
         {"schema_version": 1, "type": "ink", "mattes": mattes, "output": ink, "width": float(width), "output_options": opts},
         {"schema_version": 1, "type": "shade", "input": plate, "mattes": mattes, "tones": int(tones), "output": tone, "output_options": opts},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -79,3 +80,98 @@ def test_worker_runs_ink_shade_finish(tmp_path: Path) -> None:
     assert final["j3"]["event"] == "error" and "tones" in final["j3"]["error"]["message"]
     assert any(e.get("event") == "progress" and e.get("stage") == "shade" for e in events)
     assert read_image(str(tmp_path / "c.0002.exr")).channel("A").max() == 1.0
+
+
+def _layers(path: str) -> dict[str, "object"]:
+    img = read_image(path)
+    return {c: img.pixels[..., i] for i, c in enumerate(img.channels)}
+
+
+def _same_pixels(a: str, b: str) -> None:
+    import numpy as np
+
+    la, lb = _layers(a), _layers(b)
+    assert sorted(la) == sorted(lb), (a, b)
+    for c in la:
+        np.testing.assert_array_equal(la[c], lb[c], err_msg=f"{c} of {a} vs {b}")
+
+
+@pytest.mark.parametrize("tone_lines", [False, True])
+def test_cel_from_mattes_fused_equals_the_three_stage_jobs(tmp_path: Path, tone_lines: bool) -> None:
+    """The fused shade+ink+finish pass writes what ``shade``, ``ink`` and ``finish`` write one after another."""
+    from inkpaint.ops.base import run_job
+    from inkpaint.ops.cel import CelJob
+
+    s = write_scene(tmp_path / "in", frames=4, size=(128, 96), empty=(3,))
+    job = CelJob(input=s["plate"], objects=[], mattes=s["mattes"], palette=s["palette"], out_dir=str(tmp_path / "fused"), tones=3, tone_lines=tone_lines)
+    res = run_job(job)
+    assert res.summary["stages"].keys() == {"shade", "ink", "finish"}
+    assert not (tmp_path / "fused" / "roto").exists()
+    # the same stage jobs, pointed elsewhere, run one by one from files
+    _, shade, ink, finish = job.stages()
+    sep = tmp_path / "sep"
+    for stage, attr in ((shade, "output"), (ink, "output"), (finish, "output")):
+        setattr(stage, attr, getattr(stage, attr).replace(str(tmp_path / "fused"), str(sep)))
+    ink.tones = shade.output if tone_lines else None
+    finish.tones, finish.ink = shade.output, ink.output
+    for stage in (shade, ink, finish):
+        run_job(stage)
+    for layer in ("tone", "ink", "cel"):
+        for f in (1, 2, 3, 4):
+            _same_pixels(str(tmp_path / "fused" / layer / f"plate.{f:04d}.exr"), str(sep / layer / f"plate.{f:04d}.exr"))
+    # the fused frames carry the stage jobs' hashes: the stand-alone jobs see them as done
+    _, shade2, ink2, finish2 = job.stages()
+    for stage in (shade2, ink2, finish2):
+        r = run_job(stage)
+        assert r.written == [] and r.skipped == [1, 2, 3, 4], stage.TYPE
+
+
+def test_cel_resumes_each_layer_and_writes_tight_or_full_windows(tmp_path: Path) -> None:
+    import numpy as np
+    import OpenImageIO as oiio
+
+    from inkpaint.ops.base import run_job
+    from inkpaint.ops.cel import CelJob
+    from inkpaint.spec import OutputSettings
+
+    s = write_scene(tmp_path / "in", frames=3, size=(128, 96))
+    job = CelJob(input=s["plate"], objects=[], mattes=s["mattes"], palette=s["palette"], out_dir=str(tmp_path / "c"))
+    run_job(job)
+    cel2 = tmp_path / "c" / "cel" / "plate.0002.exr"
+    spec = oiio.ImageInput.open(str(cel2)).spec()
+    assert (spec.full_width, spec.full_height) == (128, 96)
+    assert spec.width * spec.height < 128 * 96  # the bounding box only
+    before = _layers(str(cel2))
+    # a killed run: frame 2's cel and frame 3's ink are missing; the rerun writes just those
+    cel2.unlink()
+    (tmp_path / "c" / "ink" / "plate.0003.exr").unlink()
+    res = run_job(job)
+    stages = res.summary["stages"]
+    assert (stages["shade"]["written"], stages["ink"]["written"], stages["finish"]["written"]) == (0, 1, 1)
+    after = _layers(str(cel2))
+    for c in before:
+        np.testing.assert_array_equal(before[c], after[c])
+    # full-frame windows for readers that ignore data windows: same pixels, every pixel stored
+    full = CelJob(input=s["plate"], objects=[], mattes=s["mattes"], palette=s["palette"], out_dir=str(tmp_path / "f"),
+                  output_options=OutputSettings(data_window="full"))
+    assert dataclasses.replace(full, out_dir=job.out_dir).job_hash() == job.job_hash()  # the window is not in the hash
+    run_job(full)
+    fspec = oiio.ImageInput.open(str(tmp_path / "f" / "cel" / "plate.0002.exr")).spec()
+    assert (fspec.x, fspec.y, fspec.width, fspec.height) == (0, 0, 128, 96)
+    _same_pixels(str(tmp_path / "f" / "cel" / "plate.0002.exr"), str(cel2))
+
+
+def test_cel_mattes_and_prompts_are_exclusive_and_palette_checked(tmp_path: Path, inkpaint_exe: list[str]) -> None:
+    from inkpaint.errors import SpecError
+    from inkpaint.ops.cel import CelJob
+    from inkpaint.ops.roto import RotoObject
+
+    s = write_scene(tmp_path / "in", frames=2)
+    with pytest.raises(SpecError, match="either mattes"):
+        CelJob(input=s["plate"], objects=[RotoObject("body", [])], mattes=s["mattes"], palette=s["palette"], out_dir=str(tmp_path / "c")).validate()
+    (tmp_path / "pal.yml").write_text("parts:\n  body: {normal: [1, 2, 3]}\n  hat: {normal: [1, 2, 3]}\n")
+    r = subprocess.run([*inkpaint_exe, "cel", s["plate"], "--mattes", s["mattes"], "--palette", str(tmp_path / "pal.yml"),
+                        "--out-dir", str(tmp_path / "c")], capture_output=True, text=True)
+    assert r.returncode == 1
+    assert "head" in r.stderr and "hat" in r.stderr
+    assert not (tmp_path / "c" / "tone").exists()

@@ -7,18 +7,30 @@ Chains roto -> shade -> ink -> finish (seed 000's whole pipeline) into ``out_dir
     out_dir/ink/<shot>.####.exr     line art (ink.A, ink_hard.A [, trace.A])
     out_dir/cel/<shot>.####.exr     composite RGBA + colour/ink/tone layers (or .png sequences)
 
-Each stage is its own job (with its own hash and manifest), so a rerun resumes every stage where it stopped and
-a changed setting only redoes the stages it affects (a new palette repaints the cels but keeps mattes, tones and
-lines). The palette and the prompts must name the same parts; that is checked before anything runs.
+Each stage is its own job (with its own hash, frame metadata and manifest), so a rerun resumes every stage where
+it stopped and a changed setting only redoes the stages it affects (a new palette repaints the cels but keeps
+mattes, tones and lines). Given existing part mattes (``mattes``: a roto output, or mattes rendered elsewhere with
+``<part>.A`` channels), roto is skipped.
+
+Shade, ink and finish run fused, one frame at a time: the mattes and the plate's bounding-box rows are read once
+(the next frame's read overlapping this frame's work), tones, lines and the cel are computed from the arrays in
+memory, and the three layers are written by a writer thread, each frame exactly as the stand-alone ``shade``,
+``ink`` and ``finish`` jobs would write it (same job hashes), so those jobs see them as done. The palette and the
+parts must match; that is checked before anything runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import concurrent.futures as cf
+import contextlib
 import dataclasses
 import os
 import time
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
 
 from ..errors import SpecError
 from ..io.sequence import FrameSequence
@@ -27,7 +39,8 @@ from ..progress import RunContext
 from ..spec import ColorSettings, JobSpec, OutputSettings, resolve_path
 from ..cel.tones import PartTones
 from .base import JobResult, require_output_dir, write_manifest
-from .ink import InkJob
+from ..cel.ink import InkLines
+from .ink import InkJob, PartLabels
 from .roto import (
     RotoJob,
     RotoObject,
@@ -39,6 +52,11 @@ from .roto import (
 )
 from .shade import ShadeJob, add_tone_options, check_tone_settings, parse_part_overrides
 
+if TYPE_CHECKING:
+    from .finish import FinishStage
+    from .ink import InkStage
+    from .shade import ShadeStage
+
 
 @dataclasses.dataclass
 class CelJob(JobSpec):
@@ -46,7 +64,7 @@ class CelJob(JobSpec):
 
     Attributes:
         input: plate pattern.
-        objects: the parts and their prompts (as in a roto job / prompts file).
+        objects: the parts and their prompts (as in a roto job / prompts file); empty with ``mattes``.
         palette: colour design sheet YAML (or BasicPBC colorbook.yml) naming the same parts.
         out_dir: where every layer is written.
         frames: frame range; ``None`` = every plate frame on disk.
@@ -65,6 +83,7 @@ class CelJob(JobSpec):
         highlight_sigma: highlight threshold, robust standard deviations above base.
         over: background image or sequence for the composite.
         cel_format: ``exr`` (layers in one multi-layer EXR) or ``png`` (8-bit sequences).
+        mattes: existing part mattes (EXR pattern with ``<part>.A`` channels) to use instead of running roto.
         color: plate colour management.
         output_options: compression and overwrite.
     """
@@ -91,6 +110,7 @@ class CelJob(JobSpec):
     highlight_sigma: float = 3.5
     over: str | None = None
     cel_format: Literal["exr", "png"] = "exr"
+    mattes: str | None = None
     color: ColorSettings = dataclasses.field(default_factory=ColorSettings)
     output_options: OutputSettings = dataclasses.field(default_factory=OutputSettings)
 
@@ -101,12 +121,17 @@ class CelJob(JobSpec):
             raise SpecError("out_dir", "is required")
         if not self.width > 0:
             raise SpecError("width", f"must be > 0 px, got {self.width}")
-        if not self.objects:
-            raise SpecError("objects", "no objects; give the parts and their prompts")
-        names = [o.name for o in self.objects]
-        unknown = [n for n in self.parts if n not in names]
-        if unknown:
-            raise SpecError("parts", f"override(s) for {', '.join(unknown)}, which are not among the objects ({', '.join(names)})")
+        if self.mattes is not None:
+            FrameSequence.parse(self.mattes, what="mattes")
+            if self.objects:
+                raise SpecError("objects", "give either mattes (roto is skipped) or objects with prompts, not both")
+        elif not self.objects:
+            raise SpecError("objects", "no objects; give the parts and their prompts (or existing mattes)")
+        else:
+            names = [o.name for o in self.objects]
+            unknown = [n for n in self.parts if n not in names]
+            if unknown:
+                raise SpecError("parts", f"override(s) for {', '.join(unknown)}, which are not among the objects ({', '.join(names)})")
         self.stages()  # validates every stage
 
     def shot_name(self) -> str:
@@ -114,18 +139,18 @@ class CelJob(JobSpec):
         stem = os.path.basename(seq.prefix).rstrip("._-")
         return stem or "frames"
 
-    def stages(self) -> tuple[RotoJob, ShadeJob, InkJob, Any]:
-        """The four stage jobs this cel job runs (paths inside ``out_dir``)."""
+    def stages(self) -> tuple[RotoJob | None, ShadeJob, InkJob, Any]:
+        """The stage jobs this cel job runs (paths inside ``out_dir``); no roto job when ``mattes`` are given."""
         from .finish import FinishJob
 
         out = self.out_dir
         shot = self.shot_name()
-        roto_p = os.path.join(out, "roto", f"{shot}.####.exr")
+        roto_p = self.mattes if self.mattes is not None else os.path.join(out, "roto", f"{shot}.####.exr")
         tone_p = os.path.join(out, "tone", f"{shot}.####.exr")
         ink_p = os.path.join(out, "ink", f"{shot}.####.exr")
         cel_p = os.path.join(out, "cel", f"{shot}.####.{self.cel_format}")
         oo = self.output_options
-        roto = RotoJob(
+        roto = None if self.mattes is not None else RotoJob(
             input=self.input, output=roto_p, objects=self.objects, frames=self.frames, backend=self.backend,
             backend_options=dict(self.backend_options), direction=self.direction, color=self.color, output_options=oo,
         )
@@ -143,6 +168,8 @@ class CelJob(JobSpec):
             color=self.color, output_options=oo,
         )
         for j in (roto, shade, ink, finish):
+            if j is None:
+                continue
             base = getattr(self, "_base_dir", None)
             if base is not None:
                 object.__setattr__(j, "_base_dir", base)
@@ -154,24 +181,31 @@ JOB = CelJob
 
 
 def run(job: CelJob, ctx: RunContext) -> JobResult:
-    """Run the four stages in order; each resumes on its own."""
-    from . import finish as finish_op
-    from . import ink as ink_op
+    """Run roto (unless mattes are given), then shade, ink and finish fused frame by frame; every stage resumes."""
     from . import roto as roto_op
-    from . import shade as shade_op
+    from .finish import FinishStage
+    from .ink import InkStage
+    from .shade import ShadeStage
 
     t0 = time.perf_counter()
     job.validate()
     palette = load_palette(resolve_path(job, job.palette))
-    palette.check_parts([o.name for o in job.objects], what="prompts' objects")
+    if job.objects:
+        palette.check_parts([o.name for o in job.objects], what="prompts' objects")
     out_dir = require_output_dir(resolve_path(job, job.out_dir))
     roto, shade, ink, finish = job.stages()
     results: dict[str, JobResult] = {}
-    for name, op, stage in (("roto", roto_op, roto), ("shade", shade_op, shade), ("ink", ink_op, ink), ("finish", finish_op, finish)):
-        ctx.check_cancel()
-        ctx.report("cel", len(results), 4, message=f"stage {name}")
-        results[name] = op.run(stage, ctx)
-    ctx.report("cel", 4, 4, message="done")
+    if roto is not None:
+        ctx.report("cel", 0, 2, message="stage roto")
+        results["roto"] = roto_op.run(roto, ctx)
+    ctx.check_cancel()
+    ctx.report("cel", len(results), len(results) + 1, message="stages shade, ink, finish")
+    fin_stage = FinishStage(finish, ctx, layers_in_memory=True)  # first: checks the palette against the mattes before any fitting
+    shade_stage = ShadeStage(shade, ctx)
+    ink_stage = InkStage(ink, ctx, tones_in_memory=True)
+    run_fused(shade_stage, ink_stage, fin_stage, ctx)
+    results.update(shade=shade_stage.result(), ink=ink_stage.result(), finish=fin_stage.result())
+    ctx.report("cel", len(results), len(results), message="done")
     fin = results["finish"]
     outputs: dict[str, str] = {}
     for r in results.values():
@@ -180,7 +214,7 @@ def run(job: CelJob, ctx: RunContext) -> JobResult:
         "cel", job.job_hash(), outputs, fin.frames, sorted(set(fin.written)), sorted(set(fin.skipped)),
         summary={
             "stages": {k: {"written": len(v.written), "skipped": len(v.skipped), "manifest": v.manifest, "seconds": v.summary.get("seconds")} for k, v in results.items()},
-            "parts": [o.name for o in job.objects],
+            "parts": fin_stage.mattes.names,
             "seconds": round(time.perf_counter() - t0, 3),
         },
     )
@@ -188,10 +222,74 @@ def run(job: CelJob, ctx: RunContext) -> JobResult:
     return result
 
 
+def run_fused(shade: "ShadeStage", ink: "InkStage", finish: "FinishStage", ctx: RunContext) -> list[int]:
+    """Shade, ink and finish every frame one of the three stages still has to write, in one pass.
+
+    Per frame: part labels (only the mattes' data window is decoded) and the plate inside their bounding box are
+    read by a reader thread one frame ahead; tones, lines and the cel are computed in memory; the missing layers are
+    written by a writer thread in frame order (at most two frames in flight, so memory stays flat). A frame
+    counts as written for a stage once its file is renamed into place, as in the stand-alone jobs.
+
+    Returns:
+        The frames processed.
+    """
+    todo = sorted(set(shade.todo) | set(ink.todo) | set(finish.todo))
+    mattes, plate = shade.mattes, shade.plate
+    shade_todo, ink_todo, finish_todo = set(shade.todo), set(ink.todo), set(finish.todo)
+    tone_lines = ink.tone_seq is not None
+
+    def read(frame: int) -> tuple[PartLabels, np.ndarray | None]:
+        parts = mattes.part_labels(frame, ink.margin)
+        return parts, (plate.rgb(frame, parts.window) if not parts.empty else None)
+
+    def write(frame: int, parts: PartLabels, tone: np.ndarray, lines: InkLines) -> int:
+        if frame in shade_todo:
+            shade.write(frame, parts, tone)
+        if frame in ink_todo:
+            ink.write(frame, parts, lines)
+        if frame in finish_todo:
+            finish.paint(frame, parts, tone, lines.alpha)
+        return frame
+
+    ctx.report("shade+ink+finish", 0, len(todo))
+    done = 0
+    with cf.ThreadPoolExecutor(1, thread_name_prefix="inkpaint-read") as reader, cf.ThreadPoolExecutor(1, thread_name_prefix="inkpaint-write") as writer:
+        pending: collections.deque[cf.Future[int]] = collections.deque()
+        nxt = reader.submit(read, todo[0]) if todo else None
+        try:
+            for i, f in enumerate(todo):
+                ctx.check_cancel()
+                assert nxt is not None
+                parts, rgb = nxt.result()
+                nxt = reader.submit(read, todo[i + 1]) if i + 1 < len(todo) else None
+                tone = shade.tones(f, parts, rgb)
+                lines = ink.draw(parts, tone if tone_lines else None)
+                pending.append(writer.submit(write, f, parts, tone, lines))
+                while len(pending) > 1 or (pending and pending[0].done()):
+                    frame = pending.popleft().result()
+                    done += 1
+                    ctx.report("shade+ink+finish", done, len(todo), frame=frame)
+            while pending:
+                frame = pending.popleft().result()
+                done += 1
+                ctx.report("shade+ink+finish", done, len(todo), frame=frame)
+        except BaseException:
+            # finish the frames already handed to the writer (each is written whole or not at all), then stop
+            for fut in pending:
+                with contextlib.suppress(Exception):
+                    fut.result()
+            if nxt is not None:
+                nxt.cancel()
+            raise
+    return todo
+
+
 def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("cel", help="roto -> shade -> ink -> finish: finished cels from a plate, click prompts and a palette")
     p.add_argument("input", help="plate pattern, e.g. 'plates/shot.####.exr'")
-    p.add_argument("--prompts", required=True, help="prompts JSON file ({\"objects\": [...]}), one object per palette part")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--prompts", help="prompts JSON file ({\"objects\": [...]}), one object per palette part")
+    src.add_argument("--mattes", help="existing part mattes (EXR pattern, <part>.A channels, e.g. a roto output): skip roto")
     p.add_argument("--palette", required=True, help="design sheet YAML or BasicPBC colorbook.yml")
     p.add_argument("--out-dir", required=True, help="folder for roto/, tone/, ink/ and cel/")
     p.add_argument("--frames", help="frame range (default: every plate frame on disk)")
@@ -210,7 +308,8 @@ def _job_from_args(args: argparse.Namespace) -> CelJob:
     color, output = common_settings(args)
     job = CelJob(
         input=os.path.abspath(args.input),
-        objects=load_prompts(args.prompts),
+        objects=load_prompts(args.prompts) if args.prompts else [],
+        mattes=os.path.abspath(args.mattes) if args.mattes else None,
         palette=os.path.abspath(args.palette),
         out_dir=os.path.abspath(args.out_dir),
         frames=args.frames,

@@ -318,7 +318,9 @@ class FinishStage:
     computed, so both write the same frames.
     """
 
-    def __init__(self, job: FinishJob, ctx: RunContext) -> None:
+    def __init__(self, job: FinishJob, ctx: RunContext, *, layers_in_memory: bool = False) -> None:
+        """Set up ``job``; ``layers_in_memory``: the tones and lines will be handed to :meth:`paint` (the cel job),
+        so their files need not exist yet."""
         job.validate()
         self.job = job
         self.palette = load_palette(resolve_path(job, job.palette))
@@ -329,7 +331,7 @@ class FinishStage:
         self.tone_seq = FrameSequence.parse(resolve_path(job, job.tones), what="tones") if job.tones else None
         self.ink_seq = FrameSequence.parse(resolve_path(job, job.ink), what="ink") if job.ink else None
         for seq in (self.tone_seq, self.ink_seq):
-            if seq is not None:
+            if seq is not None and not layers_in_memory:
                 seq.resolve_frames(self.frames)
         self.background = Background(resolve_path(job, job.over), job.color, self.mattes) if job.over else None
         self.out_pattern = resolve_path(job, job.output)

@@ -260,47 +260,72 @@ class InkJob(JobSpec):
 JOB = InkJob
 
 
+class InkStage:
+    """An ink job set up to draw frames: inputs checked, outputs prepared, widths resolved.
+
+    :func:`run` drives it from files; the cel job drives it with the labels and tones it already has.
+    """
+
+    def __init__(self, job: InkJob, ctx: RunContext, *, tones_in_memory: bool = False) -> None:
+        """Set up ``job``; ``tones_in_memory``: the tones will be handed to :meth:`draw` (the cel job), so their
+        files need not exist yet."""
+        self.t0 = time.perf_counter()
+        job.validate()
+        self.job = job
+        mattes_pattern = resolve_path(job, job.mattes)
+        self.out_pattern = resolve_path(job, job.output)
+        self.frames = FrameSequence.parse(mattes_pattern, what="mattes").resolve_frames(job.frames)
+        self.mattes = MatteSource(mattes_pattern, self.frames, what="mattes", parts=job.parts)
+        self.tone_seq = FrameSequence.parse(resolve_path(job, job.tones), what="tones") if job.tones else None
+        if self.tone_seq is not None and not tones_in_memory:
+            self.tone_seq.resolve_frames(self.frames)
+        self.job_hash = job.job_hash()
+        self.out = FrameOutputs(self.out_pattern, self.job_hash, overwrite=job.output_options.overwrite, what="output")
+        self.done = self.out.prepare(self.frames)
+        self.todo = [f for f in self.frames if f not in self.done]
+        h = self.mattes.size[1]
+        self.width = line_width(job.width, job.width_reference, h)
+        self.tone_width = line_width(job.tone_width, job.width_reference, h) if job.tone_width else None
+        self.margin = ink_margin(self.width, self.tone_width)
+        """How far the lines reach beyond the parts' bounding box."""
+        self.written: list[int] = []
+        self.empty: list[int] = []
+
+    def draw(self, parts: PartLabels, tone: np.ndarray | None) -> InkLines:
+        """The lines on ``parts.window`` (which must hold :attr:`margin` px around the parts)."""
+        return draw_ink(parts.labels, self.width, silhouette=self.job.silhouette, inner=self.job.inner, tone=tone, tone_width=self.tone_width)
+
+    def write(self, frame: int, parts: PartLabels, lines: InkLines) -> None:
+        if parts.empty:
+            self.empty.append(frame)
+        meta = self.out.metadata(frame, {"inkpaint:parts": ",".join(self.mattes.names), "inkpaint:ink_width": self.width})
+        write_ink_frame(self.out.path(frame), lines, parts.window, self.mattes.size, self.job.output_options, meta, with_trace=self.tone_seq is not None)
+        self.written.append(frame)
+
+    def result(self) -> JobResult:
+        if self.empty:
+            log.warning("ink: %d frame(s) have empty mattes and got empty line layers (first: frame %d)", len(self.empty), self.empty[0])
+        result = JobResult(
+            "ink", self.job_hash, {"ink": self.out_pattern}, self.frames, list(self.written), sorted(self.done),
+            summary={"parts": self.mattes.names, "width_px": self.width, "empty_frames": self.empty, "seconds": round(time.perf_counter() - self.t0, 3)},
+        )
+        result.manifest = write_manifest(self.job, result, self.out_pattern)
+        return result
+
+
 def run(job: InkJob, ctx: RunContext) -> JobResult:
     """Run an ink job. Resumable: frames already written by the same job are skipped."""
-    t0 = time.perf_counter()
-    job.validate()
-    mattes_pattern = resolve_path(job, job.mattes)
-    out_pattern = resolve_path(job, job.output)
-    frames = FrameSequence.parse(mattes_pattern, what="mattes").resolve_frames(job.frames)
-    source = MatteSource(mattes_pattern, frames, what="mattes", parts=job.parts)
-    tone_seq = FrameSequence.parse(resolve_path(job, job.tones), what="tones") if job.tones else None
-    if tone_seq is not None:
-        tone_seq.resolve_frames(frames)
-    job_hash = job.job_hash()
-    out = FrameOutputs(out_pattern, job_hash, overwrite=job.output_options.overwrite, what="output")
-    done = out.prepare(frames)
-    todo = [f for f in frames if f not in done]
-    h = source.size[1]
-    width = line_width(job.width, job.width_reference, h)
-    tone_width = line_width(job.tone_width, job.width_reference, h) if job.tone_width else None
-    ctx.report("ink", 0, len(todo), message=f"{len(done)} frame(s) already done" if done else "")
-    written: list[int] = []
-    empty: list[int] = []
-    margin = ink_margin(width, tone_width)
-    for f in todo:
+    stage = InkStage(job, ctx)
+    ctx.report("ink", 0, len(stage.todo), message=f"{len(stage.done)} frame(s) already done" if stage.done else "")
+    for f in stage.todo:
         ctx.check_cancel()
-        parts = source.part_labels(f, margin)
-        if parts.empty:
-            empty.append(f)
-        tone = read_tone(tone_seq.path(f), f, source.size, parts.window) if tone_seq is not None and not parts.empty else None
-        lines = draw_ink(parts.labels, width, silhouette=job.silhouette, inner=job.inner, tone=tone, tone_width=tone_width)
-        meta = out.metadata(f, {"inkpaint:parts": ",".join(source.names), "inkpaint:ink_width": width})
-        write_ink_frame(out.path(f), lines, parts.window, source.size, job.output_options, meta, with_trace=tone_seq is not None)
-        written.append(f)
-        ctx.report("ink", len(written), len(todo), frame=f)
-    if empty:
-        log.warning("ink: %d frame(s) have empty mattes and got empty line layers (first: frame %d)", len(empty), empty[0])
-    result = JobResult(
-        "ink", job_hash, {"ink": out_pattern}, frames, written, sorted(done),
-        summary={"parts": source.names, "width_px": width, "empty_frames": empty, "seconds": round(time.perf_counter() - t0, 3)},
-    )
-    result.manifest = write_manifest(job, result, out_pattern)
-    return result
+        parts = stage.mattes.part_labels(f, stage.margin)
+        tone = None
+        if stage.tone_seq is not None and not parts.empty:
+            tone = read_tone(stage.tone_seq.path(f), f, stage.mattes.size, parts.window)
+        stage.write(f, parts, stage.draw(parts, tone))
+        ctx.report("ink", len(stage.written), len(stage.todo), frame=f)
+    return stage.result()
 
 
 def write_ink_frame(
@@ -365,6 +390,6 @@ def _job_from_args(args: argparse.Namespace) -> InkJob:
     return job
 
 
-__all__ = ["InkJob", "JOB", "run", "add_cli", "MatteSource", "PartLabels", "read_tone", "line_width", "ink_margin", "write_ink_frame", "NON_PART_LAYERS"]
+__all__ = ["InkJob", "InkStage", "JOB", "run", "add_cli", "MatteSource", "PartLabels", "read_tone", "line_width", "ink_margin", "write_ink_frame", "NON_PART_LAYERS"]
 
 _ = Any

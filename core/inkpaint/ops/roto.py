@@ -28,11 +28,12 @@ import numpy as np
 
 from ..backends.base import FrameMasks, Keyframe, RotoRequest
 from ..errors import FrameError, InkpaintError, SpecError
-from ..io.frames import image_size, read_channels, read_image, read_rgb, write_exr
+from ..cel.labels import bounding_box
+from ..io.frames import Window, image_size, read_channels, read_image, read_rgb, write_exr
 from ..io.sequence import FrameSequence, format_frame_range, parse_frame_range
 from ..progress import RunContext
 from ..spec import ColorSettings, JobSpec, OutputSettings, decode, resolve_path
-from .base import FrameOutputs, JobResult, write_manifest
+from .base import FrameOutputs, JobResult, write_manifest, write_window_exr
 
 log = logging.getLogger("inkpaint.roto")
 
@@ -480,7 +481,11 @@ def run(job: RotoJob, ctx: RunContext) -> JobResult:
 
             write_contours(contours_out.path(frame), mattes_f, frame, (w, h), job.contour_tolerance, contours_out.metadata(frame))
         # The EXR goes last: a frame counts as done only once its mattes exist, so contours are never missing.
-        write_exr(mattes.path(frame), channels, metadata=mattes.metadata(frame, meta), compression=job.output_options.compression)
+        # Every channel (Cryptomatte IDs too) is zero where no matte covers: store the bounding box of the rest.
+        box = bounding_box(union > 0)
+        window = Window.from_slices(box) if box is not None else Window(0, 0, 0, 0)
+        crops = {k: v[window.slices] for k, v in channels.items()}
+        write_window_exr(mattes.path(frame), crops, window, (w, h), job.output_options, metadata=mattes.metadata(frame, meta))
         written.add(frame)
         ctx.report("roto", len(written), len(todo), frame=frame)
 

@@ -202,64 +202,88 @@ def save_model(model: ToneModel, path: str, job_hash: str) -> None:
     atomic_write_text(path, json.dumps({"job_hash": job_hash, "model": model.to_dict()}, indent=2) + "\n")
 
 
+class ShadeStage:
+    """A shade job set up to shade frames: inputs checked, outputs prepared, the shot's tone model fitted or loaded.
+
+    :func:`run` drives it from files; the cel job drives it with the part labels it already read, so both write the
+    same frames.
+    """
+
+    def __init__(self, job: ShadeJob, ctx: RunContext) -> None:
+        self.t0 = time.perf_counter()
+        job.validate()
+        self.job = job
+        in_pattern = resolve_path(job, job.input)
+        self.frames = FrameSequence.parse(in_pattern, what="input").resolve_frames(job.frames)
+        mattes_pattern = resolve_path(job, job.mattes)
+        FrameSequence.parse(mattes_pattern, what="mattes").resolve_frames(self.frames)
+        self.mattes = MatteSource(mattes_pattern, self.frames, what="mattes")
+        unknown = [n for n in job.parts if n not in self.mattes.names]
+        if unknown:
+            raise SpecError("parts", f"override(s) for {', '.join(unknown)}, which the mattes don't have; they have {', '.join(self.mattes.names)}")
+        self.plate = PlateSource(in_pattern, job.color, self.mattes)
+        self.plate.check(self.frames[0])
+        self.out_pattern = resolve_path(job, job.output)
+        self.job_hash = job.job_hash()
+        self.out = FrameOutputs(self.out_pattern, self.job_hash, overwrite=job.output_options.overwrite, what="output")
+        self.done = self.out.prepare(self.frames)
+        self.todo = [f for f in self.frames if f not in self.done]
+        self.model_path = model_path(self.out_pattern)
+        if job.model:
+            model = load_model(resolve_path(job, job.model), self.mattes.names, job)
+        elif self.todo or not os.path.exists(self.model_path):
+            model = fit_shot(job, self.plate, self.mattes, self.frames, ctx)
+        else:
+            model = load_model(self.model_path, self.mattes.names, job)
+        save_model(model, self.model_path, self.job_hash)
+        self.model = model
+        self.tables = model.tables()
+        self.written: list[int] = []
+        self.empty: list[int] = []
+
+    def tones(self, frame: int, parts: PartLabels, rgb: np.ndarray | None = None) -> np.ndarray:
+        """Tone codes of ``frame`` on ``parts.window`` (``rgb``: that window of the plate; read when ``None``)."""
+        if parts.empty:
+            return np.zeros((0, 0), np.uint8)
+        return shade_frame(parts, self.plate.rgb(frame, parts.window) if rgb is None else rgb, self.model, self.tables)
+
+    def write(self, frame: int, parts: PartLabels, tone: np.ndarray) -> None:
+        """Write ``frame``'s tone codes (on ``parts.window``)."""
+        if parts.empty:
+            self.empty.append(frame)
+        meta = self.out.metadata(frame, {"inkpaint:parts": ",".join(self.mattes.names), "inkpaint:tones": self.job.tones})
+        write_window_exr(self.out.path(frame), {"tone": tone.astype(np.float32)}, parts.window, self.mattes.size, self.job.output_options, metadata=meta)
+        self.written.append(frame)
+
+    def result(self) -> JobResult:
+        if self.empty:
+            log.warning("shade: %d frame(s) have empty mattes and got empty tone frames (first: frame %d)", len(self.empty), self.empty[0])
+        model = self.model
+        result = JobResult(
+            "shade", self.job_hash, {"tone": self.out_pattern, "model": self.model_path}, self.frames, list(self.written), sorted(self.done),
+            summary={
+                "parts": self.mattes.names,
+                "fitted_on": model.fitted_on,
+                "thresholds": {p.name: {"shadow": round(p.shadow, 2), "single_mode": p.single_mode, "pooled": p.pooled} for p in model.parts},
+                "empty_frames": self.empty,
+                "seconds": round(time.perf_counter() - self.t0, 3),
+            },
+        )
+        result.manifest = write_manifest(self.job, result, self.out_pattern)
+        return result
+
+
 def run(job: ShadeJob, ctx: RunContext) -> JobResult:
     """Run a shade job. Resumable: frames already written by the same job are skipped; the model is refitted
     deterministically (same frames, same histograms) or reloaded from its JSON."""
-    t0 = time.perf_counter()
-    job.validate()
-    in_pattern = resolve_path(job, job.input)
-    frames = FrameSequence.parse(in_pattern, what="input").resolve_frames(job.frames)
-    mattes_pattern = resolve_path(job, job.mattes)
-    FrameSequence.parse(mattes_pattern, what="mattes").resolve_frames(frames)
-    mattes = MatteSource(mattes_pattern, frames, what="mattes")
-    unknown = [n for n in job.parts if n not in mattes.names]
-    if unknown:
-        raise SpecError("parts", f"override(s) for {', '.join(unknown)}, which the mattes don't have; they have {', '.join(mattes.names)}")
-    plate = PlateSource(in_pattern, job.color, mattes)
-    plate.check(frames[0])
-    out_pattern = resolve_path(job, job.output)
-    job_hash = job.job_hash()
-    out = FrameOutputs(out_pattern, job_hash, overwrite=job.output_options.overwrite, what="output")
-    done = out.prepare(frames)
-    todo = [f for f in frames if f not in done]
-    mpath = model_path(out_pattern)
-    if job.model:
-        model = load_model(resolve_path(job, job.model), mattes.names, job)
-    elif todo:
-        model = fit_shot(job, plate, mattes, frames, ctx)
-    else:
-        model = load_model(mpath, mattes.names, job) if os.path.exists(mpath) else fit_shot(job, plate, mattes, frames, ctx)
-    save_model(model, mpath, job_hash)
-    tables = model.tables()
-    ctx.report("shade", 0, len(todo), message=f"{len(done)} frame(s) already done" if done else "")
-    written: list[int] = []
-    empty: list[int] = []
-    for f in todo:
+    stage = ShadeStage(job, ctx)
+    ctx.report("shade", 0, len(stage.todo), message=f"{len(stage.done)} frame(s) already done" if stage.done else "")
+    for f in stage.todo:
         ctx.check_cancel()
-        parts = mattes.part_labels(f, SHADE_MARGIN)
-        if parts.empty:
-            empty.append(f)
-            tone = np.zeros((0, 0), np.uint8)
-        else:
-            tone = shade_frame(parts, plate.rgb(f, parts.window), model, tables)
-        meta = out.metadata(f, {"inkpaint:parts": ",".join(mattes.names), "inkpaint:tones": job.tones})
-        write_window_exr(out.path(f), {"tone": tone.astype(np.float32)}, parts.window, mattes.size, job.output_options, metadata=meta)
-        written.append(f)
-        ctx.report("shade", len(written), len(todo), frame=f)
-    if empty:
-        log.warning("shade: %d frame(s) have empty mattes and got empty tone frames (first: frame %d)", len(empty), empty[0])
-    result = JobResult(
-        "shade", job_hash, {"tone": out_pattern, "model": mpath}, frames, written, sorted(done),
-        summary={
-            "parts": mattes.names,
-            "fitted_on": model.fitted_on,
-            "thresholds": {p.name: {"shadow": round(p.shadow, 2), "single_mode": p.single_mode, "pooled": p.pooled} for p in model.parts},
-            "empty_frames": empty,
-            "seconds": round(time.perf_counter() - t0, 3),
-        },
-    )
-    result.manifest = write_manifest(job, result, out_pattern)
-    return result
+        parts = stage.mattes.part_labels(f, SHADE_MARGIN)
+        stage.write(f, parts, stage.tones(f, parts))
+        ctx.report("shade", len(stage.written), len(stage.todo), frame=f)
+    return stage.result()
 
 
 def parse_part_overrides(items: list[str] | None) -> dict[str, PartTones]:
@@ -331,6 +355,6 @@ def _job_from_args(args: argparse.Namespace) -> ShadeJob:
     return job
 
 
-__all__ = ["ShadeJob", "JOB", "run", "add_cli", "PlateSource", "fit_shot", "model_path", "frame_lightness", "shade_frame", "SHADE_MARGIN", "parse_part_overrides"]
+__all__ = ["ShadeJob", "ShadeStage", "JOB", "run", "add_cli", "PlateSource", "fit_shot", "model_path", "frame_lightness", "shade_frame", "SHADE_MARGIN", "parse_part_overrides"]
 
 _ = (FrameError, split_names)

@@ -81,7 +81,7 @@ def info(node: object) -> tuple[int, int, int, int]:
             w, h = _root_size()
         else:
             spec = inp.spec()
-            w, h = spec.width, spec.height
+            w, h = spec.full_width, spec.full_height  # Nuke's format is the display window
             inp.close()
         return w, h, first, last
     if cls == "Input":
@@ -116,7 +116,14 @@ def _read(node: object, frame: int) -> dict[str, np.ndarray]:
             return {}
         raise RuntimeError(f"{node.name()}: cannot read '{path}'")
     spec = inp.spec()
-    data = np.asarray(inp.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT), np.float32).reshape(spec.height, spec.width, spec.nchannels)
+    box = np.asarray(inp.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT), np.float32).reshape(spec.height, spec.width, spec.nchannels)
+    # Nuke's Read: the format is the display window, the bbox the data window, black outside the bbox
+    data = np.zeros((spec.full_height, spec.full_width, spec.nchannels), np.float32)
+    x0, y0 = spec.x - spec.full_x, spec.y - spec.full_y
+    dx0, dy0 = max(x0, 0), max(y0, 0)
+    dx1, dy1 = min(x0 + spec.width, spec.full_width), min(y0 + spec.height, spec.full_height)
+    if dx1 > dx0 and dy1 > dy0:
+        data[dy0:dy1, dx0:dx1] = box[dy0 - y0 : dy1 - y0, dx0 - x0 : dx1 - x0]
     is_float = spec.format in (oiio.TypeDesc(oiio.HALF), oiio.TypeDesc(oiio.FLOAT)) or path.lower().endswith(".exr")
     inp.close()
     out = {_nuke_channel(c): data[..., i] for i, c in enumerate(spec.channelnames)}
