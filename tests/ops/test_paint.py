@@ -148,7 +148,7 @@ def test_chain_fills_only_unpainted_segments_from_the_keyframe_vote():
 
 
 def test_chain_takes_the_keyframe_vote_where_its_flow_fits_the_line_art_better():
-    from inkpaint.ops.paint import KEY_RESIDUAL_MARGIN, _merge_key_vote
+    from inkpaint.ops.paint import DISAGREE_CONFIDENCE, KEY_RESIDUAL_MARGIN, _merge_key_vote
     from inkpaint.paint.propagate import METHOD_SECOND, METHOD_VOTE, FrameColours
 
     m = KEY_RESIDUAL_MARGIN
@@ -161,4 +161,7 @@ def test_chain_takes_the_keyframe_vote_where_its_flow_fits_the_line_art_better()
     # fits better by the margin -> key; 4: chain left it unpainted -> key, whatever the residual
     assert out.index.tolist() == [-1, 4, 3, 4, 2]
     assert out.method[1] == METHOD_SECOND and out.method[2] == METHOD_VOTE
+    # the two sources disagreed on 1 and 3: low confidence for QC; 4 was unpainted in the chain: the key's own
+    assert out.confidence[1] <= DISAGREE_CONFIDENCE and out.confidence[3] <= DISAGREE_CONFIDENCE
+    assert out.confidence[4] == pytest.approx(1.0)
     assert out.residual is not None and out.residual[1] == pytest.approx(1.0 - 2 * m)

@@ -3,8 +3,8 @@
 import cv2
 import numpy as np
 
-from inkpaint.paint.propagate import (METHOD_KEY, METHOD_NEW, NEW_REGION_CONFIDENCE, FrameColours, new_regions,
-                                      propagate_colours)
+from inkpaint.paint.propagate import (METHOD_KEY, METHOD_NEW, NEW_REGION_CONFIDENCE, RESIDUAL_CONFIDENCE, FrameColours,
+                                      new_regions, propagate_colours)
 from inkpaint.paint.segments import segment_lines
 
 
@@ -30,7 +30,9 @@ def test_opening_mouth_is_painted_but_marked_new():
     assert out.index[mouth] == 1  # still painted with the face colour (no guess hidden, none removed) ...
     assert out.method[mouth] == METHOD_NEW and out.confidence[mouth] <= NEW_REGION_CONFIDENCE  # ... but flagged
     face = tgt.fill[20, 20]
-    assert out.method[face] != METHOD_NEW and out.confidence[face] > 0.9
+    # the face keeps its colour and is not new; the mouth's new lines cover much of this small face, so its flow
+    # residual may cap it at RESIDUAL_CONFIDENCE (on laughing_girl's open mouth the face stays above 0.75)
+    assert out.method[face] != METHOD_NEW and out.index[face] == 1 and out.confidence[face] >= RESIDUAL_CONFIDENCE
 
 
 def test_mouth_present_in_both_frames_is_not_new():

@@ -247,6 +247,8 @@ def _fill_rgba(seg: Segmentation, colours: FrameColours, table: ColourTable) -> 
 
 KEY_RESIDUAL_MARGIN = 0.25
 """A chained frame takes the keyframe's own vote for a segment when that flow's residual is lower by this many px."""
+DISAGREE_CONFIDENCE = 0.6
+"""Confidence cap (under the QC's low-confidence mark) where the chain and the keyframe voted different colours."""
 
 
 def _merge_key_vote(chained: FrameColours, from_key: FrameColours, margin: float = KEY_RESIDUAL_MARGIN) -> FrameColours:
@@ -257,8 +259,10 @@ def _merge_key_vote(chained: FrameColours, from_key: FrameColours, margin: float
     frame) is taken where the chain left the segment unpainted, or where that flow explains the segment's line art
     better: its :func:`~inkpaint.paint.propagate.flow_residual` is lower than the chain's by ``margin`` px (the
     chain's flow lost the limb; the keyframe's found it, e.g. the arm is back near its keyframe pose). Only painted
-    keyframe votes are taken, under the same confidence rule, so nothing is guessed. synth_dev chained: fill only
-    0.795 Acc / 0.983 Pix-Acc, with the residual rule 0.816 / 0.985.
+    keyframe votes are taken, under the same confidence rule, so nothing is guessed; where the chain had painted
+    another colour, the two sources disagree and the confidence is capped at :data:`DISAGREE_CONFIDENCE`, so the
+    QC overlay shows the segment. synth_dev chained: fill only 0.795 Acc / 0.983 Pix-Acc, with the residual rule
+    0.816 / 0.985.
 
     Args:
         chained: colours voted from the previous frame.
@@ -277,9 +281,12 @@ def _merge_key_vote(chained: FrameColours, from_key: FrameColours, margin: float
     res = None
     if chained.residual is not None and from_key.residual is not None:
         res = np.where(take, from_key.residual, chained.residual).astype(np.float32)
+    disagree = take & (chained.index >= 0) & (chained.index != from_key.index)
+    conf = np.where(take, from_key.confidence, chained.confidence)
+    conf = np.where(disagree, np.minimum(conf, DISAGREE_CONFIDENCE), conf)
     return FrameColours(
         np.where(take, from_key.index, chained.index).astype(np.int32),
-        np.where(take, from_key.confidence, chained.confidence).astype(np.float32),
+        conf.astype(np.float32),
         np.where(take, METHOD_SECOND, chained.method).astype(np.uint8),
         res,
     )
@@ -492,7 +499,8 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
                              "centroid": [round(float(seg.centroid[i, 0]), 1), round(float(seg.centroid[i, 1]), 1)],
                              "status": status, "name": table.names[c] if c >= 0 else None,
                              "color": [int(v) for v in table.rgb[c]] if c > BACKGROUND else None,
-                             "confidence": round(float(colours.confidence[i]), 3)})
+                             "confidence": round(float(colours.confidence[i]), 3),
+                             "flow_residual": None if colours.residual is None else round(float(colours.residual[i]), 3)})
             body = {"job_hash": provenance[f], "frame": f, "line": in_seq.path(f), "source_key": src,
                     "reference": ref, "segments": segs}
             atomic_write_text(side["segments"].path(f), json.dumps(body, indent=1) + "\n")
