@@ -2,17 +2,19 @@
 
     /work/main/.venv/bin/python bench/cel_bench.py [--frames 24] [--size 1920x1080] [--parts 6] [--work DIR]
 
-A shaded 6-part character moving over the frames is written first (plate: RGB half EXR; mattes: roto layout,
-``<part>.A`` + ``A``, half EXR, zip) - not timed. Then, side by side in one process:
+A shaded 6-part character moving over the frames is written first, not timed: the plate as a full-frame RGB half
+EXR (zip), the mattes as inkpaint's roto writes them (``<part>.A`` + ``A``, half, zip, the characters' bounding
+box as the EXR data window, as Nuke writes a bbox). Then, side by side in one process:
 
-- **inkpaint, compute only**: per frame from in-memory arrays: mattes -> label image, L*, tones with the shot's
-  model (fitted once, its time reported and amortised), ink lines, flat cel over ink. Vectorised over a label image.
-- **inkpaint, with EXR I/O**: the same, reading plate + mattes EXRs and writing the ink, tone and cel EXRs per
-  frame (what ``inkpaint ink``, ``shade`` and ``finish`` write), reads of the next frame overlapped with the
-  current frame's work in a thread.
-- **inkpaint jobs**: the three operations run as jobs one after another (each reading its own inputs).
+- **inkpaint cel job** (the product path): ``inkpaint cel PLATE --mattes ... --palette ...`` run in-process: per
+  frame the mattes' data window and the plate's bounding-box rows are read (one frame ahead, in a thread), tones,
+  lines and the cel computed, and the tone, ink and cel EXRs written (writer thread). Reported as the per-frame
+  pass (from the job's own progress events) and as the whole job including the once-per-shot tone fit.
+- **inkpaint compute only**: the same per-frame work on arrays already in memory.
+- **inkpaint as three jobs**: ``shade``, ``ink``, ``finish`` one after another, each reading its inputs from files.
 - **paper way**: per frame, ``cv2.kmeans(k=2)`` on L* of each part + ``cv2.Canny`` on each part mask + painting,
-  compute only and with the same I/O.
+  on full frames; compute only, and with the same readers and writers (mattes pasted into full frames, the plate
+  read whole, outputs written as bounding-box EXRs like inkpaint's).
 
 Prints fps for each and the ratios.
 """
@@ -20,7 +22,7 @@ Prints fps for each and the ratios.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
+import dataclasses
 import json
 import os
 import shutil
@@ -34,18 +36,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "core"))
 
-from inkpaint.cel.ink import draw_ink  # noqa: E402
-from inkpaint.cel.labels import mattes_to_labels  # noqa: E402
+from inkpaint.cel.labels import bounding_box  # noqa: E402
 from inkpaint.cel.paint import srgb_to_linear  # noqa: E402
-from inkpaint.cel.tones import assign_tones  # noqa: E402
-from inkpaint.io.frames import write_exr  # noqa: E402
+from inkpaint.io.frames import Window, write_exr  # noqa: E402
 from inkpaint.ops.base import run_job  # noqa: E402
-from inkpaint.ops.finish import FinishJob, render_cel  # noqa: E402
-from inkpaint.ops.ink import InkJob, MatteSource  # noqa: E402
-from inkpaint.ops.shade import PlateSource, ShadeJob, fit_shot, frame_lightness  # noqa: E402
+from inkpaint.ops.cel import CelJob  # noqa: E402
+from inkpaint.ops.finish import FinishJob, FinishStage, finish_frame  # noqa: E402
+from inkpaint.ops.ink import InkJob, InkStage, PartLabels  # noqa: E402
+from inkpaint.ops.shade import ShadeJob, ShadeStage  # noqa: E402
 from inkpaint.palette import Palette, PaletteEntry, save_palette  # noqa: E402
-from inkpaint.progress import RunContext  # noqa: E402
-from inkpaint.spec import ColorSettings  # noqa: E402
+from inkpaint.progress import ProgressEvent, RunContext  # noqa: E402
 
 PARTS = ["hair", "face", "torso", "arm_l", "arm_r", "legs", "shoes", "hat"]
 
@@ -82,7 +82,9 @@ def make_scene(folder: Path, frames: int, size: tuple[int, int], n_parts: int) -
         write_exr(str(folder / "plate" / f"shot.{f:04d}.exr"), {c: plate[..., k] for k, c in enumerate("RGB")})
         ch = {f"{n}.A": m for n, m in zip(names, mattes)}
         ch["A"] = taken.astype(np.float32)
-        write_exr(str(folder / "roto" / f"shot.{f:04d}.exr"), ch, metadata={"inkpaint:objects": ",".join(names)})
+        win = Window.from_slices(bounding_box(taken))  # as the roto op writes them
+        write_exr(str(folder / "roto" / f"shot.{f:04d}.exr"), {k: v[win.slices] for k, v in ch.items()},
+                  metadata={"inkpaint:objects": ",".join(names)}, window=win, size=(w, h))
     pal = Palette({n: PaletteEntry(n, tuple(int(v) for v in rng.integers(80, 255, 3)), tuple(int(v) for v in rng.integers(0, 80, 3))) for n in names})  # type: ignore[misc]
     save_palette(pal, folder / "palette.yml")
     return {"plate": str(folder / "plate" / "shot.####.exr"), "mattes": str(folder / "roto" / "shot.####.exr"), "palette": str(folder / "palette.yml")}
@@ -91,12 +93,12 @@ def make_scene(folder: Path, frames: int, size: tuple[int, int], n_parts: int) -
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def inkpaint_frame(mattes: list[np.ndarray], rgb: np.ndarray, model, tables, palette: Palette, names: list[str], lut: np.ndarray):  # type: ignore[no-untyped-def]
-    labels = mattes_to_labels(mattes)
-    tone = assign_tones(labels, frame_lightness(rgb, labels), model, tables)
-    ink = draw_ink(labels, 2.0)
-    cel = render_cel(labels, tone, ink.alpha, palette, names, linear=True, lut=lut)
-    return labels, tone, ink, cel
+def inkpaint_frame(parts: PartLabels, rgb: np.ndarray, shade: ShadeStage, ink: InkStage, finish: FinishStage):  # type: ignore[no-untyped-def]
+    """What the cel job computes per frame (no I/O): tones, lines, the cel, on the parts' window."""
+    tone = shade.tones(0, parts, rgb)
+    lines = ink.draw(parts, None)
+    cel, window = finish_frame(parts, tone, lines.alpha, finish.palette, finish.mattes.names, linear=True, lut=finish.lut)
+    return tone, lines, cel, window
 
 
 def paper_frame(mattes: list[np.ndarray], rgb: np.ndarray, lut: np.ndarray):  # type: ignore[no-untyped-def]
@@ -121,12 +123,19 @@ def paper_frame(mattes: list[np.ndarray], rgb: np.ndarray, lut: np.ndarray):  # 
 
 
 def write_outputs(folder: Path, f: int, tone: np.ndarray, ink_alpha: np.ndarray, ink_hard: np.ndarray, comp: np.ndarray, colour: np.ndarray) -> None:
-    write_exr(str(folder / "ink" / f"shot.{f:04d}.exr"), {"ink.A": ink_alpha, "ink_hard.A": ink_hard.astype(np.float32)})
-    write_exr(str(folder / "tone" / f"shot.{f:04d}.exr"), {"tone": tone.astype(np.float32)})
+    """The paper way's outputs, written like inkpaint's: the bounding box of what is drawn as the data window."""
+    h, w = tone.shape
+    box = bounding_box((tone > 0) | (ink_alpha > 0))
+    win = Window.from_slices(box) if box is not None else Window(0, 0, 0, 0)
+    sl = win.slices
+    kw = {"window": win, "size": (w, h)}
+    write_exr(str(folder / "ink" / f"shot.{f:04d}.exr"), {"ink.A": ink_alpha[sl], "ink_hard.A": ink_hard[sl].astype(np.float32)}, **kw)
+    write_exr(str(folder / "tone" / f"shot.{f:04d}.exr"), {"tone": tone[sl].astype(np.float32)}, **kw)
+    c, k = comp[sl], colour[sl]
     write_exr(
         str(folder / "cel" / f"shot.{f:04d}.exr"),
-        {"R": comp[..., 0], "G": comp[..., 1], "B": comp[..., 2], "A": comp[..., 3],
-         "colour.R": colour[..., 0], "colour.G": colour[..., 1], "colour.B": colour[..., 2], "colour.A": colour[..., 3]},
+        {"R": c[..., 0], "G": c[..., 1], "B": c[..., 2], "A": c[..., 3],
+         "colour.R": k[..., 0], "colour.G": k[..., 1], "colour.B": k[..., 2], "colour.A": k[..., 3]}, **kw,
     )
 
 
@@ -145,76 +154,61 @@ def main() -> int:
         s = make_scene(work / "in", args.frames, (w, h), args.parts)
         print(f"scene: {args.frames} frames {w}x{h}, {args.parts} parts, written in {time.perf_counter() - t:.1f}s", file=sys.stderr)
         frames = list(range(1, args.frames + 1))
-        color = ColorSettings()
-        msrc = MatteSource(s["mattes"], frames)
-        plate = PlateSource(s["plate"], color, msrc)
-        names = msrc.names
-        from inkpaint.palette import load_palette
+        res: dict[str, float] = {}
 
-        palette = load_palette(s["palette"])
-        lut_u8 = palette.tone_lut(names)
-        lut = srgb_to_linear(lut_u8)
+        # 1. the product: the cel job from existing mattes (fused shade + ink + finish), timed by its own events
+        marks: list[tuple[float, str, int]] = []
 
-        class Opts:
-            fit_frames = None
-            fit_samples = 12
-            tones = 2
-            parts: dict = {}
-            hysteresis = 0.04
-            min_region = 24
-            highlight_sigma = 3.5
+        def on_event(ev: ProgressEvent) -> None:
+            marks.append((time.perf_counter(), ev.stage, ev.done))
 
+        job = CelJob(input=s["plate"], objects=[], mattes=s["mattes"], palette=s["palette"], out_dir=str(work / "job"))
         t = time.perf_counter()
-        model = fit_shot(Opts, plate, msrc, frames, RunContext())
-        fit_s = time.perf_counter() - t
-        tables = model.tables()
+        run_job(job, RunContext(on_event))
+        res["cel_job_seconds"] = time.perf_counter() - t
+        loop = [m for m in marks if m[1] == "shade+ink+finish"]
+        res["inkpaint_io_fps"] = len(frames) / (loop[-1][0] - loop[0][0])
+        res["cel_job_fps"] = len(frames) / res["cel_job_seconds"]
+        fit = [m for m in marks if m[1] == "fit tones"]
+        res["fit_seconds"] = fit[-1][0] - t if fit else float("nan")
 
-        # in-memory inputs for the compute-only runs
-        inputs = [(msrc.mattes(f), plate.rgb(f)) for f in frames]
-        res: dict[str, float] = {"fit_seconds": fit_s}
-
+        # 2. compute only, from the same inputs held in memory (stages set up on a throwaway output folder)
+        _, shade_job, ink_job, finish_job = dataclasses.replace(job, out_dir=str(work / "mem")).stages()
+        shade = ShadeStage(shade_job, RunContext())
+        ink = InkStage(ink_job, RunContext(), tones_in_memory=True)
+        finish = FinishStage(finish_job, RunContext(), layers_in_memory=True)
+        inputs = []
+        for f in frames:
+            parts = shade.mattes.part_labels(f, ink.margin)
+            inputs.append((parts, shade.plate.rgb(f, parts.window)))
         t = time.perf_counter()
-        for m, rgb in inputs:
-            inkpaint_frame(m, rgb, model, tables, palette, names, lut)
+        for parts, rgb in inputs:
+            inkpaint_frame(parts, rgb, shade, ink, finish)
         res["inkpaint_compute_fps"] = len(frames) / (time.perf_counter() - t)
-        t = time.perf_counter()
-        for m, rgb in inputs:
-            paper_frame(m, rgb, lut_u8)
-        res["paper_compute_fps"] = len(frames) / (time.perf_counter() - t)
         del inputs
 
-        for sub in ("ink", "tone", "cel"):
-            (work / "io" / sub).mkdir(parents=True, exist_ok=True)
-            (work / "io_paper" / sub).mkdir(parents=True, exist_ok=True)
-
-        def read(f: int) -> tuple[list[np.ndarray], np.ndarray]:
-            return msrc.mattes(f), plate.rgb(f)
-
+        # 3. paper way, compute only, on full frames
+        lut_u8 = finish.palette.tone_lut(finish.mattes.names)
+        full_inputs = [(shade.mattes.mattes(f), shade.plate.rgb(f)) for f in frames]
         t = time.perf_counter()
-        with cf.ThreadPoolExecutor(max_workers=2) as pool:
-            nxt = pool.submit(read, frames[0])
-            pending: cf.Future | None = None  # type: ignore[type-arg]
-            for i, f in enumerate(frames):
-                m, rgb = nxt.result()
-                if i + 1 < len(frames):
-                    nxt = pool.submit(read, frames[i + 1])
-                labels, tone, ink, cel = inkpaint_frame(m, rgb, model, tables, palette, names, lut)
-                if pending is not None:
-                    pending.result()
-                pending = pool.submit(write_outputs, work / "io", f, tone, ink.alpha, ink.hard, cel.composite, cel.colour)
-            if pending is not None:
-                pending.result()
-        res["inkpaint_io_fps"] = len(frames) / (time.perf_counter() - t)
+        for m, rgb in full_inputs:
+            paper_frame(m, rgb, lut_u8)
+        res["paper_compute_fps"] = len(frames) / (time.perf_counter() - t)
+        del full_inputs
 
+        # 4. paper way with the same readers and writers
+        for sub in ("ink", "tone", "cel"):
+            (work / "io_paper" / sub).mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
         for f in frames:
-            m, rgb = read(f)
+            m, rgb = shade.mattes.mattes(f), shade.plate.rgb(f)
             labels, tone, lines, colour = paper_frame(m, rgb, lut_u8)
             col = srgb_to_linear(colour)
             rgba = np.concatenate([col, (labels > 0)[..., None].astype(np.float32)], axis=2)
             write_outputs(work / "io_paper", f, tone, lines.astype(np.float32), lines, rgba, rgba)
         res["paper_io_fps"] = len(frames) / (time.perf_counter() - t)
 
+        # 5. the three stand-alone jobs, each reading its inputs from files
         jobs_dir = work / "jobs"
         t = time.perf_counter()
         run_job(ShadeJob(input=s["plate"], mattes=s["mattes"], output=str(jobs_dir / "tone" / "shot.####.exr")))
@@ -225,17 +219,17 @@ def main() -> int:
 
         res["ratio_compute"] = res["inkpaint_compute_fps"] / res["paper_compute_fps"]
         res["ratio_io"] = res["inkpaint_io_fps"] / res["paper_io_fps"]
-        res["inkpaint_compute_fps_incl_fit"] = len(frames) / (len(frames) / res["inkpaint_compute_fps"] + fit_s)
+        res["ratio_job"] = res["cel_job_fps"] / res["paper_io_fps"]
         if args.json:
             print(json.dumps(res, indent=2))
         else:
             print(f"{w}x{h}, {args.parts} parts, {len(frames)} frames, {os.cpu_count()} CPUs")
-            print(f"  tone model fit (once per shot, 12 sampled frames incl. their reads): {fit_s:.2f} s")
-            print(f"  inkpaint  compute only : {res['inkpaint_compute_fps']:7.1f} fps  (incl. the fit: {res['inkpaint_compute_fps_incl_fit']:.1f})")
-            print(f"  paper way compute only : {res['paper_compute_fps']:7.1f} fps  -> inkpaint {res['ratio_compute']:.1f}x")
-            print(f"  inkpaint  with EXR I/O : {res['inkpaint_io_fps']:7.1f} fps  (fused, reads overlapped)")
-            print(f"  paper way with EXR I/O : {res['paper_io_fps']:7.1f} fps  -> inkpaint {res['ratio_io']:.1f}x")
-            print(f"  inkpaint shade+ink+finish as three jobs: {res['inkpaint_jobs_fps']:.1f} fps")
+            print(f"  inkpaint cel job, per-frame pass (EXR I/O) : {res['inkpaint_io_fps']:7.1f} fps")
+            print(f"  inkpaint cel job, whole job incl. tone fit ({res['fit_seconds']:.2f} s): {res['cel_job_fps']:7.1f} fps")
+            print(f"  inkpaint compute only                       : {res['inkpaint_compute_fps']:7.1f} fps")
+            print(f"  paper way compute only                      : {res['paper_compute_fps']:7.1f} fps  -> inkpaint {res['ratio_compute']:.1f}x")
+            print(f"  paper way with the same EXR I/O             : {res['paper_io_fps']:7.1f} fps  -> inkpaint {res['ratio_io']:.1f}x (whole job {res['ratio_job']:.1f}x)")
+            print(f"  inkpaint shade, ink, finish as three jobs   : {res['inkpaint_jobs_fps']:7.1f} fps")
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)

@@ -23,16 +23,16 @@ def paint_cel(labels: np.ndarray, tone: np.ndarray, lut: np.ndarray) -> np.ndarr
         raise ValueError(f"lut must be (P + 1, 5, 3), got {lut.shape}")
     if labels.size and int(labels.max()) >= lut.shape[0]:
         raise ValueError(f"labels go up to {int(labels.max())} but the lut has {lut.shape[0] - 1} parts")
-    t = np.minimum(tone, 4)
-    # a part pixel with tone 0 (no tone there) is painted as base
-    t = np.where((labels > 0) & (t == 0), 1, t).astype(np.intp)
-    flat = lut.reshape(-1, 3)
-    idx = labels.astype(np.intp) * 5 + t
-    out = np.empty(labels.shape + (4,), lut.dtype)
-    out[..., :3] = flat[idx]
+    # one gather from an RGBA table: alpha opaque for parts, 0 for label 0; a part pixel with tone 0 (no tone
+    # there) is painted as base, tones above 4 as 4
     opaque = 255 if lut.dtype == np.uint8 else 1.0
-    out[..., 3] = np.where(labels > 0, opaque, 0)
-    return out
+    rgba = np.zeros(lut.shape[:1] + (8, 4), lut.dtype)
+    rgba[:, :5, :3] = lut
+    rgba[:, 5:, :3] = lut[:, 4:5]
+    rgba[1:, :, 3] = opaque
+    rgba[1:, 0, :3] = lut[1:, 1]
+    idx = labels.astype(np.intp) * 8 + np.minimum(tone, 7)
+    return rgba.reshape(-1, 4)[idx]
 
 
 def srgb_to_linear(values: np.ndarray) -> np.ndarray:
@@ -64,13 +64,19 @@ def ink_over(colour: np.ndarray, ink_alpha: np.ndarray, ink_rgb: tuple[float, fl
     if colour.shape[:2] != ink_alpha.shape or colour.shape[2] != 4:
         raise ValueError(f"colour {colour.shape} and ink {ink_alpha.shape} must share (H, W); colour must be RGBA")
     scale = np.float32(1.0 / 255.0) if colour.dtype == np.uint8 else np.float32(1.0)
-    a_c = colour[..., 3:4].astype(np.float32) * scale
-    rgb_c = colour[..., :3].astype(np.float32) * scale * a_c
-    a_i = np.clip(ink_alpha, 0.0, 1.0)[..., None].astype(np.float32)
-    ink = np.asarray(ink_rgb, np.float32) * scale
-    out = np.empty(colour.shape, np.float32)
-    out[..., :3] = ink * a_i + rgb_c * (1.0 - a_i)
-    out[..., 3:] = a_i + a_c * (1.0 - a_i)
+    out = colour.astype(np.float32)
+    if colour.dtype == np.uint8:
+        out *= scale
+    out[..., :3] *= out[..., 3:4]  # premultiply
+    # lines cover a few percent of the pixels: blend only those (elsewhere the result is the colour itself)
+    on = ink_alpha > 0
+    if on.any():
+        a_i = np.clip(ink_alpha[on], 0.0, 1.0)[:, None].astype(np.float32)
+        ink = np.asarray(ink_rgb, np.float32) * scale
+        px = out[on]
+        px[:, :3] = ink * a_i + px[:, :3] * (1.0 - a_i)
+        px[:, 3:] = a_i + px[:, 3:] * (1.0 - a_i)
+        out[on] = px
     return out
 
 

@@ -389,7 +389,7 @@ def write_exr(
         raise OutputError(f"'{path}': no channels to write")
     if compression.split(":")[0] not in EXR_COMPRESSIONS:
         raise OutputError(f"unknown EXR compression {compression!r}; choose one of {', '.join(EXR_COMPRESSIONS)}")
-    names = list(channels)
+    names = sorted(channels)  # OpenEXR stores channels sorted by name: hand them over in that order
     arrays = [np.asarray(channels[n]) for n in names]
     shape = arrays[0].shape
     for n, a in zip(names, arrays):
@@ -417,8 +417,8 @@ def write_exr(
     spec.alpha_channel = names.index("A") if "A" in names else -1
     spec.attribute("compression", compression)
     _spec_attributes(spec, metadata)
-    if dtype == "half" and per_channel is None and all(a.dtype == np.float16 for a in arrays):
-        stack = np.stack(arrays, axis=-1)  # already half: no conversion
+    if dtype == "half" and per_channel is None:
+        stack = np.stack([a.astype(np.float16, copy=False) for a in arrays], axis=-1)  # numpy's conversion is the faster one
     else:
         stack = np.stack(arrays, axis=-1).astype(np.uint32 if dtype == "uint" else np.float32, copy=False)
     _write_buffer(path, spec, stack)

@@ -227,8 +227,8 @@ def run_fused(shade: "ShadeStage", ink: "InkStage", finish: "FinishStage", ctx: 
 
     Per frame: part labels (only the mattes' data window is decoded) and the plate inside their bounding box are
     read by a reader thread one frame ahead; tones, lines and the cel are computed in memory; the missing layers are
-    written by a writer thread in frame order (at most two frames in flight, so memory stays flat). A frame
-    counts as written for a stage once its file is renamed into place, as in the stand-alone jobs.
+    written by two writer threads (tone + ink, and the cel), at most two frames in flight so memory stays flat. A
+    frame counts as written for a stage once its file is renamed into place, as in the stand-alone jobs.
 
     Returns:
         The frames processed.
@@ -242,20 +242,27 @@ def run_fused(shade: "ShadeStage", ink: "InkStage", finish: "FinishStage", ctx: 
         parts = mattes.part_labels(frame, ink.margin)
         return parts, (plate.rgb(frame, parts.window) if not parts.empty else None)
 
-    def write(frame: int, parts: PartLabels, tone: np.ndarray, lines: InkLines) -> int:
+    def write_lines(frame: int, parts: PartLabels, tone: np.ndarray, lines: InkLines) -> None:
         if frame in shade_todo:
             shade.write(frame, parts, tone)
         if frame in ink_todo:
             ink.write(frame, parts, lines)
-        if frame in finish_todo:
-            finish.paint(frame, parts, tone, lines.alpha)
-        return frame
 
     ctx.report("shade+ink+finish", 0, len(todo))
     done = 0
-    with cf.ThreadPoolExecutor(1, thread_name_prefix="inkpaint-read") as reader, cf.ThreadPoolExecutor(1, thread_name_prefix="inkpaint-write") as writer:
-        pending: collections.deque[cf.Future[int]] = collections.deque()
+    with cf.ThreadPoolExecutor(1, thread_name_prefix="inkpaint-read") as reader, cf.ThreadPoolExecutor(2, thread_name_prefix="inkpaint-write") as writer:
+        pending: collections.deque[tuple[int, list[cf.Future[None]]]] = collections.deque()
         nxt = reader.submit(read, todo[0]) if todo else None
+
+        def collect(block: bool) -> None:
+            nonlocal done
+            while pending and (block or len(pending) > 2 or all(w.done() for w in pending[0][1])):
+                frame, futures = pending.popleft()
+                for w in futures:
+                    w.result()
+                done += 1
+                ctx.report("shade+ink+finish", done, len(todo), frame=frame)
+
         try:
             for i, f in enumerate(todo):
                 ctx.check_cancel()
@@ -264,20 +271,19 @@ def run_fused(shade: "ShadeStage", ink: "InkStage", finish: "FinishStage", ctx: 
                 nxt = reader.submit(read, todo[i + 1]) if i + 1 < len(todo) else None
                 tone = shade.tones(f, parts, rgb)
                 lines = ink.draw(parts, tone if tone_lines else None)
-                pending.append(writer.submit(write, f, parts, tone, lines))
-                while len(pending) > 1 or (pending and pending[0].done()):
-                    frame = pending.popleft().result()
-                    done += 1
-                    ctx.report("shade+ink+finish", done, len(todo), frame=frame)
-            while pending:
-                frame = pending.popleft().result()
-                done += 1
-                ctx.report("shade+ink+finish", done, len(todo), frame=frame)
+                futures = [writer.submit(write_lines, f, parts, tone, lines)]
+                if f in finish_todo:
+                    cel, window = finish.render(f, parts, tone, lines.alpha)
+                    futures.append(writer.submit(finish.write, f, parts, tone, lines.alpha, cel, window))
+                pending.append((f, futures))
+                collect(block=False)
+            collect(block=True)
         except BaseException:
-            # finish the frames already handed to the writer (each is written whole or not at all), then stop
-            for fut in pending:
-                with contextlib.suppress(Exception):
-                    fut.result()
+            # let the frames already handed to the writers finish (each file is written whole or not at all)
+            for _, futures in pending:
+                for w in futures:
+                    with contextlib.suppress(Exception):
+                        w.result()
             if nxt is not None:
                 nxt.cancel()
             raise

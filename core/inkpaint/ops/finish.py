@@ -356,10 +356,18 @@ class FinishStage:
 
     def paint(self, frame: int, parts: PartLabels, tone: np.ndarray | None, ink: np.ndarray | None) -> None:
         """Paint and write ``frame`` from its part labels, tones and line coverage (both on ``parts.window``)."""
+        cel, window = self.render(frame, parts, tone, ink)
+        self.write(frame, parts, tone, ink, cel, window)
+
+    def render(self, frame: int, parts: PartLabels, tone: np.ndarray | None, ink: np.ndarray | None) -> tuple[CelFrame, Window]:
+        """The cel of ``frame`` and the window it covers (see :func:`finish_frame`)."""
+        background = self.background.rgb(frame) if self.background is not None else None
+        return finish_frame(parts, tone, ink, self.palette, self.mattes.names, linear=not self.png, lut=self.lut, background=background)
+
+    def write(self, frame: int, parts: PartLabels, tone: np.ndarray | None, ink: np.ndarray | None, cel: CelFrame, window: Window) -> None:
+        """Write ``frame``'s cel (from :meth:`render`) with its layers."""
         if parts.empty:
             self.empty.append(frame)
-        background = self.background.rgb(frame) if self.background is not None else None
-        cel, window = finish_frame(parts, tone, ink, self.palette, self.mattes.names, linear=not self.png, lut=self.lut, background=background)
         meta = self.out.metadata(frame, {"inkpaint:parts": ",".join(self.mattes.names), "inkpaint:palette": self.palette.source})
         if self.png:
             layers: dict[str, str] | None = {k: v.path(frame) for k, v in self.layer_outs.items()}
@@ -387,7 +395,7 @@ class FinishStage:
             log.warning("finish: %d frame(s) have empty mattes; their cels are empty (first: frame %d)", len(self.empty), self.empty[0])
         outputs = {"cel": self.out_pattern, **{k: v.pattern for k, v in self.layer_outs.items()}}
         result = JobResult(
-            "finish", self.job_hash, outputs, self.frames, list(self.written), sorted(self.done),
+            "finish", self.job_hash, outputs, self.frames, sorted(self.written), sorted(self.done),
             summary={"parts": self.mattes.names, "palette": self.palette.source, "empty_frames": self.empty,
                      "seconds": round(time.perf_counter() - self.t0, 3)},
         )

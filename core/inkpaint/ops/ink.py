@@ -306,7 +306,7 @@ class InkStage:
         if self.empty:
             log.warning("ink: %d frame(s) have empty mattes and got empty line layers (first: frame %d)", len(self.empty), self.empty[0])
         result = JobResult(
-            "ink", self.job_hash, {"ink": self.out_pattern}, self.frames, list(self.written), sorted(self.done),
+            "ink", self.job_hash, {"ink": self.out_pattern}, self.frames, sorted(self.written), sorted(self.done),
             summary={"parts": self.mattes.names, "width_px": self.width, "empty_frames": self.empty, "seconds": round(time.perf_counter() - self.t0, 3)},
         )
         result.manifest = write_manifest(self.job, result, self.out_pattern)

@@ -260,7 +260,7 @@ class ShadeStage:
             log.warning("shade: %d frame(s) have empty mattes and got empty tone frames (first: frame %d)", len(self.empty), self.empty[0])
         model = self.model
         result = JobResult(
-            "shade", self.job_hash, {"tone": self.out_pattern, "model": self.model_path}, self.frames, list(self.written), sorted(self.done),
+            "shade", self.job_hash, {"tone": self.out_pattern, "model": self.model_path}, self.frames, sorted(self.written), sorted(self.done),
             summary={
                 "parts": self.mattes.names,
                 "fitted_on": model.fitted_on,
