@@ -26,13 +26,13 @@ import numpy as np
 from ..cel.labels import bounding_box
 from ..cel.paint import ink_over, over, paint_cel, srgb_to_linear, unpremultiply
 from ..errors import FrameError, SpecError
-from ..io.frames import Window, paste, read_image, read_rgb, write_png
+from ..io.frames import Window, paste, read_rgb, write_png
 from ..io.sequence import FrameSequence
 from ..palette import Palette, load_palette
 from ..progress import RunContext
 from ..spec import ColorSettings, JobSpec, OutputSettings, resolve_path
 from .base import FrameOutputs, JobResult, write_manifest, write_window_exr
-from .ink import MatteSource, PartLabels, read_tone
+from .ink import MatteSource, PartLabels, read_layer, read_tone
 from .roto import add_common_options, common_settings
 
 log = logging.getLogger("inkpaint.finish")
@@ -133,15 +133,7 @@ def read_ink(path: str, frame: int, size: tuple[int, int]) -> tuple[np.ndarray, 
         FrameError: unreadable, no ``ink.A`` channel, or a size other than ``size``.
     """
     png = path.lower().endswith(".png")
-    try:
-        img = read_image(path, frame=frame, channels=None if png else ["ink.A"], window="data")
-    except FrameError as exc:
-        if "has no channel" in str(exc):
-            raise FrameError(f"{exc.reason} (expected the ink output)", frame=frame, path=path) from None
-        raise
-    if img.frame_size != tuple(size):
-        w, h = img.frame_size
-        raise FrameError(f"ink is {w}x{h} but the mattes are {size[0]}x{size[1]}", frame=frame, path=path)
+    img = read_layer(path, frame, size, None if png else ["ink.A"], "data", "ink", "the ink output")
     assert img.window is not None
     if not png:
         alpha = img.pixels[..., 0]

@@ -185,16 +185,32 @@ def read_tone(path: str, frame: int, size: tuple[int, int], window: Window | Non
     Raises:
         FrameError: unreadable, no ``tone`` channel, or a size other than ``size``.
     """
+    img = read_layer(path, frame, size, ["tone"], window, "tones", "the shade output")
+    return np.clip(np.rint(img.pixels[..., 0]), 0, 4).astype(np.uint8)
+
+
+def read_layer(
+    path: str, frame: int, size: tuple[int, int], channels: list[str] | None, window: Window | str | None, what: str, expected: str
+) -> ImageData:
+    """Read channels of a layer frame (tones, ink ...) and check it has the mattes' ``size``.
+
+    Args:
+        what: the layer as named in errors (``"tones"``).
+        expected: what the file should be (``"the shade output"``), named when a channel is missing.
+
+    Raises:
+        FrameError: unreadable, a channel missing, or another size (names the frame and file).
+    """
     try:
-        img = read_image(path, frame=frame, channels=["tone"], window=window)
+        img = read_image(path, frame=frame, channels=channels, window=window)
     except FrameError as exc:
         if "has no channel" in str(exc):
-            raise FrameError(f"{exc.reason} (expected the shade output)", frame=frame, path=path) from None
+            raise FrameError(f"{exc.reason} (expected {expected})", frame=frame, path=path) from None
         raise
     if img.frame_size != tuple(size):
         w, h = img.frame_size
-        raise FrameError(f"tones are {w}x{h} but the mattes are {size[0]}x{size[1]}", frame=frame, path=path)
-    return np.clip(np.rint(img.pixels[..., 0]), 0, 4).astype(np.uint8)
+        raise FrameError(f"{what} {'is' if what == 'ink' else 'are'} {w}x{h} but the mattes are {size[0]}x{size[1]}", frame=frame, path=path)
+    return img
 
 
 def ink_margin(width: float, tone_width: float | None = None) -> int:
