@@ -39,6 +39,10 @@ class FrameError(InkpaintError):
         super().__init__(f"{' '.join(where)}: {message}" if where else message)
 
 
+class MissingChannelError(FrameError):
+    """A frame lacks a channel that was asked for by name (the message lists the channels present)."""
+
+
 class OutputError(InkpaintError):
     """An output cannot be written (unwritable folder, bad pattern, or it would overwrite)."""
 

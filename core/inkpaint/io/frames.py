@@ -17,7 +17,7 @@ import numpy as np
 import OpenImageIO as oiio
 
 from .. import __version__
-from ..errors import FrameError, OutputError
+from ..errors import FrameError, MissingChannelError, OutputError
 from ..spec import ColorSettings
 from .atomic import atomic_path
 from .colour import convert, guess_colorspace
@@ -50,10 +50,15 @@ class Window:
         return cls(0, 0, int(size[0]), int(size[1]))
 
     @classmethod
-    def from_slices(cls, box: tuple[slice, slice]) -> "Window":
-        """From ``(rows, cols)`` slices such as :func:`inkpaint.cel.labels.bounding_box` returns."""
+    def from_slices(cls, box: tuple[slice, slice], within: "Window | None" = None) -> "Window":
+        """From ``(rows, cols)`` slices such as :func:`inkpaint.cel.labels.bounding_box` returns.
+
+        Args:
+            within: the window the sliced array covers (``None``: the slices are frame coordinates).
+        """
         rows, cols = box
-        return cls(int(cols.start), int(rows.start), int(cols.stop - cols.start), int(rows.stop - rows.start))
+        x0, y0 = (within.x, within.y) if within is not None else (0, 0)
+        return cls(int(cols.start) + x0, int(rows.start) + y0, int(cols.stop - cols.start), int(rows.stop - rows.start))
 
     @property
     def slices(self) -> tuple[slice, slice]:
@@ -226,7 +231,7 @@ def read_image(
         else:
             missing = [c for c in channels if c not in names]
             if missing:
-                raise FrameError(f"has no channel{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}; channels present: {', '.join(names)}", frame=frame, path=path)
+                raise MissingChannelError(f"has no channel{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}; channels present: {', '.join(names)}", frame=frame, path=path)
             idx = [names.index(c) for c in channels]
         size = (spec.full_width, spec.full_height)
         data_win = _data_window(spec)
@@ -418,7 +423,8 @@ def write_exr(
     spec.attribute("compression", compression)
     _spec_attributes(spec, metadata)
     if dtype == "half" and per_channel is None:
-        stack = np.stack([a.astype(np.float16, copy=False) for a in arrays], axis=-1)  # numpy's conversion is the faster one
+        with np.errstate(over="ignore"):  # beyond 65504 becomes inf, as OIIO's own conversion does
+            stack = np.stack([a.astype(np.float16, copy=False) for a in arrays], axis=-1)  # numpy's conversion is the faster one
     else:
         stack = np.stack(arrays, axis=-1).astype(np.uint32 if dtype == "uint" else np.float32, copy=False)
     _write_buffer(path, spec, stack)

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,17 @@ class FrameOutputs:
     def metadata(self, frame: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Header attributes every output frame carries."""
         return {JOB_HASH_KEY: self.job_hash, "inkpaint:frame": int(frame), "inkpaint:version": __version__, **(extra or {})}
+
+
+def run_frames(ctx: RunContext, stage: str, todo: list[int], done: set[int], written: list[int], process: Callable[[int], None]) -> None:
+    """Drive a stage frame by frame: a first progress event saying how many frames were already done, a cancel
+    check before each frame, ``process(frame)`` (which appends to ``written`` once the frame's file is in place),
+    and a progress event after it."""
+    ctx.report(stage, 0, len(todo), message=f"{len(done)} frame(s) already done" if done else "")
+    for f in todo:
+        ctx.check_cancel()
+        process(f)
+        ctx.report(stage, len(written), len(todo), frame=f)
 
 
 def write_window_exr(

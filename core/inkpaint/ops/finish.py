@@ -31,7 +31,7 @@ from ..io.sequence import FrameSequence
 from ..palette import Palette, load_palette
 from ..progress import RunContext
 from ..spec import ColorSettings, JobSpec, OutputSettings, resolve_path
-from .base import FrameOutputs, JobResult, write_manifest, write_window_exr
+from .base import FrameOutputs, JobResult, run_frames, write_manifest, write_window_exr
 from .ink import MatteSource, PartLabels, read_layer, read_tone
 from .roto import add_common_options, common_settings
 
@@ -144,8 +144,7 @@ def read_ink(path: str, frame: int, size: tuple[int, int]) -> tuple[np.ndarray, 
     box = bounding_box(alpha > 0)
     if box is None:
         return np.zeros((0, 0), np.float32), Window(0, 0, 0, 0)
-    tight = Window.from_slices(box)
-    return np.ascontiguousarray(alpha[box]), Window(tight.x + img.window.x, tight.y + img.window.y, tight.width, tight.height)
+    return np.ascontiguousarray(alpha[box]), Window.from_slices(box, within=img.window)
 
 
 @dataclasses.dataclass
@@ -398,11 +397,7 @@ class FinishStage:
 def run(job: FinishJob, ctx: RunContext) -> JobResult:
     """Run a finish job. Resumable: frames already written by the same job are skipped."""
     stage = FinishStage(job, ctx)
-    ctx.report("finish", 0, len(stage.todo), message=f"{len(stage.done)} frame(s) already done" if stage.done else "")
-    for f in stage.todo:
-        ctx.check_cancel()
-        stage.paint_from_files(f)
-        ctx.report("finish", len(stage.written), len(stage.todo), frame=f)
+    run_frames(ctx, "finish", stage.todo, stage.done, stage.written, stage.paint_from_files)
     return stage.result()
 
 

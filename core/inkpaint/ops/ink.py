@@ -24,12 +24,12 @@ import numpy as np
 
 from ..cel.ink import InkLines, draw_ink
 from ..cel.labels import MAX_PARTS, bounding_box, mattes_to_labels
-from ..errors import FrameError, SpecError
+from ..errors import FrameError, MissingChannelError, SpecError
 from ..io.frames import ImageData, Window, paste, read_attributes, read_image, write_png
 from ..io.sequence import FrameSequence
 from ..progress import RunContext
 from ..spec import JobSpec, OutputSettings, resolve_path
-from .base import FrameOutputs, JobResult, write_manifest, write_window_exr
+from .base import FrameOutputs, JobResult, run_frames, write_manifest, write_window_exr
 from .roto import add_common_options, common_settings
 
 log = logging.getLogger("inkpaint.ink")
@@ -102,17 +102,10 @@ class MatteSource:
 
     def _read(self, frame: int) -> ImageData:
         """The part channels of ``frame`` in the file's data window, checked against the first frame's size."""
-        path = self.path(frame)
-        try:
-            img = read_image(path, frame=frame, channels=[f"{n}.A" for n in self.names], window="data")
-        except FrameError as exc:
-            if "has no channel" in str(exc):
-                raise FrameError(f"{exc.reason} (the parts of the first frame are {', '.join(self.names)})", frame=frame, path=path) from None
-            raise
-        if img.frame_size != self.size:
-            w, h = img.frame_size
-            raise FrameError(f"mattes are {w}x{h}, but the first matte frame is {self.size[0]}x{self.size[1]}", frame=frame, path=path)
-        return img
+        return read_layer(
+            self.path(frame), frame, self.size, [f"{n}.A" for n in self.names], "data", "mattes",
+            f"the parts of the first frame: {', '.join(self.names)}", against="the first matte frame is",
+        )
 
     def labels(self, frame: int) -> np.ndarray:
         """``(H, W)`` uint8 part labels of ``frame`` (0 outside, ``i + 1`` for ``names[i]``)."""
@@ -134,9 +127,7 @@ class MatteSource:
         box = bounding_box(labels > 0)
         if box is None:
             return PartLabels(np.zeros((0, 0), np.uint8), Window(0, 0, 0, 0), self.size)
-        tight = Window.from_slices(box)
-        tight = Window(tight.x + img.window.x, tight.y + img.window.y, tight.width, tight.height)
-        window = tight.grow(margin, self.size)
+        window = Window.from_slices(box, within=img.window).grow(margin, self.size)
         return PartLabels(paste(labels, img.window, window), window, self.size)
 
     def check_size(self, size: tuple[int, int], other: str, other_path: str, frame: int) -> None:
@@ -190,26 +181,33 @@ def read_tone(path: str, frame: int, size: tuple[int, int], window: Window | Non
 
 
 def read_layer(
-    path: str, frame: int, size: tuple[int, int], channels: list[str] | None, window: Window | str | None, what: str, expected: str
+    path: str,
+    frame: int,
+    size: tuple[int, int],
+    channels: list[str] | None,
+    window: Window | str | None,
+    what: str,
+    expected: str,
+    *,
+    against: str = "the mattes are",
 ) -> ImageData:
-    """Read channels of a layer frame (tones, ink ...) and check it has the mattes' ``size``.
+    """Read channels of a layer frame (mattes, tones, ink ...) and check it has the frame ``size``.
 
     Args:
         what: the layer as named in errors (``"tones"``).
         expected: what the file should be (``"the shade output"``), named when a channel is missing.
+        against: what ``size`` is, as named in the size error.
 
     Raises:
         FrameError: unreadable, a channel missing, or another size (names the frame and file).
     """
     try:
         img = read_image(path, frame=frame, channels=channels, window=window)
-    except FrameError as exc:
-        if "has no channel" in str(exc):
-            raise FrameError(f"{exc.reason} (expected {expected})", frame=frame, path=path) from None
-        raise
+    except MissingChannelError as exc:
+        raise MissingChannelError(f"{exc.reason} (expected {expected})", frame=frame, path=path) from None
     if img.frame_size != tuple(size):
         w, h = img.frame_size
-        raise FrameError(f"{what} {'is' if what == 'ink' else 'are'} {w}x{h} but the mattes are {size[0]}x{size[1]}", frame=frame, path=path)
+        raise FrameError(f"{what} {'is' if what == 'ink' else 'are'} {w}x{h} but {against} {size[0]}x{size[1]}", frame=frame, path=path)
     return img
 
 
@@ -332,15 +330,15 @@ class InkStage:
 def run(job: InkJob, ctx: RunContext) -> JobResult:
     """Run an ink job. Resumable: frames already written by the same job are skipped."""
     stage = InkStage(job, ctx)
-    ctx.report("ink", 0, len(stage.todo), message=f"{len(stage.done)} frame(s) already done" if stage.done else "")
-    for f in stage.todo:
-        ctx.check_cancel()
+
+    def ink_one(f: int) -> None:
         parts = stage.mattes.part_labels(f, stage.margin)
         tone = None
         if stage.tone_seq is not None and not parts.empty:
             tone = read_tone(stage.tone_seq.path(f), f, stage.mattes.size, parts.window)
         stage.write(f, parts, stage.draw(parts, tone))
-        ctx.report("ink", len(stage.written), len(stage.todo), frame=f)
+
+    run_frames(ctx, "ink", stage.todo, stage.done, stage.written, ink_one)
     return stage.result()
 
 

@@ -26,7 +26,7 @@ from ..io.frames import Window, image_size, read_image, to_rgb
 from ..io.sequence import FrameSequence, parse_frame_range
 from ..progress import RunContext
 from ..spec import ColorSettings, JobSpec, OutputSettings, resolve_path
-from .base import FrameOutputs, JobResult, write_manifest, write_window_exr
+from .base import FrameOutputs, JobResult, run_frames, write_manifest, write_window_exr
 from .ink import MatteSource, PartLabels, split_names
 from .roto import add_common_options, common_settings
 
@@ -277,12 +277,12 @@ def run(job: ShadeJob, ctx: RunContext) -> JobResult:
     """Run a shade job. Resumable: frames already written by the same job are skipped; the model is refitted
     deterministically (same frames, same histograms) or reloaded from its JSON."""
     stage = ShadeStage(job, ctx)
-    ctx.report("shade", 0, len(stage.todo), message=f"{len(stage.done)} frame(s) already done" if stage.done else "")
-    for f in stage.todo:
-        ctx.check_cancel()
+
+    def shade_one(f: int) -> None:
         parts = stage.mattes.part_labels(f, SHADE_MARGIN)
         stage.write(f, parts, stage.tones(f, parts))
-        ctx.report("shade", len(stage.written), len(stage.todo), frame=f)
+
+    run_frames(ctx, "shade", stage.todo, stage.done, stage.written, shade_one)
     return stage.result()
 
 
