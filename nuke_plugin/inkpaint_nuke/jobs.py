@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -167,8 +168,6 @@ def job_key(job: dict[str, Any]) -> str:
 def manifest_path(pattern: str) -> str:
     """The engine's manifest beside an output sequence (``roto/m.####.exr`` -> ``roto/m.inkpaint.json``), as
     ``inkpaint.ops.base.manifest_path`` computes it."""
-    import re
-
     name = os.path.basename(pattern)
     m = re.search(r"(#+|@+|%0?\d*d)", name)
     prefix = pattern[: len(pattern) - len(name)] + (name[: m.start()] if m else name)
@@ -189,7 +188,82 @@ def read_manifest(pattern: str) -> dict[str, Any] | None:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Ink / shade / finish (issue 4 contract) and paint (issue 5 contract)
+# Cel (shade + ink + finish fused), the stand-alone ink / shade / finish (issue 4 contract) and paint (issue 5)
+
+CEL_LAYERS = ("tone", "ink", "cel")
+
+
+def cel_job(*, input: str, mattes: str, palette: str, out_dir: str, frames: tuple[int, int], tones: int, width: float,
+            tone_lines: bool = False, over: str | None = None, color: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A ``cel`` job on existing part mattes (the engine's ``CelJob`` with ``mattes``: roto is skipped).
+
+    The engine runs shade, ink and finish fused, one frame at a time (each input read once), and writes
+    ``out_dir/tone/``, ``out_dir/ink/`` and ``out_dir/cel/`` exactly as the stand-alone jobs would (see
+    :func:`cel_outputs`).
+
+    Args:
+        input: plate pattern (the tones are fitted on its pixels).
+        mattes: part mattes pattern (``<part>.A`` channels; an InkpaintRoto output).
+        palette: colour design sheet (inkpaint YAML or BasicPBC ``colorbook.yml``).
+        out_dir: folder for the layers ("" while the key is computed).
+        frames: first and last frame.
+        tones: 2, 3 or 4.
+        width: ink line width in pixels.
+        tone_lines: also ink the tone boundaries.
+        over: background pattern for the composite; ``None`` leaves the cel transparent.
+        color: colour management of the plate and the background alike (``CelJob`` has one ``color``).
+
+    Raises:
+        JobBuildError: no palette, a bad tone count or width, or a range that ends before it starts.
+    """
+    if not palette:
+        raise JobBuildError("choose a palette (colour design sheet YAML) first")
+    if tones not in (2, 3, 4):
+        raise JobBuildError(f"tones must be 2, 3 or 4, not {tones}")
+    if not float(width) > 0:
+        raise JobBuildError(f"ink width must be > 0 pixels, not {width}")
+    if frames[1] < frames[0]:
+        raise JobBuildError(f"frame range {frames[0]}-{frames[1]} ends before it starts")
+    job: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION, "type": "cel", "input": input, "objects": [], "mattes": mattes,
+        "palette": palette, "out_dir": out_dir, "frames": f"{frames[0]}-{frames[1]}", "tones": int(tones),
+        "width": float(width), "tone_lines": bool(tone_lines), "over": over or None, "color": dict(color or {}),
+    }
+    return job
+
+
+def shot_name(pattern: str) -> str:
+    """The shot name the engine's cel job files its layers under: the plate's file name before the frame token
+    (``plates/shot_v1.####.exr`` -> ``shot_v1``), ``frames`` when that is empty (``CelJob.shot_name``)."""
+    name = os.path.basename(os.path.expandvars(os.path.expanduser(pattern)))
+    m = re.search(r"(#+|@+|%0?\d*d)", name)
+    stem = (name[: m.start()] if m else name).rstrip("._-")
+    return stem or "frames"
+
+
+def cel_outputs(job: dict[str, Any]) -> dict[str, str]:
+    """Where a ``cel`` job writes each layer: ``{"tone": ..., "ink": ..., "cel": ...}`` (``CelJob.stages``)."""
+    shot = shot_name(str(job["input"]))
+    out = str(job["out_dir"]).rstrip("/\\")
+    return {layer: f"{out}/{layer}/{shot}.####.exr" for layer in CEL_LAYERS}
+
+
+def cel_stage_jobs(job: dict[str, Any], over_color: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``cel`` job as its three stand-alone jobs (shade, ink, finish), writing the same files, for a background
+    whose colour management differs from the plate's (the cel job reads both with one ``color``).
+
+    The ink job runs after shade when it inks the tone boundaries, before it otherwise.
+    """
+    first, last = (int(f) for f in str(job["frames"]).split("-"))
+    frames = (first, last)
+    out = cel_outputs(job)
+    shade = shade_job(input=job["input"], mattes=job["mattes"], output=out["tone"], frames=frames, tones=int(job["tones"]),
+                      color=job.get("color") or {})
+    ink = ink_job(mattes=job["mattes"], output=out["ink"], frames=frames, width=float(job["width"]),
+                  tone_lines=bool(job.get("tone_lines")), tones=out["tone"])
+    finish = finish_job(mattes=job["mattes"], tones=out["tone"], ink=out["ink"], palette=job["palette"], output=out["cel"],
+                        frames=frames, over=job.get("over"), color=over_color)
+    return [shade, ink, finish] if job.get("tone_lines") else [ink, shade, finish]
 
 
 def ink_job(*, mattes: str, output: str, frames: tuple[int, int], width: float, tone_lines: bool = False,

@@ -1,10 +1,18 @@
 """InkpaintShade: ink lines, tone regions and palette cels from an InkpaintRoto node's mattes (issue 4's chain).
 
 Input 1 is an InkpaintRoto node that has tracked; its plate (what the roto node reads) gives the tones. Input 2
-(optional) is a background to finish the cels over. Run sends three jobs to the worker, one after the other:
-``ink`` (``ink.A``), ``shade`` (``tone``) and ``finish``. Output: the finished cel as written by ``finish``: the
-composite in rgba plus layers ``colour`` (flat paint), ``ink`` (line alpha) and the ``tone`` codes; "show"
-switches to the ink or the tone image alone.
+(optional) is a background to finish the cels over. Run sends ONE job to the worker: ``cel`` on the roto node's
+mattes (the engine's ``CelJob`` with ``mattes``, so roto is not run again), which shades, inks and finishes every
+frame in one pass, reading each input once, and writes ``<cache>/<uid>/shade-<key>/tone|ink|cel/<shot>.####.exr``
+(``<shot>``: the plate's file name), each layer exactly as the stand-alone ``shade``, ``ink`` and ``finish`` jobs
+would. The engine's progress events (tone fit, then frames) drive the progress bar.
+
+One case still sends those three jobs (to the same files): a background whose colour management differs from the
+plate's (a graded background over a plain-Read plate, say), because the cel job reads plate and background with
+one ``color``.
+
+Output: the finished cel: the composite in rgba plus layers ``colour`` (flat paint), ``ink`` (line alpha) and the
+``tone`` codes; "show" switches to the ink or the tone image alone.
 """
 
 from __future__ import annotations
@@ -73,7 +81,18 @@ def roto_source(node: nuke.Node) -> nuke.Node:
 
 
 def plan(node: nuke.Node, cache_dir: str | None = None) -> dict[str, Any]:
-    """The three jobs and where they write (nothing runs)."""
+    """The job(s) to send and where they write (nothing runs).
+
+    Returns:
+        ``key`` (names the results folder: it hashes the cel job without its output folder, plus the palette
+        file's content and, for the three-job fallback, the background's colour settings), ``folder``,
+        ``frames``, ``jobs`` (one ``cel`` job, or shade/ink/finish when the background is colour-managed
+        differently from the plate), ``outputs`` (``tone``, ``ink`` and ``cel`` patterns), ``over`` (the
+        background's source or ``None``) and ``roto`` (the roto node's plan).
+
+    Raises:
+        InkpaintNukeError / jobs.JobBuildError / pixels.PixelsError: naming what to fix.
+    """
     roto = roto_source(node)
     rplan = roto_node.plan(roto, cache_dir)
     record = knobs.get_json(roto, roto_node.RESULTS_KNOB, {})
@@ -86,29 +105,27 @@ def plan(node: nuke.Node, cache_dir: str | None = None) -> dict[str, Any]:
     if not os.path.isfile(palette):
         raise runner.InkpaintNukeError(f"{node.name()}: palette file '{palette}' does not exist")
     frames = rplan.frames
-    tones = int(node["tones"].value())
-    over_source = None
     folder = roto_node.node_folder(node, cache_dir)
+    over_source = None
     if bool(node["over_background"].value()):
         over_source = pixels.plan_source(node, 1, folder, frames, what="background")
-    params = {
-        "roto": rplan.key, "palette": palette, "palette_digest": jobs.file_digest(palette), "tones": tones,
-        "width": float(node["ink_width"].value()), "tone_lines": bool(node["tone_lines"].value()),
-        "over": over_source.pattern if over_source else None,
-    }
-    key = jobs.job_key(params)
+    plate_color = rplan.source.color()
+    cel = jobs.cel_job(
+        input=rplan.source.pattern, mattes=rplan.mattes, palette=palette, out_dir="", frames=frames,
+        tones=int(node["tones"].value()), width=float(node["ink_width"].value()),
+        tone_lines=bool(node["tone_lines"].value()), over=over_source.pattern if over_source else None, color=plate_color,
+    )
+    over_color = over_source.color() if over_source is not None else plate_color
+    split = over_color != plate_color
+    keyed: dict[str, Any] = {**cel, "palette_digest": jobs.file_digest(palette)}
+    if split:
+        keyed["over_color"] = over_color
+    key = jobs.job_key(keyed)
     out = f"{folder}/shade-{key}"
-    width, tone_lines = float(node["ink_width"].value()), bool(node["tone_lines"].value())
-    ink = jobs.ink_job(mattes=rplan.mattes, output=f"{out}/ink.####.exr", frames=frames, width=width,
-                       tone_lines=tone_lines, tones=f"{out}/tone.####.exr")
-    shade = jobs.shade_job(input=rplan.source.pattern, mattes=rplan.mattes, output=f"{out}/tone.####.exr",
-                           frames=frames, tones=tones, color=rplan.source.color())
-    finish = jobs.finish_job(mattes=rplan.mattes, tones=f"{out}/tone.####.exr", ink=f"{out}/ink.####.exr",
-                             palette=palette, output=f"{out}/cel.####.exr", frames=frames,
-                             over=over_source.pattern if over_source else None,
-                             color=over_source.color() if over_source else None)
-    steps = [shade, ink, finish] if tone_lines else [ink, shade, finish]
-    return {"key": key, "folder": out, "frames": frames, "jobs": steps, "over": over_source, "roto": rplan}
+    cel["out_dir"] = out
+    steps = jobs.cel_stage_jobs(cel, over_color) if split else [cel]
+    return {"key": key, "folder": out, "frames": frames, "jobs": steps, "outputs": jobs.cel_outputs(cel),
+            "over": over_source, "roto": rplan}
 
 
 def run(node: nuke.Node, cache_dir: str | None = None) -> dict[str, Any]:
@@ -126,19 +143,20 @@ def run(node: nuke.Node, cache_dir: str | None = None) -> dict[str, Any]:
             first = message.splitlines()[0]
             knobs.set_status(n, first if first.startswith("cancelled") else f"failed: {first}")
 
-    knobs.set_status(node, "running ink, shade, finish...")
+    what = "cel (shade + ink + finish)" if len(steps) == 1 else "shade, ink, finish"
+    knobs.set_status(node, f"running {what}...")
     runner.start(runner.Task(f"Inkpaint shade {name}", name, steps, done, failed))
     return p
 
 
 def show_results(node: nuke.Node, p: dict[str, Any]) -> None:
     first, last = p["frames"]
-    out = p["folder"]
-    knobs.set_json(node, RESULTS_KNOB, {"key": p["key"], "folder": out, "frames": [first, last]})
-    graph.set_read(node, "InkpaintCel", f"{out}/cel.####.exr", first, last)
-    graph.set_read(node, "InkpaintInk", f"{out}/ink.####.exr", first, last)
-    graph.set_read(node, "InkpaintTone", f"{out}/tone.####.exr", first, last)
-    # The finish EXR already holds the composite in rgba plus the colour, ink and tone layers.
+    out = p["outputs"]
+    knobs.set_json(node, RESULTS_KNOB, {"key": p["key"], "folder": p["folder"], "frames": [first, last], "outputs": out})
+    graph.set_read(node, "InkpaintCel", out["cel"], first, last)
+    graph.set_read(node, "InkpaintInk", out["ink"], first, last)
+    graph.set_read(node, "InkpaintTone", out["tone"], first, last)
+    # The cel EXR already holds the composite in rgba plus the colour, ink and tone layers.
     graph.connect_view_input(node, 1, graph.inner(node, "InkpaintCel"))
     graph.connect_view_input(node, 2, graph.inner(node, "InkpaintInk"))
     graph.connect_view_input(node, 3, graph.inner(node, "InkpaintTone"))
