@@ -8,6 +8,8 @@ of anything wrong.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import os
 import tempfile
 from collections import defaultdict
@@ -46,6 +48,31 @@ def work_dir(clip: bpy.types.MovieClip, output_dir: str = "") -> str:
         base = os.path.join(tempfile.gettempdir(), "inkpaint-unsaved", base[2:])
     path = bpy.path.abspath(base)
     return os.path.join(os.path.normpath(path), bpy.path.clean_name(clip.name))
+
+
+def job_key(data: dict[str, Any]) -> str:
+    """A hash (16 hex digits) of a JSON-ready dict: names result folders, so changed settings get a new folder."""
+    canon = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode("utf-8")).hexdigest()[:16]
+
+
+def file_digest(path: str) -> str:
+    """SHA-256 (16 hex digits) of a file's bytes, "" when unreadable: a palette edited in place changes keys."""
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()[:16]
+    except OSError:
+        return ""
+
+
+def read_manifest(path: str) -> dict[str, Any]:
+    """An engine manifest (``<prefix>.inkpaint.json``: ``job``, ``result``), ``{}`` when missing or unreadable."""
+    try:
+        with open(bpy.path.abspath(path), encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def scene_range(clip: bpy.types.MovieClip, start: int | None = None, end: int | None = None) -> tuple[int, int]:

@@ -82,9 +82,6 @@ class Task:
     ) -> None:
         self.kind = kind
         self.payload = payload
-        # {"chain": [job, job, ...]} runs the jobs one after another; on_result then gets {"results": [...]}
-        self.chain: list[dict[str, Any]] = list(payload.get("chain", [])) if kind == "run" else []
-        self.results: list[dict[str, Any]] = []
         self.label = label
         self.on_result = on_result
         self.on_end = on_end
@@ -154,12 +151,6 @@ class Task:
             return True
         if res is None:
             return False
-        if self.chain:
-            self.results.append(res)
-            if len(self.results) < len(self.chain):
-                self.rid = self.client.submit("run", job=self.chain[len(self.results)])
-                return False
-            res = {"results": self.results}
         try:
             self.on_result(res)
         except Exception as exc:  # applying results failed: report, keep Blender working
@@ -187,10 +178,7 @@ def start(context: bpy.types.Context, task: Task) -> Task:
     if _active is not None:
         raise WorkerError(f"Inkpaint is already running {_active.label}; wait for it or press Esc to cancel")
     task.client = client(context)
-    if task.chain:
-        task.rid = task.client.submit("run", job=task.chain[0])
-    else:
-        task.rid = task.client.submit(task.kind, **task.payload)
+    task.rid = task.client.submit(task.kind, **task.payload)
     _active = task
     task._status(f"Inkpaint {task.label}: starting (Esc to cancel)")
     if not bpy.app.timers.is_registered(_drain):
@@ -254,8 +242,6 @@ def run_blocking(
         elif ev.get("event") == "log" and ev.get("level") in ("warning", "error"):
             print(f"Inkpaint {label}: {ev.get('level')}: {ev.get('message')}", flush=True)
 
-    if kind == "run" and "chain" in payload:
-        return {"results": [run_sync(client(context), "run", {"job": job}, on_event=on_event) for job in payload["chain"]]}
     return run_sync(client(context), kind, payload, on_event=on_event)
 
 

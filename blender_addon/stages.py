@@ -1,7 +1,8 @@
-"""The Shade and Paint sections' operators: ink + shade + finish on the roto mattes, and the paint bucket.
+"""The Shade and Paint sections' operators: cels from the roto mattes, and the paint bucket.
 
-Both run engine jobs on the worker (as one chain of requests) and load the results as image sequences wired into
-the clip's Inkpaint compositor tree.
+Shade sends one ``cel`` job on the last roto mattes (the engine's ``CelJob`` with ``mattes``: roto is skipped and
+shade, ink and finish run fused, one pass over the frames). Paint sends one ``paint`` job. Both load their results
+as image sequences wired into the clip's Inkpaint compositor tree.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ def _abs(path: str) -> str:
 
 
 class INKPAINT_OT_shade(_RunOperator, bpy.types.Operator):
-    """Ink lines, tone regions and flat cels from the last roto mattes (ink -> shade -> finish on the engine); the
-    cels are loaded as an image sequence and wired into the compositor"""
+    """Ink lines, tone regions and flat cels from the last roto mattes (the engine's cel job: shade, ink and finish
+    in one pass); the cels are loaded as an image sequence and wired into the compositor"""
 
     bl_idname = "inkpaint.shade"
     bl_label = "Ink, Shade and Finish"
@@ -52,36 +53,65 @@ class INKPAINT_OT_shade(_RunOperator, bpy.types.Operator):
         over = s.finish_over_clip if tri[self.over_clip] is None else bool(tri[self.over_clip])
         overwrite = s.overwrite if tri[self.overwrite] is None else bool(tri[self.overwrite])
         plate = clip_source.Plate(s.plate_pattern, s.plate_first_file, s.plate_first_scene, False, int(clip.size[0]), int(clip.size[1]))
-        chain = build_shade_chain(s.plate_pattern, mattes, palette, tones, width, over, overwrite, jobs.work_dir(clip))
+        roto = jobs.read_manifest(s.roto_manifest) if s.roto_manifest else {}
+        job = build_cel_job(s.plate_pattern, mattes, palette, tones, width, over, overwrite, jobs.work_dir(clip),
+                            frames=roto.get("result", {}).get("frame_range") or None,
+                            mattes_hash=str(roto.get("result", {}).get("job_hash") or ""))
         clip_name = clip.name
 
         def apply(result: dict[str, Any]) -> str:
             c = bpy.data.movieclips[clip_name]
-            final = result["results"][-1]
-            frames = [int(f) for f in final.get("frames", [])]
-            cel = final["outputs"].get("cel") or final["outputs"].get("output") or next(iter(final["outputs"].values()))
+            frames = [int(f) for f in result.get("frames", [])]
+            cel = result.get("outputs", {}).get("cel")
+            if not cel or not frames:
+                raise RuntimeError(f"the cel job reported no cels (outputs {sorted(result.get('outputs', {}))}, {len(frames)} frame(s))")
             summ = results.apply_sequence(bpy.context, c, cel, frames, plate, "cel", "cels", -450, over)
             return f"cels on {summ['frames']} frame(s): image '{summ['image']}', compositor '{summ['tree']}'"
 
-        return "run", {"chain": chain}, "ink/shade/finish", apply
+        return "run", {"job": job}, "cel (shade+ink+finish)", apply
 
 
-def build_shade_chain(plate: str, mattes: str, palette: str, tones: int, width: float, over: bool, overwrite: bool, work: str) -> list[dict[str, Any]]:
-    """The ink, shade and finish jobs (the engine's CLI contract: ``inkpaint ink|shade|finish``)."""
-    seq = os.path.basename(mattes)
-    ink = os.path.join(work, "ink", seq)
-    tone = os.path.join(work, "tone", seq)
-    cel = os.path.join(work, "cel", seq)
-    # Blender 5.0 loads an EXR's data window as the whole image (display window ignored): ask for full frames
-    opts = {"overwrite": overwrite, "data_window": "full"}
-    return [
-        {"schema_version": 1, "type": "ink", "mattes": mattes, "output": ink, "width": float(width), "output_options": opts},
-        {"schema_version": 1, "type": "shade", "input": plate, "mattes": mattes, "tones": int(tones), "output": tone, "output_options": opts},
-        {
-            "schema_version": 1, "type": "finish", "mattes": mattes, "tones": tone, "ink": ink, "palette": palette, "output": cel,
-            "over": plate if over else None, "output_options": opts,
-        },
-    ]
+def build_cel_job(plate: str, mattes: str, palette: str, tones: int, width: float, over: bool, overwrite: bool, work: str,
+                  frames: str | None = None, mattes_hash: str = "") -> dict[str, Any]:
+    """The engine's ``cel`` job on existing part mattes (``inkpaint cel PLATE --mattes ... --palette ... --out-dir``).
+
+    Roto is skipped; shade, ink and finish run fused per frame (each input read once) and write
+    ``<work>/shade-<key>/tone|ink|cel/<shot>.####.exr`` (``<shot>``: the plate's file name before the frame number,
+    ``frames`` when that is empty), each layer exactly as the stand-alone ``shade``, ``ink`` and ``finish`` jobs
+    would. ``<key>`` hashes the job (without its output folder and write options), the palette file's bytes and
+    ``mattes_hash``, so changed settings, a palette edited in place or re-tracked mattes get a new folder and never
+    reuse earlier files; the same ones find their folder again and the engine resumes it.
+
+    Args:
+        plate: the frames the roto job read (tones are fitted on them; also the background when ``over``).
+        mattes: the roto job's matte pattern (``<part>.A`` channels).
+        palette: colour design sheet YAML or BasicPBC ``colorbook.yml``.
+        tones: 2, 3 or 4.
+        width: ink line width in pixels.
+        over: composite the cels over the plate.
+        overwrite: replace outputs of a different job (``output_options.overwrite``).
+        work: the clip's output folder (``<output>/<clip>``).
+        frames: file frame range (``"0-9"``, the roto job's); ``None`` = every frame on disk.
+        mattes_hash: the roto job's hash (from its manifest): new mattes at the same path make a new key.
+
+    Raises:
+        JobBuildError: tones outside 2-4 or a width that is not positive.
+    """
+    if tones not in (2, 3, 4):
+        raise jobs.JobBuildError(f"tones must be 2, 3 or 4, not {tones}")
+    if not width > 0:
+        raise jobs.JobBuildError(f"line width must be > 0 pixels, not {width}")
+    job: dict[str, Any] = {
+        "schema_version": jobs.SCHEMA_VERSION, "type": "cel", "input": plate, "objects": [], "mattes": mattes,
+        "palette": palette, "out_dir": "", "frames": frames, "tones": int(tones), "width": float(width),
+        "over": plate if over else None,
+        # Blender 5.0 loads an EXR's data window as the whole image (display window ignored): ask for full frames
+        "output_options": {"overwrite": bool(overwrite), "data_window": "full"},
+    }
+    settings = {k: v for k, v in job.items() if k not in ("out_dir", "output_options")}
+    key = jobs.job_key({**settings, "palette_digest": jobs.file_digest(palette), "mattes_hash": mattes_hash})
+    job["out_dir"] = os.path.join(work, f"shade-{key}")
+    return job
 
 
 class INKPAINT_OT_paint(_RunOperator, bpy.types.Operator):
@@ -202,4 +232,4 @@ def build_paint_job(lines: str, keys: list[tuple[int, str]], palette: str, direc
 
 CLASSES = [INKPAINT_OT_shade, INKPAINT_OT_paint]
 
-__all__ = ["CLASSES", "build_shade_chain", "build_paint_job"]
+__all__ = ["CLASSES", "build_cel_job", "build_paint_job"]

@@ -314,18 +314,40 @@ def test_worker_that_dies_at_start_is_reported(clip, tmp_path) -> None:  # type:
 
 
 # ------------------------------------------------------------------------------------------------------------------
-# Shade section: ink -> shade -> finish on the tracked mattes
+# Shade section: one cel job (shade + ink + finish fused) on the tracked mattes
 
 
-def test_shade_section_makes_flat_cels_in_the_compositor(tracked, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_shade_section_makes_flat_cels_in_the_compositor(tracked, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    runner = sys.modules[f"{ADDON}.runner"]
+    sent: list[tuple[str, dict]] = []
+    real_run_sync = runner.run_sync
+
+    def spy(client, kind, payload, **kw):  # type: ignore[no-untyped-def]
+        sent.append((kind, payload))
+        return real_run_sync(client, kind, payload, **kw)
+
+    monkeypatch.setattr(runner, "run_sync", spy)
     palette = tmp_path / "design.yml"
     palette.write_text("parts:\n  swan:\n    normal: [240, 240, 235]\n    shadow: [120, 130, 160]\n")
     s = tracked.inkpaint
     assert bpy.ops.inkpaint.shade(clip=tracked.name, palette=str(palette), tones=2, ink_width=2.0, over_clip="ON") == {"FINISHED"}
     assert "cels on 10 frame(s)" in s.status
+    # one request: the engine's cel job on the roto mattes (roto skipped), full data windows for Blender 5.0
+    assert [(kind, payload["job"]["type"]) for kind, payload in sent] == [("run", "cel")]
+    job = sent[0][1]["job"]
+    assert job["mattes"] == s.mattes_pattern and job["objects"] == [] and job["input"] == s.plate_pattern
+    assert job["over"] == s.plate_pattern and job["palette"] == str(palette) and (job["tones"], job["width"]) == (2, 2.0)
+    assert job["frames"] == f"0-{N_FRAMES - 1}" and job["output_options"]["data_window"] == "full"
+    work = job["out_dir"]
+    assert os.path.dirname(work) == os.path.dirname(os.path.dirname(s.mattes_pattern))  # <output>/<clip>, beside roto/
+    assert os.path.basename(work).startswith("shade-")
+    for layer in ("tone", "ink", "cel"):
+        for f in range(N_FRAMES):
+            assert os.path.isfile(os.path.join(work, layer, f"frames.{f:04d}.exr")), (layer, f)
     tree = scene_tree(bpy.context.scene)
     roles = {n.get("inkpaint"): n for n in tree.nodes}
     assert {"cel", "cel_over"} <= set(roles)
+    assert os.path.normpath(bpy.path.abspath(roles["cel"].image.filepath)) == os.path.join(work, "cel", "frames.0000.exr")
     over = roles["cel_over"]
     fg, bg = (over.inputs["Foreground"], over.inputs["Background"]) if NEW_COMPOSITOR else (over.inputs[2], over.inputs[1])
     assert fg.links[0].from_node == roles["cel"]
@@ -344,6 +366,61 @@ def test_shade_section_makes_flat_cels_in_the_compositor(tracked, tmp_path) -> N
     ink = np.all(enc < 40, axis=1)
     print(f"cel inside the swan: normal {normal.mean():.2f}, shadow {shadow.mean():.2f}, ink {ink.mean():.2f}")
     assert (normal | shadow | ink).mean() > 0.9 and normal.mean() > 0.2
+
+
+def test_shade_cel_job_progress_reaches_the_status_bar(tracked, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The UI path (worker thread + timer): the cel job's progress events (tone fit, then frames) reach the status
+    bar; the results folder is keyed, so a palette edited in place gets new cels and the same job resumes."""
+    runner = sys.modules[f"{ADDON}.runner"]
+    stages = sys.modules[f"{ADDON}.stages"]
+    jobs = sys.modules[f"{ADDON}.jobs"]
+    s = tracked.inkpaint
+    palette = tmp_path / "design.yml"
+    palette.write_text("parts:\n  swan:\n    normal: [240, 240, 235]\n    shadow: [120, 130, 160]\n")
+    work = str(tmp_path / "work")
+    roto = jobs.read_manifest(s.roto_manifest)["result"]
+    assert roto["frame_range"] == f"0-{N_FRAMES - 1}" and roto["job_hash"]
+
+    def run(job: dict) -> tuple[dict, list[str]]:
+        got: dict = {}
+        task = runner.Task("run", {"job": job}, "cel (shade+ink+finish)", lambda res: got.setdefault("result", res), lambda err: got.setdefault("end", err))
+        shown: list[str] = []
+        real_status = task._status
+        task._status = lambda text: (shown.append(text or ""), real_status(text))  # type: ignore[method-assign]
+        runner.start(bpy.context, task)
+        deadline = time.monotonic() + 120
+        while runner._drain() is not None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        if bpy.app.timers.is_registered(runner._drain):
+            bpy.app.timers.unregister(runner._drain)
+        return got, shown
+
+    def build(**kw) -> dict:  # type: ignore[no-untyped-def]
+        args = dict(tones=3, width=1.5, over=False, mattes_hash=roto["job_hash"])
+        args.update(kw)
+        return stages.build_cel_job(s.plate_pattern, s.mattes_pattern, str(palette), args["tones"], args["width"], args["over"], False,
+                                    work, frames=roto["frame_range"], mattes_hash=args["mattes_hash"])
+
+    job = build()
+    assert build() == job  # same settings, same folder
+    got, shown = run(job)
+    assert got["end"] is None and got["result"]["outputs"]["cel"] == os.path.join(job["out_dir"], "cel", "frames.####.exr")
+    assert any("fit tones" in t for t in shown), shown
+    assert any(f"{N_FRAMES}/{N_FRAMES} shade+ink+finish frame {N_FRAMES - 1}" in t for t in shown), shown
+    # the same job again: resumed, nothing rewritten
+    got, _ = run(build())
+    assert got["end"] is None and got["result"]["written"] == [] and len(got["result"]["skipped"]) == N_FRAMES
+    # every setting, the palette's content and the mattes' job make another folder (never the old files)
+    folders = {job["out_dir"]}
+    for kw in ({"tones": 2}, {"tones": 4}, {"width": 3.0}, {"over": True}, {"mattes_hash": "other"}):
+        folders.add(build(**kw)["out_dir"])
+    palette.write_text("parts:\n  swan:\n    normal: [250, 200, 200]\n    shadow: [100, 60, 60]\n")
+    edited = build()
+    folders.add(edited["out_dir"])
+    assert len(folders) == 7
+    got, _ = run(edited)
+    assert got["end"] is None and sorted(got["result"]["written"]) == list(range(N_FRAMES))
 
 
 # ------------------------------------------------------------------------------------------------------------------
