@@ -175,3 +175,22 @@ def test_cel_mattes_and_prompts_are_exclusive_and_palette_checked(tmp_path: Path
     assert r.returncode == 1
     assert "head" in r.stderr and "hat" in r.stderr
     assert not (tmp_path / "c" / "tone").exists()
+
+
+def test_cel_over_color_reads_the_background_its_own_way(tmp_path: Path) -> None:
+    from inkpaint.errors import SpecError
+    from inkpaint.ops.cel import CelJob
+    from inkpaint.spec import ColorSettings, load_job
+
+    s = write_scene(tmp_path / "in", frames=2)
+    plate_cs = ColorSettings(input_colorspace="lin_rec709_scene")
+    bg_cs = ColorSettings(input_colorspace="srgb_rec709_scene")
+    job = CelJob(input=s["plate"], objects=[], mattes=s["mattes"], palette=s["palette"], out_dir=str(tmp_path / "c"),
+                 over=s["plate"], color=plate_cs, over_color=bg_cs)
+    job.validate()
+    _, shade, _, finish = job.stages()
+    assert shade.color == plate_cs and finish.color == bg_cs
+    assert load_job(job.to_dict()) == job and job.job_hash() != dataclasses.replace(job, over_color=None).job_hash()
+    assert dataclasses.replace(job, over_color=None).stages()[3].color == plate_cs  # default: the plate's
+    with pytest.raises(SpecError, match="over_color"):
+        dataclasses.replace(job, over=None).validate()

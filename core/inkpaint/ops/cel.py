@@ -85,6 +85,8 @@ class CelJob(JobSpec):
         cel_format: ``exr`` (layers in one multi-layer EXR) or ``png`` (8-bit sequences).
         mattes: existing part mattes (EXR pattern with ``<part>.A`` channels) to use instead of running roto.
         color: plate colour management.
+        over_color: how to read ``over`` when it is managed differently from the plate (e.g. a background rendered
+            in the working space behind a scene-linear plate); ``None`` = ``color``.
         output_options: compression and overwrite.
     """
 
@@ -112,6 +114,7 @@ class CelJob(JobSpec):
     cel_format: Literal["exr", "png"] = "exr"
     mattes: str | None = None
     color: ColorSettings = dataclasses.field(default_factory=ColorSettings)
+    over_color: ColorSettings | None = None
     output_options: OutputSettings = dataclasses.field(default_factory=OutputSettings)
 
     def validate(self) -> None:
@@ -121,6 +124,8 @@ class CelJob(JobSpec):
             raise SpecError("out_dir", "is required")
         if not self.width > 0:
             raise SpecError("width", f"must be > 0 px, got {self.width}")
+        if self.over_color is not None and self.over is None:
+            raise SpecError("over_color", "is only used with over (a background); set over or drop over_color")
         if self.mattes is not None:
             FrameSequence.parse(self.mattes, what="mattes")
             if self.objects:
@@ -165,7 +170,7 @@ class CelJob(JobSpec):
         )
         finish = FinishJob(
             mattes=roto_p, palette=self.palette, output=cel_p, tones=tone_p, ink=ink_p, over=self.over, frames=self.frames,
-            color=self.color, output_options=oo,
+            color=self.over_color if self.over_color is not None else self.color, output_options=oo,
         )
         for j in (roto, shade, ink, finish):
             if j is None:
@@ -304,6 +309,7 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--width-reference", type=int, help="image height the width is given at")
     p.add_argument("--tone-lines", action="store_true", help="also ink tone boundaries")
     p.add_argument("--over", help="background image or sequence")
+    p.add_argument("--over-colorspace", help="colour space of --over when it differs from the plate's --colorspace")
     p.add_argument("--cel-format", choices=["exr", "png"], default="exr", help="cel output format (default exr)")
     add_tone_options(p)
     add_common_options(p)
@@ -334,6 +340,7 @@ def _job_from_args(args: argparse.Namespace) -> CelJob:
         over=os.path.abspath(args.over) if args.over else None,
         cel_format=args.cel_format,
         color=color,
+        over_color=dataclasses.replace(color, input_colorspace=args.over_colorspace) if args.over_colorspace else None,
         output_options=output,
     )
     job.validate()
