@@ -188,13 +188,14 @@ def read_manifest(pattern: str) -> dict[str, Any] | None:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Cel (shade + ink + finish fused), the stand-alone ink / shade / finish (issue 4 contract) and paint (issue 5)
+# Cel (shade + ink + finish fused, issue 4) and paint (issue 5)
 
 CEL_LAYERS = ("tone", "ink", "cel")
 
 
 def cel_job(*, input: str, mattes: str, palette: str, out_dir: str, frames: tuple[int, int], tones: int, width: float,
-            tone_lines: bool = False, over: str | None = None, color: dict[str, Any] | None = None) -> dict[str, Any]:
+            tone_lines: bool = False, over: str | None = None, color: dict[str, Any] | None = None,
+            over_color: dict[str, Any] | None = None) -> dict[str, Any]:
     """A ``cel`` job on existing part mattes (the engine's ``CelJob`` with ``mattes``: roto is skipped).
 
     The engine runs shade, ink and finish fused, one frame at a time (each input read once), and writes
@@ -211,10 +212,14 @@ def cel_job(*, input: str, mattes: str, palette: str, out_dir: str, frames: tupl
         width: ink line width in pixels.
         tone_lines: also ink the tone boundaries.
         over: background pattern for the composite; ``None`` leaves the cel transparent.
-        color: colour management of the plate and the background alike (``CelJob`` has one ``color``).
+        color: colour management of the plate (and of the background unless ``over_color`` is given).
+        over_color: colour management of the background when it differs from the plate's (``CelJob.over_color``,
+            used by the finish stage); ``None`` or equal to ``color`` leaves the field out (the engine then reads
+            the background with ``color``), so the job, and its key, only carry it when it matters.
 
     Raises:
-        JobBuildError: no palette, a bad tone count or width, or a range that ends before it starts.
+        JobBuildError: no palette, a bad tone count or width, a range that ends before it starts, or a background
+            colour setting without a background.
     """
     if not palette:
         raise JobBuildError("choose a palette (colour design sheet YAML) first")
@@ -229,6 +234,10 @@ def cel_job(*, input: str, mattes: str, palette: str, out_dir: str, frames: tupl
         "palette": palette, "out_dir": out_dir, "frames": f"{frames[0]}-{frames[1]}", "tones": int(tones),
         "width": float(width), "tone_lines": bool(tone_lines), "over": over or None, "color": dict(color or {}),
     }
+    if over_color is not None and dict(over_color) != job["color"]:
+        if not over:
+            raise JobBuildError("a background colour setting was given without a background (over)")
+        job["over_color"] = dict(over_color)
     return job
 
 
@@ -246,57 +255,6 @@ def cel_outputs(job: dict[str, Any]) -> dict[str, str]:
     shot = shot_name(str(job["input"]))
     out = str(job["out_dir"]).rstrip("/\\")
     return {layer: f"{out}/{layer}/{shot}.####.exr" for layer in CEL_LAYERS}
-
-
-def cel_stage_jobs(job: dict[str, Any], over_color: dict[str, Any]) -> list[dict[str, Any]]:
-    """The ``cel`` job as its three stand-alone jobs (shade, ink, finish), writing the same files, for a background
-    whose colour management differs from the plate's (the cel job reads both with one ``color``).
-
-    The ink job runs after shade when it inks the tone boundaries, before it otherwise.
-    """
-    first, last = (int(f) for f in str(job["frames"]).split("-"))
-    frames = (first, last)
-    out = cel_outputs(job)
-    shade = shade_job(input=job["input"], mattes=job["mattes"], output=out["tone"], frames=frames, tones=int(job["tones"]),
-                      color=job.get("color") or {})
-    ink = ink_job(mattes=job["mattes"], output=out["ink"], frames=frames, width=float(job["width"]),
-                  tone_lines=bool(job.get("tone_lines")), tones=out["tone"])
-    finish = finish_job(mattes=job["mattes"], tones=out["tone"], ink=out["ink"], palette=job["palette"], output=out["cel"],
-                        frames=frames, over=job.get("over"), color=over_color)
-    return [shade, ink, finish] if job.get("tone_lines") else [ink, shade, finish]
-
-
-def ink_job(*, mattes: str, output: str, frames: tuple[int, int], width: float, tone_lines: bool = False,
-            tones: str | None = None) -> dict[str, Any]:
-    """An ``ink`` job: line art (``ink.A``) from the part mattes."""
-    job: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "type": "ink", "mattes": mattes, "output": output,
-                           "frames": f"{frames[0]}-{frames[1]}", "width": float(width)}
-    if tone_lines and tones:
-        job["tones"] = tones
-    return job
-
-
-def shade_job(*, input: str, mattes: str, output: str, frames: tuple[int, int], tones: int,
-              color: dict[str, Any]) -> dict[str, Any]:
-    """A ``shade`` job: the ``tone`` channel per frame from the plate inside each part."""
-    if tones not in (2, 3, 4):
-        raise JobBuildError(f"tones must be 2, 3 or 4, not {tones}")
-    return {"schema_version": SCHEMA_VERSION, "type": "shade", "input": input, "mattes": mattes, "output": output,
-            "frames": f"{frames[0]}-{frames[1]}", "tones": int(tones), "color": dict(color)}
-
-
-def finish_job(*, mattes: str, tones: str, ink: str, palette: str, output: str, frames: tuple[int, int],
-               over: str | None = None, color: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A ``finish`` job: flat palette cels (RGBA) with ink on top, optionally over a background."""
-    if not palette:
-        raise JobBuildError("choose a palette (colour design sheet YAML) first")
-    job: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "type": "finish", "mattes": mattes, "tones": tones,
-                           "ink": ink, "palette": palette, "output": output, "frames": f"{frames[0]}-{frames[1]}"}
-    if over:
-        job["over"] = over
-        if color:
-            job["color"] = dict(color)
-    return job
 
 
 def paint_job(*, input: str, output: str, frames: tuple[int, int], keys: list[dict[str, Any]], palette: str | None,

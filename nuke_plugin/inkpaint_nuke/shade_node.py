@@ -7,9 +7,9 @@ frame in one pass, reading each input once, and writes ``<cache>/<uid>/shade-<ke
 (``<shot>``: the plate's file name), each layer exactly as the stand-alone ``shade``, ``ink`` and ``finish`` jobs
 would. The engine's progress events (tone fit, then frames) drive the progress bar.
 
-One case still sends those three jobs (to the same files): a background whose colour management differs from the
-plate's (a graded background over a plain-Read plate, say), because the cel job reads plate and background with
-one ``color``.
+A background colour-managed differently from the plate (a graded background, rendered in the working space, over a
+plain-Read plate, say) is still the one cel job: its colour settings go in ``over_color``, which the engine's
+finish stage reads the background with (the plate keeps ``color``).
 
 Output: the finished cel: the composite in rgba plus layers ``colour`` (flat paint), ``ink`` (line alpha) and the
 ``tone`` codes; "show" switches to the ink or the tone image alone.
@@ -81,14 +81,14 @@ def roto_source(node: nuke.Node) -> nuke.Node:
 
 
 def plan(node: nuke.Node, cache_dir: str | None = None) -> dict[str, Any]:
-    """The job(s) to send and where they write (nothing runs).
+    """The job to send and where it writes (nothing runs).
 
     Returns:
-        ``key`` (names the results folder: it hashes the cel job without its output folder, plus the palette
-        file's content and, for the three-job fallback, the background's colour settings), ``folder``,
-        ``frames``, ``jobs`` (one ``cel`` job, or shade/ink/finish when the background is colour-managed
-        differently from the plate), ``outputs`` (``tone``, ``ink`` and ``cel`` patterns), ``over`` (the
-        background's source or ``None``) and ``roto`` (the roto node's plan).
+        ``key`` (names the results folder: it hashes the cel job without its output folder, so the background
+        and its ``over_color`` too, plus the palette file's content), ``folder``, ``frames``, ``jobs`` (the one
+        ``cel`` job, with ``over_color`` when the background is colour-managed differently from the plate),
+        ``outputs`` (``tone``, ``ink`` and ``cel`` patterns), ``over`` (the background's source or ``None``) and
+        ``roto`` (the roto node's plan).
 
     Raises:
         InkpaintNukeError / jobs.JobBuildError / pixels.PixelsError: naming what to fix.
@@ -109,22 +109,16 @@ def plan(node: nuke.Node, cache_dir: str | None = None) -> dict[str, Any]:
     over_source = None
     if bool(node["over_background"].value()):
         over_source = pixels.plan_source(node, 1, folder, frames, what="background")
-    plate_color = rplan.source.color()
     cel = jobs.cel_job(
         input=rplan.source.pattern, mattes=rplan.mattes, palette=palette, out_dir="", frames=frames,
         tones=int(node["tones"].value()), width=float(node["ink_width"].value()),
-        tone_lines=bool(node["tone_lines"].value()), over=over_source.pattern if over_source else None, color=plate_color,
+        tone_lines=bool(node["tone_lines"].value()), over=over_source.pattern if over_source else None,
+        color=rplan.source.color(), over_color=over_source.color() if over_source else None,
     )
-    over_color = over_source.color() if over_source is not None else plate_color
-    split = over_color != plate_color
-    keyed: dict[str, Any] = {**cel, "palette_digest": jobs.file_digest(palette)}
-    if split:
-        keyed["over_color"] = over_color
-    key = jobs.job_key(keyed)
+    key = jobs.job_key({**cel, "palette_digest": jobs.file_digest(palette)})  # over_color is in the job
     out = f"{folder}/shade-{key}"
     cel["out_dir"] = out
-    steps = jobs.cel_stage_jobs(cel, over_color) if split else [cel]
-    return {"key": key, "folder": out, "frames": frames, "jobs": steps, "outputs": jobs.cel_outputs(cel),
+    return {"key": key, "folder": out, "frames": frames, "jobs": [cel], "outputs": jobs.cel_outputs(cel),
             "over": over_source, "roto": rplan}
 
 
@@ -143,8 +137,7 @@ def run(node: nuke.Node, cache_dir: str | None = None) -> dict[str, Any]:
             first = message.splitlines()[0]
             knobs.set_status(n, first if first.startswith("cancelled") else f"failed: {first}")
 
-    what = "cel (shade + ink + finish)" if len(steps) == 1 else "shade, ink, finish"
-    knobs.set_status(node, f"running {what}...")
+    knobs.set_status(node, "running cel (shade + ink + finish)...")
     runner.start(runner.Task(f"Inkpaint shade {name}", name, steps, done, failed))
     return p
 

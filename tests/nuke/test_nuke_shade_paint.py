@@ -14,7 +14,7 @@ import pytest
 import inkpaint_nuke
 from inkpaint.io.frames import read_channels
 from inkpaint.spec import load_job
-from inkpaint_nuke import graph, knobs, roto_node, runner, shade_node, worker_client
+from inkpaint_nuke import graph, jobs, knobs, roto_node, runner, shade_node, worker_client
 
 PALETTE = ("ink: [10, 10, 10]\nparts:\n  ball:\n    normal: [200, 40, 30]\n    shadow: [120, 20, 10]\n"
            "  block:\n    normal: [40, 80, 200]\n    shadow: [20, 40, 120]\n")
@@ -165,23 +165,48 @@ def test_shade_over_a_background(fake: object, clip: dict[str, object], tmp_path
     assert outside.sum() > 1000 and np.allclose(ch["A"], 1.0)
     np.testing.assert_allclose(ch["R"][outside], plate["R"][outside], atol=2e-3)
 
-    # A graded background is rendered in the working space: colour-managed unlike the plain-Read plate, which
-    # the cel job (one `color` for plate and background) cannot say, so the three stand-alone jobs write the files.
+    # The same Read with its colourspace knob set: same file, other colour settings -> over_color, and a new key.
+    bg["colorspace"].setValue("linear")
+    lin = shade_node.plan(shade)
+    (job,) = lin["jobs"]
+    assert job["over"] == p["jobs"][0]["over"] and job["over_color"] == {"input_colorspace": "lin_rec709_scene"}
+    assert lin["key"] != p["key"] and "over_color" not in p["jobs"][0]
+    bg["raw"].setValue(True)
+    assert shade_node.plan(shade)["key"] == p["key"]  # raw again: read as the plate is, the first key back
+
+    # A graded background is rendered in the working space: colour-managed unlike the plain-Read plate. Still the
+    # one cel job; the background's colour settings go in `over_color`, which the finish stage reads it with.
     grade = nuke.nodes.Grade(white=0.5)
     grade.setInput(0, bg)
     shade.setInput(1, grade)
     g = shade_node.plan(shade)
-    assert [j["type"] for j in g["jobs"]] == ["ink", "shade", "finish"] and g["key"] != p["key"]
-    ink, shd, fin = (load_job(j) for j in g["jobs"])
+    (job,) = g["jobs"]
+    assert job["type"] == "cel" and g["key"] not in (p["key"], lin["key"]) and job["out_dir"] == g["folder"]
+    assert job["color"] == {"input_colorspace": "auto"} and job["over_color"] == {"input_colorspace": "lin_rec709_scene"}
+    cel = load_job(job)
+    _, shd, ink, fin = cel.stages()
+    assert cel.over_color is not None and cel.over_color.input_colorspace == "lin_rec709_scene"
     assert shd.color.input_colorspace == "auto" and fin.color.input_colorspace == "lin_rec709_scene"
-    assert (_same(shd.output, g["outputs"]["tone"]) and _same(ink.output, g["outputs"]["ink"])
-            and _same(fin.output, g["outputs"]["cel"]) and fin.tones == shd.output and fin.ink == ink.output)
+    assert fin.over == g["over"].pattern and _same(fin.output, g["outputs"]["cel"])
     sent.clear()
     shade_node.run(shade)
-    assert [payload["job"]["type"] for _, payload in sent] == ["ink", "shade", "finish"]
+    assert [(kind, payload["job"]["type"]) for kind, payload in sent] == [("run", "cel")]  # one request, not three
+    assert sent[0][1]["job"] == job and sent[0][1]["job"]["over_color"] == {"input_colorspace": "lin_rec709_scene"}
+    assert shade[knobs.STATUS_KNOB].value().startswith("cels for frames 1-4")
     graded = read_channels(_read_file(shade, "InkpaintCel").replace("####", "0001"))
     np.testing.assert_allclose(graded["R"][outside], 0.5 * plate["R"][outside], atol=2e-3)
     np.testing.assert_array_equal(graded["colour.R"], ch["colour.R"])
+    np.testing.assert_array_equal(graded["A"], ch["A"])
+
+
+def test_cel_job_refuses_a_background_colour_without_a_background() -> None:
+    args: dict[str, Any] = dict(input="/p/plate.####.exr", mattes="/m/m.####.exr", palette="/d.yml", out_dir="",
+                                frames=(1, 4), tones=2, width=2.0, color={"input_colorspace": "auto"})
+    with pytest.raises(jobs.JobBuildError, match="without a background"):
+        jobs.cel_job(**args, over_color={"input_colorspace": "lin_rec709_scene"})
+    same = jobs.cel_job(**args, over="/bg/bg.####.exr", over_color={"input_colorspace": "auto"})
+    assert "over_color" not in same  # equal to the plate's: left out, the key as without it
+    assert jobs.job_key(same) == jobs.job_key(jobs.cel_job(**args, over="/bg/bg.####.exr"))
 
 
 def test_gui_shade_reports_the_cel_jobs_progress(fake: object, clip: dict[str, object], tmp_path: Path) -> None:
