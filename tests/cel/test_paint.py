@@ -40,6 +40,20 @@ def test_ink_over_and_composite() -> None:
     assert unpremultiply(comp)[0, 2] == pytest.approx([0, 0, 0, 0.5])
 
 
+def test_fast_paths_match_the_general_ones() -> None:
+    """paint_cel with more than 31 parts (wide index) and ink_over(binary_alpha=True) on painted cels."""
+    rng = np.random.default_rng(1)
+    lut = srgb_to_linear(rng.integers(0, 256, (40, 5, 3)).astype(np.uint8))
+    labels = rng.integers(0, 40, (30, 20)).astype(np.uint8)
+    tone = rng.integers(0, 6, (30, 20)).astype(np.uint8)
+    out = paint_cel(labels, tone, lut)
+    t = np.where(tone == 0, 1, np.minimum(tone, 4))
+    want = np.where(labels[..., None] > 0, np.concatenate([lut[labels, t], np.ones((30, 20, 1), np.float32)], axis=2), 0)
+    np.testing.assert_array_equal(out, want)
+    ink = np.where(rng.uniform(0, 1, (30, 20)) > 0.8, rng.uniform(0, 1, (30, 20)), 0).astype(np.float32)
+    np.testing.assert_array_equal(ink_over(out, ink, (0.1, 0.2, 0.3), binary_alpha=True), ink_over(out, ink, (0.1, 0.2, 0.3)))
+
+
 def test_srgb_round_trip_is_exact_for_8_bit() -> None:
     v = np.arange(256, dtype=np.uint8)
     back = np.rint(linear_to_srgb(srgb_to_linear(v).astype(np.float16).astype(np.float32)) * 255)

@@ -15,7 +15,8 @@ def paint_cel(labels: np.ndarray, tone: np.ndarray, lut: np.ndarray) -> np.ndarr
             or float (e.g. linearised with :func:`srgb_to_linear`).
 
     Returns:
-        ``(H, W, 4)`` straight-alpha RGBA of the lut's dtype; alpha is opaque (255 or 1.0) inside a part, 0 outside.
+        ``(H, W, 4)`` straight-alpha RGBA of the lut's dtype; alpha is opaque (255 or 1.0) inside a part;
+        outside every part (label 0) the pixel is transparent black, so the result is premultiplied as well.
     """
     if labels.shape != tone.shape or labels.ndim != 2:
         raise ValueError(f"labels {labels.shape} and tone {tone.shape} must be the same (H, W)")
@@ -24,15 +25,18 @@ def paint_cel(labels: np.ndarray, tone: np.ndarray, lut: np.ndarray) -> np.ndarr
     if labels.size and int(labels.max()) >= lut.shape[0]:
         raise ValueError(f"labels go up to {int(labels.max())} but the lut has {lut.shape[0] - 1} parts")
     # one gather from an RGBA table: alpha opaque for parts, 0 for label 0; a part pixel with tone 0 (no tone
-    # there) is painted as base, tones above 4 as 4
+    # there) is painted as base, tones above 4 as 4. ``np.take`` on whole rows is ~10x faster than fancy indexing.
     opaque = 255 if lut.dtype == np.uint8 else 1.0
     rgba = np.zeros(lut.shape[:1] + (8, 4), lut.dtype)
     rgba[:, :5, :3] = lut
     rgba[:, 5:, :3] = lut[:, 4:5]
     rgba[1:, :, 3] = opaque
     rgba[1:, 0, :3] = lut[1:, 1]
-    idx = labels.astype(np.intp) * 8 + np.minimum(tone, 7)
-    return rgba.reshape(-1, 4)[idx]
+    rgba[0] = 0  # outside every part: transparent black, whatever the lut's row 0 holds
+    small = lut.shape[0] * 8 <= 256
+    idx = labels * np.uint8(8) if small else labels.astype(np.intp) * 8
+    idx += np.minimum(tone, 7).astype(idx.dtype, copy=False)
+    return np.take(rgba.reshape(-1, 4), idx, axis=0)
 
 
 def srgb_to_linear(values: np.ndarray) -> np.ndarray:
@@ -50,13 +54,21 @@ def linear_to_srgb(values: np.ndarray) -> np.ndarray:
     return enc.astype(np.float32)
 
 
-def ink_over(colour: np.ndarray, ink_alpha: np.ndarray, ink_rgb: tuple[float, float, float] | np.ndarray) -> np.ndarray:
+def ink_over(
+    colour: np.ndarray,
+    ink_alpha: np.ndarray,
+    ink_rgb: tuple[float, float, float] | np.ndarray,
+    *,
+    binary_alpha: bool = False,
+) -> np.ndarray:
     """Put the ink line over a straight-alpha colour layer.
 
     Args:
         colour: ``(H, W, 4)`` straight-alpha RGBA (:func:`paint_cel`): uint8 (scaled by 1/255) or float 0..1.
         ink_alpha: ``(H, W)`` float32 line coverage 0..1.
         ink_rgb: line colour in the same encoding as ``colour`` (8-bit values for uint8, else floats).
+        binary_alpha: ``colour``'s alpha is only 0 (with RGB 0) or opaque, as :func:`paint_cel` paints it, so it is
+            already premultiplied and the multiply is skipped.
 
     Returns:
         ``(H, W, 4)`` float32 **premultiplied** RGBA in 0..1; pixels with no ink keep the exact palette colour.
@@ -67,16 +79,15 @@ def ink_over(colour: np.ndarray, ink_alpha: np.ndarray, ink_rgb: tuple[float, fl
     out = colour.astype(np.float32)
     if colour.dtype == np.uint8:
         out *= scale
-    out[..., :3] *= out[..., 3:4]  # premultiply
+    if not binary_alpha:
+        out[..., :3] *= out[..., 3:4]  # premultiply
     # lines cover a few percent of the pixels: blend only those (elsewhere the result is the colour itself)
-    on = ink_alpha > 0
-    if on.any():
-        a_i = np.clip(ink_alpha[on], 0.0, 1.0)[:, None].astype(np.float32)
-        ink = np.asarray(ink_rgb, np.float32) * scale
-        px = out[on]
-        px[:, :3] = ink * a_i + px[:, :3] * (1.0 - a_i)
-        px[:, 3:] = a_i + px[:, 3:] * (1.0 - a_i)
-        out[on] = px
+    on = np.flatnonzero(ink_alpha)
+    if on.size:
+        a_i = np.clip(ink_alpha.reshape(-1)[on], 0.0, 1.0)[:, None].astype(np.float32)
+        ink = np.append(np.asarray(ink_rgb, np.float32) * scale, np.float32(1.0))
+        flat = out.reshape(-1, 4)
+        flat[on] = ink * a_i + flat[on] * (1.0 - a_i)
     return out
 
 

@@ -401,12 +401,14 @@ def _remove_small(mask: np.ndarray, min_area: int) -> np.ndarray:
     """Pixels of ``mask`` in 8-connected components smaller than ``min_area``."""
     if min_area <= 1 or not mask.any():
         return np.zeros_like(mask)
-    n, cc, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
-    small = stats[:, cv2.CC_STAT_AREA] < min_area
+    # connectedComponents + bincount: ~3x cheaper than connectedComponentsWithStats, which also computes boxes
+    n, comp = cv2.connectedComponents(mask.view(np.uint8), connectivity=8)
+    cc = np.asarray(comp, np.int32)
+    small = np.bincount(cc.reshape(-1), minlength=n) < min_area
     small[0] = False
     if not small[1:].any():
         return np.zeros_like(mask)
-    return small[cc]
+    return np.take(small, cc)
 
 
 def assign_tones(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, tables: dict[str, np.ndarray] | None = None) -> np.ndarray:
@@ -436,9 +438,9 @@ def assign_tones(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, tables
 
 def _assign_tones_box(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, t: dict[str, np.ndarray]) -> np.ndarray:
     inside = labels > 0
-    tone = np.zeros(labels.shape, np.uint8)
-    lo = t["lo"][labels]
-    hi = t["hi"][labels]
+    # np.take: the per-label tables gathered ~3x faster than by fancy indexing
+    lo = np.take(t["lo"], labels)
+    hi = np.take(t["hi"], labels)
     strong = lstar < lo
     band = (lstar < hi) & ~strong & inside
     if band.any() and strong.any():
@@ -449,10 +451,10 @@ def _assign_tones_box(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, t
         seeded = np.zeros(n, bool)
         seeded[cc[strong & cand]] = True
         seeded[0] = False
-        shadow = strong | (band & seeded[cc])
+        shadow = strong | (band & np.take(seeded, cc))
         # pixels on part boundaries are not linked across parts: they take the plain threshold
         on_edge = band & edges
-        shadow |= on_edge & (lstar < t["mid"][labels])
+        shadow |= on_edge & (lstar < np.take(t["mid"], labels))
     else:
         shadow = strong
     shadow &= inside
@@ -461,20 +463,19 @@ def _assign_tones_box(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, t
         shadow &= ~_remove_small(shadow, min_region)
         base_holes = inside & ~shadow
         shadow |= _remove_small(base_holes, min_region) & (labels > 0)
-    tone[inside] = TONE_BASE
-    tone[shadow] = TONE_SHADOW
+    tone = np.where(shadow, np.uint8(TONE_SHADOW), inside.view(np.uint8) * np.uint8(TONE_BASE))
     hl_t = t["highlight"]
     if np.isfinite(hl_t).any():
-        hl = (tone == TONE_BASE) & (lstar > hl_t[labels])
+        hl = (tone == TONE_BASE) & (lstar > np.take(hl_t, labels))
         if min_region > 1:
             hl &= ~_remove_small(hl, max(min_region // 4, 2))
-        tone[hl] = TONE_HIGHLIGHT
+        np.putmask(tone, hl, TONE_HIGHLIGHT)
     s2_t = t["shadow2"]
     if np.isfinite(s2_t).any():
-        s2 = (tone == TONE_SHADOW) & (lstar < s2_t[labels])
+        s2 = (tone == TONE_SHADOW) & (lstar < np.take(s2_t, labels))
         if min_region > 1:
             s2 &= ~_remove_small(s2, min_region)
-        tone[s2] = TONE_SHADOW2
+        np.putmask(tone, s2, TONE_SHADOW2)
     return tone
 
 

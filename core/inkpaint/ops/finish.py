@@ -193,6 +193,9 @@ def render_cel(
     if ink_alpha is not None:
         region = region | (ink_alpha > 0)
     box = bounding_box(region)
+    if box is not None and (box[0].stop - box[0].start) * (box[1].stop - box[1].start) * 2 >= h * w:
+        # mostly parts already (a window around them): painting the rest too is cheaper than cropping and pasting
+        return _render_box(labels, tone, ink_alpha, palette, linear, background, lut)
     colour_full = np.zeros((h, w, 4), lut.dtype)
     if background is not None:
         comp_full = np.ones((h, w, 4), np.float32)
@@ -217,7 +220,7 @@ def _render_box(labels: np.ndarray, tone: np.ndarray | None, ink_alpha: np.ndarr
     ink = np.asarray(palette.ink, np.uint8)
     ink_c = srgb_to_linear(ink) if linear else ink
     alpha = ink_alpha if ink_alpha is not None else np.zeros(labels.shape, np.float32)
-    comp = ink_over(colour, alpha, tuple(ink_c))  # type: ignore[arg-type]
+    comp = ink_over(colour, alpha, tuple(ink_c), binary_alpha=True)  # type: ignore[arg-type]
     if background is not None:
         bg = srgb_to_linear(background) if linear else background.astype(np.float32)
         comp = over(comp, bg)

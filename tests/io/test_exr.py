@@ -1,0 +1,146 @@
+"""io/exr.py: OpenEXR's codec gives the same files and pixels as OpenImageIO's, and falls back to OIIO cleanly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import OpenImageIO as oiio
+import pytest
+
+from inkpaint.errors import FrameError
+from inkpaint.io import exr
+from inkpaint.io.frames import Window, read_attributes, read_image, write_exr
+
+pytest.importorskip("OpenEXR")
+
+
+def _channels(h: int = 37, w: int = 53) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(3)
+    return {
+        "R": rng.uniform(0, 1, (h, w)).astype(np.float32),
+        "G": rng.uniform(-2, 70000, (h, w)).astype(np.float32),  # beyond half's range: inf, as OIIO does
+        "B": np.zeros((h, w), np.float32),
+        "A": (rng.uniform(0, 1, (h, w)) > 0.5).astype(np.float32),
+        "dancer.A": rng.uniform(0, 1, (h, w)).astype(np.float32),
+        "tone": rng.integers(0, 5, (h, w)).astype(np.float32),
+    }
+
+
+def _write_both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, **kw: object) -> tuple[str, str]:
+    a, b = str(tmp_path / f"openexr_{name}.exr"), str(tmp_path / f"oiio_{name}.exr")
+    monkeypatch.delenv(exr.CODEC_ENV, raising=False)
+    write_exr(a, **kw)  # type: ignore[arg-type]
+    monkeypatch.setenv(exr.CODEC_ENV, "oiio")
+    write_exr(b, **kw)  # type: ignore[arg-type]
+    monkeypatch.delenv(exr.CODEC_ENV)
+    return a, b
+
+
+def _header(path: str) -> dict[str, object]:
+    attrs = read_attributes(path)
+    attrs.pop("DateTime")
+    return attrs
+
+
+def _formats(path: str) -> list[str]:
+    inp = oiio.ImageInput.open(path)
+    try:
+        spec = inp.spec()
+        return [str(t) for t in (spec.channelformats or [spec.format] * spec.nchannels)]
+    finally:
+        inp.close()
+
+
+@pytest.mark.parametrize("compression", ["zip", "none", "rle", "piz", "dwaa"])
+@pytest.mark.parametrize("windowed", [False, True])
+def test_openexr_and_oiio_write_the_same_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compression: str, windowed: bool) -> None:
+    ch = _channels()
+    kw: dict[str, object] = {
+        "channels": ch,
+        "compression": compression,
+        "metadata": {"inkpaint:job_hash": "abc123", "inkpaint:frame": 7, "inkpaint:gain": 0.1, "inkpaint:flag": True,
+                     "inkpaint:parts": ["a", "b"], "oiio:ColorSpace": "lin_rec709_scene"},
+    }
+    if windowed:
+        kw.update(window=Window(11, 5, 53, 37), size=(120, 64))
+    a, b = _write_both(tmp_path, monkeypatch, f"{compression}{int(windowed)}", **kw)
+    assert _header(a) == _header(b)
+    assert _formats(a) == _formats(b) == ["half"] * 6
+    for codec in ("openexr", "oiio"):  # and each reader reads both files the same
+        monkeypatch.setenv(exr.CODEC_ENV, codec)
+        ia, ib = read_image(a, sanitize=False), read_image(b, sanitize=False)
+        assert ia.channels == ib.channels and sorted(ia.channels) == sorted(ch)
+        if compression == "dwaa":  # lossy: the two encoders need not agree bit for bit
+            np.testing.assert_allclose(ia.pixels, ib.pixels, atol=0.02)
+        else:
+            np.testing.assert_array_equal(ia.pixels, ib.pixels)
+    if compression != "dwaa":
+        got = read_image(a, sanitize=False, window="data")
+        assert np.isinf(got.channel("G")).sum() == np.count_nonzero(ch["G"] > 65519)
+
+
+def test_float_uint_and_cryptomatte_channels_keep_their_types(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = np.arange(12, dtype=np.uint32).reshape(3, 4) * 123457
+    a, b = _write_both(tmp_path, monkeypatch, "uint", channels={"id": ids}, dtype="uint")
+    assert _formats(a) == _formats(b) == ["uint"]
+    np.testing.assert_array_equal(read_image(a).pixels, read_image(b).pixels)  # uint reads go through OIIO
+    rank = {"crypto00.R": np.full((3, 4), 1.5e-30, np.float32), "crypto00.G": np.full((3, 4), 0.25, np.float32), "R": np.ones((3, 4), np.float32)}
+    meta = {"cryptomatte/abc1234/name": "crypto", "cryptomatte/abc1234/hash": "MurmurHash3_32"}
+    a, b = _write_both(tmp_path, monkeypatch, "crypto", channels=rank, metadata=meta)
+    assert _formats(a) == _formats(b) == ["half", "float", "float"]  # R, crypto00.G, crypto00.R
+    assert _header(a) == _header(b)
+    assert read_image(a).channel("crypto00.R")[0, 0] == np.float32(1.5e-30)
+
+
+def test_row_window_reads_match_between_codecs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ch = _channels(90, 70)
+    path = str(tmp_path / "plate.exr")
+    write_exr(path, ch, window=Window(4, 9, 70, 90), size=(100, 120))
+    want = Window(20, 30, 40, 50)  # rows 30..79 of the frame: inside the data window, but not chunk aligned
+    got = {}
+    for codec in ("openexr", "oiio"):
+        monkeypatch.setenv(exr.CODEC_ENV, codec)
+        got[codec] = read_image(path, channels=["B", "R", "tone"], window=want, sanitize=False)
+    np.testing.assert_array_equal(got["openexr"].pixels, got["oiio"].pixels)
+    np.testing.assert_array_equal(got["openexr"].channel("R"), ch["R"].astype(np.float16).astype(np.float32)[21:71, 16:56])
+
+
+def test_openexr_rows_are_decoded_for_exr_and_oiio_is_used_when_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = str(tmp_path / "m.exr")
+    write_exr(path, {"A": np.ones((4, 5), np.float32)})
+    calls: list[tuple[int, int]] = []
+    real = exr.read_rows
+
+    def spy(p: str, names: list[str], half: bool, y0: int, y1: int) -> list[np.ndarray] | None:
+        calls.append((y0, y1))
+        return real(p, names, half, y0, y1)
+
+    monkeypatch.setattr(exr, "read_rows", spy)
+    assert read_image(path).channel("A").sum() == 20
+    assert calls == [(0, 3)]
+    monkeypatch.setenv(exr.CODEC_ENV, "oiio")
+    assert not exr.enabled() and not exr.takes("zip")
+    assert read_image(path).channel("A").sum() == 20
+    assert calls == [(0, 3)]
+
+
+def test_quality_suffix_and_renamed_metadata_go_through_oiio(tmp_path: Path) -> None:
+    assert not exr.takes("dwaa:45")
+    assert exr.header_metadata({"ImageDescription": "x"}, "inkpaint") is None  # OIIO maps it to 'comments'
+    assert exr.header_metadata({"oiio:ColorSpace": "srgb", "inkpaint:n": 2**40}, "inkpaint") is None
+    path = str(tmp_path / "d.exr")
+    write_exr(path, {"R": np.ones((8, 8), np.float32)}, compression="dwaa:45", metadata={"ImageDescription": "hello"})
+    attrs = read_attributes(path)
+    assert attrs["compression"].startswith("dwaa") and attrs["ImageDescription"] == "hello"
+
+
+def test_corrupt_exr_is_a_frame_error_from_the_openexr_path(tmp_path: Path) -> None:
+    path = tmp_path / "bad.0003.exr"
+    rng = np.random.default_rng(0)
+    write_exr(str(path), {"R": rng.uniform(0, 1, (64, 64)).astype(np.float32)})
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(FrameError) as err:
+        read_image(str(path), frame=3)
+    assert "frame 3" in str(err.value) and "bad.0003.exr" in str(err.value)
