@@ -1,5 +1,8 @@
 """Reading and writing frames with OpenImageIO.
 
+EXR pixels are decoded and encoded by OpenEXR's own bindings where they can be (:mod:`inkpaint.io.exr`: same files,
+less CPU); OIIO opens every file, reads every header and does everything else.
+
 Reads return float32 ``(H, W, C)`` numpy arrays with channels looked up by *name* (OIIO sorts EXR channels by
 name on write, so indices are never trusted). Writes are atomic: a temp file beside the destination is renamed
 into place, so an interrupted job never leaves a half-written frame.
