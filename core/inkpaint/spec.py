@@ -74,6 +74,9 @@ class JobSpec:
 
     TYPE: ClassVar[str] = ""
     HASH_EXCLUDE: ClassVar[frozenset[str]] = frozenset({"output_options.overwrite", "output_options.data_window"})
+    HASH_FILES: ClassVar[tuple[str, ...]] = ()
+    """Fields naming small input files (design sheets) whose *contents* count in :meth:`job_hash`, so editing the
+    file in place makes the old outputs another job's (a rerun refuses to mix them unless told to overwrite)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready form, with ``schema_version`` and ``type`` first."""
@@ -94,7 +97,8 @@ class JobSpec:
     def job_hash(self) -> str:
         """A stable SHA-256 (hex, 16 chars) of everything that changes the job's results.
 
-        Fields in ``HASH_EXCLUDE`` (dotted paths, e.g. ``output_options.overwrite``) do not count.
+        Fields in ``HASH_EXCLUDE`` (dotted paths, e.g. ``output_options.overwrite``) do not count; the contents of
+        the files named by ``HASH_FILES`` fields do.
         """
         data = self.to_dict()
         for dotted in self.HASH_EXCLUDE:
@@ -104,8 +108,19 @@ class JobSpec:
                 node = node.get(p, {}) if isinstance(node, dict) else {}
             if isinstance(node, dict):
                 node.pop(leaf, None)
+        digests = {f: self._file_digest(getattr(self, f)) for f in self.HASH_FILES if getattr(self, f, None)}
+        if digests:
+            data["_file_contents"] = digests
         canon = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canon.encode()).hexdigest()[:16]
+
+    def _file_digest(self, path: str) -> str:
+        """SHA-256 of the file at ``path`` (resolved like the job's other paths); ``"missing"`` when unreadable."""
+        try:
+            with open(resolve_path(self, path), "rb") as fh:
+                return hashlib.sha256(fh.read()).hexdigest()
+        except OSError:
+            return "missing"
 
     def validate(self) -> None:
         """Check cross-field rules; raise :class:`SpecError` naming the field. Subclasses extend this."""

@@ -194,3 +194,31 @@ def test_cel_over_color_reads_the_background_its_own_way(tmp_path: Path) -> None
     assert dataclasses.replace(job, over_color=None).stages()[3].color == plate_cs  # default: the plate's
     with pytest.raises(SpecError, match="over_color"):
         dataclasses.replace(job, over=None).validate()
+
+
+def test_editing_the_palette_in_place_makes_the_old_cels_another_jobs(tmp_path: Path) -> None:
+    """The palette's contents are in the job hash: a rerun after an edit does not keep stale colours silently."""
+    import numpy as np
+
+    from inkpaint.errors import OutputExistsError
+    from inkpaint.ops.base import run_job
+    from inkpaint.ops.cel import CelJob
+    from inkpaint.spec import OutputSettings
+
+    s = write_scene(tmp_path / "in", frames=2)
+    job = CelJob(input=s["plate"], objects=[], mattes=s["mattes"], palette=s["palette"], out_dir=str(tmp_path / "c"))
+    before = job.job_hash()
+    run_job(job)
+    pal = Path(s["palette"])
+    pal.write_text(pal.read_text().replace("[200, 120, 80]", "[201, 120, 80]", 1))
+    assert job.job_hash() != before
+    with pytest.raises(OutputExistsError, match="cel"):
+        run_job(job)
+    res = run_job(dataclasses.replace(job, output_options=OutputSettings(overwrite=True)))
+    assert res.summary["stages"]["finish"]["written"] == 2
+    assert res.summary["stages"]["shade"]["written"] == 0  # tones and lines do not depend on the palette
+    from inkpaint.cel.paint import srgb_to_linear
+
+    reds = set(np.unique(read_image(str(tmp_path / "c" / "cel" / "plate.0001.exr"), channels=["colour.R"]).pixels).tolist())
+    new, old = (float(srgb_to_linear(np.uint8(v)).astype(np.float16)) for v in (201, 200))
+    assert new in reds and old not in reds

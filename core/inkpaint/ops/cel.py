@@ -91,6 +91,7 @@ class CelJob(JobSpec):
     """
 
     TYPE = "cel"
+    HASH_FILES = ("palette",)
 
     input: str
     objects: list[RotoObject]

@@ -67,6 +67,7 @@ class FinishJob(JobSpec):
     """
 
     TYPE = "finish"
+    HASH_FILES = ("palette",)
 
     mattes: str
     palette: str

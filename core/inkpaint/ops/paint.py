@@ -96,6 +96,7 @@ class PaintJob(JobSpec):
     """
 
     TYPE = "paint"
+    HASH_FILES = ("palette",)
 
     input: str
     output: str
