@@ -187,7 +187,7 @@ def write_manifest(job: JobSpec, result: JobResult, primary_pattern: str) -> str
         "inkpaint_version": __version__,
         "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "job": job.to_dict(),
-        "result": result.to_dict(),
+        "result": {**result.to_dict(), "manifest": path},
     }
     atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
     return path
