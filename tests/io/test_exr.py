@@ -144,3 +144,16 @@ def test_corrupt_exr_is_a_frame_error_from_the_openexr_path(tmp_path: Path) -> N
     with pytest.raises(FrameError) as err:
         read_image(str(path), frame=3)
     assert "frame 3" in str(err.value) and "bad.0003.exr" in str(err.value)
+
+
+@pytest.mark.parametrize("codec", ["openexr", "oiio"])
+def test_keep_half_returns_the_stored_halves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, codec: str) -> None:
+    monkeypatch.setenv(exr.CODEC_ENV, codec)
+    ch = _channels(20, 30)
+    path = str(tmp_path / "h.exr")
+    write_exr(path, ch, channel_types={"tone": "float"}, window=Window(3, 4, 30, 20), size=(40, 30))
+    half = read_image(path, channels=["R", "G"], keep_half=True, sanitize=False)
+    assert half.pixels.dtype == np.float16
+    np.testing.assert_array_equal(half.pixels.astype(np.float32), read_image(path, channels=["R", "G"], sanitize=False).pixels)
+    mixed = read_image(path, channels=["R", "tone"], keep_half=True)  # a float channel: nothing is rounded
+    assert mixed.pixels.dtype == np.float32 and np.array_equal(mixed.channel("tone")[4:24, 3:33], ch["tone"])

@@ -113,7 +113,7 @@ def convert(
     config = ocio_config or os.environ.get("OCIO") or ""
     lut = _channel_lut(src, dst, config)
     if lut is not None:
-        rgb = np.take(lut, np.ascontiguousarray(pixels[..., :3]).astype(np.float16).view(np.uint16))
+        rgb = np.take(lut, np.ascontiguousarray(pixels[..., :3]).astype(np.float16, copy=False).view(np.uint16))
         return np.concatenate([rgb, pixels[..., 3:]], axis=2) if pixels.shape[2] == 4 else rgb
     return _colorconvert(pixels, src, dst, config, ocio_config=ocio_config, path=path, frame=frame)
 

@@ -126,7 +126,7 @@ class ImageData:
     """Pixels and metadata of one image.
 
     Attributes:
-        pixels: ``(h, w, C)`` float32 (integer formats are normalised to 0..1) covering :attr:`window` of the frame;
+        pixels: ``(h, w, C)`` float32 (float16 when read with ``keep_half``; integer formats are normalised to 0..1) covering :attr:`window` of the frame;
             by default the window is the whole frame (the display window), with zeros where the file's data window
             holds no pixels.
         channels: channel names, one per ``pixels[..., c]``.
@@ -204,8 +204,9 @@ def read_image(
     sanitize: bool = True,
     channels: list[str] | None = None,
     window: Window | str | None = None,
+    keep_half: bool = False,
 ) -> ImageData:
-    """Read channels of ``path`` as float32.
+    """Read channels of ``path`` as float32 (or as float16, see ``keep_half``).
 
     Data windows are honoured: pixels are placed in the frame (the display window), zeros where the file holds
     none, so a bounding-box EXR (Nuke's, or inkpaint's own) reads like a full frame. Only the scanlines and channels
@@ -218,6 +219,8 @@ def read_image(
         channels: channel names to read, in this order; ``None`` reads every channel in the file's order.
         window: the region to return: ``None`` the whole frame; ``"data"`` the file's data window (clipped to the
             frame: the fastest read, nothing outside it is decoded or allocated); or a :class:`Window`.
+        keep_half: return float16 pixels when every channel read is stored as half (nothing is lost; it saves two
+            conversions for callers that work on half values, such as the half-indexed colour LUTs).
 
     NaN and infinite pixels are replaced by 0 (or the nearest finite value for ±inf) with a warning naming the
     frame and file.
@@ -253,7 +256,8 @@ def read_image(
         formats = list(spec.channelformats) or [spec.format] * spec.nchannels
         native_half = all(formats[i] == oiio.TypeDesc(oiio.HALF) for i in range(ch0, ch1))
         fmt = oiio.HALF if native_half else oiio.FLOAT
-        out = np.zeros((want.height, want.width, len(idx)), np.float32)
+        half_only = all(formats[i] == oiio.TypeDesc(oiio.HALF) for i in idx)
+        out = np.zeros((want.height, want.width, len(idx)), np.float16 if keep_half and half_only else np.float32)
         region = out[read_win.y - want.y : read_win.y - want.y + read_win.height, read_win.x - want.x : read_win.x - want.x + read_win.width]
         planes = None
         if not read_win.empty and idx and inp.format_name() == "openexr" and not spec.deep and exr.enabled():
@@ -339,7 +343,7 @@ def to_rgb(image: ImageData, color: ColorSettings | None = None, frame: int | No
     if src == "auto":
         src = guess_colorspace(image.path, image.attributes.get("oiio:ColorSpace"))
     rgb = convert(np.ascontiguousarray(rgb), src, color.working_colorspace, ocio_config=color.ocio_config, path=image.path, frame=frame)
-    return np.clip(rgb, 0.0, 1.0)
+    return np.clip(rgb, 0.0, 1.0, dtype=np.float32)
 
 
 def read_rgb(path: str, color: ColorSettings | None = None, *, frame: int | None = None) -> np.ndarray:

@@ -9,6 +9,8 @@ retake or another shot can reuse them (``model``).
 from __future__ import annotations
 
 import argparse
+import collections
+import concurrent.futures as cf
 import dataclasses
 import json
 import logging
@@ -131,7 +133,7 @@ class PlateSource:
         Only the scanlines of ``window`` are decoded and colour-converted.
         """
         path = self.path(frame)
-        img = read_image(path, frame=frame, window=window)
+        img = read_image(path, frame=frame, window=window, keep_half=True)
         self.mattes.check_size(img.frame_size, "plate", path, frame)
         return to_rgb(img, self.color, frame)
 
@@ -165,12 +167,22 @@ def fit_shot(job: Any, plate: PlateSource, mattes: MatteSource, frames: list[int
     else:
         fit_on = sample_frames(frames, job.fit_samples)
     hists = ToneHistograms(len(mattes.names))
-    for i, f in enumerate(fit_on):
-        ctx.check_cancel()
+
+    def lightness_of(f: int) -> tuple[PartLabels, np.ndarray]:
         parts = mattes.part_labels(f)
         rgb = plate.rgb(f, parts.window) if not parts.empty else np.zeros((0, 0, 3), np.float32)
-        hists.add(parts.labels, frame_lightness(rgb, parts.labels), f)
-        ctx.report("fit tones", i + 1, len(fit_on), frame=f)
+        return parts, frame_lightness(rgb, parts.labels)
+
+    # two frames read at once (the EXR codecs release the GIL), at most two ahead, so memory stays flat
+    with cf.ThreadPoolExecutor(2, thread_name_prefix="inkpaint-fit") as pool:
+        ahead = collections.deque(pool.submit(lightness_of, f) for f in fit_on[:2])
+        for i, f in enumerate(fit_on):
+            ctx.check_cancel()
+            parts, lstar = ahead.popleft().result()
+            if i + 2 < len(fit_on):
+                ahead.append(pool.submit(lightness_of, fit_on[i + 2]))
+            hists.add(parts.labels, lstar, f)
+            ctx.report("fit tones", i + 1, len(fit_on), frame=f)
     if not hists.counts[1:].any():
         log.warning("shade: the mattes are empty on every fitted frame (%s); every part is fitted as all base", fit_on)
     return fit_tone_model(
