@@ -222,3 +222,16 @@ def test_editing_the_palette_in_place_makes_the_old_cels_another_jobs(tmp_path: 
     reds = set(np.unique(read_image(str(tmp_path / "c" / "cel" / "plate.0001.exr"), channels=["colour.R"]).pixels).tolist())
     new, old = (float(srgb_to_linear(np.uint8(v)).astype(np.float16)) for v in (201, 200))
     assert new in reds and old not in reds
+
+
+def test_png_cels_keep_every_output_in_the_result(tmp_path: Path) -> None:
+    """The PNG cel's own ink/tone layers do not hide the ink and shade stages' EXRs in the result and manifest."""
+    from inkpaint.ops.base import run_job
+    from inkpaint.ops.cel import CelJob
+
+    s = write_scene(tmp_path / "in", frames=2)
+    res = run_job(CelJob(input=s["plate"], objects=[], mattes=s["mattes"], palette=s["palette"], out_dir=str(tmp_path / "c"), cel_format="png"))
+    out = res.outputs
+    assert out["ink"].endswith("ink/plate.####.exr") and out["tone"].endswith("tone/plate.####.exr")
+    assert out["cel"].endswith(".png") and out["finish_ink"].endswith(".png") and out["finish_tone"].endswith(".png")
+    assert json.loads(Path(res.manifest).read_text())["result"]["outputs"] == out

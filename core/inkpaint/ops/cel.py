@@ -214,8 +214,9 @@ def run(job: CelJob, ctx: RunContext) -> JobResult:
     ctx.report("cel", len(results), len(results), message="done")
     fin = results["finish"]
     outputs: dict[str, str] = {}
-    for r in results.values():
-        outputs.update(r.outputs)
+    for stage, r in results.items():  # a name a later stage reuses (PNG cels' ink/tone layers) gets its stage's prefix
+        for name, pattern in r.outputs.items():
+            outputs[f"{stage}_{name}" if name in outputs else name] = pattern
     result = JobResult(
         "cel", job.job_hash(), outputs, fin.frames, sorted(set(fin.written)), sorted(set(fin.skipped)),
         summary={
