@@ -372,6 +372,14 @@ def header(data: dict[str, Any], path: str, frame: int | None) -> dict[str, Any]
     return cache[path]
 
 
+def channel_names(data: dict[str, Any], path: str, frame: int | None) -> list[str] | None:
+    """The channel names of an image output, or ``None`` when it cannot be read (the output-frames check says why)."""
+    try:
+        return [str(c) for c in header(data, path, frame)["channelnames"]]
+    except FrameError:
+        return None
+
+
 def check_file(data: dict[str, Any], output: Output, frame: int | None, expected_hash: str | None) -> list[str]:
     """Problems with one output file: missing, unreadable header, written by another job or another major version."""
     path = output.path(frame) if frame is not None else output.pattern

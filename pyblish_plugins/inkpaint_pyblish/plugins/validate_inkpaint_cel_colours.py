@@ -40,8 +40,6 @@ class ValidateInkpaintCelColours(pyblish.api.InstancePlugin):
     tolerance = 1.0
 
     def process(self, instance: pyblish.api.Instance) -> None:
-        from inkpaint.errors import FrameError
-
         data = instance.data
         if not lib.usable(data):
             return
@@ -52,9 +50,8 @@ class ValidateInkpaintCelColours(pyblish.api.InstancePlugin):
         problems = []
         for frame in data["frames"]:
             path = cel.path(frame)
-            try:
-                present = [str(c) for c in lib.header(data, path, frame)["channelnames"]]
-            except FrameError:
+            present = lib.channel_names(data, path, frame)
+            if present is None:
                 continue  # reported by the output-frames check
             if "A" not in present:
                 problems.append(f"cel: {lib.where(path, frame)}: no alpha channel 'A'; channels present: {', '.join(present)}")

@@ -31,8 +31,6 @@ class ValidateInkpaintChannels(pyblish.api.InstancePlugin):
     label = "inkpaint: channels by name"
 
     def process(self, instance: pyblish.api.Instance) -> None:
-        from inkpaint.errors import FrameError
-
         data = instance.data
         if not lib.usable(data):
             return
@@ -60,9 +58,8 @@ class ValidateInkpaintChannels(pyblish.api.InstancePlugin):
                 continue  # PNG line art / layers carry no named channels
             for frame in data["frames"]:
                 path = output.path(frame)
-                try:
-                    present = [str(c) for c in lib.header(data, path, frame)["channelnames"]]
-                except FrameError:
+                present = lib.channel_names(data, path, frame)
+                if present is None:
                     continue  # reported by the output-frames check
                 checked += 1
                 missing = lib.channels_missing(present, channels)
