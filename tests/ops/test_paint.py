@@ -165,3 +165,40 @@ def test_chain_takes_the_keyframe_vote_where_its_flow_fits_the_line_art_better()
     assert out.confidence[1] <= DISAGREE_CONFIDENCE and out.confidence[3] <= DISAGREE_CONFIDENCE
     assert out.confidence[4] == pytest.approx(1.0)
     assert out.residual is not None and out.residual[1] == pytest.approx(1.0 - 2 * m)
+
+
+def test_summary_counts_low_confidence_like_the_segment_json_and_a_failed_write_stops_the_job(clip, monkeypatch):
+    from inkpaint.ops import paint as paint_op
+    from inkpaint.ops.base import run_job
+    from inkpaint.ops.paint import LOW_CONFIDENCE, PaintJob, PaintKey
+    from inkpaint.paint.propagate import STATUS_KEY
+
+    job = PaintJob(input=str(clip / "line" / "####.png"), output=str(clip / "p" / "####.png"), palette=str(clip / "pal.yml"),
+                   keys=[PaintKey(frame=1, image=str(clip / "key1.png"))], direction="forward", confidence=0.95)
+    res = run_job(job)
+    low = 0
+    for f in range(1, 7):
+        segs = json.loads((clip / "p" / f"{f:04d}.segments.json").read_text())["segments"]
+        n = sum(1 for s in segs if s["color"] is not None and s["status"] != STATUS_KEY and s["confidence"] < LOW_CONFIDENCE)
+        assert res.summary["per_frame"][str(f)]["low_confidence"] == n
+        low += n
+    assert res.summary["low_confidence_segments"] == low
+    # the writer thread's error reaches the caller; frames already written stay whole, the rest resume
+    real = paint_op.write_png
+
+    def fail_on_4(path, *a, **kw):
+        if "0004" in os.path.basename(path):
+            raise OSError("disk full")
+        return real(path, *a, **kw)
+
+    out2 = clip / "q" / "####.png"
+    monkeypatch.setattr(paint_op, "write_png", fail_on_4)
+    with pytest.raises(OSError, match="disk full"):
+        run_job(PaintJob.from_dict({**job.to_dict(), "output": str(out2)}))
+    monkeypatch.setattr(paint_op, "write_png", real)
+    assert (clip / "q" / "0003.png").exists() and not (clip / "q" / "0004.png").exists()
+    missing = [f for f in range(1, 7) if not (clip / "q" / f"{f:04d}.png").exists()]  # 4, and what was not handed over yet
+    again = run_job(PaintJob.from_dict({**job.to_dict(), "output": str(out2)}))
+    assert again.written == missing
+    for f in range(1, 7):
+        np.testing.assert_array_equal(_rgba(clip / "q" / f"{f:04d}.png"), _rgba(clip / "p" / f"{f:04d}.png"))

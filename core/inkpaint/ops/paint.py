@@ -24,7 +24,11 @@ CLI::
 from __future__ import annotations
 
 import argparse
+import collections
+import concurrent.futures as cf
+import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -320,8 +324,8 @@ def _qc(seg: Segmentation, colours: FrameColours, fill: np.ndarray, lines: np.nd
     if seg.n:
         unp = np.zeros(seg.n + 1, bool)
         unp[1:] = colours.index[1:] < 0
-        low = np.zeros(seg.n + 1, bool)
-        low[1:] = (colours.index[1:] > BACKGROUND) & (colours.confidence[1:] < LOW_CONFIDENCE) & (colours.method[1:] != METHOD_KEY)
+        low = _low_confidence(colours)
+        low[0] = False
         h, w = seg.shape
         yy, xx = np.mgrid[0:h, 0:w]
         stripes = ((xx + yy) // 4) % 2 == 0
@@ -340,6 +344,17 @@ def _srgb_to_linear(x: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------------------------------
 # running
+
+
+def _low_confidence(colours: FrameColours) -> np.ndarray:
+    """Per segment (index 0 unused): painted by propagation with a confidence under the QC mark."""
+    return (colours.index > BACKGROUND) & (colours.confidence < LOW_CONFIDENCE) & (colours.method != METHOD_KEY)
+
+
+def _finished() -> "cf.Future[None]":
+    done: cf.Future[None] = cf.Future()
+    done.set_result(None)
+    return done
 
 
 def run(job: PaintJob, ctx: RunContext) -> JobResult:
@@ -464,18 +479,30 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
         method = np.where(idx >= 0, METHOD_KEY, METHOD_NONE).astype(np.uint8)
         return FrameColours(idx.astype(np.int32), conf, method)
 
-    def emit(f: int, seg: Segmentation, colours: FrameColours, ref: int | None, src: int | None) -> None:
+    # frames are written by one writer thread while the next frame is coloured; at most two wait, so memory stays flat
+    writer = cf.ThreadPoolExecutor(1, thread_name_prefix="inkpaint-paint-write")
+    pending: collections.deque[tuple[int, cf.Future[None]]] = collections.deque()
+
+    def collect(block: bool) -> None:
         nonlocal done_count
+        while pending and (block or len(pending) > 2 or pending[0][1].done()):
+            f, fut = pending.popleft()
+            fut.result()
+            if f in todo:
+                written.append(f)
+            done_count += 1
+            ctx.report("paint", done_count, total, frame=f)
+
+    def emit(f: int, seg: Segmentation, colours: FrameColours, ref: int | None, src: int | None) -> None:
         ctx.check_cancel()
         counts = {name: int(((colours.method[1:] == m) & (colours.index[1:] != BACKGROUND if m != METHOD_NONE else True)).sum())
                   for m, name in METHOD_NAMES.items()}
         counts["background"] = int((colours.index[1:] == BACKGROUND).sum())
+        counts["low_confidence"] = int(_low_confidence(colours)[1:].sum()) if seg.n else 0
         per_frame[f] = {"segments": int(seg.n), "source_key": src, "reference": ref, **counts}
-        if f in todo:
-            _write_frame(f, seg, colours, ref, src)
-            written.append(f)
-        done_count += 1
-        ctx.report("paint", done_count, total, frame=f)
+        done: cf.Future[None] = writer.submit(_write_frame, f, seg, colours, ref, src) if f in todo else _finished()
+        pending.append((f, done))
+        collect(block=False)
 
     def _write_frame(f: int, seg: Segmentation, colours: FrameColours, ref: int | None, src: int | None) -> None:
         meta = {JOB_HASH_KEY: provenance[f], "inkpaint:frame": int(f), "inkpaint:paint_output": out_abs,
@@ -531,33 +558,47 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
     def empty_colours(seg: Segmentation) -> FrameColours:
         return FrameColours(np.full(seg.n + 1, -1, np.int32), np.zeros(seg.n + 1, np.float32), np.zeros(seg.n + 1, np.uint8))
 
-    for k in sorted(keys):
-        ctx.check_cancel()
-        kseg = seg_of(k)
-        if blank(kseg):
-            raise FrameError("the keyframe's line art is blank (all white or all ink); it cannot carry colours",
-                             frame=k, path=in_seq.path(k))
-        kcol = key_colours(k, kseg)
-        emit(k, kseg, kcol, None, k)
-        for step in (1, -1):
-            served = [f for f in (frames if step == 1 else frames[::-1]) if sources[f] == k and f != k and (f - k) * step > 0]
-            ref_seg, ref_col, ref_f = kseg, kcol, k
-            for f in served:
+    flows = cf.ThreadPoolExecutor(1, thread_name_prefix="inkpaint-paint-flow")
+    try:
+        for k in sorted(keys):
+            ctx.check_cancel()
+            kseg = seg_of(k)
+            if blank(kseg):
+                raise FrameError("the keyframe's line art is blank (all white or all ink); it cannot carry colours",
+                                 frame=k, path=in_seq.path(k))
+            kcol = key_colours(k, kseg)
+            emit(k, kseg, kcol, None, k)
+            for step in (1, -1):
+                served = [f for f in (frames if step == 1 else frames[::-1]) if sources[f] == k and f != k and (f - k) * step > 0]
+                ref_seg, ref_col, ref_f = kseg, kcol, k
+                for f in served:
+                    seg = seg_of(f)
+                    if blank(seg):
+                        emit(f, seg, empty_colours(seg), None, k)
+                        continue
+                    vote = functools.partial(propagate_colours, target=seg, n_colours=len(table), confidence=job.confidence,
+                                             tones=tones, line_strength=job.line_shading)
+                    if ref_f != k:
+                        # chained: the previous frame's vote and the keyframe's own, their two flows side by side
+                        from_key = flows.submit(vote, kseg, kcol)
+                        col = _merge_key_vote(vote(ref_seg, ref_col), from_key.result())
+                    else:
+                        col = vote(ref_seg, ref_col)
+                    emit(f, seg, col, ref_f, k)
+                    ref_seg, ref_col, ref_f = seg, col, f
+        for f in frames:
+            if sources[f] is None:
                 seg = seg_of(f)
-                if blank(seg):
-                    emit(f, seg, empty_colours(seg), None, k)
-                    continue
-                col = propagate_colours(ref_seg, ref_col, seg, len(table), confidence=job.confidence, tones=tones,
-                                        line_strength=job.line_shading)
-                if ref_f != k:
-                    col = _merge_key_vote(col, propagate_colours(kseg, kcol, seg, len(table), confidence=job.confidence,
-                                                                 tones=tones, line_strength=job.line_shading))
-                emit(f, seg, col, ref_f, k)
-                ref_seg, ref_col, ref_f = seg, col, f
-    for f in frames:
-        if sources[f] is None:
-            seg = seg_of(f)
-            emit(f, seg, empty_colours(seg), None, None)
+                emit(f, seg, empty_colours(seg), None, None)
+        collect(block=True)
+    except BaseException:
+        for _, fut in pending:  # frames handed to the writer finish (each file is whole or absent)
+            with contextlib.suppress(Exception):
+                fut.result()
+        raise
+    finally:
+        flows.shutdown(wait=True, cancel_futures=True)
+        writer.shutdown(wait=True)
     unreached = [f for f in frames if sources[f] is None]
     if unreached:
         msg = f"no keyframe reaches frame(s) {format_frame_range(unreached)} with direction {job.direction!r}; written unpainted"
@@ -571,6 +612,7 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
         "colours": len(table),
         "unpainted_segments": unpainted_total,
         "frames_with_unpainted": [f for f in frames if per_frame[f]["unpainted"] > 0],
+        "low_confidence_segments": sum(v["low_confidence"] for v in per_frame.values()),
         "snapped": snapped,
         "warnings": warnings,
         "per_frame": {str(f): per_frame[f] for f in frames},
