@@ -202,3 +202,44 @@ def test_summary_counts_low_confidence_like_the_segment_json_and_a_failed_write_
     assert again.written == missing
     for f in range(1, 7):
         np.testing.assert_array_equal(_rgba(clip / "q" / f"{f:04d}.png"), _rgba(clip / "p" / f"{f:04d}.png"))
+
+
+def test_tiny_segment_rule_is_used_only_where_the_keyframe_supports_it(tmp_path):
+    from inkpaint.ops.base import run_job
+    from inkpaint.ops.paint import PaintJob, PaintKey
+
+    n = 10
+    line = np.full((4 * n + 4, 24, 3), 255, np.uint8)
+    line[:, 12] = 0
+    chips = []
+    for r in range(n):
+        y = 2 + 4 * r
+        line[y - 1:y + 2, 4:7] = 0
+        line[y, 5] = 255
+        line[y - 1, 4] = 255  # open at the top-left corner onto the left region
+        chips.append((y, 5))
+    os.makedirs(tmp_path / "line")
+    for f in (1, 2):
+        write_png(str(tmp_path / "line" / f"{f:04d}.png"), line)
+
+    def key(chip_rgb):
+        img = np.full(line.shape, 255, np.uint8)
+        img[:, :12] = (200, 40, 40)
+        img[:, 13:] = (40, 40, 200)
+        for y, x in chips:
+            img[y, x] = chip_rgb
+        write_png(str(tmp_path / "key.png"), img)
+        return PaintKey(1, image=str(tmp_path / "key.png"))
+
+    def run(chip_rgb, out):
+        job = PaintJob(input=str(tmp_path / "line" / "####.png"), output=str(tmp_path / out / "####.png"), keys=[key(chip_rgb)],
+                       direction="forward", qc_output="", lines_output="")
+        res = run_job(job)
+        return res.summary["tiny_segments"]["1"], _rgba(tmp_path / out / "0002.png")
+
+    used, px = run((200, 40, 40), "same")  # the chips are painted like their corner region: the rule holds
+    assert used == {"agreement": 1.0, "segments": n, "used": True}
+    assert all(tuple(px[y, x, :3]) == (200, 40, 40) for y, x in chips)
+    used, px = run((40, 200, 40), "own")  # the painter gave the chips their own colour: the rule is not used
+    assert used["used"] is False and used["agreement"] == 0.0
+    assert all(tuple(px[y, x, :3]) == (40, 200, 40) for y, x in chips)  # the vote keeps the painter's colour

@@ -44,7 +44,8 @@ from ..io.frames import read_attributes, read_image, write_exr, write_png
 from ..io.sequence import FrameSequence, format_frame_range, parse_frame_range
 from ..palette import load_palette
 from ..paint.colours import BACKGROUND, ColourTable, KeyColours, colours_from_clicks, colours_from_image, colours_from_json
-from ..paint.propagate import METHOD_KEY, METHOD_LINES, METHOD_NAMES, METHOD_NONE, METHOD_SECOND, FrameColours, propagate_colours
+from ..paint.propagate import (METHOD_KEY, METHOD_LINES, METHOD_NAMES, METHOD_NONE, METHOD_SECOND, TINY_AGREEMENT,
+                               TINY_MIN_EVIDENCE, TINY_SEGMENT, FrameColours, propagate_colours, tiny_rule_agreement)
 from ..paint.shading import ToneModel, shade_from_lines
 from ..paint.segments import LINE_BLACK, Segmentation, segment_lines
 from ..progress import RunContext
@@ -92,6 +93,9 @@ class PaintJob(JobSpec):
         line_shading: with a palette, the weight of the colour-line rule (blue line = the part's shadow across
             from its normal colour, red = highlight) against the propagated vote; it also fills unclicked keyframe
             segments from clicked neighbours across colour lines. 0 turns shading from colour lines off.
+        tiny_segments: segments of at most this many pixels take the colour of the largest segment they touch at a
+            corner, on the frames of a keyframe whose own colours show that rule holds for this line art
+            (:func:`inkpaint.paint.propagate.tiny_rule_agreement`); 0 turns it off.
         composite_lines: draw the line layer over the fill in ``output`` too.
         lines_output, labels_output, segments_output, qc_output: per-frame side outputs; ``None`` derives them from
             ``output`` (``####.lines.png``, ``####.labels.png``, ``####.segments.json``, ``####.qc.png``), ``""``
@@ -113,6 +117,7 @@ class PaintJob(JobSpec):
     line_threshold: float = 0.5
     confidence: float = 0.5
     line_shading: float = 3.0
+    tiny_segments: int = TINY_SEGMENT
     composite_lines: bool = False
     lines_output: str | None = None
     labels_output: str | None = None
@@ -151,6 +156,8 @@ class PaintJob(JobSpec):
             raise SpecError("confidence", f"must be in [0, 1], got {self.confidence}")
         if self.line_shading < 0:
             raise SpecError("line_shading", f"must be >= 0, got {self.line_shading}")
+        if self.tiny_segments < 0:
+            raise SpecError("tiny_segments", f"must be >= 0 px, got {self.tiny_segments}")
         for name in ("lines_output", "labels_output", "segments_output", "qc_output"):
             v = getattr(self, name)
             if v:
@@ -543,6 +550,7 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
 
     # chains: from each keyframe forward and/or backward over the frames it serves -----------------------------
     empty_cache: dict[int, str] = {}
+    tiny_rule: dict[str, dict[str, Any]] = {}  # per keyframe: does the tiny-segment corner rule hold for this art
 
     def seg_of(f: int) -> Segmentation:
         seg, warn = read_segments(in_seq.path(f), f, job)
@@ -567,6 +575,10 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
                 raise FrameError("the keyframe's line art is blank (all white or all ink); it cannot carry colours",
                                  frame=k, path=in_seq.path(k))
             kcol = key_colours(k, kseg)
+            same_rgb = np.unique(table.rgb, axis=0, return_inverse=True)[1].reshape(-1)  # the table grows with keys
+            agree, evidence = tiny_rule_agreement(kseg, kcol, job.tiny_segments, same_rgb=same_rgb)
+            use_tiny = evidence >= TINY_MIN_EVIDENCE and agree >= TINY_AGREEMENT
+            tiny_rule[str(k)] = {"agreement": round(agree, 3), "segments": evidence, "used": bool(use_tiny)}
             emit(k, kseg, kcol, None, k)
             for step in (1, -1):
                 served = [f for f in (frames if step == 1 else frames[::-1]) if sources[f] == k and f != k and (f - k) * step > 0]
@@ -577,7 +589,8 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
                         emit(f, seg, empty_colours(seg), None, k)
                         continue
                     vote = functools.partial(propagate_colours, target=seg, n_colours=len(table), confidence=job.confidence,
-                                             tones=tones, line_strength=job.line_shading)
+                                             tones=tones, line_strength=job.line_shading,
+                                             tiny=job.tiny_segments if use_tiny else 0)
                     if ref_f != k:
                         # chained: the previous frame's vote and the keyframe's own, their two flows side by side
                         from_key = flows.submit(vote, kseg, kcol)
@@ -613,6 +626,7 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
         "unpainted_segments": unpainted_total,
         "frames_with_unpainted": [f for f in frames if per_frame[f]["unpainted"] > 0],
         "low_confidence_segments": sum(v["low_confidence"] for v in per_frame.values()),
+        "tiny_segments": tiny_rule,
         "snapped": snapped,
         "warnings": warnings,
         "per_frame": {str(f): per_frame[f] for f in frames},
@@ -650,6 +664,9 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--confidence", type=float, default=0.5, help="leave segments under this vote share unpainted (default 0.5)")
     p.add_argument("--line-shading", type=float, default=3.0,
                    help="with --palette: weight of the blue/red colour-line rule (shadow/highlight); 0 = off (default 3)")
+    p.add_argument("--tiny-segments", type=int, default=TINY_SEGMENT,
+                   help=f"segments up to this many px follow the segment at their corner where the keyframe shows that "
+                        f"holds for this line art; 0 = off (default {TINY_SEGMENT})")
     p.add_argument("--composite-lines", action="store_true", help="draw the line layer over the fill in --out")
     p.add_argument("--no-qc", action="store_true", help="don't write QC overlays")
     add_common_options(p)
@@ -698,6 +715,7 @@ def _job_from_args(args: argparse.Namespace) -> PaintJob:
         line_threshold=args.line_threshold,
         confidence=args.confidence,
         line_shading=args.line_shading,
+        tiny_segments=args.tiny_segments,
         composite_lines=args.composite_lines,
         qc_output="" if args.no_qc else None,
         output_options=output,
