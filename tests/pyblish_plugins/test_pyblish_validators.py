@@ -262,3 +262,20 @@ def test_a_cel_job_with_its_roto_stage(tmp_path: Path, publisher: Any) -> None:
     failed = publisher([tmp_path / "cel"]).failed("ValidateInkpaintChannels")
     assert set(failed) == {result.manifest, str(tmp_path / "cel" / "roto" / "demo.inkpaint.json")}
     assert f"mattes: frame 1 '{frame}': missing channel block.A" in failed[result.manifest]
+
+
+def test_low_confidence_counts_come_from_the_run_summary_without_segment_json(tmp_path: Path, make_paint: Any, publisher: Any) -> None:
+    from inkpaint.ops.base import run_job
+    from inkpaint.ops.paint import PaintJob
+
+    run = make_paint(tmp_path)
+    manifest = json.loads(run.manifest.read_text())
+    job = PaintJob.from_dict({**manifest["job"], "output": str(tmp_path / "nojson" / "####.png"), "segments_output": ""})
+    result = run_job(job)
+    path = Path(result.manifest)
+    assert publisher([path]).failed("ValidateInkpaintPaintQC") == {}
+    data = json.loads(path.read_text())
+    data["result"]["summary"]["per_frame"]["3"]["low_confidence"] = 2  # as a run with two doubtful segments records it
+    path.write_text(json.dumps(data))
+    msg = publisher([path]).failed("ValidateInkpaintPaintQC")[str(path)]
+    assert "2 low-confidence segment(s) over 4 frame(s), more than the 0 allowed" in msg and "frame 3: 2" in msg

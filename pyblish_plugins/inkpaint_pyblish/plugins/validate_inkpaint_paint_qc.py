@@ -21,8 +21,8 @@ class ValidateInkpaintPaintQC(pyblish.api.InstancePlugin):
     - **unpainted** segments (no confident match; transparent holes in the fill): from the run summary
       (``result.summary.per_frame[f].unpainted``), cross-checked against each frame's ``.segments.json``;
     - **low-confidence** segments (painted by propagation under ``inkpaint.ops.paint.LOW_CONFIDENCE``, tinted yellow
-      in the QC overlay): counted from each frame's ``.segments.json`` (the summary does not record them). Without
-      segment JSON (``segments_output: ""``) this count is skipped with a warning.
+      in the QC overlay): counted from each frame's ``.segments.json``; without segment JSON (``segments_output: ""``)
+      from the run summary (``per_frame[f].low_confidence``), else skipped with a warning (older runs).
 
     Totals over the shot must not exceed ``max_unpainted`` (default 0) and ``max_low_confidence`` (default 0).
     Settings: ``context.data["inkpaintSettings"]["paint_max_unpainted"]`` / ``["paint_max_low_confidence"]``, else
@@ -63,6 +63,8 @@ class ValidateInkpaintPaintQC(pyblish.api.InstancePlugin):
                 continue
             unpainted[frame] = counts["unpainted"]
             if segments is None or segments.seq is None:
+                if isinstance(counts.get("low_confidence"), int):  # recorded by the run itself (inkpaint >= this one)
+                    low[frame] = counts["low_confidence"]
                 continue
             seg_path = segments.path(frame)
             try:
@@ -77,7 +79,7 @@ class ValidateInkpaintPaintQC(pyblish.api.InstancePlugin):
                     f"segments: {lib.where(seg_path, frame)}: {len(frame_qc.unpainted)} unpainted segment(s), but the run "
                     f"summary says {counts['unpainted']} (result.summary.per_frame.{frame}.unpainted)"
                 )
-        if segments is None:
+        if segments is None and not low:
             self.log.warning("%s: the paint job wrote no segments JSON: low-confidence segments not counted", path)
 
         def worst(counts: dict[int, int]) -> str:
