@@ -89,7 +89,11 @@ def read_rows(path: str, names: Sequence[str], half: bool, y0: int, y1: int) -> 
 
     f = legacy(path)
     try:
-        dw = f.header()["dataWindow"]
+        header = f.header()
+        sampling = header.get("channels", {})
+        if any((getattr(sampling.get(n), "xSampling", 1), getattr(sampling.get(n), "ySampling", 1)) != (1, 1) for n in names):
+            return None  # subsampled channels (luminance/chroma files): OIIO reads them
+        dw = header["dataWindow"]
         width = dw.max.x - dw.min.x + 1
         ptype = Imath.PixelType(Imath.PixelType.HALF if half else Imath.PixelType.FLOAT)
         raw = f.channels(list(names), ptype, y0, y1)
