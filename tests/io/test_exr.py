@@ -157,3 +157,18 @@ def test_keep_half_returns_the_stored_halves(tmp_path: Path, monkeypatch: pytest
     np.testing.assert_array_equal(half.pixels.astype(np.float32), read_image(path, channels=["R", "G"], sanitize=False).pixels)
     mixed = read_image(path, channels=["R", "tone"], keep_half=True)  # a float channel: nothing is rounded
     assert mixed.pixels.dtype == np.float32 and np.array_equal(mixed.channel("tone")[4:24, 3:33], ch["tone"])
+
+
+@pytest.mark.parametrize("codec", ["openexr", "oiio"])
+def test_planar_reads_are_the_same_pixels_as_planes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, codec: str) -> None:
+    monkeypatch.setenv(exr.CODEC_ENV, codec)
+    ch = _channels(20, 30)
+    path = str(tmp_path / "p.exr")
+    write_exr(path, ch, window=Window(3, 4, 30, 20), size=(40, 30))
+    for window in (None, "data", Window(10, 8, 25, 12)):
+        hwc = read_image(path, channels=["tone", "R"], window=window, sanitize=False)
+        chw = read_image(path, channels=["tone", "R"], window=window, sanitize=False, planar=True)
+        assert chw.planar and chw.pixels.shape == (2, hwc.height, hwc.width) and (chw.width, chw.height) == (hwc.width, hwc.height)
+        assert chw.pixels.flags.c_contiguous
+        np.testing.assert_array_equal(chw.pixels, np.moveaxis(hwc.pixels, -1, 0))
+        np.testing.assert_array_equal(chw.channel("R"), hwc.channel("R"))

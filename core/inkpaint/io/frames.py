@@ -129,11 +129,12 @@ class ImageData:
         pixels: ``(h, w, C)`` float32 (float16 when read with ``keep_half``; integer formats are normalised to 0..1) covering :attr:`window` of the frame;
             by default the window is the whole frame (the display window), with zeros where the file's data window
             holds no pixels.
-        channels: channel names, one per ``pixels[..., c]``.
+        channels: channel names, one per ``pixels[..., c]`` (``pixels[c]`` when :attr:`planar`).
         attributes: the file's metadata (``oiio:ColorSpace``, ``compression``, ``inkpaint:*`` ...).
         path: the file read.
         window: where ``pixels`` sit in the frame (``None``: the whole frame).
         size: the frame's ``(width, height)`` (the display window; ``None``: the pixels' size).
+        planar: ``pixels`` is ``(C, h, w)``, one contiguous plane per channel (read with ``planar=True``).
     """
 
     pixels: np.ndarray
@@ -142,6 +143,7 @@ class ImageData:
     path: str
     window: Window | None = None
     size: tuple[int, int] | None = None
+    planar: bool = False
 
     @property
     def frame_size(self) -> tuple[int, int]:
@@ -150,16 +152,17 @@ class ImageData:
 
     @property
     def width(self) -> int:
-        return int(self.pixels.shape[1])
+        return int(self.pixels.shape[2 if self.planar else 1])
 
     @property
     def height(self) -> int:
-        return int(self.pixels.shape[0])
+        return int(self.pixels.shape[1 if self.planar else 0])
 
     def channel(self, name: str) -> np.ndarray:
         """One channel by name, ``(H, W)`` float32. Raises ``KeyError`` naming the file when absent."""
         try:
-            return self.pixels[..., self.channels.index(name)]
+            i = self.channels.index(name)
+            return self.pixels[i] if self.planar else self.pixels[..., i]
         except ValueError:
             raise KeyError(f"'{self.path}' has no channel {name!r}; it has {', '.join(self.channels)}") from None
 
@@ -205,6 +208,7 @@ def read_image(
     channels: list[str] | None = None,
     window: Window | str | None = None,
     keep_half: bool = False,
+    planar: bool = False,
 ) -> ImageData:
     """Read channels of ``path`` as float32 (or as float16, see ``keep_half``).
 
@@ -221,6 +225,8 @@ def read_image(
             frame: the fastest read, nothing outside it is decoded or allocated); or a :class:`Window`.
         keep_half: return float16 pixels when every channel read is stored as half (nothing is lost; it saves two
             conversions for callers that work on half values, such as the half-indexed colour LUTs).
+        planar: return ``(C, h, w)`` pixels, one contiguous plane per channel (what OpenCV wants per channel),
+            without an interleaved copy in between.
 
     NaN and infinite pixels are replaced by 0 (or the nearest finite value for ±inf) with a warning naming the
     frame and file.
@@ -257,8 +263,10 @@ def read_image(
         native_half = all(formats[i] == oiio.TypeDesc(oiio.HALF) for i in range(ch0, ch1))
         fmt = oiio.HALF if native_half else oiio.FLOAT
         half_only = all(formats[i] == oiio.TypeDesc(oiio.HALF) for i in idx)
-        out = np.zeros((want.height, want.width, len(idx)), np.float16 if keep_half and half_only else np.float32)
-        region = out[read_win.y - want.y : read_win.y - want.y + read_win.height, read_win.x - want.x : read_win.x - want.x + read_win.width]
+        dtype = np.float16 if keep_half and half_only else np.float32
+        out = np.zeros((len(idx), want.height, want.width) if planar else (want.height, want.width, len(idx)), dtype)
+        hwc = np.moveaxis(out, 0, -1) if planar else out  # (h, w, C) either way; planar writes go to the planes
+        region = hwc[read_win.y - want.y : read_win.y - want.y + read_win.height, read_win.x - want.x : read_win.x - want.x + read_win.width]
         planes = None
         if not read_win.empty and idx and inp.format_name() == "openexr" and not spec.deep and exr.enabled():
             if int(spec.getattribute("oiio:subimages") or 1) == 1 and all(formats[i].basetype in (oiio.HALF, oiio.FLOAT) for i in idx):
@@ -295,7 +303,7 @@ def read_image(
         channel_names = [names[i] for i in idx]
     finally:
         inp.close()
-    return ImageData(out, channel_names, attrs, path, want, size)
+    return ImageData(out, channel_names, attrs, path, want, size, planar)
 
 
 def _sanitize(pixels: np.ndarray, path: str, frame: int | None) -> None:

@@ -302,7 +302,7 @@ def write_cel_frame(
         col = cel.colour
         channels.update({"colour.R": col[..., 0], "colour.G": col[..., 1], "colour.B": col[..., 2], "colour.A": col[..., 3]})
         channels["ink.A"] = ink_a
-        channels["tone"] = tone_codes.astype(np.float32)
+        channels["tone"] = tone_codes.astype(np.float16)
     write_window_exr(path, channels, window, parts.size, options, metadata={**metadata, "oiio:ColorSpace": "lin_rec709_scene"})
 
 

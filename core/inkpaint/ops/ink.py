@@ -96,15 +96,14 @@ class MatteSource:
         """
         img = self._read(frame)
         full = Window.full(self.size)
-        # one transposing copy: each matte becomes a contiguous (H, W) plane (OpenCV needs contiguous input)
-        planes = np.moveaxis(paste(img.pixels, img.window or full, full), -1, 0)
-        return list(np.ascontiguousarray(planes))
+        return [paste(plane, img.window or full, full) for plane in img.pixels]
 
     def _read(self, frame: int) -> ImageData:
-        """The part channels of ``frame`` in the file's data window, checked against the first frame's size."""
+        """The part channels of ``frame`` in the file's data window, checked against the first frame's size, as
+        ``(P, h, w)`` planes (OpenCV works on contiguous planes)."""
         return read_layer(
             self.path(frame), frame, self.size, [f"{n}.A" for n in self.names], "data", "mattes",
-            f"the parts of the first frame: {', '.join(self.names)}", against="the first matte frame is",
+            f"the parts of the first frame: {', '.join(self.names)}", against="the first matte frame is", planar=True,
         )
 
     def labels(self, frame: int) -> np.ndarray:
@@ -122,7 +121,7 @@ class MatteSource:
         """
         img = self._read(frame)
         assert img.window is not None
-        planes = np.ascontiguousarray(np.moveaxis(img.pixels, -1, 0))
+        planes = img.pixels
         labels = mattes_to_labels(planes) if planes.size else np.zeros((img.window.height, img.window.width), np.uint8)
         box = bounding_box(labels > 0)
         if box is None:
@@ -190,6 +189,7 @@ def read_layer(
     expected: str,
     *,
     against: str = "the mattes are",
+    planar: bool = False,
 ) -> ImageData:
     """Read channels of a layer frame (mattes, tones, ink ...) and check it has the frame ``size``.
 
@@ -197,12 +197,13 @@ def read_layer(
         what: the layer as named in errors (``"tones"``).
         expected: what the file should be (``"the shade output"``), named when a channel is missing.
         against: what ``size`` is, as named in the size error.
+        planar: read ``(C, h, w)`` planes (:func:`inkpaint.io.frames.read_image`).
 
     Raises:
         FrameError: unreadable, a channel missing, or another size (names the frame and file).
     """
     try:
-        img = read_image(path, frame=frame, channels=channels, window=window)
+        img = read_image(path, frame=frame, channels=channels, window=window, planar=planar)
     except MissingChannelError as exc:
         raise MissingChannelError(f"{exc.reason} (expected {expected})", frame=frame, path=path) from None
     if img.frame_size != tuple(size):
@@ -353,7 +354,7 @@ def write_ink_frame(
         art = np.where(paste(lines.hard, window, Window.full(size)), 0, 255).astype(np.uint8)
         write_png(path, np.repeat(art[..., None], 3, axis=2), metadata=metadata)
         return
-    channels: dict[str, np.ndarray] = {"ink.A": lines.alpha, "ink_hard.A": lines.hard.astype(np.float32)}
+    channels: dict[str, np.ndarray] = {"ink.A": lines.alpha, "ink_hard.A": lines.hard.astype(np.float16)}
     if with_trace:
         channels["trace.A"] = lines.trace if lines.trace is not None else np.zeros_like(lines.alpha)
     write_window_exr(path, channels, window, size, options, metadata=metadata)

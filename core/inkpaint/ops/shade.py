@@ -264,7 +264,7 @@ class ShadeStage:
         if parts.empty:
             self.empty.append(frame)
         meta = self.out.metadata(frame, {"inkpaint:parts": ",".join(self.mattes.names), "inkpaint:tones": self.job.tones})
-        write_window_exr(self.out.path(frame), {"tone": tone.astype(np.float32)}, parts.window, self.mattes.size, self.job.output_options, metadata=meta)
+        write_window_exr(self.out.path(frame), {"tone": tone.astype(np.float16)}, parts.window, self.mattes.size, self.job.output_options, metadata=meta)
         self.written.append(frame)
 
     def result(self) -> JobResult:
