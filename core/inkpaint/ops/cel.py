@@ -50,7 +50,7 @@ from .roto import (
     common_settings,
     load_prompts,
 )
-from .shade import ShadeJob, add_tone_options, check_tone_settings, parse_part_overrides
+from .shade import ShadeJob, add_tone_options, check_tone_settings, tone_settings_from_args
 
 if TYPE_CHECKING:
     from .finish import FinishStage
@@ -344,12 +344,7 @@ def _job_from_args(args: argparse.Namespace) -> CelJob:
         width=args.width,
         width_reference=args.width_reference,
         tone_lines=args.tone_lines,
-        tones=args.tones,
-        fit_frames=args.fit_frames,
-        fit_samples=args.fit_samples,
-        parts=parse_part_overrides(args.part),
-        hysteresis=args.hysteresis,
-        min_region=args.min_region,
+        **tone_settings_from_args(args),
         over=os.path.abspath(args.over) if args.over else None,
         cel_format=args.cel_format,
         color=color,

@@ -334,6 +334,14 @@ def add_tone_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-region", type=int, default=24, help="smallest tone region kept, pixels (default 24)")
 
 
+def tone_settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The job fields :func:`add_tone_options` sets (``tones`` ... ``min_region``), for ``ShadeJob`` and ``CelJob``."""
+    return {
+        "tones": args.tones, "fit_frames": args.fit_frames, "fit_samples": args.fit_samples,
+        "parts": parse_part_overrides(args.part), "hysteresis": args.hysteresis, "min_region": args.min_region,
+    }
+
+
 def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("shade", help="split each part into base/shadow/highlight tones (fitted once per shot)")
     p.add_argument("input", help="plate pattern, e.g. 'plates/shot.####.exr'")
@@ -353,12 +361,7 @@ def _job_from_args(args: argparse.Namespace) -> ShadeJob:
         mattes=os.path.abspath(args.mattes),
         output=os.path.abspath(args.out),
         frames=args.frames,
-        tones=args.tones,
-        fit_frames=args.fit_frames,
-        fit_samples=args.fit_samples,
-        parts=parse_part_overrides(args.part),
-        hysteresis=args.hysteresis,
-        min_region=args.min_region,
+        **tone_settings_from_args(args),
         model=os.path.abspath(args.model) if args.model else None,
         color=color,
         output_options=output,
@@ -367,6 +370,6 @@ def _job_from_args(args: argparse.Namespace) -> ShadeJob:
     return job
 
 
-__all__ = ["ShadeJob", "ShadeStage", "JOB", "run", "add_cli", "PlateSource", "fit_shot", "model_path", "frame_lightness", "shade_frame", "SHADE_MARGIN", "parse_part_overrides"]
+__all__ = ["ShadeJob", "ShadeStage", "JOB", "run", "add_cli", "PlateSource", "fit_shot", "model_path", "frame_lightness", "shade_frame", "SHADE_MARGIN", "parse_part_overrides", "tone_settings_from_args"]
 
 _ = (FrameError, split_names)
