@@ -188,6 +188,8 @@ class INKPAINT_OT_paint(_RunOperator, bpy.types.Operator):
             summary = result.get("summary", {})
             unpainted = int(summary.get("unpainted_segments") or 0)
             extra = f", {unpainted} unpainted segment(s) on frame(s) {summary.get('frames_with_unpainted')} (see the QC image)" if unpainted else ""
+            low = int(summary.get("low_confidence_segments") or 0)
+            extra += f", {low} low-confidence segment(s) (yellow in the QC image)" if low else ""
             return f"painted {summ['frames']} frame(s): image '{summ['image']}'{extra}"
 
         return "run", {"job": job}, "paint", apply

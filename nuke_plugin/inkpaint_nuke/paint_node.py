@@ -226,6 +226,19 @@ def show_results(node: nuke.Node, job: dict[str, Any], frames: tuple[int, int] |
     graph.set_read(node, READS["lines"], job.get("lines_output") or None, first, last)
 
 
+def status_text(first: int, last: int, summary: dict[str, Any]) -> str:
+    """The node's status after a run: frames painted, and what the QC overlay flags (from the job's summary)."""
+    text = f"painted frames {first}-{last}"
+    unpainted = int(summary.get("unpainted_segments") or 0)
+    if unpainted:
+        frames_with = summary.get("frames_with_unpainted") or []
+        text += f"; {unpainted} unpainted segment(s) on {len(frames_with)} frame(s): see show > qc overlay"
+    low = int(summary.get("low_confidence_segments") or 0)
+    if low:
+        text += f"; {low} low-confidence segment(s) (yellow in the qc overlay)"
+    return text
+
+
 def run(node: nuke.Node, cache_dir: str | None = None) -> dict[str, Any]:
     """Paint: render what the engine cannot read directly, then run the job on the worker (background thread in the
     GUI, synchronous in terminal mode). Unchanged settings with finished results answer from the cache."""
@@ -246,13 +259,7 @@ def run(node: nuke.Node, cache_dir: str | None = None) -> dict[str, Any]:
         show_results(n, p["job"], (first, last))
         n["show"].setValue("paint")
         apply_show(n)
-        summary = (results[0] if results else {}).get("summary", {})
-        unpainted = int(summary.get("unpainted_segments") or 0)
-        text = f"painted frames {first}-{last}"
-        if unpainted:
-            frames_with = summary.get("frames_with_unpainted") or []
-            text += f"; {unpainted} unpainted segment(s) on {len(frames_with)} frame(s): see show > qc overlay"
-        knobs.set_status(n, text)
+        knobs.set_status(n, status_text(first, last, (results[0] if results else {}).get("summary", {})))
 
     def failed(n: nuke.Node | None, message: str) -> None:
         if n is not None:

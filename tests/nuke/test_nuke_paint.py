@@ -203,3 +203,10 @@ def test_reopening_the_script_shows_cached_paint(fake: object, line_clip: dict[s
     paint_node.on_create(node)
     assert "missing" in node[knobs.STATUS_KNOB].value()
     assert graph.inner(node, graph.SWITCH)["which"].value() == paint_node.VIEWS["input"]  # type: ignore[index]
+
+
+def test_status_names_what_the_qc_overlay_flags() -> None:
+    assert paint_node.status_text(1, 2, {}) == "painted frames 1-2"
+    text = paint_node.status_text(1, 4, {"unpainted_segments": 3, "frames_with_unpainted": [2, 4], "low_confidence_segments": 5})
+    assert text == ("painted frames 1-4; 3 unpainted segment(s) on 2 frame(s): see show > qc overlay; "
+                    "5 low-confidence segment(s) (yellow in the qc overlay)")
