@@ -7,7 +7,7 @@ EXR (zip), the mattes as inkpaint's roto writes them (``<part>.A`` + ``A``, half
 box as the EXR data window, as Nuke writes a bbox). Then, side by side in one process:
 
 - **inkpaint cel job** (the product path): ``inkpaint cel PLATE --mattes ... --palette ...`` run in-process: per
-  frame the mattes' data window and the plate's bounding-box rows are read (one frame ahead, in a thread), tones,
+  frame the mattes' data window and the plate's bounding-box rows are read (up to two frames ahead, in a thread), tones,
   lines and the cel computed, and the tone, ink and cel EXRs written (writer thread). Reported as the per-frame
   pass (from the job's own progress events) and as the whole job including the once-per-shot tone fit.
 - **inkpaint compute only**: the same per-frame work on arrays already in memory.
