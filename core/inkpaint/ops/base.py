@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures as cf
+import contextlib
 import dataclasses
 import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import __version__
-from ..errors import OutputError, OutputExistsError
+from ..errors import OutputError, OutputExistsError, SpecError
 from ..io.atomic import atomic_write_text, ensure_writable_dir, remove_stale_temps
 from ..io.frames import Window, paste, read_attributes, write_exr
 from ..io.sequence import FrameSequence, format_frame_range
@@ -145,6 +148,75 @@ def run_frames(ctx: RunContext, stage: str, todo: list[int], done: set[int], wri
         ctx.check_cancel()
         process(f)
         ctx.report(stage, len(written), len(todo), frame=f)
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def prefetch(pool: cf.Executor, fn: Callable[[T], R], items: Sequence[T], ahead: int) -> Generator[tuple[T, R], None, None]:
+    """``(item, fn(item))`` for each item in order, computed on ``pool`` up to ``ahead`` items before it is consumed.
+
+    At most ``ahead`` results wait, so memory stays flat. Close the generator (``contextlib.closing``) to cancel what
+    was not consumed when the caller stops early.
+    """
+    queue = collections.deque(pool.submit(fn, x) for x in items[:ahead])
+    try:
+        for i, x in enumerate(items):
+            result = queue.popleft().result()
+            if i + ahead < len(items):
+                queue.append(pool.submit(fn, items[i + ahead]))
+            yield x, result
+    finally:
+        for fut in queue:
+            fut.cancel()
+
+
+class WriteQueue:
+    """Frames handed to writer threads, counted done in frame order once all their files are written.
+
+    At most ``in_flight`` frames wait (memory stays flat); a writer's error surfaces from :meth:`add` or
+    :meth:`finish`. After an error, :meth:`settle` lets the frames already handed over finish, so each file is
+    written whole or not at all.
+    """
+
+    def __init__(self, in_flight: int, on_done: Callable[[int], None]) -> None:
+        self.in_flight = in_flight
+        self.on_done = on_done
+        self.pending: collections.deque[tuple[int, list[cf.Future[None]]]] = collections.deque()
+
+    def add(self, frame: int, futures: list[cf.Future[None]]) -> None:
+        """Hand over ``frame``'s writes (none: nothing to write, done in turn)."""
+        self.pending.append((frame, futures))
+        self._collect(block=False)
+
+    def finish(self) -> None:
+        """Wait for every frame handed over."""
+        self._collect(block=True)
+
+    def settle(self) -> None:
+        """Wait for the writes already started, ignoring their errors (on the way out of a failed run)."""
+        for _, futures in self.pending:
+            for w in futures:
+                with contextlib.suppress(Exception):
+                    w.result()
+
+    def _collect(self, block: bool) -> None:
+        while self.pending and (block or len(self.pending) > self.in_flight or all(w.done() for w in self.pending[0][1])):
+            frame, futures = self.pending.popleft()
+            for w in futures:
+                w.result()
+            self.on_done(frame)
+
+
+def split_names(text: str | None, what: str, kind: str = "names") -> list[str] | None:
+    """``"a, b"`` -> ``["a", "b"]``; ``None`` stays ``None``; an empty list is a :class:`SpecError` naming ``what``."""
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise SpecError(what, f"is empty; give {kind} separated by commas")
+    return names
 
 
 def write_window_exr(

@@ -22,7 +22,6 @@ parts must match; that is checked before anything runs.
 from __future__ import annotations
 
 import argparse
-import collections
 import concurrent.futures as cf
 import contextlib
 import dataclasses
@@ -38,7 +37,7 @@ from ..palette import load_palette
 from ..progress import RunContext
 from ..spec import ColorSettings, JobSpec, OutputSettings, resolve_path
 from ..cel.tones import PartTones
-from .base import JobResult, require_output_dir, write_manifest
+from .base import JobResult, WriteQueue, prefetch, require_output_dir, write_manifest
 from ..cel.ink import InkLines
 from .ink import InkJob, PartLabels
 from .roto import (
@@ -266,44 +265,29 @@ def run_fused(shade: "ShadeStage", ink: "InkStage", finish: "FinishStage", ctx: 
 
     ctx.report("shade+ink+finish", 0, len(todo))
     done = 0
+
+    def counted(frame: int) -> None:
+        nonlocal done
+        done += 1
+        ctx.report("shade+ink+finish", done, len(todo), frame=frame)
+
+    written = WriteQueue(FUSED_WRITES_IN_FLIGHT, counted)
     with cf.ThreadPoolExecutor(FUSED_READERS, thread_name_prefix="inkpaint-read") as reader, \
-            cf.ThreadPoolExecutor(FUSED_WRITERS, thread_name_prefix="inkpaint-write") as writer:
-        pending: collections.deque[tuple[int, list[cf.Future[None]]]] = collections.deque()
-        ahead: collections.deque[cf.Future[tuple[PartLabels, np.ndarray | None]]] = collections.deque(
-            reader.submit(read, f) for f in todo[:FUSED_READ_AHEAD])
-
-        def collect(block: bool) -> None:
-            nonlocal done
-            while pending and (block or len(pending) > FUSED_WRITES_IN_FLIGHT or all(w.done() for w in pending[0][1])):
-                frame, futures = pending.popleft()
-                for w in futures:
-                    w.result()
-                done += 1
-                ctx.report("shade+ink+finish", done, len(todo), frame=frame)
-
+            cf.ThreadPoolExecutor(FUSED_WRITERS, thread_name_prefix="inkpaint-write") as writer, \
+            contextlib.closing(prefetch(reader, read, todo, FUSED_READ_AHEAD)) as frames_read:
         try:
-            for i, f in enumerate(todo):
+            for f, (parts, rgb) in frames_read:
                 ctx.check_cancel()
-                parts, rgb = ahead.popleft().result()
-                if i + FUSED_READ_AHEAD < len(todo):
-                    ahead.append(reader.submit(read, todo[i + FUSED_READ_AHEAD]))
                 tone = shade.tones(f, parts, rgb)
                 lines = ink.draw(parts, tone if tone_lines else None)
                 futures = [writer.submit(write_lines, f, parts, tone, lines)]
                 if f in finish_todo:
                     cel, window = finish.render(f, parts, tone, lines.alpha)
                     futures.append(writer.submit(finish.write, f, parts, tone, lines.alpha, cel, window))
-                pending.append((f, futures))
-                collect(block=False)
-            collect(block=True)
+                written.add(f, futures)
+            written.finish()
         except BaseException:
-            # let the frames already handed to the writers finish (each file is written whole or not at all)
-            for _, futures in pending:
-                for w in futures:
-                    with contextlib.suppress(Exception):
-                        w.result()
-            for nxt in ahead:
-                nxt.cancel()
+            written.settle()  # the frames already handed to the writers finish (each file whole or not at all)
             raise
     return todo
 

@@ -29,7 +29,7 @@ from ..io.frames import ImageData, Window, paste, read_attributes, read_image, w
 from ..io.sequence import FrameSequence
 from ..progress import RunContext
 from ..spec import JobSpec, OutputSettings, resolve_path
-from .base import FrameOutputs, JobResult, run_frames, write_manifest, write_window_exr
+from .base import FrameOutputs, JobResult, run_frames, split_names, write_manifest, write_window_exr
 from .roto import add_common_options, common_settings
 
 log = logging.getLogger("inkpaint.ink")
@@ -374,16 +374,6 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--frames", help="frame range, e.g. 1001-1100 (default: every matte frame on disk)")
     add_common_options(p)
     p.set_defaults(make_job=_job_from_args)
-
-
-def split_names(text: str | None, what: str) -> list[str] | None:
-    """``"a, b"`` -> ``["a", "b"]``; ``None`` stays ``None``."""
-    if text is None:
-        return None
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
-        raise SpecError(what, "is empty; give names separated by commas")
-    return names
 
 
 def _job_from_args(args: argparse.Namespace) -> InkJob:

@@ -24,9 +24,7 @@ CLI::
 from __future__ import annotations
 
 import argparse
-import collections
 import concurrent.futures as cf
-import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -50,7 +48,7 @@ from ..paint.shading import ToneModel, shade_from_lines
 from ..paint.segments import LINE_BLACK, Segmentation, segment_lines
 from ..progress import RunContext
 from ..spec import JobSpec, OutputSettings, resolve_path
-from .base import JOB_HASH_KEY, JobResult, write_manifest
+from .base import JOB_HASH_KEY, JobResult, WriteQueue, write_manifest
 
 log = logging.getLogger("inkpaint.paint")
 
@@ -358,12 +356,6 @@ def _low_confidence(colours: FrameColours) -> np.ndarray:
     return (colours.index > BACKGROUND) & (colours.confidence < LOW_CONFIDENCE) & (colours.method != METHOD_KEY)
 
 
-def _finished() -> "cf.Future[None]":
-    done: cf.Future[None] = cf.Future()
-    done.set_result(None)
-    return done
-
-
 def run(job: PaintJob, ctx: RunContext) -> JobResult:
     """Run a paint job (resumable; only frames whose provenance changed are written)."""
     t0 = time.perf_counter()
@@ -488,17 +480,15 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
 
     # frames are written by one writer thread while the next frame is coloured; at most two wait, so memory stays flat
     writer = cf.ThreadPoolExecutor(1, thread_name_prefix="inkpaint-paint-write")
-    pending: collections.deque[tuple[int, cf.Future[None]]] = collections.deque()
 
-    def collect(block: bool) -> None:
+    def counted(f: int) -> None:
         nonlocal done_count
-        while pending and (block or len(pending) > 2 or pending[0][1].done()):
-            f, fut = pending.popleft()
-            fut.result()
-            if f in todo:
-                written.append(f)
-            done_count += 1
-            ctx.report("paint", done_count, total, frame=f)
+        if f in todo:
+            written.append(f)
+        done_count += 1
+        ctx.report("paint", done_count, total, frame=f)
+
+    writes = WriteQueue(2, counted)
 
     def emit(f: int, seg: Segmentation, colours: FrameColours, ref: int | None, src: int | None) -> None:
         ctx.check_cancel()
@@ -507,9 +497,7 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
         counts["background"] = int((colours.index[1:] == BACKGROUND).sum())
         counts["low_confidence"] = int(_low_confidence(colours)[1:].sum()) if seg.n else 0
         per_frame[f] = {"segments": int(seg.n), "source_key": src, "reference": ref, **counts}
-        done: cf.Future[None] = writer.submit(_write_frame, f, seg, colours, ref, src) if f in todo else _finished()
-        pending.append((f, done))
-        collect(block=False)
+        writes.add(f, [writer.submit(_write_frame, f, seg, colours, ref, src)] if f in todo else [])
 
     def _write_frame(f: int, seg: Segmentation, colours: FrameColours, ref: int | None, src: int | None) -> None:
         meta = {JOB_HASH_KEY: provenance[f], "inkpaint:frame": int(f), "inkpaint:paint_output": out_abs,
@@ -603,11 +591,9 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
             if sources[f] is None:
                 seg = seg_of(f)
                 emit(f, seg, empty_colours(seg), None, None)
-        collect(block=True)
+        writes.finish()
     except BaseException:
-        for _, fut in pending:  # frames handed to the writer finish (each file is whole or absent)
-            with contextlib.suppress(Exception):
-                fut.result()
+        writes.settle()  # frames handed to the writer finish (each file is whole or absent)
         raise
     finally:
         flows.shutdown(wait=True, cancel_futures=True)

@@ -33,7 +33,7 @@ from ..io.frames import Window, image_size, read_channels, read_image, read_rgb,
 from ..io.sequence import FrameSequence, format_frame_range, parse_frame_range
 from ..progress import RunContext
 from ..spec import ColorSettings, JobSpec, OutputSettings, decode, resolve_path
-from .base import FrameOutputs, JobResult, write_manifest, write_window_exr
+from .base import FrameOutputs, JobResult, split_names, write_manifest, write_window_exr
 
 log = logging.getLogger("inkpaint.roto")
 
@@ -611,21 +611,12 @@ def common_settings(args: argparse.Namespace) -> tuple[ColorSettings, OutputSett
     )
 
 
-def _split_names(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
-        raise SpecError("--objects", "is empty; give object names separated by commas")
-    return names
-
-
 def _job_from_args(args: argparse.Namespace) -> RotoJob:
     color, output = common_settings(args)
     job = RotoJob(
         input=os.path.abspath(args.input),
         output=os.path.abspath(args.out),
-        objects=load_prompts(args.prompts, _split_names(args.objects)),
+        objects=load_prompts(args.prompts, split_names(args.objects, "--objects", "object names")),
         frames=args.frames,
         backend=args.backend,
         backend_options=backend_options_from_args(args),

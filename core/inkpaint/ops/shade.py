@@ -9,8 +9,8 @@ retake or another shot can reuse them (``model``).
 from __future__ import annotations
 
 import argparse
-import collections
 import concurrent.futures as cf
+import contextlib
 import dataclasses
 import json
 import logging
@@ -22,14 +22,14 @@ import numpy as np
 
 from ..cel.labels import bounding_box
 from ..cel.tones import PartTones, ToneHistograms, ToneModel, assign_tones, fit_tone_model, lightness, sample_frames
-from ..errors import FrameError, SpecError
+from ..errors import SpecError
 from ..io.atomic import atomic_write_text
 from ..io.frames import Window, image_size, read_image, to_rgb
 from ..io.sequence import FrameSequence, parse_frame_range
 from ..progress import RunContext
 from ..spec import ColorSettings, JobSpec, OutputSettings, resolve_path
-from .base import FrameOutputs, JobResult, run_frames, write_manifest, write_window_exr
-from .ink import MatteSource, PartLabels, split_names
+from .base import FrameOutputs, JobResult, prefetch, run_frames, write_manifest, write_window_exr
+from .ink import MatteSource, PartLabels
 from .roto import add_common_options, common_settings
 
 log = logging.getLogger("inkpaint.shade")
@@ -174,13 +174,10 @@ def fit_shot(job: Any, plate: PlateSource, mattes: MatteSource, frames: list[int
         return parts, frame_lightness(rgb, parts.labels)
 
     # two frames read at once (the EXR codecs release the GIL), at most two ahead, so memory stays flat
-    with cf.ThreadPoolExecutor(2, thread_name_prefix="inkpaint-fit") as pool:
-        ahead = collections.deque(pool.submit(lightness_of, f) for f in fit_on[:2])
-        for i, f in enumerate(fit_on):
+    with cf.ThreadPoolExecutor(2, thread_name_prefix="inkpaint-fit") as pool, \
+            contextlib.closing(prefetch(pool, lightness_of, fit_on, 2)) as fitted:
+        for i, (f, (parts, lstar)) in enumerate(fitted):
             ctx.check_cancel()
-            parts, lstar = ahead.popleft().result()
-            if i + 2 < len(fit_on):
-                ahead.append(pool.submit(lightness_of, fit_on[i + 2]))
             hists.add(parts.labels, lstar, f)
             ctx.report("fit tones", i + 1, len(fit_on), frame=f)
     if not hists.counts[1:].any():
@@ -372,4 +369,3 @@ def _job_from_args(args: argparse.Namespace) -> ShadeJob:
 
 __all__ = ["ShadeJob", "ShadeStage", "JOB", "run", "add_cli", "PlateSource", "fit_shot", "model_path", "frame_lightness", "shade_frame", "SHADE_MARGIN", "parse_part_overrides", "tone_settings_from_args"]
 
-_ = (FrameError, split_names)
