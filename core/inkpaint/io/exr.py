@@ -16,6 +16,7 @@ would rename), OIIO is used as before.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -118,19 +119,21 @@ def header_metadata(metadata: Mapping[str, Any] | None, software: str) -> dict[s
             continue
         if key.startswith(("oiio:", "openexr:")) or (":" not in key and not key.startswith("cryptomatte/")):
             return None
-        if isinstance(value, bool):
-            value = int(value)
-        if isinstance(value, int):
-            if not -(2**31) <= value < 2**31:
-                return None
-        elif isinstance(value, float | str):
-            pass
-        else:
-            import json
-
-            value = json.dumps(value)
+        value = attribute_value(value)
+        if isinstance(value, int) and not -(2**31) <= value < 2**31:
+            return None
         out[key] = value
     return out
+
+
+def attribute_value(value: Any) -> int | float | str:
+    """A metadata value as a header attribute stores it: bools as ints, numbers and strings as they are, anything
+    else as JSON (both writers, OIIO's and this one, use this)."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float | str):
+        return value
+    return json.dumps(value)
 
 
 def write(
@@ -175,4 +178,4 @@ def write(
     return True
 
 
-__all__ = ["CODEC_ENV", "enabled", "takes", "read_rows", "header_metadata", "write"]
+__all__ = ["CODEC_ENV", "enabled", "takes", "read_rows", "header_metadata", "attribute_value", "write"]

@@ -271,9 +271,8 @@ def read_image(
         if not read_win.empty and idx and inp.format_name() == "openexr" and not spec.deep and exr.enabled():
             if int(spec.getattribute("oiio:subimages") or 1) == 1 and all(formats[i].basetype in (oiio.HALF, oiio.FLOAT) for i in idx):
                 y0 = read_win.y + spec.full_y
-                half = all(formats[i] == oiio.TypeDesc(oiio.HALF) for i in idx)
                 try:
-                    planes = exr.read_rows(path, [names[i] for i in idx], half, y0, y0 + read_win.height - 1)
+                    planes = exr.read_rows(path, [names[i] for i in idx], half_only, y0, y0 + read_win.height - 1)
                 except (OSError, RuntimeError, ValueError) as exc:
                     raise FrameError(f"cannot decode pixels: {exc or 'corrupt or truncated file'}", frame=frame, path=path) from exc
         if planes is not None:
@@ -380,14 +379,7 @@ def read_channels(path: str, names: list[str] | None = None, *, frame: int | Non
 def _spec_attributes(spec: oiio.ImageSpec, metadata: Mapping[str, Any] | None) -> None:
     spec.attribute("Software", f"inkpaint {__version__}")
     for key, value in (metadata or {}).items():
-        if isinstance(value, bool):
-            spec.attribute(key, int(value))
-        elif isinstance(value, (int, float, str)):
-            spec.attribute(key, value)
-        else:
-            import json
-
-            spec.attribute(key, json.dumps(value))
+        spec.attribute(key, exr.attribute_value(value))
 
 
 def write_exr(
