@@ -187,13 +187,19 @@ def adjacency(seg: Segmentation) -> np.ndarray:
     a = np.concatenate([f[:, :-1].reshape(-1), f[:-1, :].reshape(-1)])
     b = np.concatenate([f[:, 1:].reshape(-1), f[1:, :].reshape(-1)])
     m = (a != b) & (a > 0) & (b > 0)
-    lo, hi = np.minimum(a[m], b[m]).astype(np.int64), np.maximum(a[m], b[m]).astype(np.int64)
-    key, cnt = np.unique(lo * (seg.n + 1) + hi, return_counts=True)
-    return np.stack([key // (seg.n + 1), key % (seg.n + 1), cnt], axis=1)
+    return _pair_counts(np.minimum(a[m], b[m]), np.maximum(a[m], b[m]), seg.n)
+
+
+def _pair_counts(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """``(E, 3)`` int64 rows ``(a, b, how many times)`` for the distinct id pairs of ``a``/``b`` (ids 0..n)."""
+    key, cnt = np.unique(a.astype(np.int64) * (n + 1) + b, return_counts=True)
+    return np.stack([key // (n + 1), key % (n + 1), cnt], axis=1)
 
 
 TINY_SEGMENT = 10
 """Segments this small (px) take the colour of a larger segment they touch diagonally (see :func:`paint_tiny_segments`)."""
+TINY_ROUNDS = 3
+"""How many tiny-to-tiny steps such a colour may travel."""
 
 
 def diagonal_contacts(seg: Segmentation) -> np.ndarray:
@@ -203,14 +209,11 @@ def diagonal_contacts(seg: Segmentation) -> np.ndarray:
     or where two line strokes cross; a tiny segment at a junction usually belongs to the segment at its corner.
     """
     lab = seg.labels
-    pairs = []
-    for a, b in ((lab[:-1, :-1], lab[1:, 1:]), (lab[:-1, 1:], lab[1:, :-1])):
-        m = (a > 0) & (b > 0) & (a != b)
-        pairs.append(np.stack([a[m], b[m]], axis=1))
-    p = np.concatenate(pairs).astype(np.int64)
-    p = np.concatenate([p, p[:, ::-1]])
-    key, cnt = np.unique(p[:, 0] * (seg.n + 1) + p[:, 1], return_counts=True)
-    return np.stack([key // (seg.n + 1), key % (seg.n + 1), cnt], axis=1)
+    a = np.concatenate([lab[:-1, :-1].reshape(-1), lab[:-1, 1:].reshape(-1)])
+    b = np.concatenate([lab[1:, 1:].reshape(-1), lab[1:, :-1].reshape(-1)])
+    m = (a > 0) & (b > 0) & (a != b)
+    a, b = a[m], b[m]
+    return _pair_counts(np.concatenate([a, b]), np.concatenate([b, a]), seg.n)
 
 
 def _tiny_sources(seg: Segmentation, index: np.ndarray, tiny: int, rounds: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -243,7 +246,7 @@ def _tiny_sources(seg: Segmentation, index: np.ndarray, tiny: int, rounds: int) 
     return steps
 
 
-def paint_tiny_segments(seg: Segmentation, colours: FrameColours, tiny: int = TINY_SEGMENT, rounds: int = 3) -> FrameColours:
+def paint_tiny_segments(seg: Segmentation, colours: FrameColours, tiny: int = TINY_SEGMENT, rounds: int = TINY_ROUNDS) -> FrameColours:
     """Second pass for tiny segments: each takes the colour of the largest segment it touches at a corner.
 
     A segment of ``tiny`` px or less (a chip of a region between strokes at a junction) is too small for the flow
@@ -263,14 +266,17 @@ def paint_tiny_segments(seg: Segmentation, colours: FrameColours, tiny: int = TI
     Returns:
         New colours: changed segments get method 3 (second pass) and the confidence of the segment they follow.
     """
-    steps = _tiny_sources(seg, colours.index, tiny, rounds)
+    return _follow(colours, _tiny_sources(seg, colours.index, tiny, rounds))
+
+
+def _follow(colours: FrameColours, steps: list[tuple[np.ndarray, np.ndarray]]) -> FrameColours:
+    """``colours`` with each step's tiny segments given their source's colour and confidence (method 3 if changed)."""
     if not steps:
         return colours
-    index, conf, method = colours.index.copy(), colours.confidence.copy(), colours.method.copy()
+    index, conf = colours.index.copy(), colours.confidence.copy()
     for t, src in steps:
         index[t], conf[t] = index[src], conf[src]
-    changed = index != colours.index
-    method = np.where(changed, METHOD_SECOND, method).astype(np.uint8)
+    method = np.where(index != colours.index, METHOD_SECOND, colours.method).astype(np.uint8)
     return FrameColours(index, conf, method, colours.residual)
 
 
@@ -297,11 +303,11 @@ def tiny_rule_agreement(seg: Segmentation, colours: FrameColours, tiny: int = TI
     Returns:
         ``(agreement 0..1, tiny segments the rule reaches)``; ``(0.0, 0)`` when it reaches none.
     """
-    steps = _tiny_sources(seg, colours.index, tiny, rounds=3)
+    steps = _tiny_sources(seg, colours.index, tiny, TINY_ROUNDS)
     if not steps:
         return 0.0, 0
     t = np.concatenate([s for s, _ in steps])
-    a, b = paint_tiny_segments(seg, colours, tiny).index[t], colours.index[t]
+    a, b = _follow(colours, steps).index[t], colours.index[t]
     if same_rgb is not None:
         a = np.where(a >= 0, same_rgb[np.clip(a, 0, None)], -1)
         b = np.where(b >= 0, same_rgb[np.clip(b, 0, None)], -2)
