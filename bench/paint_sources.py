@@ -13,7 +13,8 @@ from its GT keyframe 0 and scores each frame with the issue's metrics (``metrics
   that frame), an upper bound for any arbiter between these two sources;
 - **oracle chain|key|f-2**: the same with a third source, the tool's own frame f-2 (one more DIS per frame).
 
-No timing: this measures a ceiling, not speed. About 2 minutes on 2 cores.
+No timing: this measures a ceiling, not speed. Each DIS flow is computed once and shared by the three modes;
+under a minute on 2 cores.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from inkpaint.io.frames import read_image
 from inkpaint.metrics.paint import _rgba, frame_scores, gt_segments
 from inkpaint.ops.paint import PaintJob, _fill_rgba, _merge_key_vote
 from inkpaint.paint.colours import ColourTable, colours_from_image
-from inkpaint.paint.propagate import (METHOD_KEY, TINY_AGREEMENT, TINY_MIN_EVIDENCE, FrameColours, dense_flow,
-                                      flow_image, propagate_colours, tiny_rule_agreement)
+from inkpaint.paint.propagate import (METHOD_KEY, FrameColours, dense_flow, flow_image, propagate_colours,
+                                      tiny_rule_agreement, tiny_rule_holds)
 from inkpaint.paint.segments import segment_lines
 from inkpaint.paint.shading import ToneModel
 from inkpaint.palette import load_palette
@@ -47,26 +48,35 @@ def _clip(path: str) -> dict:
         gt = _rgba(os.path.join(path, "gt", f"{f:04d}.png"))
         segs.append(seg)
         gt_idx.append(colours_from_image(seg, gt, table).index.astype(np.int32))
-        n, lab = gt_segments(_rgba(os.path.join(path, "line", f"{f:04d}.png")))
+        n, lab = gt_segments(_rgba(os.path.join(path, "line", f"{f:04d}.png")))  # the metric's own reading
         scoring.append((n, lab, gt))
-    return {"table": table, "segs": segs, "gt": gt_idx, "scoring": scoring}
+    return {"table": table, "segs": segs, "gt": gt_idx, "scoring": scoring, "flows": {}}
+
+
+def _flow(clip: dict, target: int, ref: int) -> np.ndarray:
+    """DIS flow target -> ref, computed once per pair for all modes."""
+    flows = clip["flows"]
+    if (target, ref) not in flows:
+        if "images" not in clip:
+            clip["images"] = [flow_image(s) for s in clip["segs"]]
+        flows[target, ref] = dense_flow(clip["images"][target], clip["images"][ref])
+    return flows[target, ref]
 
 
 def _run(clip: dict, mode: str) -> tuple[float, float]:
     table, segs, gts = clip["table"], clip["segs"], clip["gt"]
     tones = ToneModel.from_table(table)
-    same = np.unique(table.rgb, axis=0, return_inverse=True)[1].reshape(-1)
+    same = table.rgb_ids()
     key = FrameColours(gts[0].copy(), np.where(gts[0] >= 0, 1.0, 0.0).astype(np.float32),
                        np.where(gts[0] >= 0, METHOD_KEY, 0).astype(np.uint8))
-    agree, evidence = tiny_rule_agreement(segs[0], key, DEFAULTS.tiny_segments, same_rgb=same)
-    tiny = DEFAULTS.tiny_segments if evidence >= TINY_MIN_EVIDENCE and agree >= TINY_AGREEMENT else 0
-    images = [flow_image(s) for s in segs]
+    tiny = DEFAULTS.tiny_segments if tiny_rule_holds(*tiny_rule_agreement(segs[0], key, DEFAULTS.tiny_segments,
+                                                                           same_rgb=same)) else 0
     done = {0: key}
     accs, pixs = [], []
     for f in range(1, len(segs)):
         def vote(r: int) -> FrameColours:
             return propagate_colours(segs[r], done[r], segs[f], len(table), confidence=DEFAULTS.confidence,
-                                     flow=dense_flow(images[f], images[r]), tones=tones,
+                                     flow=_flow(clip, f, r), tones=tones,
                                      line_strength=DEFAULTS.line_shading, tiny=tiny)
         chain = vote(f - 1)
         if f == 1:
@@ -76,9 +86,12 @@ def _run(clip: dict, mode: str) -> tuple[float, float]:
         else:
             sources = [chain, vote(0)] + ([vote(f - 2)] if mode == "oracle3" and f > 2 else [])
             g = same[gts[f]]
+
+            def right(i: np.ndarray) -> np.ndarray:
+                return (i >= 0) & (same[np.clip(i, 0, None)] == g)
+
             index = chain.index.copy()
             for s in sources[1:]:
-                right = lambda i: (i >= 0) & (same[np.clip(i, 0, None)] == g)  # noqa: E731
                 take = ~right(index) & right(s.index)
                 index = np.where(take, s.index, index).astype(np.int32)
             col = FrameColours(index, chain.confidence, chain.method, chain.residual)

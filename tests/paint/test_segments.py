@@ -71,3 +71,15 @@ def test_voting_and_unpainted_flagging():
     blank = FrameColours(np.full(ref.n + 1, -1, np.int32), np.zeros(ref.n + 1, np.float32), np.zeros(ref.n + 1, np.uint8))
     none = propagate_colours(ref, blank, tgt, len(table))
     assert (none.index[1:] == -1).all()
+
+
+def test_colour_table_ids_shared_by_equal_rgb():
+    table = ColourTable.create()
+    a = table.add((10, 20, 30))
+    b = table.add((200, 0, 0))
+    table.rgb = np.vstack([table.rgb, table.rgb[a][None]])  # a second entry painted like `a` (two parts, one colour)
+    table.names.append("other/normal")
+    ids = table.rgb_ids()
+    assert ids.shape == (len(table),)
+    assert ids[a] == ids[len(table) - 1]
+    assert len({int(ids[0]), int(ids[a]), int(ids[b])}) == 3

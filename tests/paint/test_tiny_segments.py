@@ -90,3 +90,13 @@ def test_the_rule_is_calibrated_on_the_keyframe_colours():
     agree, n = tiny_rule_agreement(seg, FrameColours(idx2, key.confidence, key.method))
     assert n == 10 and abs(agree - 0.6) < 1e-9
     assert tiny_rule_agreement(seg, key, tiny=0) == (0.0, 0)
+
+
+def test_the_rule_is_used_only_with_enough_agreeing_evidence():
+    from inkpaint.paint.propagate import TINY_AGREEMENT, TINY_MIN_EVIDENCE, tiny_rule_holds
+
+    assert tiny_rule_holds(1.0, 10)
+    assert tiny_rule_holds(TINY_AGREEMENT, TINY_MIN_EVIDENCE)
+    assert not tiny_rule_holds(0.6, 10)  # the painter's own tiny colours disagree
+    assert not tiny_rule_holds(1.0, TINY_MIN_EVIDENCE - 1)  # too few tiny segments to tell
+    assert not tiny_rule_holds(0.0, 0)

@@ -42,8 +42,8 @@ from ..io.frames import read_attributes, read_image, write_exr, write_png
 from ..io.sequence import FrameSequence, format_frame_range, parse_frame_range
 from ..palette import load_palette
 from ..paint.colours import BACKGROUND, ColourTable, KeyColours, colours_from_clicks, colours_from_image, colours_from_json
-from ..paint.propagate import (METHOD_KEY, METHOD_LINES, METHOD_NAMES, METHOD_NONE, METHOD_SECOND, TINY_AGREEMENT,
-                               TINY_MIN_EVIDENCE, TINY_SEGMENT, FrameColours, propagate_colours, tiny_rule_agreement)
+from ..paint.propagate import (METHOD_KEY, METHOD_LINES, METHOD_NAMES, METHOD_NONE, METHOD_SECOND, TINY_SEGMENT,
+                               FrameColours, propagate_colours, tiny_rule_agreement, tiny_rule_holds)
 from ..paint.shading import ToneModel, shade_from_lines
 from ..paint.segments import LINE_BLACK, Segmentation, segment_lines
 from ..progress import RunContext
@@ -563,9 +563,8 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
                 raise FrameError("the keyframe's line art is blank (all white or all ink); it cannot carry colours",
                                  frame=k, path=in_seq.path(k))
             kcol = key_colours(k, kseg)
-            same_rgb = np.unique(table.rgb, axis=0, return_inverse=True)[1].reshape(-1)  # the table grows with keys
-            agree, evidence = tiny_rule_agreement(kseg, kcol, job.tiny_segments, same_rgb=same_rgb)
-            use_tiny = evidence >= TINY_MIN_EVIDENCE and agree >= TINY_AGREEMENT
+            agree, evidence = tiny_rule_agreement(kseg, kcol, job.tiny_segments, same_rgb=table.rgb_ids())  # the table grows with keys
+            use_tiny = tiny_rule_holds(agree, evidence)
             tiny_rule[str(k)] = {"agreement": round(agree, 3), "segments": evidence, "used": bool(use_tiny)}
             emit(k, kseg, kcol, None, k)
             for step in (1, -1):

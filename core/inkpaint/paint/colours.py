@@ -88,6 +88,11 @@ class ColourTable:
             return self.snap(parse_rgb(list(value), where))[0]
         raise ValueError(f"{where}: {value!r} is not a colour")
 
+    def rgb_ids(self) -> np.ndarray:
+        """``(K,)`` int64 per colour index, an id shared by the indices with the same RGB (two parts painted one
+        colour look alike in the output, so they count as agreeing)."""
+        return np.unique(self.rgb, axis=0, return_inverse=True)[1].reshape(-1)
+
     def snap(self, rgb: tuple[int, int, int]) -> tuple[int, float]:
         """``(index, distance)``: the nearest palette colour, or the exact colour (added) without a palette."""
         if self.palette is None:

@@ -314,6 +314,12 @@ def tiny_rule_agreement(seg: Segmentation, colours: FrameColours, tiny: int = TI
     return float(np.mean(a == b)), int(len(t))
 
 
+def tiny_rule_holds(agreement: float, evidence: int) -> bool:
+    """Whether a keyframe's :func:`tiny_rule_agreement` is good enough to use the tiny-segment pass on its frames:
+    at least :data:`TINY_MIN_EVIDENCE` segments, :data:`TINY_AGREEMENT` of them reproduced."""
+    return evidence >= TINY_MIN_EVIDENCE and agreement >= TINY_AGREEMENT
+
+
 def propagate_colours(
     ref: Segmentation,
     ref_colours: FrameColours,
