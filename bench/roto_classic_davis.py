@@ -12,7 +12,7 @@ Baselines, scored on the same frames: ``static`` (the frame-0 mask on every fram
 frame to frame with OpenCV DIS flow, preset medium, no refinement). Scores are DAVIS J, F and J&F
 (``inkpaint.metrics.roto``; first and last frames excluded), per sequence and mean over sequences.
 
-    python bench/roto_classic_davis.py                      # all six sequences, both prompts, both baselines
+    python bench/roto_classic_davis.py                      # all sequences, both prompts, both baselines
     python bench/roto_classic_davis.py --jobs 2 --sequences dog,libby --modes mask
     python bench/roto_classic_davis.py --backend-options '{"band": 16}' --json scores.json
 """
@@ -131,8 +131,8 @@ def score_sequence(args: tuple[str, str, str, str, dict[str, Any]]) -> dict[str,
         keep = scored_frames(list(masks))
         s = score_masks(((f, masks[f], read_gt_mask(_gt_path(data, seq, f))) for f in keep), seq)
     n = len(list((data / "JPEGImages" / "480p" / seq).glob("*.jpg")))
-    return {"sequence": seq, "mode": mode, "J": s.j_mean, "F": s.f_mean, "J&F": s.jf, "seconds": secs, "frames": n,
-            "per_frame_J": s.j, "per_frame_F": s.f}
+    return {"sequence": seq, "mode": mode, "J": s.j_mean, "F": s.f_mean, "J&F": s.jf, "FP": s.fp_mean, "seconds": secs,
+            "frames": n, "per_frame_J": s.j, "per_frame_F": s.f, "per_frame_FP": s.fp}
 
 
 def main() -> int:
@@ -169,12 +169,15 @@ def main() -> int:
         tmp.cleanup()
 
     print(f"DAVIS-2016 480p, {len(seqs)} sequences, classic options {json.dumps(options)}; J/F/J&F (first and last frames not scored)")
-    print(f"{'sequence':<16}" + "".join(f"  {m + ' J':>11} {'F':>6} {'J&F':>6}" for m in modes))
+    print(f"{'sequence':<16}" + "".join(f"  {m + ' J':>11} {'F':>6} {'J&F':>6} {'FP':>5}" for m in modes))
     by = {(r["sequence"], r["mode"]): r for r in rows}
     for s in seqs:
-        print(f"{s:<16}" + "".join(f"  {by[s, m]['J']:11.3f} {by[s, m]['F']:6.3f} {by[s, m]['J&F']:6.3f}" for m in modes))
-    means = {m: {k: float(np.mean([by[s, m][k] for s in seqs])) for k in ("J", "F", "J&F")} for m in modes}
-    print(f"{'mean':<16}" + "".join(f"  {means[m]['J']:11.3f} {means[m]['F']:6.3f} {means[m]['J&F']:6.3f}" for m in modes))
+        print(f"{s:<16}" + "".join(f"  {by[s, m]['J']:11.3f} {by[s, m]['F']:6.3f} {by[s, m]['J&F']:6.3f} {by[s, m]['FP']:5.2f}" for m in modes))
+    means = {m: {k: float(np.mean([by[s, m][k] for s in seqs])) for k in ("J", "F", "J&F", "FP")} for m in modes}
+    print(f"{'mean':<16}" + "".join(f"  {means[m]['J']:11.3f} {means[m]['F']:6.3f} {means[m]['J&F']:6.3f} {means[m]['FP']:5.2f}" for m in modes))
+    for m in modes:
+        low = [s for s in seqs if by[s, m]["J&F"] < 0.40]
+        print(f"{m}: min J&F {min(by[s, m]['J&F'] for s in seqs):.3f}" + (f"; below 0.40: {', '.join(low)}" if low else ""))
     for m in modes:
         if m in ("mask", "clicks"):
             secs = sum(by[s, m]["seconds"] for s in seqs)

@@ -170,12 +170,19 @@ class SequenceScores:
         frames: the scored ground-truth frames.
         j: per-frame J, same order as ``frames``.
         f: per-frame F.
+        fp: per-frame false-positive share ``|P \\ G| / |P|`` (0 when nothing is predicted): how much of the
+            matte lies on background.
     """
 
     name: str
     frames: list[int]
     j: list[float]
     f: list[float]
+    fp: list[float] = dataclasses.field(default_factory=list)
+
+    @property
+    def fp_mean(self) -> float:
+        return float(np.mean(self.fp)) if self.fp else float("nan")
 
     @property
     def j_mean(self) -> float:
@@ -197,6 +204,7 @@ class SequenceScores:
             "frames_scored": len(self.frames),
             "J": jm, "F": fm, "J&F": 0.5 * (jm + fm),
             "J_recall": jr, "J_decay": jd, "F_recall": fr, "F_decay": fd,
+            "FP_share": self.fp_mean,
         }
         if per_frame:
             out["per_frame"] = [{"frame": fr_, "J": j, "F": f} for fr_, j, f in zip(self.frames, self.j, self.f)]
@@ -253,13 +261,29 @@ def score_masks(pairs: Iterable[tuple[int, np.ndarray, np.ndarray]], name: str =
         pairs: ``(frame, pred (H, W) bool, gt (H, W) bool)``.
         name: the sequence name.
     """
-    frames, js, fs = [], [], []
+    frames, js, fs, fps = [], [], [], []
     for frame, pred, gt in pairs:
         j, f = frame_scores(pred, gt)
         frames.append(int(frame))
         js.append(j)
         fs.append(f)
-    return SequenceScores(name, frames, js, fs)
+        fps.append(false_positive_share(pred, gt))
+    return SequenceScores(name, frames, js, fs, fps)
+
+
+def false_positive_share(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Share of the predicted pixels that are background in the ground truth: ``|P \\ G| / |P|``.
+
+    Args:
+        pred: ``(H, W)`` bool predicted mask.
+        gt: ``(H, W)`` bool ground-truth mask.
+
+    Returns:
+        0..1; 0 when nothing is predicted.
+    """
+    p, g = _check_pair(pred, gt)
+    n = np.count_nonzero(p)
+    return float(np.count_nonzero(p & ~g) / n) if n else 0.0
 
 
 def scored_frames(frames: Sequence[int]) -> list[int]:
