@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -72,26 +74,88 @@ def ensure_writable_dir(folder: Path) -> None:
         raise OutputError(f"output folder '{folder}' is not writable")
 
 
+_DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+LOW_SPACE = 1 << 20
+"""Free bytes under which a failed write is reported as a full disk (a writer library's own error often hides
+``ENOSPC``)."""
+
+
+def describe_failure(path: str | os.PathLike[str], detail: str | BaseException = "") -> str:
+    """The message for a write of ``path`` that failed: names the file and says when the disk is full.
+
+    Args:
+        path: the destination the caller was writing (not the temp file).
+        detail: the library's error text or the ``OSError`` raised.
+    """
+    code = detail.errno if isinstance(detail, OSError) else None
+    text = (detail.strerror or str(detail)) if isinstance(detail, OSError) else str(detail)
+    low = text.lower()
+    if code in _DISK_FULL or "no space left" in low or "disk quota" in low:
+        why = "no space left on device: the disk is full (or over quota)"
+    elif code == errno.EFBIG or "file too large" in low:
+        why = "the file is too large for the file system or the process's file-size limit (the disk is full for it)"
+    else:
+        try:
+            free = shutil.disk_usage(os.path.dirname(os.path.abspath(path)) or ".").free
+        except OSError:
+            free = None
+        if free is not None and free < LOW_SPACE:
+            why = f"the disk is full ({free} bytes free)" + (f"; {text}" if text else "")
+        elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
+            why = f"permission denied ({text})"
+        else:
+            why = text or "the writer reported a failure"
+    return f"cannot write '{path}': {why}"
+
+
 @contextlib.contextmanager
-def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; on success it is renamed onto ``dest``.
+def atomic_path(
+    dest: str | os.PathLike[str],
+    *,
+    verify: Callable[[Path], object] | None = None,
+    expect_size: int | None = None,
+) -> Iterator[Path]:
+    """Yield a temporary path beside ``dest``; on success it is checked, synced and renamed onto ``dest``.
 
     The temp name keeps ``dest``'s extension so format-by-extension writers (OIIO) pick the right format.
     On any exception the temp file is removed and ``dest`` is untouched. The finished file gets the usual
     permissions (``0666`` less the umask). Temp names look like ``.<dest stem>.<random>.inkpaint-tmp<dest ext>``;
     :func:`remove_stale_temps` finds the ones a killed process left behind.
+
+    Nothing is renamed that was not finished: the temp file must be non-empty (exactly ``expect_size`` bytes when
+    given), pass ``verify`` (a callable returning something false, with a ``reason`` attribute, for an incomplete
+    file: :func:`inkpaint.io.verify.frame_is_complete`), and be synced to disk.
+
+    Raises:
+        OutputError: naming ``dest``, when any step fails (a full disk is said to be one); ``OSError`` from the
+            body is turned into this too.
     """
     dest = Path(dest)
     ensure_writable_dir(dest.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=f"{TEMP_MARK}{dest.suffix}", dir=dest.parent)
-    os.close(fd)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=f"{TEMP_MARK}{dest.suffix}", dir=dest.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise OutputError(describe_failure(dest, exc)) from exc
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp_path, _FILE_MODE)
-        os.replace(tmp_path, dest)
+        try:
+            yield tmp_path
+            size = os.path.getsize(tmp_path)
+            if expect_size is not None and size != expect_size:
+                raise OutputError(describe_failure(dest, f"{size} of {expect_size} bytes were written"))
+            if size == 0 and expect_size != 0:
+                raise OutputError(describe_failure(dest, "the file came out empty"))
+            with open(tmp_path, "rb+") as fh:
+                os.fsync(fh.fileno())
+            if verify is not None:
+                check = verify(tmp_path)
+                if not check:
+                    raise OutputError(describe_failure(dest, f"the written file is incomplete ({getattr(check, 'reason', '') or 'failed its check'})"))
+            os.chmod(tmp_path, _FILE_MODE)
+            os.replace(tmp_path, dest)
+        except OSError as exc:
+            raise OutputError(describe_failure(dest, exc)) from exc
     except BaseException:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
@@ -100,8 +164,10 @@ def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
 
 def atomic_write_bytes(dest: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``dest`` atomically."""
-    with atomic_path(dest) as tmp:
-        tmp.write_bytes(data)
+    with atomic_path(dest, expect_size=len(data)) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
 
 
 def atomic_write_text(dest: str | os.PathLike[str], text: str) -> None:

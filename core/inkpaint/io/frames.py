@@ -23,8 +23,9 @@ from .. import __version__
 from ..errors import FrameError, MissingChannelError, OutputError
 from ..spec import ColorSettings
 from . import exr
-from .atomic import atomic_path
+from .atomic import atomic_path, describe_failure
 from .colour import convert, guess_colorspace
+from .verify import frame_is_complete
 
 log = logging.getLogger("inkpaint.io")
 
@@ -167,12 +168,35 @@ class ImageData:
             raise KeyError(f"'{self.path}' has no channel {name!r}; it has {', '.join(self.channels)}") from None
 
 
+MAX_PIXELS_ENV = "INKPAINT_MAX_PIXELS"
+DEFAULT_MAX_PIXELS = 16384 * 16384
+"""Frames whose header claims more pixels than this (display or data window; ``$INKPAINT_MAX_PIXELS`` overrides)
+are refused before anything is allocated: a corrupt or hostile header cannot exhaust memory."""
+
+
+def max_pixels() -> int:
+    """The pixel-count limit for one frame (:data:`DEFAULT_MAX_PIXELS` or ``$INKPAINT_MAX_PIXELS``)."""
+    text = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    try:
+        return max(1, int(text)) if text else DEFAULT_MAX_PIXELS
+    except ValueError:
+        return DEFAULT_MAX_PIXELS
+
+
 def _open_input(path: str, frame: int | None) -> oiio.ImageInput:
     if not os.path.isfile(path):
         raise FrameError("file does not exist", frame=frame, path=path)
     inp = oiio.ImageInput.open(path)
     if inp is None:
         raise FrameError(f"cannot read image: {oiio.geterror() or 'unknown format or corrupt file'}", frame=frame, path=path)
+    spec = inp.spec()
+    limit = max_pixels()
+    for what, w, h in (("frame", spec.full_width, spec.full_height), ("data window", spec.width, spec.height)):
+        if w < 0 or h < 0 or w * h > limit or spec.nchannels > 4096:
+            inp.close()
+            raise FrameError(
+                f"the header claims a {w}x{h} {what} with {spec.nchannels} channel(s), over the limit of {limit} pixels "
+                f"(set ${MAX_PIXELS_ENV} to allow larger frames); the file is corrupt or not a frame", frame=frame, path=path)
     return inp
 
 
@@ -264,7 +288,12 @@ def read_image(
         fmt = oiio.HALF if native_half else oiio.FLOAT
         half_only = all(formats[i] == oiio.TypeDesc(oiio.HALF) for i in idx)
         dtype = np.float16 if keep_half and half_only else np.float32
-        out = np.zeros((len(idx), want.height, want.width) if planar else (want.height, want.width, len(idx)), dtype)
+        if want.width * want.height > max_pixels() or want.width < 0 or want.height < 0:
+            raise FrameError(f"the window asked for ({want.width}x{want.height}) is over the limit of {max_pixels()} pixels", frame=frame, path=path)
+        try:
+            out = np.zeros((len(idx), want.height, want.width) if planar else (want.height, want.width, len(idx)), dtype)
+        except MemoryError:
+            raise FrameError(f"not enough memory for a {want.width}x{want.height}x{len(idx)} frame", frame=frame, path=path) from None
         hwc = np.moveaxis(out, 0, -1) if planar else out  # (h, w, C) either way; planar writes go to the planes
         region = hwc[read_win.y - want.y : read_win.y - want.y + read_win.height, read_win.x - want.x : read_win.x - want.x + read_win.width]
         planes = None
@@ -442,11 +471,11 @@ def write_exr(
             planes = {n: a.astype(as_type[t], copy=False) for n, a, t in zip(names, arrays, per_channel or [dtype] * len(names))}
         origin = (window.x, window.y) if window is not None else (0, 0)
         frame_size = (int(size[0]), int(size[1])) if window is not None and size is not None else (w, h)
-        with atomic_path(path) as tmp:
+        with atomic_path(path, verify=frame_is_complete) as tmp:
             try:
                 exr.write(str(tmp), planes, origin=origin, size=frame_size, compression=compression, attributes=attributes)
             except (RuntimeError, ValueError, TypeError) as exc:
-                raise OutputError(f"cannot write '{path}': {exc}") from exc
+                raise OutputError(describe_failure(path, str(exc))) from exc
         return
     fmt = {"half": oiio.HALF, "float": oiio.FLOAT, "uint": oiio.UINT32}[dtype]
     spec = oiio.ImageSpec(w, h, len(names), fmt)
@@ -490,17 +519,27 @@ def _channel_types(
 
 
 def _write_buffer(path: str, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:
-    with atomic_path(path) as tmp:
+    """Write ``pixels`` through OIIO, checking every step: open, write, close (OIIO reports a failed flush there),
+    then the file itself (:func:`inkpaint.io.verify.frame_is_complete`) before it is renamed into place."""
+    with atomic_path(path, verify=frame_is_complete) as tmp:
         out = oiio.ImageOutput.create(str(tmp))
         if out is None:
             raise OutputError(f"cannot write '{path}': {oiio.geterror()}")
+        ok = False
+        error = ""
         try:
             if not out.open(str(tmp), spec):
-                raise OutputError(f"cannot write '{path}': {out.geterror()}")
-            if not out.write_image(np.ascontiguousarray(pixels)):
-                raise OutputError(f"cannot write '{path}': {out.geterror()}")
+                error = out.geterror() or "cannot open the file for writing"
+            elif not out.write_image(np.ascontiguousarray(pixels)):
+                error = out.geterror() or "writing the pixels failed"
+            else:
+                ok = True
         finally:
-            out.close()
+            closed = out.close()
+        if ok and not closed:
+            error = out.geterror() or "closing the file failed"
+        if error or not closed:
+            raise OutputError(describe_failure(path, error or "closing the file failed"))
 
 
 def write_png(path: str, pixels: np.ndarray, *, metadata: Mapping[str, Any] | None = None) -> None:
