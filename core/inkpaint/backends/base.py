@@ -52,10 +52,13 @@ class FrameMasks:
         frame: the frame number.
         logits: object name -> ``(H, W)`` float32 logits; ``> 0`` is inside. ``sigmoid(logit)`` is used as the
             soft matte edge, so a logit of about ``signed distance in pixels`` gives a 1-px anti-aliased edge.
+        confidence: optional object name -> 0..1, how much the backend trusts this frame's answer (1 on a
+            keyframe); ``None`` lets the roto op estimate it from the logits.
     """
 
     frame: int
     logits: dict[str, np.ndarray]
+    confidence: dict[str, float] | None = None
 
 
 class FrameSource(Protocol):

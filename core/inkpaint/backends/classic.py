@@ -25,16 +25,22 @@ from .base import FrameMasks, FrameSource, Keyframe, RotoBackend, RotoRequest, p
 
 DEFAULTS: dict[str, Any] = {
     "band": 12,            # half-width in pixels of the refinement band around the warped edge (at 854 px wide)
-    "grabcut_iters": 0,    # GrabCut iterations per frame in the band (0: unary + guided filter only; measured better)
+    "grabcut_iters": 0,    # kept for spec compatibility; propagation uses the multi-label argmax (no GrabCut)
     "flow_preset": "medium",
-    "flow_scale": 0.5,     # optical flow is computed at this fraction of the plate resolution (speed)
+    "flow_scale": 0.5,     # optical flow resolution as a fraction of an 854-px-wide plate (larger plates: same flow size)
     "prior_sigma": 3.0,    # softness in pixels of the warped shape prior (grows where the flow is unreliable)
     "colour_weight": 1.0,  # weight of the colour log-likelihood ratio against the shape prior
-    "model_update": 0.1,
+    "motion_weight": 1.0,  # weight of the motion log-likelihood ratio (moves like the object vs like its background)
+    "growth_cost": 1.0,    # score a pixel outside the warped shape must earn before it joins the object
+    "growth_cap": 0.15,    # at most this share of the warped area may be added per frame (best-scored pixels first)
+    "hold_iou": 0.5,       # a result with IoU below this against the warped shape is rejected: the warp is held
+    "model_update": 0.1,   # rate at which the running colour models follow the object (confident frames only)
     "memory_decay": 0.85,  # per frame fading of the object's remembered extent (carried by its own affine motion)
     "memory_weight": 1.0,  # shape-prior strength of the remembered extent where the flow-warped mask lost it
-    "smooth": 2,           # radius in pixels (at 854 px wide) of the edge-aware (guided) filter on the unary; 0: off   # rate at which the running colour models follow the tracked object (keyframe models stay)
+    "smooth": 2,           # radius in pixels (at 854 px wide) of the edge-aware (guided) filter on the scores; 0: off
 }
+
+
 def create_backend(options: dict[str, Any]) -> "ClassicBackend":
     unknown = set(options) - set(DEFAULTS) - {"device", "model"}
     if unknown:
@@ -187,6 +193,61 @@ def _ellipse(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
+def exclusive_keyframe(image_bgr: np.ndarray, masks: dict[str, np.ndarray], prompts: dict[str, Keyframe]) -> dict[str, np.ndarray]:
+    """One labelling of a keyframe: every pixel belongs to at most one object, and clicks are hard constraints.
+
+    - A pixel claimed by several objects' keyframe segmentations goes to the object whose colour model (its own
+      uncontested pixels) explains its colour best; a pixel inside exactly one object's mask prompt stays with it.
+    - A negative click of object A (a disk of ``0.006 · max(W, H)`` px, as GrabCut uses) is never A; a positive
+      click of A is always A. Negatives are applied first, so another object's positive click on the same spot wins.
+
+    Args:
+        image_bgr: ``(H, W, 3)`` uint8 BGR.
+        masks: object -> ``(H, W)`` bool segmentation (each made on its own).
+        prompts: object -> its prompts on this frame.
+
+    Returns:
+        object -> ``(H, W)`` bool, mutually exclusive.
+    """
+    names = list(masks)
+    if not names:
+        return {}
+    h, w = image_bgr.shape[:2]
+    stack = np.stack([masks[n] for n in names])
+    count = stack.sum(axis=0)
+    label = np.zeros((h, w), np.int32)
+    single = count == 1
+    for i in range(len(names)):
+        label[stack[i] & single] = i + 1
+    contested = count > 1
+    if contested.any():
+        idx = colour_index(image_bgr)
+        ci = idx[contested]
+        best = np.full(ci.shape, -np.inf)
+        pick = np.zeros(ci.shape, np.int32)
+        for i, n in enumerate(names):
+            own = stack[i] & single
+            hist = colour_histogram(idx, own) if own.any() else np.full(COLOUR_BINS**3, 1.0 / COLOUR_BINS**3)
+            s = np.where(stack[i][contested], np.log(hist[ci]), -np.inf)
+            prompted = prompts[n].mask
+            if prompted is not None:
+                s = np.where(prompted[contested], s + 50.0, s)  # the user's own mask outranks colour
+            better = s > best
+            best = np.where(better, s, best)
+            pick = np.where(better, i + 1, pick)
+        label[contested] = pick
+    r = max(2, int(round(0.006 * max(w, h))))
+    for i, n in enumerate(names):
+        for x, y in prompts[n].negative_points:
+            disk = np.zeros((h, w), np.uint8)
+            cv2.circle(disk, (int(x), int(y)), r, 1, -1)
+            label[(disk > 0) & (label == i + 1)] = 0
+    for i, n in enumerate(names):
+        for x, y in prompts[n].positive_points:
+            cv2.circle(label, (int(x), int(y)), r, i + 1, -1)
+    return {n: label == i + 1 for i, n in enumerate(names)}
+
+
 @dataclasses.dataclass
 class ObjectTrack:
     """What the classic backend carries for one object from frame to frame.
@@ -194,11 +255,13 @@ class ObjectTrack:
     Attributes:
         sdf: ``(H, W)`` float32 signed distance to the object's edge on the last frame (pixels, > 0 inside).
         fg_key, bg_key: colour histograms of the object and its surroundings on the keyframe (never updated).
-        fg_run, bg_run: running colour histograms, updated slowly from confident pixels of tracked frames.
+        fg_run, bg_run: running colour histograms, updated slowly from confident frames only.
         key_area: the object's area on the keyframe, in pixels.
         memory: ``(H, W)`` float32 in 0..1: where the object was recently, moved with the object's own affine
             motion and fading each frame; it carries parts hidden by an occluder (or lost by the flow) so that
             they are found again when they reappear.
+        confidence: the carried confidence in 0..1 (1 on the keyframe; drops at once on a doubtful frame and
+            recovers by at most ``CONFIDENCE_RECOVERY`` per frame, because errors persist once made).
     """
 
     sdf: np.ndarray
@@ -208,18 +271,53 @@ class ObjectTrack:
     bg_run: np.ndarray
     key_area: int
     memory: np.ndarray | None = None
+    confidence: float = 1.0
+
+
+CONFIDENCE_RECOVERY = 0.15
+"""How much the carried confidence of an object may rise per frame."""
+
+UPDATE_CONFIDENCE = 0.6
+"""Running colour models learn only from frames at least this confident (a leak must not teach the model)."""
+
+
+@dataclasses.dataclass
+class FrameEvidence:
+    """Why the tracker believes (or doubts) one object on one frame; all in 0..1.
+
+    Attributes:
+        shape: IoU of the result with the flow-warped previous shape (a jump means refinement or flow failed).
+        flow: share of the object's edge band where forward and backward flow agree (within 2 px at 854 wide).
+        colour: share of the object's pixels whose colour the object's models prefer over its surroundings.
+        held: the refinement was rejected and the warped shape kept.
+    """
+
+    shape: float
+    flow: float
+    colour: float
+    held: bool
+
+    @property
+    def confidence(self) -> float:
+        """``shape term · (0.5 + 0.5 flow) · (0.5 + 0.5 colour)``, halved when held; shape term maps IoU 0.5..0.95
+        to 0..1."""
+        c = float(np.clip((self.shape - 0.5) / 0.45, 0.0, 1.0)) * (0.5 + 0.5 * self.flow) * (0.5 + 0.5 * self.colour)
+        return 0.5 * c if self.held else c
 
 
 class ClassicBackend(RotoBackend):
-    """DIS optical flow + colour models + GrabCut band refinement. Cheap to create; no state between jobs.
+    """DIS optical flow + colour and motion evidence + one multi-label decision per frame. No learned weights.
 
-    Per frame and object: the last frame's signed distance is warped by backward DIS flow; forward-backward flow
-    disagreement marks unreliable flow and widens the band and softens the prior there. Inside the band, a unary
-    combines the warped shape prior (``signed distance / sigma``) with the colour log-likelihood ratio of the
-    object's histogram models (keyframe and running, local background ring). GrabCut on the band (its graph cut
-    with contrast-sensitive smoothness, initialised from that unary; confident pixels fixed) gives the label.
-    Drift guards drop components not connected to the warped object and fall back to the warp when the area
-    jumps.
+    Per frame: the last frame's signed distance of every object is warped by backward DIS flow. Each object gets a
+    score on a band around its warped edge: the warped shape prior (``signed distance / sigma``, softer where the
+    forward-backward flow disagrees), the colour log-likelihood ratio of its models against its surroundings, and a
+    motion term (does the pixel move like the object's nearby pixels or like the nearby background?). Growth
+    outside the warped shape pays ``growth_cost``, and there colour counts only as much as both the keyframe and
+    the running model agree, so growth must be earned. The scores are edge-aware smoothed and all objects plus the
+    background (score 0) compete in one argmax. Then per object: detached blobs that touch none of the warped
+    object's core (or its memory) are dropped, growth beyond ``growth_cap`` of the area keeps only its
+    best-scored pixels, and a result that no longer resembles the warped shape (IoU < ``hold_iou``) is rejected
+    for the warped shape (held). Each object reports a confidence (:class:`FrameEvidence`).
     """
 
     name = "classic"
@@ -230,6 +328,7 @@ class ClassicBackend(RotoBackend):
                   "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}[options["flow_preset"]]
         self._dis = cv2.DISOpticalFlow_create(preset)
         self._grid: tuple[np.ndarray, np.ndarray] | None = None
+        self.evidence: dict[str, FrameEvidence] = {}
 
     # -- tracking -------------------------------------------------------------------------------------------------
 
@@ -237,22 +336,21 @@ class ClassicBackend(RotoBackend):
         for tr in plan_tracks(request):
             ctx.check_cancel()
             start_img = source.rgb(tr.start)
+            prev_u8 = _to_u8(start_img)
             if tr.seed == "done" and request.load_done is not None:
                 known = request.load_done(tr.start)
                 masks = {n: np.asarray(known[n], bool) for n in tr.objects}
             else:
-                masks = {}
-                for n in tr.objects:
-                    kf = next(k for k in request.keyframes[n] if k.frame == tr.start)
-                    masks[n] = grabcut_keyframe(start_img, kf, iters=5)
-                yield FrameMasks(tr.start, {n: signed_distance(m) for n, m in masks.items()})
-            prev_u8 = _to_u8(start_img)
+                kfs = {n: next(k for k in request.keyframes[n] if k.frame == tr.start) for n in tr.objects}
+                masks = {n: grabcut_keyframe(start_img, kf, iters=5) for n, kf in kfs.items()}
+                masks = exclusive_keyframe(prev_u8, masks, kfs)
+                yield FrameMasks(tr.start, {n: signed_distance(m) for n, m in masks.items()}, {n: 1.0 for n in masks})
             states = {n: self.start_object(prev_u8, m) for n, m in masks.items()}
             for f in tr.frames[1:]:
                 ctx.check_cancel()
                 cur_u8 = _to_u8(source.rgb(f))
                 masks = self.propagate(prev_u8, cur_u8, states)
-                yield FrameMasks(f, {n: states[n].sdf for n in masks})
+                yield FrameMasks(f, {n: states[n].sdf for n in masks}, {n: round(states[n].confidence, 4) for n in masks})
                 prev_u8 = cur_u8
 
     def _band_px(self, shape: tuple[int, int]) -> int:
@@ -271,12 +369,15 @@ class ClassicBackend(RotoBackend):
         r = 4 * self._band_px(sdf.shape)
         return (sdf < -inner) & (sdf >= -r)
 
-    def flow(self, prev_bgr: np.ndarray, cur_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Backward sampling maps and flow unreliability.
+    def flow(self, prev_bgr: np.ndarray, cur_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Backward sampling maps, flow unreliability and the backward flow.
+
+        The flow is computed at ``flow_scale`` of an 854-px-wide plate: larger plates are scaled down to the same
+        flow resolution (objects move the same fraction of the frame; the detail lives in the refinement).
 
         Returns:
             ``map_x, map_y`` ``(H, W)`` float32: where each pixel of ``cur`` was on ``prev``; ``err`` ``(H, W)``
-            float32: forward-backward disagreement in pixels.
+            float32: forward-backward disagreement in pixels; ``bwd`` ``(H, W, 2)`` float32 the backward flow.
         """
         g0 = cv2.cvtColor(prev_bgr, cv2.COLOR_BGR2GRAY)
         g1 = cv2.cvtColor(cur_bgr, cv2.COLOR_BGR2GRAY)
@@ -284,7 +385,7 @@ class ClassicBackend(RotoBackend):
         if self._grid is None or self._grid[0].shape != (h, w):
             self._grid = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
         gx, gy = self._grid
-        scale = float(self.options["flow_scale"])
+        scale = float(self.options["flow_scale"]) * min(1.0, 854.0 / max(w, h))
         if 0 < scale < 1:
             size = (max(8, int(round(w * scale))), max(8, int(round(h * scale))))
             s0 = cv2.resize(g0, size, interpolation=cv2.INTER_AREA)
@@ -297,25 +398,67 @@ class ClassicBackend(RotoBackend):
         map_x, map_y = gx + bwd[..., 0], gy + bwd[..., 1]
         fwd_at = cv2.remap(fwd, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         err = np.sqrt(((bwd + fwd_at) ** 2).sum(axis=2)).astype(np.float32)
-        return map_x, map_y, err
+        return map_x, map_y, err, bwd
 
     def propagate(self, prev_bgr: np.ndarray, cur_bgr: np.ndarray, states: dict[str, ObjectTrack]) -> dict[str, np.ndarray]:
-        """Carry each object from ``prev`` to ``cur`` (``(H, W, 3)`` uint8 BGR); updates ``states`` in place.
+        """Carry every object from ``prev`` to ``cur`` (``(H, W, 3)`` uint8 BGR) in one labelling.
+
+        Updates ``states`` in place (shape, models, memory, confidence) and ``self.evidence``.
 
         Returns:
-            object -> ``(H, W)`` bool mask on ``cur``.
+            object -> ``(H, W)`` bool mask on ``cur``; the masks never overlap.
         """
-        map_x, map_y, err = self.flow(prev_bgr, cur_bgr)
+        map_x, map_y, err, bwd = self.flow(prev_bgr, cur_bgr)
         idx = colour_index(cur_bgr)
-        out = {}
-        for name, st in states.items():
+        h, w = idx.shape
+        scale = max(h, w) / 854
+        band = self._band_px((h, w))
+        names = list(states)
+        warped: dict[str, np.ndarray] = {}
+        memory: dict[str, np.ndarray] = {}
+        region = np.zeros((h, w), bool)
+        for n, st in states.items():
             wsd = cv2.remap(st.sdf, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=-100.0)
-            memory = self._carry_memory(st, wsd, map_x, map_y, err)
-            mask = self._refine(cur_bgr, idx, wsd, err, st, memory)
-            self._update(idx, mask, st)
-            solid = (st.sdf > 3.0 * max(mask.shape) / 854).astype(np.float32)  # thin parts are not remembered
-            st.memory = np.maximum(solid, float(self.options["memory_decay"]) * memory)
-            out[name] = mask
+            warped[n] = wsd
+            memory[n] = self._carry_memory(st, wsd, map_x, map_y, err)
+            region |= (wsd > -4.5 * band) | (memory[n] > 0.3)
+        out = {n: np.zeros((h, w), bool) for n in names}
+        if region.any():
+            ys, xs = np.nonzero(region)
+            pad = 2
+            y0, y1 = max(0, ys.min() - pad), min(h, ys.max() + pad + 1)
+            x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
+            sl = (slice(y0, y1), slice(x0, x1))
+            bad = np.clip(err[sl] / (2.0 * scale), 0.0, 3.0)  # 0 reliable .. 3 very unreliable
+            grey = cv2.cvtColor(np.ascontiguousarray(cur_bgr[sl]), cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
+            flow_c = bwd[sl]
+            scores = [np.zeros(bad.shape, np.float32)]  # the background
+            colours = {}
+            for n in names:
+                sc, colour = self._score(states[n], warped[n][sl], memory[n][sl], idx[sl], flow_c, err[sl], bad, grey, scale, band)
+                scores.append(sc)
+                colours[n] = colour
+            label = np.argmax(np.stack(scores), axis=0)
+            taken = np.zeros(bad.shape, bool)
+            held: dict[str, bool] = {}
+            subs: dict[str, np.ndarray] = {}
+            for i, n in enumerate(names):
+                subs[n], held[n] = self._guard(label == i + 1, scores[i + 1], warped[n][sl], memory[n][sl], band, scale,
+                                               free=(label == 0) | (label == i + 1))
+            for n in names:  # held shapes may reach into a neighbour's pixels: the neighbour's own label wins there
+                sub = subs[n] & ~taken
+                taken |= sub
+                out[n][sl] = sub
+                self.evidence[n] = self._evidence(sub, warped[n][sl], bad, colours[n], band, held[n])
+        else:
+            self.evidence = {n: FrameEvidence(0.0, 0.0, 0.0, False) for n in names}
+        for n, st in states.items():
+            ev = self.evidence[n]
+            conf = ev.confidence
+            st.confidence = float(min(conf, st.confidence + CONFIDENCE_RECOVERY))
+            self._update(idx, out[n], st, learn=conf >= UPDATE_CONFIDENCE)
+            solid = (st.sdf > 3.0 * scale).astype(np.float32)  # thin parts are not remembered
+            st.memory = np.maximum(solid, float(self.options["memory_decay"]) * memory[n])
         return out
 
     def _carry_memory(self, st: ObjectTrack, wsd: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, err: np.ndarray) -> np.ndarray:
@@ -340,76 +483,118 @@ class ClassicBackend(RotoBackend):
             return cv2.warpAffine(prev, transform, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         return cv2.remap(prev, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
-    def _refine(self, img_bgr: np.ndarray, idx: np.ndarray, wsd: np.ndarray, err: np.ndarray, st: ObjectTrack,
-                memory: np.ndarray | None = None) -> np.ndarray:
-        warped = wsd > 0
-        if memory is None:
-            memory = np.zeros(wsd.shape, np.float32)
-        remembered = (memory > 0.3) & ~warped
-        if not warped.any() and not remembered.any():
-            return warped
-        h, w = warped.shape
-        band = self._band_px((h, w))
-        scale = max(h, w) / 854
-        bad = np.clip(err / (2.0 * scale), 0.0, 3.0)  # 0 reliable .. 3 very unreliable
+    def _motion(self, sd: np.ndarray, flow: np.ndarray, err: np.ndarray, scale: float, band: int) -> np.ndarray:
+        """Motion log-likelihood ratio: does each pixel move like the object's pixels near it or like the background?
+
+        The object's and the background's local flow are normalised box means (window ``6 · band``) over reliable
+        flow (forward-backward error < 1 px at 854 wide) inside the warped object and in its background ring. The
+        ratio ``(|v - v_bg|² - |v - v_obj|²) / 2s²`` (``s`` = 0.5 px at 854 wide + the pixel's flow error) is 0
+        where object and background move alike, so it only speaks where motion separates them.
+
+        Returns:
+            ``(h, w)`` float32 in -3..3 (> 0: moves like the object).
+        """
+        reliable = err < 1.0 * scale
+        wf = ((sd > 1.0) & reliable).astype(np.float32)
+        wb = ((sd < -1.0) & (sd > -4.0 * band) & reliable).astype(np.float32)
+        k = (6 * band + 1, 6 * band + 1)
+
+        def box(x: np.ndarray) -> np.ndarray:
+            return cv2.boxFilter(x, cv2.CV_32F, k, borderType=cv2.BORDER_REFLECT)
+
+        nf, nb = box(wf), box(wb)
+        valid = (nf > 0.02) & (nb > 0.02)
+        if not valid.any():
+            return np.zeros(sd.shape, np.float32)
+        fx, fy = np.ascontiguousarray(flow[..., 0]), np.ascontiguousarray(flow[..., 1])
+        of_x, of_y = box(fx * wf) / np.maximum(nf, 1e-6), box(fy * wf) / np.maximum(nf, 1e-6)
+        ob_x, ob_y = box(fx * wb) / np.maximum(nb, 1e-6), box(fy * wb) / np.maximum(nb, 1e-6)
+        d_obj = (fx - of_x) ** 2 + (fy - of_y) ** 2
+        d_bg = (fx - ob_x) ** 2 + (fy - ob_y) ** 2
+        s = 0.5 * scale + err
+        m = np.clip((d_bg - d_obj) / (2.0 * s * s), -3.0, 3.0)
+        return np.where(valid, m, 0.0).astype(np.float32)
+
+    def _score(self, st: ObjectTrack, sd: np.ndarray, mem: np.ndarray, idx: np.ndarray, flow: np.ndarray, err: np.ndarray,
+               bad: np.ndarray, grey: np.ndarray, scale: float, band: int) -> tuple[np.ndarray, np.ndarray]:
+        """One object's score on a crop (``> 0``: the object beats the background); and its colour term.
+
+        Args:
+            sd: warped signed distance (pixels); mem: carried memory (0..1); idx: colour bins; flow: backward flow
+                ``(h, w, 2)``; err: forward-backward error (pixels); bad: flow unreliability 0..3; grey: 0..1 guide.
+        """
+        o = self.options
         reach = band * (1.0 + bad)  # the band widens where the flow disagrees with itself
-        in_band = (np.abs(wsd) <= reach) | remembered
-        ys, xs = np.nonzero(in_band | warped)
-        pad = 2
-        y0, y1 = max(0, ys.min() - pad), min(h, ys.max() + pad + 1)
-        x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
-        sl = (slice(y0, y1), slice(x0, x1))
-        sd, bd, ib, mem = wsd[sl], bad[sl], in_band[sl], memory[sl]
-        # Unary: shape prior (signed distance, softer where flow is unreliable) + colour log-likelihood ratio.
-        sigma = self.options["prior_sigma"] * scale * (1.0 + bd)
+        in_band = (np.abs(sd) <= reach) | ((mem > 0.3) & (sd <= 0))
+        sigma = o["prior_sigma"] * scale * (1.0 + bad)
         prior = np.clip(sd / sigma, -8.0, 8.0)
-        fg = 0.5 * (st.fg_key + st.fg_run)
-        bg = 0.5 * (st.bg_key + st.bg_run)
-        llr = np.log(fg) - np.log(bg)
-        colour = np.clip(llr[idx[sl]], -3.0, 3.0).astype(np.float32)
-        # Where the flow lost the object but it was there recently, the memory lifts the prior where colour agrees.
-        prior = np.where((mem > 0.3) & (colour > 0.5), np.maximum(prior, self.options["memory_weight"] * (2.0 * mem - 1.0)), prior)
-        unary = prior + self.options["colour_weight"] * colour
-        radius = int(round(self.options["smooth"] * scale))
+        ck = (np.log(st.fg_key) - np.log(st.bg_key))[idx]
+        cr = (np.log(st.fg_run) - np.log(st.bg_run))[idx]
+        # Outside the warped shape colour counts only as far as both models agree; inside, their mean decides.
+        outside = sd <= 0
+        colour = np.clip(np.where(outside, np.minimum(ck, cr), 0.5 * (ck + cr)), -3.0, 3.0).astype(np.float32)
+        motion = self._motion(sd, flow, err, scale, band) if o["motion_weight"] > 0 else np.zeros(sd.shape, np.float32)
+        # Where the flow lost the object but it was there recently, the memory lifts the prior where colour agrees
+        # and motion does not object.
+        revive = (mem > 0.3) & (colour > 0.5) & (motion >= 0)
+        prior = np.where(revive, np.maximum(prior, o["memory_weight"] * (2.0 * mem - 1.0)), prior)
+        unary = prior + o["colour_weight"] * colour + o["motion_weight"] * motion - o["growth_cost"] * outside
+        radius = int(round(o["smooth"] * scale))
         if radius > 0:
-            grey = cv2.cvtColor(np.ascontiguousarray(img_bgr[sl]), cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
             unary = guided_filter(grey, unary.astype(np.float32), radius, 1e-3)
-        gc = np.where(sd > 0, cv2.GC_FGD, cv2.GC_BGD).astype(np.uint8)
-        gc[ib & (unary > 0)] = cv2.GC_PR_FGD
-        gc[ib & (unary <= 0)] = cv2.GC_PR_BGD
-        gc[ib & (unary > 6)] = cv2.GC_FGD
-        gc[ib & (unary < -6)] = cv2.GC_BGD
-        iters = int(self.options["grabcut_iters"])
-        has = [(gc == v).any() for v in (cv2.GC_BGD, cv2.GC_FGD)]
-        if iters > 0 and all(has) and ((gc == cv2.GC_PR_FGD) | (gc == cv2.GC_PR_BGD)).any():
-            bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-            try:
-                cv2.grabCut(np.ascontiguousarray(img_bgr[sl]), gc, None, bgd, fgd, iters, cv2.GC_INIT_WITH_MASK)
-            except cv2.error:
-                pass
-        sub = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
-        # Drift guards: keep only components that overlap the warped object's core.
+        score = np.where(in_band, unary, np.where(sd > 0, 8.0, -8.0)).astype(np.float32)
+        return score, colour
+
+    def _guard(self, sub: np.ndarray, score: np.ndarray, sd: np.ndarray, mem: np.ndarray, band: int, scale: float,
+               free: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Drift guards on one object's share of the labelling; returns ``(mask, held)``.
+
+        - Growth beyond ``growth_cap`` of the warped area keeps only its best-scored pixels.
+        - Components that touch neither the warped object's core nor its memory are dropped.
+        - A result whose IoU with the warped shape is below ``hold_iou`` is replaced by the warped shape (where no
+          other object won the pixel): it is likelier a failure than real motion.
+        """
+        warped = sd > 0
+        area_w = max(int(np.count_nonzero(warped)), int(np.count_nonzero(mem > 0.5)))
+        grown = sub & ~warped
+        cap = int(self.options["growth_cap"] * area_w) + 1
+        n_grown = int(np.count_nonzero(grown))
+        if n_grown > cap:
+            vals = score[grown]
+            thr = np.partition(vals, n_grown - cap)[n_grown - cap]
+            sub = sub & ~(grown & (score < thr))
         core = (sd > min(band, 3.0 * scale)) | (mem > 0.6)
         if not core.any():
-            core = sd > 0
+            core = warped
         n, labels = cv2.connectedComponents(sub.astype(np.uint8), connectivity=8)
         if n > 2:
             keep = np.zeros(n, bool)
             keep[np.unique(labels[core & sub])] = True
             keep[0] = False
             sub = keep[labels]
-        area_w = max(np.count_nonzero(sd > 0), np.count_nonzero(mem > 0.5))
-        area = np.count_nonzero(sub)
-        if area_w > 0 and not (0.6 * area_w <= area <= 1.6 * area_w):
-            sub = sd > 0  # a jump in area is more likely a refinement failure than real motion: keep the warp
-        out = np.zeros((h, w), bool)
-        out[sl] = sub
-        return out
+        if area_w == 0:
+            return sub, False
+        union = np.count_nonzero(sub | warped)
+        iou = np.count_nonzero(sub & warped) / union if union else 1.0
+        if iou < self.options["hold_iou"]:
+            return warped & free, True
+        return sub, False
 
-    def _update(self, idx: np.ndarray, mask: np.ndarray, st: ObjectTrack) -> None:
+    def _evidence(self, sub: np.ndarray, sd: np.ndarray, bad: np.ndarray, colour: np.ndarray, band: int, held: bool) -> FrameEvidence:
+        warped = sd > 0
+        union = np.count_nonzero(sub | warped)
+        shape = float(np.count_nonzero(sub & warped) / union) if union else 1.0
+        edge = np.abs(sd) <= band
+        flow = float(np.mean(bad[edge] < 1.0)) if edge.any() else 1.0
+        col = float(np.mean(colour[sub] > 0)) if sub.any() else 0.0
+        if not sub.any() and not warped.any():
+            shape = 0.0
+        return FrameEvidence(shape, flow, col, held)
+
+    def _update(self, idx: np.ndarray, mask: np.ndarray, st: ObjectTrack, learn: bool = True) -> None:
         st.sdf = signed_distance(mask)
         rate = float(self.options["model_update"])
-        if not mask.any() or rate <= 0:
+        if not learn or not mask.any() or rate <= 0:
             return
         sure = st.sdf > 2.0
         ring = self._background_ring(st.sdf, inner=2.0)
@@ -421,4 +606,6 @@ class ClassicBackend(RotoBackend):
     # -- interactive ----------------------------------------------------------------------------------------------
 
     def segment(self, image: np.ndarray, prompts: dict[str, Keyframe], *, cache_key: str | None = None) -> dict[str, np.ndarray]:
-        return {name: signed_distance(grabcut_keyframe(image, kf, iters=5)) for name, kf in prompts.items()}
+        masks = {name: grabcut_keyframe(image, kf, iters=5) for name, kf in prompts.items()}
+        masks = exclusive_keyframe(_to_u8(image), masks, prompts)
+        return {name: signed_distance(m) for name, m in masks.items()}
