@@ -61,3 +61,11 @@ class CheckpointError(InkpaintError):
 
 class BackendError(InkpaintError):
     """A backend is unknown or cannot be loaded in this environment."""
+
+
+class OutputLockedError(OutputError):
+    """Another job is writing the same output sequence right now (the message names it and the lock file)."""
+
+    def __init__(self, message: str, *, lock: str | None = None) -> None:
+        self.path = lock
+        super().__init__(message)

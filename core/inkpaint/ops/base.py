@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures as cf
 import contextlib
+import contextvars
 import dataclasses
 import json
 import logging
@@ -16,7 +17,9 @@ from typing import Any, TypeVar
 
 from .. import __version__
 from ..errors import OutputError, OutputExistsError, SpecError
+from ..io import lock as output_lock
 from ..io.atomic import atomic_write_text, ensure_writable_dir, remove_stale_temps
+from ..io.verify import frame_is_complete
 from ..io.frames import Window, paste, read_attributes, write_exr
 from ..io.sequence import FrameSequence, format_frame_range
 from ..progress import RunContext
@@ -41,6 +44,8 @@ class JobResult:
         skipped: frames already complete from an earlier run of the same job (resume).
         manifest: path of the JSON manifest describing the outputs.
         summary: operation-specific figures (warnings, unpainted segments, timings ...).
+        repaired: frames an earlier run of this job had left incomplete (a full disk, a crashed file server) and
+            this run rewrote: ``{"frame", "path", "reason"}`` each.
     """
 
     type: str
@@ -51,6 +56,7 @@ class JobResult:
     skipped: list[int] = dataclasses.field(default_factory=list)
     manifest: str | None = None
     summary: dict[str, Any] = dataclasses.field(default_factory=dict)
+    repaired: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -58,12 +64,51 @@ class JobResult:
         return d
 
 
+class RunScope:
+    """What one :func:`run_job` call holds and notes: the output locks it took, the frames it repaired."""
+
+    def __init__(self, job_type: str = "") -> None:
+        self.job_type = job_type
+        self.repaired: list[dict[str, Any]] = []
+
+
+_RUN_SCOPE: contextvars.ContextVar[RunScope | None] = contextvars.ContextVar("inkpaint_run_scope", default=None)
+
+
+def lock_path(pattern: str) -> str:
+    """The lock file of an output sequence, next to its manifest: ``roto/shot.####.exr`` -> ``roto/shot.inkpaint.lock``."""
+    m = manifest_path(pattern)
+    return (m[: -len(".json")] if m.endswith(".json") else m) + ".lock"
+
+
+def lock_outputs(pattern: str, job_hash: str, *, what: str = "output") -> None:
+    """Take the exclusive lock of an output sequence for this run (see :mod:`inkpaint.io.lock`).
+
+    Held until :func:`run_job` returns (or, outside it, until the process exits or the next run takes it over);
+    farm chunks of one job (:func:`limit_frames`) share it.
+
+    Raises:
+        OutputLockedError: another job is writing the sequence now (names it).
+    """
+    scope = _RUN_SCOPE.get()
+    output_lock.acquire(lock_path(pattern), job_hash=job_hash, job_type=scope.job_type if scope else "", pattern=pattern,
+                        scope=scope, shared=False, what=what)
+    manifest = os.path.basename(manifest_path(pattern))
+    folder = Path(os.path.dirname(manifest_path(pattern)) or ".")
+    for stale in remove_stale_temps(folder, lambda name: name == manifest):  # the lock makes them ours
+        log.info("removed a manifest temp file left by an interrupted run: %s", stale)
+
+
 class FrameOutputs:
     """One per-frame output sequence of a job, made resumable and overwrite-safe.
 
-    A frame counts as complete when its file exists and carries this job's hash (``inkpaint:job_hash`` in the
-    image header, or the ``job_hash`` key of a JSON file). Files are only ever written atomically, so an existing
-    file is a whole file. A file from another job is an error unless ``overwrite`` is set.
+    A frame counts as complete when its file exists, carries this job's hash (``inkpaint:job_hash`` in the
+    image header, or the ``job_hash`` key of a JSON file) and its pixels decode
+    (:func:`inkpaint.io.verify.frame_is_complete`: files are written atomically, but a crashed file server or a copy
+    cut short can still leave a broken one; it is rewritten, with a warning, and listed in
+    :attr:`JobResult.repaired`). A file from another job is an error unless ``overwrite`` is set. While a job
+    prepares and writes the sequence it holds its lock (:func:`lock_outputs`).
+
 
     Args:
         pattern: output frame pattern (must contain ``####``, ``%04d`` or ``@``).
@@ -109,6 +154,7 @@ class FrameOutputs:
             OutputExistsError: frames written by a different job exist and ``overwrite`` is off.
         """
         ensure_writable_dir(self.seq.folder)
+        lock_outputs(self.pattern, self.job_hash, what=self.what)
         wanted = set(frames)
 
         def owns(name: str) -> bool:
@@ -123,7 +169,16 @@ class FrameOutputs:
             if h is None:
                 continue
             if h == self.job_hash:
-                done.add(f)
+                path = self.path(f)
+                check = frame_is_complete(path) if not path.endswith(".json") else True
+                if check:
+                    done.add(f)
+                    continue
+                reason = getattr(check, "reason", "")
+                log.warning("frame %d '%s' was written by this job but is incomplete (%s): rewriting it", f, path, reason)
+                scope = _RUN_SCOPE.get()
+                if scope is not None:
+                    scope.repaired.append({"frame": f, "path": path, "reason": reason})
             else:
                 foreign.append(f)
         if foreign and not self.overwrite:
@@ -272,7 +327,15 @@ def run_job(job: JobSpec, ctx: RunContext | None = None) -> JobResult:
     op = load_operation(job.TYPE)
     ctx = ctx or RunContext()
     job.validate()
-    return op.run(job, ctx)
+    scope = RunScope(job.TYPE)
+    token = _RUN_SCOPE.set(scope)
+    try:
+        result = op.run(job, ctx)
+    finally:
+        _RUN_SCOPE.reset(token)
+        output_lock.release_scope(scope)
+    result.repaired = scope.repaired
+    return result
 
 
 def require_output_dir(path: str | os.PathLike[str]) -> Path:
