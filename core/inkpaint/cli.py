@@ -49,7 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("job", help="job spec file")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs of a different job")
     p.add_argument("--dry-run", action="store_true", help="validate and print the job spec, don't run it")
+    p.add_argument("--frames", help="write only these frames of the job (a farm chunk: 1001-1020, or OpenJD's "
+                   "1-99:2); the job, its hash and its tone fit are unchanged, so chunks equal a whole run")
+    p.add_argument("--fit-only", action="store_true", help="shade/cel: fit (or reuse) the shot's tone model and "
+                   "write no frames (the farm's fit step)")
     p.set_defaults(handler=_cmd_run)
+
+    p = sub.add_parser("farm", help="render-farm job bundles (Open Job Description, Deadline Cloud); see docs/farm.md")
+    from .farm.cli import add_farm_cli
+
+    add_farm_cli(p)
 
     p = sub.add_parser("worker", help="serve jobs as JSON lines over stdin/stdout (see docs/worker-protocol.md)")
     p.set_defaults(handler=_cmd_worker)
@@ -125,6 +134,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         job.validate()
         print(job.to_json())
         return 0
+    if args.frames is not None or args.fit_only:
+        from .farm.limit import chunk_of
+
+        job, frames = chunk_of(job, args.frames, fit_only=args.fit_only)
+        from .ops.base import limit_frames
+
+        with limit_frames(frames):
+            return _run_job(job, args.quiet)
     return _run_job(job, args.quiet)
 
 

@@ -27,9 +27,8 @@ import numpy as np
 
 from . import __version__
 from .errors import CancelledError, InkpaintError, SpecError
+from .jobs.protocol import PROTOCOL_VERSION
 from .progress import CancelToken, ProgressEvent, RunContext
-
-PROTOCOL_VERSION = 1
 
 
 class EventWriter:

@@ -76,17 +76,7 @@ def _bin_centres() -> np.ndarray:
     return 0.5 * (edges[:-1] + edges[1:])
 
 
-@dataclasses.dataclass
-class PartTones:
-    """Per-part settings (overrides of the job's defaults).
-
-    Attributes:
-        tones: 2, 3 or 4 (``None``: the job's).
-        bias: shift of the base/shadow threshold in L* units; positive gives more shadow.
-    """
-
-    tones: int | None = None
-    bias: float = 0.0
+from ..jobs.shade import PartTones  # noqa: E402,F401  (a job field type; lives in inkpaint.jobs)
 
 
 @dataclasses.dataclass

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -62,6 +62,31 @@ class JobResult:
         d = dataclasses.asdict(self)
         d["frame_range"] = format_frame_range(self.frames) if self.frames else ""
         return d
+
+
+_FRAME_LIMIT: contextvars.ContextVar[frozenset[int] | None] = contextvars.ContextVar("inkpaint_frame_limit", default=None)
+
+
+@contextlib.contextmanager
+def limit_frames(frames: Iterable[int] | None) -> Iterator[None]:
+    """Within the block, a job writes only ``frames`` (a farm chunk: ``inkpaint run job.json --frames A-B``).
+
+    The job itself (its frames, its hash, the frames a tone model is fitted on) is unchanged, so a chunk writes
+    exactly the frames a whole run would. :meth:`FrameOutputs.prepare` counts the other frames as not this run's
+    (neither checked nor cleaned up: another chunk may be writing them), and :func:`write_manifest` writes no
+    manifest, since the job is not finished until every chunk is (a last unlimited run writes it). ``None`` lifts
+    the limit (a temporal stage such as roto inside a cel job always covers the whole shot).
+    """
+    token = _FRAME_LIMIT.set(None if frames is None else frozenset(frames))
+    try:
+        yield
+    finally:
+        _FRAME_LIMIT.reset(token)
+
+
+def frame_limit() -> frozenset[int] | None:
+    """The frames :func:`limit_frames` allows now, ``None`` when every frame of the job may be written."""
+    return _FRAME_LIMIT.get()
 
 
 class RunScope:
@@ -147,13 +172,18 @@ class FrameOutputs:
         deleted; those of other frames (another job writing into the same folder) are left alone.
 
         Returns:
-            The frames already written by this same job (to be skipped).
+            The frames already written by this same job (to be skipped), and under :func:`limit_frames` the frames
+            outside the limit (not this run's to write).
 
         Raises:
             OutputError: the folder cannot be created or written.
             OutputExistsError: frames written by a different job exist and ``overwrite`` is off.
         """
         ensure_writable_dir(self.seq.folder)
+        lock_outputs(self.pattern, self.job_hash, what=self.what)
+        limit = _FRAME_LIMIT.get()
+        outside = {f for f in frames if f not in limit} if limit is not None else set()
+        frames = [f for f in frames if f not in outside]  # under a farm chunk's limit: the other frames aren't ours
         lock_outputs(self.pattern, self.job_hash, what=self.what)
         wanted = set(frames)
 
@@ -187,7 +217,7 @@ class FrameOutputs:
                 f"(first: '{self.path(foreign[0])}', frames {format_frame_range(foreign)}). "
                 "Choose another output path or pass --overwrite (\"overwrite\": true in output_options)."
             )
-        return done
+        return done | outside
 
     def metadata(self, frame: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Header attributes every output frame carries."""
@@ -307,8 +337,14 @@ def manifest_path(pattern: str) -> str:
     return base + ".inkpaint.json"
 
 
-def write_manifest(job: JobSpec, result: JobResult, primary_pattern: str) -> str:
-    """Write the JSON manifest beside the primary output (job spec, hash, outputs, frames). Returns its path."""
+def write_manifest(job: JobSpec, result: JobResult, primary_pattern: str) -> str | None:
+    """Write the JSON manifest beside the primary output (job spec, hash, outputs, frames). Returns its path.
+
+    Under :func:`limit_frames` (a farm chunk) nothing is written and ``None`` is returned: a manifest says the job
+    is finished, and one chunk does not finish it.
+    """
+    if _FRAME_LIMIT.get() is not None:
+        return None
     path = manifest_path(primary_pattern)
     payload = {
         "inkpaint_version": __version__,

@@ -37,7 +37,7 @@ from ..palette import load_palette
 from ..progress import RunContext
 from ..spec import ColorSettings, JobSpec, OutputSettings, resolve_path
 from ..cel.tones import PartTones
-from .base import JobResult, WriteQueue, prefetch, require_output_dir, write_manifest
+from .base import JobResult, WriteQueue, limit_frames, prefetch, require_output_dir, write_manifest
 from ..cel.ink import InkLines
 from .ink import InkJob, PartLabels
 from .roto import (
@@ -202,7 +202,8 @@ def run(job: CelJob, ctx: RunContext) -> JobResult:
     results: dict[str, JobResult] = {}
     if roto is not None:
         ctx.report("cel", 0, 2, message="stage roto")
-        results["roto"] = roto_op.run(roto, ctx)
+        with limit_frames(None):  # roto is temporal: a farm chunk's frame limit never splits it (done frames skip)
+            results["roto"] = roto_op.run(roto, ctx)
     ctx.check_cancel()
     ctx.report("cel", len(results), len(results) + 1, message="stages shade, ink, finish")
     fin_stage = FinishStage(finish, ctx, layers_in_memory=True)  # first: checks the palette against the mattes before any fitting

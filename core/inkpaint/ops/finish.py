@@ -34,63 +34,12 @@ from ..spec import ColorSettings, JobSpec, OutputSettings, resolve_path
 from .base import FrameOutputs, JobResult, run_frames, write_manifest, write_window_exr
 from .ink import MatteSource, PartLabels, read_layer, read_tone
 from .roto import add_common_options, common_settings
+from ..jobs.finish import FinishJob  # noqa: F401  (job class lives in inkpaint.jobs)
+from ..jobs.paths import layer_pattern  # noqa: F401
 
 log = logging.getLogger("inkpaint.finish")
 
 PNG_LAYERS = ("colour", "ink", "tone")
-
-
-def layer_pattern(pattern: str, layer: str) -> str:
-    """Sibling sequence of a layer: ``cel/shot.####.png`` -> ``cel/shot.colour.####.png``."""
-    seq = FrameSequence.parse(pattern)
-    token = pattern[len(seq.prefix) : len(pattern) - len(seq.suffix)]
-    prefix = seq.prefix
-    sep = "" if prefix == "" or prefix.endswith(("/", ".", "_", "-")) else "."
-    return f"{prefix}{sep}{layer}.{token}{seq.suffix}"
-
-
-@dataclasses.dataclass
-class FinishJob(JobSpec):
-    """Paint flat cels.
-
-    Attributes:
-        mattes: matte EXR pattern (roto output).
-        palette: colour design sheet YAML (inkpaint design sheet or BasicPBC ``colorbook.yml``).
-        output: composite pattern (``.exr`` or ``.png``).
-        tones: shade output pattern; ``None`` paints every part in its normal colour.
-        ink: ink output pattern (``ink.A``); ``None`` paints no lines.
-        over: background: an image sequence pattern or one still image; ``None`` leaves the cel transparent.
-        frames: frame range; ``None`` = every matte frame on disk.
-        layers: also write the colour, ink and tone layers.
-        color: colour management of the background.
-        output_options: compression and overwrite.
-    """
-
-    TYPE = "finish"
-    HASH_FILES = ("palette",)
-
-    mattes: str
-    palette: str
-    output: str
-    tones: str | None = None
-    ink: str | None = None
-    over: str | None = None
-    frames: str | None = None
-    layers: bool = True
-    color: ColorSettings = dataclasses.field(default_factory=ColorSettings)
-    output_options: OutputSettings = dataclasses.field(default_factory=OutputSettings)
-
-    def validate(self) -> None:
-        FrameSequence.parse(self.mattes, what="mattes")
-        FrameSequence.parse(self.output, what="output")
-        if self.tones:
-            FrameSequence.parse(self.tones, what="tones")
-        if self.ink:
-            FrameSequence.parse(self.ink, what="ink")
-        if not self.output.lower().endswith((".exr", ".png")):
-            raise SpecError("output", f"'{self.output}' must end in .exr or .png")
-        if not self.palette:
-            raise SpecError("palette", "is required: a design sheet YAML or a BasicPBC colorbook.yml")
 
 
 JOB = FinishJob

@@ -31,6 +31,7 @@ from ..progress import RunContext
 from ..spec import JobSpec, OutputSettings, resolve_path
 from .base import FrameOutputs, JobResult, run_frames, split_names, write_manifest, write_window_exr
 from .roto import add_common_options, common_settings
+from ..jobs.ink import InkJob  # noqa: F401  (job class lives in inkpaint.jobs)
 
 log = logging.getLogger("inkpaint.ink")
 
@@ -220,56 +221,6 @@ def ink_margin(width: float, tone_width: float | None = None) -> int:
 def line_width(width: float, reference: int | None, height: int) -> float:
     """The width in pixels for a frame ``height`` px high (``width`` is given at ``reference`` px, if set)."""
     return float(width) * (height / reference if reference else 1.0)
-
-
-@dataclasses.dataclass
-class InkJob(JobSpec):
-    """Draw line art from part mattes.
-
-    Attributes:
-        mattes: matte EXR pattern (roto output, ``<part>.A`` channels).
-        output: output pattern (``.exr``: ``ink.A``, ``ink_hard.A`` [, ``trace.A``]; ``.png``: black lines on white).
-        frames: frame range; ``None`` = every matte frame on disk.
-        width: line width in pixels.
-        width_reference: image height the width is given at (e.g. 1080); ``None`` = pixels of this frame.
-        silhouette: draw the outline against the outside.
-        inner: draw lines where two parts meet.
-        tones: optional shade output pattern; when given, tone boundaries are drawn too (into ``ink.A`` and
-            ``trace.A``).
-        tone_width: width of tone lines (default: ``width``).
-        parts: only these parts (default: all).
-        output_options: compression and overwrite.
-    """
-
-    TYPE = "ink"
-
-    mattes: str
-    output: str
-    frames: str | None = None
-    width: float = 2.0
-    width_reference: int | None = None
-    silhouette: bool = True
-    inner: bool = True
-    tones: str | None = None
-    tone_width: float | None = None
-    parts: list[str] | None = None
-    output_options: OutputSettings = dataclasses.field(default_factory=OutputSettings)
-
-    def validate(self) -> None:
-        FrameSequence.parse(self.mattes, what="mattes")
-        FrameSequence.parse(self.output, what="output")
-        if self.tones:
-            FrameSequence.parse(self.tones, what="tones")
-        if not self.width > 0:
-            raise SpecError("width", f"must be > 0 px, got {self.width}")
-        if self.tone_width is not None and not self.tone_width > 0:
-            raise SpecError("tone_width", f"must be > 0 px, got {self.tone_width}")
-        if self.width_reference is not None and self.width_reference <= 0:
-            raise SpecError("width_reference", f"must be a positive image height, got {self.width_reference}")
-        if not (self.silhouette or self.inner or self.tones):
-            raise SpecError("silhouette", "nothing to draw: silhouette, inner and tone lines are all off")
-        if not self.output.lower().endswith((".exr", ".png")):
-            raise SpecError("output", f"'{self.output}' must end in .exr or .png")
 
 
 JOB = InkJob

@@ -17,7 +17,6 @@ import dataclasses
 import json
 import logging
 import os
-import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -34,153 +33,13 @@ from ..io.sequence import FrameSequence, format_frame_range, parse_frame_range
 from ..progress import RunContext
 from ..spec import ColorSettings, JobSpec, OutputSettings, decode, resolve_path
 from .base import FrameOutputs, JobResult, split_names, write_manifest, write_window_exr
+from ..jobs.names import NAME_RX as _NAME_RX  # noqa: F401  (moved to inkpaint.jobs.names)
+from ..jobs.paths import same_pattern as _same_pattern  # noqa: F401
+from ..jobs.roto import RESERVED_NAMES, Prompt, RotoJob, RotoObject  # noqa: F401  (job classes live in inkpaint.jobs)
 
 log = logging.getLogger("inkpaint.roto")
 
-RESERVED_NAMES = {"rgba", "rgb", "alpha", "depth", "motion", "forward", "backward", "mask", "a", "r", "g", "b", "ink", "tone"}
-_NAME_RX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-@dataclasses.dataclass
-class Prompt:
-    """One prompt on one frame. Give any of ``points``, ``box`` and ``mask`` (at least one).
-
-    Attributes:
-        frame: the frame it is set on (any frame of the range).
-        points: ``[[x, y, label], ...]`` in pixels, top-left origin; label 1 = include, 0 = exclude.
-        box: ``[x0, y0, x1, y1]`` in pixels.
-        mask: path to a mask image: its alpha when the alpha holds a matte, else its luminance; > 0.5 is inside.
-            Relative paths are relative to the prompts file (CLI) or to the job spec file (``inkpaint run``).
-    """
-
-    frame: int
-    points: list[tuple[float, float, int]] | None = None
-    box: tuple[float, float, float, float] | None = None
-    mask: str | None = None
-
-    def check(self, path: str) -> None:
-        if self.points is None and self.box is None and self.mask is None:
-            raise SpecError(path, "a prompt needs at least one of points, box or mask")
-        if self.mask is not None and not self.mask.strip():
-            raise SpecError(f"{path}.mask", "is an empty path; give a mask image file")
-        for i, p in enumerate(self.points or []):
-            if p[2] not in (0, 1):
-                raise SpecError(f"{path}.points[{i}]", f"label must be 1 (include) or 0 (exclude), got {p[2]}")
-        if self.points is not None and not self.points:
-            raise SpecError(f"{path}.points", "is empty; give at least one [x, y, label]")
-        if self.box is not None:
-            x0, y0, x1, y1 = self.box
-            if x1 <= x0 or y1 <= y0:
-                raise SpecError(f"{path}.box", f"must be [x0, y0, x1, y1] with x1 > x0 and y1 > y0, got {list(self.box)}")
-
-
-@dataclasses.dataclass
-class RotoObject:
-    """A named object (or part) and its prompts.
-
-    Attributes:
-        name: channel-safe name (letters, digits, underscore; not starting with a digit); becomes layer ``<name>``.
-        prompts: prompts on one or more frames.
-    """
-
-    name: str
-    prompts: list[Prompt]
-
-    def check(self, path: str) -> None:
-        if not _NAME_RX.match(self.name):
-            raise SpecError(f"{path}.name", f"{self.name!r} is not a valid layer name (letters, digits, _; not starting with a digit)")
-        if self.name.lower() in RESERVED_NAMES:
-            raise SpecError(f"{path}.name", f"{self.name!r} is reserved (clashes with a built-in layer/channel)")
-        if not self.prompts:
-            raise SpecError(f"{path}.prompts", f"object {self.name!r} has no prompts")
-
-
-@dataclasses.dataclass
-class RotoJob(JobSpec):
-    """Track objects through a plate.
-
-    Attributes:
-        input: plate frame pattern (EXR, DPX, TIFF, PNG, JPEG).
-        output: matte EXR pattern; must contain a frame token.
-        objects: the objects and their prompts.
-        frames: frame range (``1001-1100``); ``None`` = every input frame on disk.
-        backend: roto backend name (``classic``, ``sam2`` ...).
-        backend_options: backend settings (``model``, ``checkpoint``, ``device`` ...).
-        direction: ``forward``, ``backward`` or ``both`` from every keyframe.
-        contours: also write per-frame outline JSON.
-        contours_output: pattern for the contour JSON; default: the output pattern with ``.contours.json``.
-        contour_tolerance: Douglas-Peucker tolerance in pixels for simplified outlines.
-        cryptomatte: also write a Cryptomatte ``CryptoObject`` layer with a manifest.
-        color: input colour management.
-        output_options: compression and overwrite.
-    """
-
-    TYPE = "roto"
-    HASH_EXCLUDE = JobSpec.HASH_EXCLUDE | {"backend_options.device"}
-
-    input: str
-    output: str
-    objects: list[RotoObject]
-    frames: str | None = None
-    backend: str = "classic"
-    backend_options: dict[str, Any] = dataclasses.field(default_factory=dict)
-    direction: Literal["forward", "backward", "both"] = "both"
-    contours: bool = False
-    contours_output: str | None = None
-    contour_tolerance: float = 1.0
-    cryptomatte: bool = False
-    color: ColorSettings = dataclasses.field(default_factory=ColorSettings)
-    output_options: OutputSettings = dataclasses.field(default_factory=OutputSettings)
-
-    def validate(self) -> None:
-        if not self.objects:
-            raise SpecError("objects", "no objects; give at least one named object with prompts")
-        seen: dict[str, int] = {}
-        for i, obj in enumerate(self.objects):
-            if obj.name in seen:
-                raise SpecError(f"objects[{i}].name", f"duplicate object name {obj.name!r} (also objects[{seen[obj.name]}])")
-            seen[obj.name] = i
-        FrameSequence.parse(self.input, what="input")
-        out_seq = FrameSequence.parse(self.output, what="output")
-        if not out_seq.suffix.lower().endswith(".exr"):
-            raise SpecError("output", f"'{self.output}' must be an OpenEXR pattern ending in .exr (mattes are EXR)")
-        if _same_pattern(self.input, self.output):
-            raise SpecError("output", f"'{self.output}' is the input plate pattern; the mattes would replace the plate")
-        if self.contours_output:
-            c_seq = FrameSequence.parse(self.contours_output, what="contours_output")
-            if not c_seq.suffix.lower().endswith(".json"):
-                raise SpecError("contours_output", f"'{self.contours_output}' must end in .json")
-            if _same_pattern(self.contours_output, self.output) or _same_pattern(self.contours_output, self.input):
-                raise SpecError("contours_output", f"'{self.contours_output}' clashes with the input or output pattern")
-        if self.frames is not None:
-            parse_frame_range(self.frames, what="frames")
-        if self.contour_tolerance < 0:
-            raise SpecError("contour_tolerance", "must be >= 0")
-        from ..registry import available_backends
-
-        if self.backend not in available_backends():
-            raise SpecError("backend", f"unknown backend {self.backend!r}; known: {', '.join(sorted(available_backends()))}")
-
-    @property
-    def contours_pattern(self) -> str:
-        if self.contours_output:
-            return self.contours_output
-        seq = FrameSequence.parse(self.output)
-        token = self.output[len(seq.prefix) : len(self.output) - len(seq.suffix)] if self.output.startswith(seq.prefix) else "####"
-        stem = seq.suffix.rsplit(".", 1)[0] if "." in seq.suffix else seq.suffix
-        return f"{seq.prefix}{token}{stem}.contours.json"
-
-
 JOB = RotoJob
-
-
-def _same_pattern(a: str, b: str) -> bool:
-    """Whether two frame patterns name the same files (frame 1 of each resolves to the same path)."""
-    try:
-        pa, pb = FrameSequence.parse(a).path(1), FrameSequence.parse(b).path(1)
-    except SpecError:
-        return False
-    return os.path.normcase(os.path.abspath(pa)) == os.path.normcase(os.path.abspath(pb))
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -207,6 +207,19 @@ def load_model(path: str, names: list[str], job: Any) -> ToneModel:
     return model
 
 
+def stored_model(path: str, job_hash: str, names: list[str], job: Any) -> ToneModel | None:
+    """The tone model at ``path`` if this same job (``job_hash``) fitted it, else ``None`` (missing, another job's,
+    unreadable: fit again). The fit is deterministic and the JSON round-trips floats exactly, so a reused model
+    shades exactly like a fresh fit; farm render chunks rely on it to fit once per shot."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            if json.load(fh).get("job_hash") != job_hash:
+                return None
+        return load_model(path, names, job)
+    except (OSError, ValueError, AttributeError, SpecError):
+        return None
+
+
 def save_model(model: ToneModel, path: str, job_hash: str) -> None:
     atomic_write_text(path, json.dumps({"job_hash": job_hash, "model": model.to_dict()}, indent=2) + "\n")
 
@@ -240,10 +253,10 @@ class ShadeStage:
         self.model_path = model_path(self.out_pattern)
         if job.model:
             model = load_model(resolve_path(job, job.model), self.mattes.names, job)
-        elif self.todo or not os.path.exists(self.model_path):
-            model = fit_shot(job, self.plate, self.mattes, self.frames, ctx)
+        elif (stored := stored_model(self.model_path, self.job_hash, self.mattes.names, job)) is not None:
+            model = stored  # fitted by an earlier run of this same job (a farm "fit" task): the same model
         else:
-            model = load_model(self.model_path, self.mattes.names, job)
+            model = fit_shot(job, self.plate, self.mattes, self.frames, ctx)
         save_model(model, self.model_path, self.job_hash)
         self.model = model
         self.tables = model.tables()

@@ -196,8 +196,9 @@ def _pair_counts(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     return np.stack([key // (n + 1), key % (n + 1), cnt], axis=1)
 
 
-TINY_SEGMENT = 10
-"""Segments this small (px) take the colour of a larger segment they touch diagonally (see :func:`paint_tiny_segments`)."""
+# Segments this small (px) take the colour of a larger segment they touch diagonally (see paint_tiny_segments);
+# the value is PaintJob.tiny_segments' default, defined once in inkpaint.jobs.paint.
+from ..jobs.paint import TINY_SEGMENT  # noqa: E402
 TINY_ROUNDS = 3
 """How many tiny-to-tiny steps such a colour may travel."""
 
