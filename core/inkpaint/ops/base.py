@@ -24,6 +24,7 @@ from ..io.frames import Window, paste, read_attributes, write_exr
 from ..io.sequence import FrameSequence, format_frame_range
 from ..progress import RunContext
 from ..spec import JobSpec, OutputSettings
+from ..jobs.paths import manifest_path  # noqa: F401  (one rule for the engine and the hosts)
 
 log = logging.getLogger("inkpaint")
 
@@ -184,7 +185,6 @@ class FrameOutputs:
         limit = _FRAME_LIMIT.get()
         outside = {f for f in frames if f not in limit} if limit is not None else set()
         frames = [f for f in frames if f not in outside]  # under a farm chunk's limit: the other frames aren't ours
-        lock_outputs(self.pattern, self.job_hash, what=self.what)
         wanted = set(frames)
 
         def owns(name: str) -> bool:
@@ -326,15 +326,6 @@ def write_window_exr(
         write_exr(path, {k: paste(v, window, full) for k, v in channels.items()}, metadata=metadata, compression=options.compression)
     else:
         write_exr(path, channels, metadata=metadata, compression=options.compression, window=window, size=size)
-
-
-def manifest_path(pattern: str) -> str:
-    """Where the manifest of an output sequence lives: ``roto/shot.####.exr`` -> ``roto/shot.inkpaint.json``."""
-    seq = FrameSequence.parse(pattern)
-    base = seq.prefix.rstrip("._-")
-    if os.path.basename(base) == "":
-        base = os.path.join(base, "frames")
-    return base + ".inkpaint.json"
 
 
 def write_manifest(job: JobSpec, result: JobResult, primary_pattern: str) -> str | None:

@@ -31,76 +31,9 @@ from ..spec import ColorSettings, JobSpec, OutputSettings, resolve_path
 from .base import FrameOutputs, JobResult, prefetch, run_frames, write_manifest, write_window_exr
 from .ink import MatteSource, PartLabels
 from .roto import add_common_options, common_settings
+from ..jobs.shade import ShadeJob, check_tone_settings  # noqa: F401  (job class lives in inkpaint.jobs)
 
 log = logging.getLogger("inkpaint.shade")
-
-
-@dataclasses.dataclass
-class ShadeJob(JobSpec):
-    """Split every part into tone regions.
-
-    Attributes:
-        input: plate pattern.
-        mattes: matte EXR pattern (roto output).
-        output: tone EXR pattern (channel ``tone``).
-        frames: frame range; ``None`` = every plate frame on disk.
-        tones: 2 (base/shadow), 3 (+ highlight) or 4 (+ second shadow).
-        fit_frames: frames to fit the tone model on (user keyframes, e.g. ``"1001,1040"``); ``None`` samples
-            ``fit_samples`` frames evenly over the range.
-        fit_samples: frames sampled for the fit when ``fit_frames`` is not given.
-        parts: per-part overrides: ``{"hair": {"tones": 3, "bias": 4.0}}`` (bias in L* units, + = more shadow).
-        hysteresis: hysteresis band below each shadow threshold, in ``log(L* + 2)`` units.
-        min_region: smallest tone region kept, in pixels.
-        highlight_sigma: highlight threshold above the base cluster, robust standard deviations.
-        model: a tone-model JSON from an earlier shade run to apply instead of fitting.
-        color: input colour management for the plate.
-        output_options: compression and overwrite.
-    """
-
-    TYPE = "shade"
-
-    input: str
-    mattes: str
-    output: str
-    frames: str | None = None
-    tones: int = 2
-    fit_frames: str | None = None
-    fit_samples: int = 12
-    parts: dict[str, PartTones] = dataclasses.field(default_factory=dict)
-    hysteresis: float = 0.04
-    min_region: int = 24
-    highlight_sigma: float = 3.5
-    model: str | None = None
-    color: ColorSettings = dataclasses.field(default_factory=ColorSettings)
-    output_options: OutputSettings = dataclasses.field(default_factory=OutputSettings)
-
-    def validate(self) -> None:
-        check_tone_settings(self)
-        FrameSequence.parse(self.input, what="input")
-        FrameSequence.parse(self.mattes, what="mattes")
-        FrameSequence.parse(self.output, what="output")
-        if not self.output.lower().endswith(".exr"):
-            raise SpecError("output", f"'{self.output}' must be an .exr pattern (the tone channel is data)")
-
-
-def check_tone_settings(job: Any, prefix: str = "") -> None:
-    """Validate the tone fields shared by the shade and cel jobs (``tones``, ``parts``, ``fit_*`` ...)."""
-    if job.tones not in (2, 3, 4):
-        raise SpecError(f"{prefix}tones", f"must be 2 (base/shadow), 3 (+ highlight) or 4 (+ second shadow); got {job.tones}")
-    for name, ov in job.parts.items():
-        if ov.tones is not None and ov.tones not in (2, 3, 4):
-            raise SpecError(f"{prefix}parts.{name}.tones", f"must be 2, 3 or 4; got {ov.tones}")
-    if job.fit_samples < 1:
-        raise SpecError(f"{prefix}fit_samples", f"must be >= 1, got {job.fit_samples}")
-    if job.fit_frames:
-        parse_frame_range(job.fit_frames)
-    if job.hysteresis < 0:
-        raise SpecError(f"{prefix}hysteresis", f"must be >= 0, got {job.hysteresis}")
-    if job.min_region < 0:
-        raise SpecError(f"{prefix}min_region", f"must be >= 0, got {job.min_region}")
-    if job.highlight_sigma <= 0:
-        raise SpecError(f"{prefix}highlight_sigma", f"must be > 0, got {job.highlight_sigma}")
-
 
 JOB = ShadeJob
 
