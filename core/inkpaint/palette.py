@@ -43,6 +43,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import reprlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,24 @@ TONE_FIELDS: dict[int, str] = {TONE_BASE: "normal", TONE_SHADOW: "shadow", TONE_
 
 class PaletteError(InkpaintError):
     """A palette file is malformed, or does not match the parts it is used with."""
+
+
+MAX_PALETTE_BYTES = 1 << 20
+"""A palette file larger than this (1 MiB; a design sheet of hundreds of parts is a few kB) is refused unread."""
+
+MAX_PALETTE_NODES = 200_000
+"""Most YAML nodes a palette may expand to, counting every alias as a copy of what it names (a 526-byte alias
+"bomb" expands to billions): a file over it is refused before anything is built from it."""
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 80
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 8
+_REPR.maxlevel = 3
+
+
+def _short(value: Any) -> str:
+    """A bounded ``repr`` for error messages: strings, lists and nesting cut (``...``), whatever ``value`` holds."""
+    return _REPR.repr(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,7 +167,7 @@ class Palette:
         try:
             return self.entries[name]
         except KeyError:
-            raise PaletteError(f"palette {self._where()}has no part {name!r}; it has {', '.join(self.entries) or 'none'}") from None
+            raise PaletteError(f"palette {self._where()}has no part {_short(name)}; it has {', '.join(self.entries) or 'none'}") from None
 
     @property
     def names(self) -> list[str]:
@@ -314,9 +333,9 @@ def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
         try:
             hash(key)
         except TypeError:
-            raise PaletteError(f"{loader.name}: line {line}: a mapping key must be text, got {key!r}") from None
+            raise PaletteError(f"{loader.name}: line {line}: a mapping key must be text, got {_short(key)}") from None
         if key in out.lines:
-            raise PaletteError(f"{loader.name}: line {line}: entry {key!r} is given twice (first on line {out.lines[key]})")
+            raise PaletteError(f"{loader.name}: line {line}: entry {_short(key)} is given twice (first on line {out.lines[key]})")
         out[key] = loader.construct_object(v_node, deep=True)
         out.lines[key] = line
     return out
@@ -348,22 +367,22 @@ def parse_rgb(value: Any, where: str) -> RGB:
     if isinstance(value, str):
         m = re.fullmatch(r"#?([0-9A-Fa-f]{6})", value.strip())
         if not m:
-            raise PaletteError(f"{where}: bad RGB {value!r}; give [r, g, b] with 0..255 integers or '#rrggbb'")
+            raise PaletteError(f"{where}: bad RGB {_short(value)}; give [r, g, b] with 0..255 integers or '#rrggbb'")
         h = m.group(1)
         return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16))
     if not isinstance(value, (list, tuple)):
-        raise PaletteError(f"{where}: bad RGB {value!r}; give [r, g, b] with 0..255 integers")
+        raise PaletteError(f"{where}: bad RGB {_short(value)}; give [r, g, b] with 0..255 integers")
     vals = list(value)
     if len(vals) == 4 and vals[3] == 255:
         vals = vals[:3]
     if len(vals) != 3:
-        raise PaletteError(f"{where}: bad RGB {list(value)!r}: wrong length {len(value)}, expected 3 values [r, g, b]")
+        raise PaletteError(f"{where}: bad RGB {_short(list(value))}: wrong length {len(value)}, expected 3 values [r, g, b]")
     out = []
     for v in vals:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not v.is_integer()):
-            raise PaletteError(f"{where}: bad RGB {list(value)!r}: {v!r} is not an integer")
+            raise PaletteError(f"{where}: bad RGB {_short(list(value))}: {_short(v)} is not an integer")
         if not 0 <= v <= 255:
-            raise PaletteError(f"{where}: bad RGB {list(value)!r}: {v!r} is outside 0..255")
+            raise PaletteError(f"{where}: bad RGB {_short(list(value))}: {_short(v)} is outside 0..255")
         out.append(int(v))
     return (out[0], out[1], out[2])
 
@@ -386,13 +405,31 @@ def load_palette(path: str | os.PathLike[str]) -> Palette:
     """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        size = p.stat().st_size
+        if size > MAX_PALETTE_BYTES:
+            raise PaletteError(f"palette '{p}' is {size} bytes, over the limit of {MAX_PALETTE_BYTES}; is it a palette?")
+        raw = p.read_bytes()
     except OSError as exc:
         raise PaletteError(f"cannot read palette '{p}': {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PaletteError(f"palette '{p}' is not UTF-8 text (bad byte at offset {exc.start}); is it a YAML file?") from None
+    if "\x00" in text:
+        raise PaletteError(f"palette '{p}' holds NUL bytes: it is a binary file, not YAML")
     loader = _LineLoader(text)
     loader.name = f"'{p}'"
     try:
-        data = loader.get_single_data()
+        node = loader.get_single_node()
+        if node is not None:
+            nodes = _expanded_size(node, MAX_PALETTE_NODES)
+            if nodes > MAX_PALETTE_NODES:
+                raise PaletteError(
+                    f"'{p}': the YAML expands to more than {MAX_PALETTE_NODES} values (aliases counted as copies); "
+                    "a palette lists a few colours per part; is it an alias bomb?")
+        data = loader.construct_document(node) if node is not None else None
+    except RecursionError:
+        raise PaletteError(f"'{p}': the YAML is nested too deeply to be a palette") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" line {mark.line + 1}" if mark is not None else ""
@@ -413,11 +450,42 @@ def load_palette(path: str | os.PathLike[str]) -> Palette:
     return pal
 
 
+def _expanded_size(root: yaml.Node, limit: int) -> int:
+    """How many nodes ``root`` stands for with every alias expanded, counting up to just over ``limit``.
+
+    Shared nodes (anchors and their aliases) are sized once and counted per use, so this runs in time linear in
+    the *document*, not in its expansion.
+    """
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node, depth: int) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        if depth > 200:
+            raise RecursionError
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            for child in node.value:
+                total += size(child, depth + 1)
+                if total > limit:
+                    break
+        elif isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                total += size(k, depth + 1) + size(v, depth + 1)
+                if total > limit:
+                    break
+        sizes[id(node)] = total
+        return total
+
+    return size(root, 0)
+
+
 def _add_entry(entries: dict[str, PaletteEntry], lines: dict[str, tuple[int, str]], entry: PaletteEntry, line: int, key: str, src: str) -> None:
     if entry.name in entries:
         first_line, first_key = lines[entry.name]
         raise PaletteError(
-            f"'{src}' line {line}: entry {key!r} has the same part name {entry.name!r} as entry {first_key!r} on line {first_line}"
+            f"'{src}' line {line}: entry {_short(key)} has the same part name {_short(entry.name)} as entry {_short(first_key)} on line {first_line}"
         )
     entries[entry.name] = entry
     lines[entry.name] = (line, key)
@@ -426,11 +494,11 @@ def _add_entry(entries: dict[str, PaletteEntry], lines: dict[str, tuple[int, str
 def _design_sheet(data: _Map, src: str) -> Palette:
     version = data.get("inkpaint_palette", 1)
     if version != 1:
-        raise PaletteError(f"'{src}' line {data.lines.get('inkpaint_palette', 1)}: inkpaint_palette {version!r} is not supported (this inkpaint reads 1)")
+        raise PaletteError(f"'{src}' line {data.lines.get('inkpaint_palette', 1)}: inkpaint_palette {_short(version)} is not supported (this inkpaint reads 1)")
     known_top = {"inkpaint_palette", "ink", "parts", "name", "description"}
     for k in data:
         if k not in known_top:
-            raise PaletteError(f"'{src}' line {data.lines[k]}: unknown top-level field {k!r}; known: {', '.join(sorted(known_top))}")
+            raise PaletteError(f"'{src}' line {data.lines[k]}: unknown top-level field {_short(k)}; known: {', '.join(sorted(known_top))}")
     ink: RGB = (0, 0, 0)
     if "ink" in data:
         ink = parse_rgb(data["ink"], f"'{src}' line {data.lines['ink']}, field 'ink'")
@@ -444,20 +512,20 @@ def _design_sheet(data: _Map, src: str) -> Palette:
         name = str(key)
         if name != part_name(name):
             raise PaletteError(
-                f"'{src}' line {line}, part {name!r}: not a valid part name (letters, digits, _; not starting with a "
-                f"digit), e.g. {part_name(name)!r}; it must match the part's matte channel '<part>.A'"
+                f"'{src}' line {line}, part {_short(name)}: not a valid part name (letters, digits, _; not starting with a "
+                f"digit), e.g. {_short(part_name(name))}; it must match the part's matte channel '<part>.A'"
             )
         if not isinstance(spec, _Map):
-            raise PaletteError(f"'{src}' line {line}, part {name!r}: expected a mapping with normal/shadow/highlight, got {spec!r}")
+            raise PaletteError(f"'{src}' line {line}, part {_short(name)}: expected a mapping with normal/shadow/highlight, got {_short(spec)}")
         for k in spec:
             if k not in known:
-                raise PaletteError(f"'{src}' line {spec.lines[k]}, part {name!r}: unknown field {k!r}; known: {', '.join(known)}")
+                raise PaletteError(f"'{src}' line {spec.lines[k]}, part {_short(name)}: unknown field {_short(k)}; known: {', '.join(known)}")
 
         def where(field: str) -> str:
-            return f"'{src}' line {spec.lines.get(field, line)}, part {name!r}, field '{field}'"
+            return f"'{src}' line {spec.lines.get(field, line)}, part {_short(name)}, field '{field}'"
 
         if "normal" not in spec:
-            raise PaletteError(f"'{src}' line {line}, part {name!r}, field 'normal': required field is missing")
+            raise PaletteError(f"'{src}' line {line}, part {_short(name)}, field 'normal': required field is missing")
         normal = parse_rgb(spec["normal"], where("normal"))
         shadow = normal
         shadow2: RGB | None = None
@@ -493,11 +561,11 @@ def _colorbook(data: _Map, src: str) -> Palette:
             description, category = (s.strip() for s in text.rsplit(" on ", 1))
         else:
             description, category = text.strip(), ""
-        at = f"'{src}' line {line}, entry {text!r}"
+        at = f"'{src}' line {line}, entry {_short(text)}"
         if not isinstance(value, list):
             raise PaletteError(
                 f"{at}: expected [highlight, normal, shadow, shadow2|null] (BasicPBC colorbook) or a design sheet with a "
-                f"'parts' mapping; got {value!r}"
+                f"'parts' mapping; got {_short(value)}"
             )
         if len(value) not in (3, 4):
             raise PaletteError(f"{at}: wrong length {len(value)}; expected [highlight, normal, shadow] or [highlight, normal, shadow, shadow2|null]")

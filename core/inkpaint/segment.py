@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from typing import Any
 
@@ -108,7 +109,8 @@ def run_segment(req: SegmentRequest, backend: Any, output: str) -> dict[str, Any
     mattes = resolve_overlaps(logits, names, (h, w))
     channels = {f"{n}.A": m for n, m in mattes.items()}
     channels["A"] = np.clip(sum(mattes.values()), 0, 1).astype(np.float32)
-    write_exr(output, channels, metadata={"inkpaint:objects": ",".join(names), "inkpaint:frame": int(req.frame or 0)})
+    write_exr(output, channels, metadata={"inkpaint:objects": ",".join(names), "inkpaint:frame": int(req.frame or 0),
+                                          "inkpaint:segment_output": os.path.abspath(output)})
     return {
         "mask": output,
         "frame": req.frame,

@@ -12,15 +12,18 @@ process exits non-zero; it never hangs the caller. EOF on stdin cancels the runn
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import os
 import queue
+import re
 import shutil
 import sys
 import tempfile
 import threading
 import traceback
+from collections.abc import Iterator
 from typing import IO, Any, NoReturn
 
 import numpy as np
@@ -31,12 +34,35 @@ from .jobs.protocol import PROTOCOL_VERSION
 from .progress import CancelToken, ProgressEvent, RunContext
 
 
-class EventWriter:
-    """Writes one JSON object per line to the protocol stream, thread-safely."""
+EXIT_HOST_GONE = 4
+"""Exit status when the protocol stream (stdout) is closed or broken: nobody is listening, so the worker stops,
+freeing its models, instead of waiting on stdin."""
 
-    def __init__(self, stream: IO[str]) -> None:
+MAX_LINE_ENV = "INKPAINT_WORKER_MAX_LINE"
+DEFAULT_MAX_LINE = 16 << 20
+"""Longest request line read (bytes, 16 MiB; ``$INKPAINT_WORKER_MAX_LINE`` overrides). A longer line is skipped
+without being held in memory and answered with a ``ProtocolError``."""
+
+
+def max_line() -> int:
+    """The request-line length limit in bytes."""
+    try:
+        return max(1024, int(os.environ.get(MAX_LINE_ENV, "") or DEFAULT_MAX_LINE))
+    except ValueError:
+        return DEFAULT_MAX_LINE
+
+
+class EventWriter:
+    """Writes one JSON object per line to the protocol stream, thread-safely.
+
+    A failed write (the host closed the pipe) calls ``on_broken`` (by default: say so on stderr and exit with
+    :data:`EXIT_HOST_GONE`), whichever thread was sending.
+    """
+
+    def __init__(self, stream: IO[str], on_broken: Any = None) -> None:
         self.stream = stream
         self.lock = threading.Lock()
+        self.on_broken = on_broken or _host_gone
 
     def send(self, event: str, id: str | None = None, **payload: Any) -> None:
         msg: dict[str, Any] = {"event": event}
@@ -45,8 +71,21 @@ class EventWriter:
         msg.update(payload)
         line = json.dumps(msg, default=_json_default)
         with self.lock:
-            self.stream.write(line + "\n")
-            self.stream.flush()
+            try:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+            except (OSError, ValueError) as exc:  # BrokenPipeError, or the stream was closed
+                self.on_broken(exc)
+
+
+def _host_gone(exc: BaseException) -> NoReturn:
+    """The protocol stream is gone: nothing can be reported any more; exit at once with :data:`EXIT_HOST_GONE`."""
+    try:
+        sys.stderr.write(f"inkpaint worker: the host closed the protocol stream ({type(exc).__name__}: {exc}); exiting\n")
+        sys.stderr.flush()
+    except BaseException:  # noqa: BLE001
+        pass
+    os._exit(EXIT_HOST_GONE)
 
 
 def _json_default(o: Any) -> Any:
@@ -98,6 +137,7 @@ class Worker:
         self.current: str | None = None
         self.backends: dict[str, Any] = {}
         self.tmpdir = tempfile.mkdtemp(prefix="inkpaint-worker-")
+        self.writer.on_broken = self._host_gone
         self.log_handler = _LogForwarder(self.writer)
         self.fatal: BaseException | None = None
         self.finish_queued = False
@@ -111,9 +151,12 @@ class Worker:
         thread.start()
         self.writer.send("ready", version=__version__, protocol=PROTOCOL_VERSION, pid=os.getpid())
         try:
-            for line in stdin:
+            for line in _request_lines(stdin, max_line()):
                 if self.fatal is not None:
                     break
+                if isinstance(line, Exception):
+                    self.writer.send("error", None, error={"type": "ProtocolError", "message": f"bad request line: {line}"})
+                    continue
                 line = line.strip()
                 if not line:
                     continue
@@ -121,8 +164,11 @@ class Worker:
                     req = json.loads(line)
                     if not isinstance(req, dict):
                         raise ValueError("a request must be a JSON object")
+                except RecursionError:
+                    self.writer.send("error", None, error={"type": "ProtocolError", "message": "bad request line: nested too deeply"})
+                    continue
                 except ValueError as exc:
-                    self.writer.send("error", None, error={"type": "ProtocolError", "message": f"bad request line: {exc}"})
+                    self.writer.send("error", None, error={"type": "ProtocolError", "message": f"bad request line: {str(exc)[:300]}"})
                     continue
                 if not self._dispatch(req):
                     break
@@ -138,6 +184,10 @@ class Worker:
         if self.fatal is not None:
             return 3
         return 0
+
+    def _host_gone(self, exc: BaseException) -> NoReturn:
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+        _host_gone(exc)
 
     def _fatal(self, rid: str | None, exc: BaseException) -> NoReturn:
         """Report a crash as a fatal ``error`` event; exit the process with status 3 (never returns)."""
@@ -207,6 +257,8 @@ class Worker:
                 event = ("cancelled", {"message": str(exc)})
             except (InkpaintError, OSError) as exc:  # bad input, or the file system refused: the worker carries on
                 event = ("error", {"error": error_payload(exc)})
+            except (MemoryError, RecursionError) as exc:  # an input too large or too deep: fails this request only
+                event = ("error", {"error": {"type": type(exc).__name__, "message": f"the request needs more memory or depth than there is: {str(exc)[:300] or type(exc).__name__}"}})
             except BaseException as exc:  # crash: report, then stop the whole worker with a non-zero exit
                 self._fatal(rid, exc)
             # The request is over before its last event goes out: a ping answered after it never says busy.
@@ -243,10 +295,82 @@ class Worker:
     def _segment(self, req: dict[str, Any]) -> dict[str, Any]:
         from .segment import SegmentRequest, run_segment
 
-        sreq = SegmentRequest.from_dict(req)
+        sreq = SegmentRequest.from_dict({k: v for k, v in req.items() if k != "overwrite"})
+        if sreq.output:
+            out = sreq.output
+            check_segment_output(out, bool(req.get("overwrite", False)))
+        else:
+            out = os.path.join(self.tmpdir, f"segment-{safe_name(str(req['id']))}.exr")
         backend = self.backend(sreq.backend, sreq.backend_options)
-        out = sreq.output or os.path.join(self.tmpdir, f"segment-{req['id']}.exr")
         return run_segment(sreq, backend, out)
+
+
+SEGMENT_OUTPUT_KEY = "inkpaint:segment_output"
+"""Header attribute of a ``segment`` mask: the absolute path it was written to (a later request may replace it)."""
+
+
+def safe_name(text: str, limit: int = 64) -> str:
+    """``text`` made a safe file-name part: letters, digits, ``-`` and ``_`` kept, the rest ``_``; when anything was
+    changed or cut, a short hash of the original is appended so distinct ids stay distinct."""
+    clean = re.sub(r"[^A-Za-z0-9_-]", "_", text)[:limit]
+    if clean != text or not clean:
+        clean = f"{clean}-{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
+    return clean
+
+
+def check_segment_output(path: str, overwrite: bool) -> None:
+    """A ``segment`` request's ``output`` is an output like any other: an existing file is replaced only when an
+    earlier ``segment`` request wrote it there (its header says so) or the request says ``"overwrite": true``.
+
+    Raises:
+        OutputExistsError: the file exists and was written by a job or another program.
+        OutputError: the path is not an ``.exr`` file path.
+    """
+    from .errors import OutputError, OutputExistsError
+    from .io.frames import read_attributes
+
+    if not str(path).lower().endswith(".exr"):
+        raise OutputError(f"segment output '{path}' must be an .exr file path")
+    if os.path.isdir(path):
+        raise OutputError(f"segment output '{path}' is a folder")
+    if not os.path.lexists(path) or overwrite:
+        return
+    try:
+        attrs = read_attributes(path)
+    except InkpaintError:
+        attrs = {}
+    if attrs.get(SEGMENT_OUTPUT_KEY) != os.path.abspath(path):
+        raise OutputExistsError(
+            f"segment output '{path}' exists and was not written by a segment request (a job's frame or another "
+            "program's file); choose another path or send \"overwrite\": true")
+
+
+def _request_lines(stream: IO[Any], limit: int) -> Iterator[str | Exception]:
+    """Request lines of ``stream`` (text or binary) as ``str``, at most ``limit`` bytes each held in memory.
+
+    Yields an exception instead of a line for a line that is too long (its rest is read and dropped in pieces) or
+    not UTF-8; the stream goes on.
+    """
+    src = getattr(stream, "buffer", stream)
+    while True:
+        line = src.readline(limit + 1)
+        if not line:
+            return
+        nl = b"\n" if isinstance(line, bytes) else "\n"
+        if len(line) > limit and not line.endswith(nl):
+            while True:  # drop the rest of the line without keeping it
+                rest = src.readline(1 << 16)
+                if not rest or rest.endswith(nl):
+                    break
+            yield ValueError(f"longer than {limit} bytes (${MAX_LINE_ENV}); refused")
+            continue
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield ValueError(f"not UTF-8 (bad byte at offset {exc.start})")
+                continue
+        yield line
 
 
 def serve(stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:

@@ -129,7 +129,13 @@ class FrameSequence:
                                         f"; pass --frames (\"frames\" in the job) to choose a range explicitly")
             return found
         wanted = parse_frame_range(frames, what=what) if isinstance(frames, str) else sorted(set(frames))
-        missing = [f for f in wanted if not os.path.isfile(self.path(f))]
+        if len(wanted) > MAX_FRAMES:
+            raise SpecError(what, f"{len(wanted)} frames asked for, over the limit of {MAX_FRAMES}")
+        if len(wanted) <= 64:
+            missing = [f for f in wanted if not os.path.isfile(self.path(f))]
+        else:  # one listing of the folder, not a stat per frame
+            on_disk = set(self.frames_on_disk())
+            missing = [f for f in wanted if f not in on_disk]
         if missing:
             self._missing_error(missing, f"the range {format_frame_range(wanted)}", "")
         return wanted
@@ -143,6 +149,11 @@ class FrameSequence:
         )
 
 
+MAX_FRAMES = 1_000_000
+"""Most frames a range may hold (a day of 24 fps footage is 2 073 600): beyond it a range is a typo, refused before
+any list is built or any file looked at."""
+
+
 def parse_frame_range(text: str, *, what: str = "frames") -> list[int]:
     """Parse a frame-range expression into a sorted list of unique frames.
 
@@ -152,13 +163,18 @@ def parse_frame_range(text: str, *, what: str = "frames") -> list[int]:
     Raises:
         SpecError: on malformed text or an empty/inverted range.
     """
+    text = str(text)
+    if len(text) > 10_000:
+        raise SpecError(what, f"frame range of {len(text)} characters is too long to be a range ({text[:40]!r}...)")
     out: set[int] = set()
-    for part in str(text).replace(" ", "").split(","):
+    count = 0
+    for part in text.replace(" ", "").split(","):
         if not part:
             continue
-        m = re.fullmatch(r"(-?\d+)(?:-(-?\d+))?(?:x(\d+))?", part)
+        m = re.fullmatch(r"(-?\d{1,10})(?:-(-?\d{1,10}))?(?:x(\d{1,10}))?", part)
         if not m:
-            raise SpecError(what, f"cannot parse frame range {part!r}; use e.g. 1001-1100, 1-99x2 or 1,5,9")
+            raise SpecError(what, f"cannot parse frame range {part[:60]!r}; use e.g. 1001-1100, 1-99x2 or 1,5,9 "
+                                  "(frame numbers of up to 10 digits)")
         start = int(m.group(1))
         end = int(m.group(2)) if m.group(2) is not None else start
         step = int(m.group(3) or 1)
@@ -166,6 +182,10 @@ def parse_frame_range(text: str, *, what: str = "frames") -> list[int]:
             raise SpecError(what, f"step must be >= 1 in {part!r}")
         if end < start:
             raise SpecError(what, f"range {part!r} ends before it starts")
+        count += len(range(start, end + 1, step))
+        if count > MAX_FRAMES:
+            raise SpecError(what, f"frame range {text[:60]!r} holds more than {MAX_FRAMES} frames (the limit); "
+                                  "is it mistyped?")
         out.update(range(start, end + 1, step))
     if not out:
         raise SpecError(what, f"frame range {text!r} is empty")

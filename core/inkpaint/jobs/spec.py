@@ -210,6 +210,10 @@ def job_class(type_name: str) -> type[JobSpec]:
     return job
 
 
+def _where(source: object, base_dir: object) -> str:
+    return f" '{source}'" if base_dir is not None else ""
+
+
 MAX_SPEC_BYTES = 64 << 20
 """A job spec file larger than this (64 MiB) is refused unread."""
 
@@ -248,9 +252,9 @@ def load_job(source: dict[str, Any] | str | os.PathLike[str]) -> JobSpec:
         except json.JSONDecodeError as exc:
             raise SpecError("", f"job spec is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from exc
         except RecursionError:
-            raise SpecError("", "job spec is nested too deeply to be a job spec") from None
+            raise SpecError("", f"job spec{_where(source, base_dir)} is nested too deeply to be a job spec") from None
         except ValueError as exc:  # e.g. an integer with more digits than Python converts
-            raise SpecError("", f"job spec holds a value that cannot be read: {str(exc)[:200]}") from None
+            raise SpecError("", f"job spec{_where(source, base_dir)} holds a value that cannot be read: {str(exc)[:200]}") from None
     if not isinstance(data, dict):
         raise SpecError("", f"a job spec must be a JSON object, got {type(data).__name__}")
     _check_version(data.get("schema_version"), "") if "schema_version" in data else None
