@@ -52,6 +52,7 @@ import numpy as np
 import yaml
 
 from .errors import InkpaintError
+from .jobs.names import MAX_NAME_LENGTH
 
 RGB = tuple[int, int, int]
 
@@ -482,6 +483,9 @@ def _expanded_size(root: yaml.Node, limit: int) -> int:
 
 
 def _add_entry(entries: dict[str, PaletteEntry], lines: dict[str, tuple[int, str]], entry: PaletteEntry, line: int, key: str, src: str) -> None:
+    if len(entry.name) > MAX_NAME_LENGTH:
+        raise PaletteError(f"'{src}' line {line}: part name {_short(entry.name)} is {len(entry.name)} characters long; "
+                           f"a part (layer) name may have at most {MAX_NAME_LENGTH}")
     if entry.name in entries:
         first_line, first_key = lines[entry.name]
         raise PaletteError(

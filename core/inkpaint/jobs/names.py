@@ -18,6 +18,10 @@ from typing import Optional
 from .errors import SpecError
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+MAX_NAME_LENGTH = 128
+"""Longest object name: ``<name>.A`` and the cryptomatte and Nuke channel names made from it must fit the 255
+bytes an EXR channel name may hold, whole, so that two long names never collide once cut."""
 NAME_RX = re.compile(NAME_PATTERN)
 
 RESERVED_NAMES = frozenset(
@@ -33,6 +37,8 @@ def name_problem(name: str) -> Optional[str]:
     The message is a sentence fragment that starts with the quoted name, e.g.
     ``"'2nd' is not a valid layer name (letters, digits, _; not starting with a digit)"``.
     """
+    if isinstance(name, str) and len(name) > MAX_NAME_LENGTH:
+        return f"{name[:40]!r}... is {len(name)} characters long; a layer name may have at most {MAX_NAME_LENGTH}"
     if not isinstance(name, str) or not NAME_RX.match(name):
         return f"{name!r} is not a valid layer name (letters, digits, _; not starting with a digit)"
     if name.lower() in RESERVED_NAMES:
@@ -47,4 +53,4 @@ def check_name(name: str, field: str = "name") -> None:
         raise SpecError(field, problem)
 
 
-__all__ = ["NAME_PATTERN", "NAME_RX", "RESERVED_NAMES", "name_problem", "check_name"]
+__all__ = ["MAX_NAME_LENGTH", "NAME_PATTERN", "NAME_RX", "RESERVED_NAMES", "name_problem", "check_name"]

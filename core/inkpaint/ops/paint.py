@@ -48,7 +48,8 @@ from ..paint.shading import ToneModel, shade_from_lines
 from ..paint.segments import LINE_BLACK, Segmentation, segment_lines
 from ..progress import RunContext
 from ..spec import JobSpec, OutputSettings, resolve_path
-from .base import JOB_HASH_KEY, JobResult, WriteQueue, write_manifest
+from ..io.verify import frame_is_complete
+from .base import JOB_HASH_KEY, JobResult, WriteQueue, lock_outputs, write_manifest
 from ..jobs.paint import PaintJob, PaintKey  # noqa: F401  (job classes live in inkpaint.jobs)
 
 log = logging.getLogger("inkpaint.paint")
@@ -286,6 +287,7 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
     for s in side.values():
         if s is not None:
             ensure_writable_dir(s.folder)
+    lock_outputs(out_pattern, job.job_hash(), what="output")  # no other job writes this sequence meanwhile
     out_abs = os.path.abspath(out_pattern)
     todo: set[int] = set()
     foreign: list[int] = []
@@ -299,6 +301,11 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
         except Exception:
             attrs = {}
         if attrs.get(JOB_HASH_KEY) == provenance[f] and all(s is None or os.path.exists(s.path(f)) for s in side.values()):
+            check = frame_is_complete(p)
+            if check:
+                continue
+            log.warning("frame %d '%s' was written by this job but is incomplete (%s): rewriting it", f, p, check.reason)
+            todo.add(f)
             continue
         if attrs.get("inkpaint:paint_output") == out_abs or job.output_options.overwrite:
             todo.add(f)  # an earlier paint run of this shot: re-propagation rewrites it

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..backends.base import FrameMasks, Keyframe, RotoRequest
-from ..errors import FrameError, InkpaintError, SpecError
+from ..errors import FrameError, InkpaintError, OutputError, SpecError
 from ..cel.labels import bounding_box
 from ..io.frames import Window, image_size, read_channels, read_image, read_rgb, write_exr
 from ..io.sequence import FrameSequence, format_frame_range, parse_frame_range
@@ -389,8 +389,17 @@ def run(job: RotoJob, ctx: RunContext) -> JobResult:
 
 
 def work_folder(outputs: FrameOutputs, job_hash: str) -> Path:
-    """The folder where a running job spills partial frames: hidden, beside the mattes, named after the job."""
-    return Path(outputs.seq.folder) / f".{Path(outputs.seq.prefix).name}inkpaint-work-{job_hash}"
+    """The folder where a running job spills partial frames: hidden, beside the mattes, named after the job.
+
+    Raises:
+        OutputError: the path is a symbolic link or not a folder: it is never followed (the job deletes files in
+            its work folder, and must not delete them elsewhere).
+    """
+    folder = Path(outputs.seq.folder) / f".{Path(outputs.seq.prefix).name}inkpaint-work-{job_hash}"
+    if folder.is_symlink() or (os.path.lexists(folder) and not folder.is_dir()):
+        raise OutputError(f"the work folder '{folder}' is a symbolic link or not a folder; inkpaint does not follow "
+                          "it (it deletes files in its work folder). Remove it and run again.")
+    return folder
 
 
 def _frames_to_write(stream: Iterator[FrameMasks], request: RotoRequest, pending: PendingFrames) -> Iterator[FrameMasks]:
