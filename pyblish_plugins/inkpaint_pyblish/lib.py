@@ -27,6 +27,7 @@ import numpy as np
 import inkpaint
 from inkpaint.errors import FrameError, InkpaintError, SpecError
 from inkpaint.io.frames import read_attributes, read_image
+from inkpaint.io.verify import frame_is_complete
 from inkpaint.io.sequence import FrameSequence, format_frame_range
 from inkpaint.ops.base import JOB_HASH_KEY
 from inkpaint.spec import JobSpec, load_job
@@ -381,13 +382,18 @@ def channel_names(data: dict[str, Any], path: str, frame: int | None) -> list[st
 
 
 def check_file(data: dict[str, Any], output: Output, frame: int | None, expected_hash: str | None) -> list[str]:
-    """Problems with one output file: missing, unreadable header, written by another job or another major version."""
+    """Problems with one output file: missing, unreadable header, incomplete pixels (a truncated EXR or PNG: see
+    :func:`inkpaint.io.verify.frame_is_complete`), written by another job or another major version."""
     path = output.path(frame) if frame is not None else output.pattern
     try:
         h = header(data, path, frame)
     except FrameError as exc:
         return [f"{output.name}: {exc}"]
     problems = []
+    if not path.lower().endswith(".json"):
+        check = frame_is_complete(path)  # the header can be whole while the pixels are cut short
+        if not check:
+            problems.append(f"{output.name}: {where(path, frame)}: the file is incomplete: {check.reason}")
     key = "job_hash" if path.lower().endswith(".json") else JOB_HASH_KEY
     found = h.get(key)
     if expected_hash is not None and found != expected_hash:
