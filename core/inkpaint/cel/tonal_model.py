@@ -1,0 +1,285 @@
+"""The learned tone method: the shipped tonal U-Net run on a shot, frame by frame, stabilised along optical flow.
+
+Used by ``shade``/``cel`` with ``method: "learned"``. torch and safetensors are imported only when a
+:class:`TonalPredictor` is made, so the classic path never imports them.
+
+Per frame (:meth:`TonalPredictor.predict`):
+
+1. the parts' bounding box (plus :data:`CONTEXT` px) is cut from the plate and scaled to the *working resolution*:
+   ``scale = min(1, WORK_HEIGHT / frame height)`` (540 px tall for 1080p; synth frames of 512 px run at 1:1, the
+   scale the model was trained at, ±30 %);
+2. the U-Net gives 4 logits per working pixel (classes 1..4), turned into probabilities;
+3. **stabilisation**: the previous frame's probabilities are warped to this frame along DIS optical flow (current ->
+   previous, on the grey working plates) and blended in, ``p = (1 - a) p_now + a p_prev_warped`` with
+   ``a = EMA * exp(-(d / PLATE_TOL)^2)``, where ``d`` is how much the warped previous plate differs from this one:
+   where the flow explains the pixel, the class carries over, where it does not (disocclusion, a light change),
+   this frame decides;
+4. the probabilities are upsampled (bilinear) to the frame inside the box and the argmax is taken inside the mattes.
+
+:func:`tone_codes` maps the five classes to the ``tone`` channel's codes for ``--tones 2|3|4``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..errors import BackendError, CheckpointError
+from .tonal_net import N_CLASSES, TonalNetConfig, build_tonal_unet, tonal_features
+
+log = logging.getLogger("inkpaint.tonal")
+
+WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "tonal_unet.safetensors"
+"""The shipped weights (sidecar ``tonal_unet.json`` beside them records size and SHA-256)."""
+
+REBUILD = (
+    "inkpaint train tonal --data ../shared/data/synth_train --out runs/tonal --seed 3 --threads 2 "
+    "&& cp runs/tonal/tonal_unet.safetensors runs/tonal/tonal_unet.json core/inkpaint/weights/"
+)
+"""The command that trains the shipped weights from scratch (defaults of ``inkpaint train tonal``)."""
+
+INSTALL = "pip install 'inkpaint[sam2]'  (or: pip install torch safetensors)"
+
+WORK_HEIGHT = 540
+"""Frames taller than this are scaled down to it for the model (the scale synth training frames are seen at)."""
+
+CONTEXT = 16
+"""Pixels of plate around the parts' bounding box that the model sees (at the working scale)."""
+
+EMA = 0.6
+"""Weight of the flow-warped previous frame where it matches this one (0 = no stabilisation)."""
+
+PLATE_TOL = 0.04
+"""Grey-level difference (0..1) at which the warped previous frame's weight has fallen to ``EMA / e``."""
+
+TONE_MAPS = {
+    2: np.array([0, 1, 2, 2, 1], np.uint8),
+    3: np.array([0, 1, 2, 2, 3], np.uint8),
+    4: np.array([0, 1, 2, 4, 3], np.uint8),
+}
+"""Tonal class (0 bg, 1 material, 2 attached, 3 cast, 4 highlight) -> ``tone`` code (0 outside, 1 base, 2 shadow,
+3 highlight, 4 second shadow) for ``tones`` = 2, 3, 4. With 4 tones, cast shadow is the second shadow."""
+
+
+def tone_codes(tonal: np.ndarray, tones: int | np.ndarray) -> np.ndarray:
+    """``tone`` channel codes from tonal classes.
+
+    Args:
+        tonal: ``(H, W)`` uint8 classes 0..4.
+        tones: 2, 3 or 4 for every pixel, or an ``(H, W)`` array of them (per-part overrides).
+
+    Returns:
+        ``(H, W)`` uint8 codes.
+    """
+    if np.isscalar(tones) or np.ndim(tones) == 0:
+        return TONE_MAPS[int(tones)][tonal]
+    out = TONE_MAPS[2][tonal]
+    for t in (3, 4):
+        sel = tones == t
+        if sel.any():
+            out[sel] = TONE_MAPS[t][tonal[sel]]
+    return out
+
+
+def _require_torch() -> Any:
+    try:
+        import torch
+        import safetensors  # noqa: F401
+    except ImportError as exc:
+        raise BackendError(f"the learned tone method needs torch and safetensors ({exc.name} is not installed): {INSTALL}; "
+                           "the classic method (--method classic) works without them") from exc
+    return torch
+
+
+_CACHE: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
+_LOCK = threading.Lock()
+
+
+def load_network(weights: str | os.PathLike[str] | None = None, device: str = "auto") -> tuple[Any, dict[str, Any], Any]:
+    """The verified tonal U-Net in eval mode: ``(module, sidecar record, torch.device)`` (cached per file+device).
+
+    Raises:
+        BackendError: torch or safetensors missing (with the install command).
+        CheckpointError: weights missing, checksum mismatch (names the file and the training command).
+    """
+    torch = _require_torch()
+    from ..training.package import load_weights
+    from ..backends.sam2_video import pick_device
+
+    path = Path(weights) if weights else WEIGHTS
+    dev = pick_device(device)
+    key = (str(path), str(dev))
+    with _LOCK:
+        if key not in _CACHE:
+            sd, rec = load_weights(path, REBUILD)
+            net = build_tonal_unet(TonalNetConfig.from_dict(rec.get("net", {})))
+            try:
+                net.load_state_dict(sd)
+            except RuntimeError as exc:
+                raise CheckpointError(f"model weights '{path}' do not fit the tonal U-Net ({exc}). Rebuild them with `{REBUILD}`.") from exc
+            net = net.to(dev).eval()
+            if dev.type == "cpu":
+                net = net.to(memory_format=torch.channels_last)
+            _CACHE[key] = (net, rec)
+        net, rec = _CACHE[key]
+    return net, rec, dev
+
+
+def working_scale(frame_height: int, work_height: int = WORK_HEIGHT) -> float:
+    """Scale from frame pixels to model pixels."""
+    return min(1.0, work_height / float(frame_height))
+
+
+@dataclasses.dataclass
+class _Prev:
+    probs: np.ndarray  # (h, w, 4) float32 over the working canvas box
+    grey: np.ndarray  # (h, w) float32
+    box: tuple[int, int, int, int]  # y0, x0, y1, x1 in working-canvas pixels
+
+
+class TonalPredictor:
+    """Five-class tonal segmentation of a shot's frames, in order, with flow-guided stabilisation.
+
+    Not thread-safe: one predictor per sequence, frames fed in order (a gap or a frame out of order restarts the
+    stabilisation).
+
+    Args:
+        weights: a ``.safetensors`` file (default: the shipped :data:`WEIGHTS`).
+        device: ``auto`` (CUDA, else MPS, else CPU), ``cuda``, ``cuda:N``, ``mps``, ``cpu``.
+        stabilise: blend the previous frame's flow-warped probabilities in (see the module docstring).
+        threads: torch CPU threads (``None``: leave torch's setting).
+
+    Raises:
+        BackendError, CheckpointError: see :func:`load_network`.
+    """
+
+    def __init__(self, weights: str | os.PathLike[str] | None = None, device: str = "auto", *, stabilise: bool = True, threads: int | None = None) -> None:
+        self.torch = _require_torch()
+        if threads:
+            self.torch.set_num_threads(threads)
+        self.net, self.record, self.device = load_network(weights, device)
+        self.stabilise = stabilise
+        self._prev: _Prev | None = None
+        self._prev_frame: int | None = None
+        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST) if stabilise else None
+        self.seconds = {"model": 0.0, "flow": 0.0, "total": 0.0}
+
+    def reset(self) -> None:
+        """Forget the previous frame (a cut, or frames fed out of order)."""
+        self._prev = None
+        self._prev_frame = None
+
+    def logits(self, feats: np.ndarray) -> np.ndarray:
+        """``(N, 5, h, w)`` features -> ``(N, 4, h, w)`` float32 logits (padded to a multiple of 16 inside)."""
+        torch = self.torch
+        n, c, h, w = feats.shape
+        ph, pw = (-h) % 16, (-w) % 16
+        if ph or pw:
+            feats = np.pad(feats, ((0, 0), (0, 0), (0, ph), (0, pw)), mode="edge")
+        x = torch.from_numpy(np.ascontiguousarray(feats)).to(self.device)
+        if self.device.type == "cpu":
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            y = self.net(x)
+        return y[:, :, :h, :w].float().cpu().numpy()
+
+    def predict(self, rgb: np.ndarray, parts: np.ndarray, frame: int | None = None, frame_height: int | None = None, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+        """Tonal classes of one frame (or a window of it).
+
+        Args:
+            rgb: ``(H, W, 3)`` display-sRGB plate (float 0..1 or uint8) of the window.
+            parts: ``(H, W)`` part index of the window (0 outside every part).
+            frame: frame number (consecutive numbers are stabilised against each other; ``None`` = no stabilisation).
+            frame_height: height of the whole frame (sets the working scale; default: the window's).
+            offset: ``(y, x)`` of the window in the frame (so windows of different frames line up).
+
+        Returns:
+            ``(H, W)`` uint8 classes 0..4 (0 outside the parts).
+        """
+        t0 = time.perf_counter()
+        H, W = parts.shape
+        out = np.zeros((H, W), np.uint8)
+        inside = parts > 0
+        if not inside.any():
+            self.reset()
+            return out
+        s = working_scale(frame_height or H)
+        ys, xs = np.nonzero(inside.any(axis=1))[0], np.nonzero(inside.any(axis=0))[0]
+        m = int(np.ceil(CONTEXT / s))
+        y0, y1 = max(0, ys[0] - m), min(H, ys[-1] + 1 + m)
+        x0, x1 = max(0, xs[0] - m), min(W, xs[-1] + 1 + m)
+        crop_rgb = rgb[y0:y1, x0:x1]
+        crop_parts = parts[y0:y1, x0:x1]
+        # working-canvas box (frame coordinates * s)
+        oy, ox = offset
+        wy0, wx0 = int(round((y0 + oy) * s)), int(round((x0 + ox) * s))
+        wh, ww = max(1, int(round((y1 - y0) * s))), max(1, int(round((x1 - x0) * s)))
+        if s != 1.0:
+            crop_rgb_w = cv2.resize(crop_rgb, (ww, wh), interpolation=cv2.INTER_AREA)
+            crop_parts_w = cv2.resize(crop_parts, (ww, wh), interpolation=cv2.INTER_NEAREST)
+        else:
+            crop_rgb_w, crop_parts_w = crop_rgb, crop_parts
+        feats = tonal_features(crop_rgb_w, crop_parts_w)
+        t1 = time.perf_counter()
+        lg = self.logits(feats[None])[0]  # (4, wh, ww)
+        self.seconds["model"] += time.perf_counter() - t1
+        e = np.exp(lg - lg.max(0, keepdims=True))
+        probs = np.moveaxis(e / e.sum(0, keepdims=True), 0, -1).astype(np.float32)  # (wh, ww, 4)
+        grey = (feats[0] * 0.2126 + feats[1] * 0.7152 + feats[2] * 0.0722) * 0.5 + 0.5
+        box = (wy0, wx0, wy0 + wh, wx0 + ww)
+        if self.stabilise and frame is not None and self._prev is not None and self._prev_frame == frame - 1:
+            t2 = time.perf_counter()
+            probs = self._blend(probs, grey.astype(np.float32), box)
+            self.seconds["flow"] += time.perf_counter() - t2
+        if self.stabilise and frame is not None:
+            self._prev = _Prev(probs, grey.astype(np.float32), box)
+            self._prev_frame = frame
+        if s != 1.0 or probs.shape[:2] != (y1 - y0, x1 - x0):
+            probs = cv2.resize(probs, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        cls = probs.argmax(-1).astype(np.uint8) + 1
+        out[y0:y1, x0:x1] = np.where(crop_parts > 0, cls, 0)
+        self.seconds["total"] += time.perf_counter() - t0
+        return out
+
+    def _blend(self, probs: np.ndarray, grey: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """Blend the flow-warped previous probabilities into ``probs`` (both on the working canvas)."""
+        prev = self._prev
+        assert prev is not None
+        # previous frame's grey/probs resampled onto this box's canvas (zeros where the previous box did not reach)
+        y0, x0, y1, x1 = box
+        h, w = y1 - y0, x1 - x0
+        py0, px0, py1, px1 = prev.box
+        pg = np.zeros((h, w), np.float32)
+        pp = np.zeros((h, w, N_CLASSES), np.float32)
+        valid = np.zeros((h, w), np.float32)
+        iy0, ix0, iy1, ix1 = max(y0, py0), max(x0, px0), min(y1, py1), min(x1, px1)
+        if iy1 <= iy0 or ix1 <= ix0:
+            return probs
+        pg[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] = prev.grey[iy0 - py0 : iy1 - py0, ix0 - px0 : ix1 - px0]
+        pp[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] = prev.probs[iy0 - py0 : iy1 - py0, ix0 - px0 : ix1 - px0]
+        valid[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] = 1.0
+        a8 = np.clip(grey * 255, 0, 255).astype(np.uint8)
+        b8 = np.clip(pg * 255, 0, 255).astype(np.uint8)
+        flow = self._dis.calc(a8, b8, None)  # type: ignore[union-attr]  # current -> previous
+        gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
+        mx, my = gx + flow[..., 0], gy + flow[..., 1]
+        wg = cv2.remap(pg, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        wp = cv2.remap(pp, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        wv = cv2.remap(valid, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        d = np.abs(wg - grey)
+        a = EMA * np.exp(-((d / PLATE_TOL) ** 2)) * (wv > 0.999) * (wp.sum(-1) > 0.5)
+        a = a[..., None].astype(np.float32)
+        return (1 - a) * probs + a * wp
+
+
+def predictor_for(device: str = "auto", weights: str | os.PathLike[str] | None = None) -> TonalPredictor:
+    """A fresh :class:`TonalPredictor` (the network itself is cached, so this is cheap after the first)."""
+    return TonalPredictor(weights, device)
