@@ -78,8 +78,8 @@ def spec_paths(spec: dict[str, Any], fields: tuple[str, ...], where: str = "") -
     if isinstance(spec, dict):
         for k, v in spec.items():
             here = f"{where}.{k}" if where else str(k)
-            if k in fields and isinstance(v, str) and v:
-                out.append((here, v))
+            if k in fields and isinstance(v, str) and v and (k == "checkpoint" or not here.startswith("backend_options.")):
+                out.append((here, v))  # backend options hold names ("model": "tiny"); only a checkpoint is a path
             elif isinstance(v, (dict, list)):
                 out.extend(spec_paths(v, fields, here))  # type: ignore[arg-type]
     elif isinstance(spec, list):
