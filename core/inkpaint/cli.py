@@ -63,10 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="serve jobs as JSON lines over stdin/stdout (see docs/worker-protocol.md)")
     p.set_defaults(handler=_cmd_worker)
 
-    p = sub.add_parser("demo", help="run the roto job on a generated clip with the classic backend (no weights)")
-    p.add_argument("--out-dir", default="inkpaint-demo", help="where to write the clip, mattes and contact sheet "
-                   "(default: ./inkpaint-demo)")
-    p.add_argument("--frames", type=int, default=24, help="clip length (default 24)")
+    p = sub.add_parser("demo", help="the whole product on a generated shot (roto -> cels, paint bucket; no weights) "
+                       "and a contact sheet that shows it")
+    p.add_argument("--what", choices=["roto", "cel", "paint", "all"], default="all",
+                   help="roto only, rotoscope to cels, paint bucket, or all (default)")
+    p.add_argument("--out-dir", default="inkpaint-demo", help="the demo's folder: new or empty, or one it made "
+                   "(default: ./inkpaint-demo); a non-empty folder it did not make is refused")
+    p.add_argument("--frames", type=int, default=12, help="clip length (default 12)")
     p.add_argument("--size", default="320x240", help="clip resolution WxH (default 320x240)")
     p.set_defaults(handler=_cmd_demo)
 
@@ -169,7 +172,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         from .errors import SpecError
 
         raise SpecError("--size", f"expected WIDTHxHEIGHT, e.g. 320x240; got {args.size!r}") from None
-    return run_demo(args.out_dir, args.frames, quiet=args.quiet, size=(w, h))
+    return run_demo(args.out_dir, args.frames, quiet=args.quiet, size=(w, h), what=args.what)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
