@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up inkpaint's environments on a fresh machine, then run the demo or the tests.
 
-    python3 install/bootstrap.py --demo     # core env (.venv), then `inkpaint demo` (no weights needed)
+    python3 install/bootstrap.py --demo     # core env (.venv), then `inkpaint demo` (no weights), its contact sheet's path last
     python3 install/bootstrap.py --test     # core + sam2 + test deps, Blender-as-a-module env, then all tests
 
 Environments:
@@ -81,8 +81,11 @@ def main() -> int:
         extras |= {"sam2", "test"}
     py = core_env(extras)
     rc = 0
+    sheet = None
     if args.demo:
-        sh(_bin(ROOT / ".venv", "inkpaint"), "demo", "--out-dir", str(ROOT / "inkpaint-demo"))
+        demo_dir = ROOT / "inkpaint-demo"
+        sh(_bin(ROOT / ".venv", "inkpaint"), "demo", "--out-dir", str(demo_dir))
+        sheet = demo_dir / "contact_sheet.png"  # inkpaint.demo.SHEET_NAME; this script cannot import the engine
     if args.test:
         bpy_py = None if args.no_blender else blender_env()
         env = {"INKPAINT_TEST_PYTHON": str(py)}
@@ -91,6 +94,8 @@ def main() -> int:
         # The slow tests (data-set runs) fit CI's budget, so --test runs them too: "slow or not slow" selects all.
         r = subprocess.run([str(py), "-m", "pytest", "-q", "-m", "slow or not slow"], cwd=ROOT, env={**os.environ, **env})
         rc = r.returncode
+    if sheet is not None:  # the last line a newcomer sees: the picture that explains the product
+        print(f"\ninkpaint demo contact sheet (open it): {sheet}", flush=True)
     return rc
 
 
