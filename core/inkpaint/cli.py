@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", default="320x240", help="clip resolution WxH (default 320x240)")
     p.set_defaults(handler=_cmd_demo)
 
+    from .training import add_cli as _add_train_cli
+
+    _add_train_cli(sub)
+
     p = sub.add_parser("eval", help="score results against ground truth")
     esub = p.add_subparsers(dest="eval_command", metavar="WHAT", required=True)
     for name, module in EVALUATIONS.items():
