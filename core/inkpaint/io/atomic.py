@@ -80,13 +80,33 @@ LOW_SPACE = 1 << 20
 ``ENOSPC``)."""
 
 
-def describe_failure(path: str | os.PathLike[str], detail: str | BaseException = "") -> str:
+def _probe(tmp: str | os.PathLike[str]) -> OSError | None:
+    """Append 64 KiB to the (doomed) temp file and sync: the ``OSError`` that raises says why writes fail, when a
+    writer library's message does not (``ENOSPC``, ``EDQUOT``, ``EFBIG``)."""
+    try:
+        with open(tmp, "ab") as fh:
+            fh.write(b"\0" * (64 << 10))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        return exc
+    return None
+
+
+def describe_failure(path: str | os.PathLike[str], detail: str | BaseException = "", *,
+                     probe: str | os.PathLike[str] | None = None) -> str:
     """The message for a write of ``path`` that failed: names the file and says when the disk is full.
 
     Args:
         path: the destination the caller was writing (not the temp file).
         detail: the library's error text or the ``OSError`` raised.
+        probe: the temp file that was being written (about to be removed): when ``detail`` carries no errno, a
+            write to it finds out whether the disk is full.
     """
+    if probe is not None and not isinstance(detail, OSError):
+        found = _probe(probe)
+        if found is not None and found.errno in (*_DISK_FULL, errno.EFBIG):
+            detail = OSError(found.errno, f"{os.strerror(found.errno)}" + (f"; {detail}" if detail else ""))
     code = detail.errno if isinstance(detail, OSError) else None
     text = (detail.strerror or str(detail)) if isinstance(detail, OSError) else str(detail)
     low = text.lower()
@@ -143,15 +163,15 @@ def atomic_path(
             yield tmp_path
             size = os.path.getsize(tmp_path)
             if expect_size is not None and size != expect_size:
-                raise OutputError(describe_failure(dest, f"{size} of {expect_size} bytes were written"))
+                raise OutputError(describe_failure(dest, f"{size} of {expect_size} bytes were written", probe=tmp_path))
             if size == 0 and expect_size != 0:
-                raise OutputError(describe_failure(dest, "the file came out empty"))
+                raise OutputError(describe_failure(dest, "the file came out empty", probe=tmp_path))
             with open(tmp_path, "rb+") as fh:
                 os.fsync(fh.fileno())
             if verify is not None:
                 check = verify(tmp_path)
                 if not check:
-                    raise OutputError(describe_failure(dest, f"the written file is incomplete ({getattr(check, 'reason', '') or 'failed its check'})"))
+                    raise OutputError(describe_failure(dest, f"the written file is incomplete ({getattr(check, 'reason', '') or 'failed its check'})", probe=tmp_path))
             os.chmod(tmp_path, _FILE_MODE)
             os.replace(tmp_path, dest)
         except OSError as exc:

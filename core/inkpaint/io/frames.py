@@ -475,7 +475,7 @@ def write_exr(
             try:
                 exr.write(str(tmp), planes, origin=origin, size=frame_size, compression=compression, attributes=attributes)
             except (RuntimeError, ValueError, TypeError) as exc:
-                raise OutputError(describe_failure(path, str(exc))) from exc
+                raise OutputError(describe_failure(path, str(exc), probe=tmp)) from exc
         return
     fmt = {"half": oiio.HALF, "float": oiio.FLOAT, "uint": oiio.UINT32}[dtype]
     spec = oiio.ImageSpec(w, h, len(names), fmt)
@@ -539,7 +539,7 @@ def _write_buffer(path: str, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:
         if ok and not closed:
             error = out.geterror() or "closing the file failed"
         if error or not closed:
-            raise OutputError(describe_failure(path, error or "closing the file failed"))
+            raise OutputError(describe_failure(path, error or "closing the file failed", probe=tmp))
 
 
 def write_png(path: str, pixels: np.ndarray, *, metadata: Mapping[str, Any] | None = None) -> None:

@@ -74,6 +74,7 @@ def frame_is_complete(path: str | os.PathLike[str]) -> FrameCheck:
         with open(p, "rb") as fh:
             head = fh.read(8)
             if head[:4] == _EXR_MAGIC:
+                fh.seek(4)
                 reason = _check_exr(fh, size)
             elif head == _PNG_MAGIC:
                 reason = _check_png(fh, size)
