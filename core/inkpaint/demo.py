@@ -3,9 +3,10 @@
 Two demos, each a run of the real jobs (built here, run through :func:`inkpaint.ops.base.run_job`, saved as job
 specs that ``inkpaint run`` reruns):
 
-- **Rotoscope to cels** (``--what cel``; seed 000): a scene-linear EXR plate of a figure of five parts (hair, head,
-  torso, arms, legs; ellipsoids and capsules, Lambert-shaded by a light from the upper left, swaying and drifting)
-  over a textured wall; one click per part piece on frame 1 (``prompts.json``); the ``cel`` job runs roto (classic
+- **Rotoscope to cels** (``--what cel``; seed 000): a scene-linear EXR plate of a figure of six parts (hair, head,
+  torso, left and right arm, legs; ellipsoids and capsules, Lambert-shaded by a light from the upper left, swaying
+  and drifting) over a textured wall; on frame 1 a box and a few clicks per part (``prompts.json``: include clicks
+  on the part, exclude clicks on the other parts inside its box); the ``cel`` job runs roto (classic
   backend) -> shade -> ink -> finish with a small design sheet (``palette.yml``) and composites the cels over the
   clean plate (``plate/background.exr``). ``--what roto`` runs only the roto stage.
 - **Paint bucket** (``--what paint``; seed 002): line art of the same figure (black part lines, a blue shadow line,
@@ -271,11 +272,13 @@ def make_plate(folder: Path, frames: int, size: tuple[int, int]) -> tuple[str, s
 
 
 def make_prompts(folder: Path, size: tuple[int, int]) -> str:
-    """Write ``prompts.json``: on frame 1, a box around each part, a click in the middle of each of its pieces, and
-    an exclude click on each other part's piece whose middle falls inside the box (as a user would prompt).
+    """Write ``prompts.json``: on frame 1, a box around each part, include clicks spread over it, and exclude clicks
+    where another part's include clicks fall inside the box (as a user would prompt).
 
-    A click sits at the point of a piece farthest from its edge (both arms and both legs get one each); the box is
-    the part's bounding box with a few pixels to spare.
+    Clicks sit on the visible pixel (2 px inside the part) nearest each anchor point :func:`render_figure` gives
+    (centre and sides of the torso, head and hair; two points along each limb); the box is the part's bounding box
+    with a few pixels to spare. The arms are two parts: one box around both arms would hold the whole torso, which
+    the classic backend's GrabCut keyframe then takes for arm.
     """
     anchors: dict[str, list[tuple[float, float]]] = {}
     labels, _ = render_figure(0.0, size, anchors=anchors)
@@ -362,8 +365,9 @@ def make_line_art(folder: Path, frames: int, size: tuple[int, int]) -> tuple[str
         blue = _edges(shadow.astype(np.uint8) + 2 * labels) & ~black
         hair, head = PARTS.index("hair") + 1, PARTS.index("head") + 1
         ys, xs = np.nonzero(black & (labels == head) & (np.roll(labels, 2, axis=0) == hair))
-        if len(xs):  # the artist's unclosed stroke: the hair line's middle, 2 px wide, left open
-            k = int(np.argmin(np.abs(xs - np.median(xs))))
+        if len(xs):  # the artist's unclosed stroke: 2 px of the hair line left open, as far from the blue line as it goes
+            far = cv2.distanceTransform((~blue).astype(np.uint8), cv2.DIST_L2, 3)[ys, xs]
+            k = int(np.argmax(far))
             black[ys[k] - 2 : ys[k] + 2, xs[k] - 1 : xs[k] + 1] = False
         img = np.full(labels.shape + (3,), 255, np.uint8)
         img[blue] = (0, 0, 255)
@@ -662,6 +666,43 @@ def _palette_image(run: DemoRun) -> np.ndarray:
     return u8.astype(np.float32) / 255.0
 
 
+COLUMN_NOTES: dict[str, tuple[str, str]] = {
+    "parts (roto)": ("roto", "one matte per part (EXR channels <part>.A), tracked through the shot from the frame-1 "
+                     "prompts by the classic backend (no weights)"),
+    "ink": ("ink", "lines drawn from the mattes where parts meet and at the silhouette (ink.A), as wide at any "
+            "resolution"),
+    "tones (shade)": ("shade", "each part split into base and shadow by lightness in the plate; thresholds fitted "
+                      "once per shot, so tones do not flicker"),
+    "painted": ("paint", "each frame's line-enclosed segments filled with the keyframe's colours, carried by optical "
+                "flow; the blue line keeps shadow apart; max_gap closes the small gap"),
+    "QC": ("QC overlay", "the fill over the lines; yellow: low confidence (look here first); magenta stripes: left "
+           "unpainted ({unpainted} here)"),
+}
+"""Short notes on what each column shows, drawn in the sheet's first row where the column has no input to show."""
+
+
+def _note_image(size: tuple[int, int], title: str, body: str) -> np.ndarray:
+    """A dark cell with a title and a wrapped note (the sheet's first row)."""
+    w, h = size
+    u8 = np.full((h, w, 3), 31, np.uint8)
+    cv2.putText(u8, title, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (240, 240, 240), 1, cv2.LINE_AA)
+    per_line = max(12, int(w / 7.6))
+    words, lines, cur = body.split(), [], ""
+    for word in words:
+        if cur and len(cur) + 1 + len(word) > per_line:
+            lines.append(cur)
+            cur = word
+        else:
+            cur = f"{cur} {word}".strip()
+    lines.append(cur)
+    for k, line in enumerate(lines):
+        y = 46 + 18 * k
+        if y > h - 4:
+            break
+        cv2.putText(u8, line, (8, y), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (205, 205, 205), 1, cv2.LINE_AA)
+    return u8.astype(np.float32) / 255.0
+
+
 def _over_white(path: str, frame: int) -> np.ndarray:
     """An RGBA (or RGB) PNG composited over white paper, ``(H, W, 3)``."""
     img = read_image(path, frame=frame)
@@ -726,10 +767,13 @@ def build_sheet(run: DemoRun, rows: int = 4) -> ContactSheet:
     if run.paint:
         key = read_rgb(run.key)
         inputs[idx["line art"]] = _caption(key, ["input: frame 1 painted", "by hand (line/key.0001.png)"])
-    sheet.add(inputs, "inputs")
+    paint_summary = run.results["paint"].summary if "paint" in run.results else {}
+    for name, (note_title, note) in COLUMN_NOTES.items():
+        if name in idx and inputs[idx[name]] is None:
+            inputs[idx[name]] = _note_image(run.size, note_title, note.format(unpainted=paint_summary.get("unpainted_segments", 0)))
+    sheet.add(inputs, "start here")
 
     frames = pick_frames(range(1, run.frames + 1), rows)
-    paint_summary = run.results["paint"].summary if "paint" in run.results else {}
     per_frame = paint_summary.get("per_frame", {})
     for f in frames:
         cells: list[np.ndarray | None] = [None] * len(cols)
