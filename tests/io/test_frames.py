@@ -238,3 +238,65 @@ def test_empty_window_writes_one_zero_pixel(tmp_path: Path) -> None:
     write_exr(path, {"tone": np.zeros((0, 0), np.float32)}, window=Window(0, 0, 0, 0), size=(32, 16))
     img = read_image(path)
     assert img.pixels.shape == (16, 32, 1) and not img.pixels.any()
+
+
+def test_non_colour_two_channel_exr_is_refused_not_read_as_grey(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from inkpaint.errors import FrameError
+    from inkpaint.io.frames import read_rgb, write_exr
+
+    p = str(tmp_path / "mattes.exr")
+    write_exr(p, {"a.A": np.ones((4, 5), np.float32), "b.A": np.zeros((4, 5), np.float32)})
+    with pytest.raises(FrameError, match="no colour .* channels; it has a.A, b.A"):
+        read_rgb(p)
+    grey = str(tmp_path / "grey.exr")
+    write_exr(grey, {"Y": np.full((4, 5), 0.5, np.float32), "A": np.ones((4, 5), np.float32)})
+    assert read_rgb(grey).shape == (4, 5, 3)
+
+
+def test_fully_transparent_png_is_an_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from inkpaint.errors import FrameError
+    from inkpaint.io.frames import read_rgb, write_png
+
+    p = str(tmp_path / "clear.png")
+    write_png(p, np.zeros((4, 5, 4), np.uint8))
+    with pytest.raises(FrameError, match="fully transparent"):
+        read_rgb(p)
+    rgba = np.zeros((4, 5, 4), np.uint8)
+    rgba[1, 1, 3] = 255
+    write_png(p, rgba)
+    assert read_rgb(p).shape == (4, 5, 3)
+
+
+def test_writes_verify_the_file_and_leave_nothing_on_failure(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A writer that 'succeeds' but leaves a cut-short file (what OIIO's PNG writer does on a full disk) is caught
+    before the rename: no destination, no temp, an error naming the file."""
+    from inkpaint.errors import OutputError
+    from inkpaint.io import frames
+
+    real = frames.oiio.ImageOutput.create
+
+    class Short:
+        def __init__(self, out):  # type: ignore[no-untyped-def]
+            self.out, self.path = out, None
+
+        def open(self, path, spec):  # type: ignore[no-untyped-def]
+            self.path = path
+            return self.out.open(path, spec)
+
+        def write_image(self, px):  # type: ignore[no-untyped-def]
+            return self.out.write_image(px)
+
+        def geterror(self):  # type: ignore[no-untyped-def]
+            return self.out.geterror()
+
+        def close(self):  # type: ignore[no-untyped-def]
+            ok = self.out.close()
+            with open(self.path, "r+b") as fh:
+                fh.truncate(max(0, fh.seek(0, 2) - 20))
+            return ok
+
+    monkeypatch.setattr(frames.oiio.ImageOutput, "create", staticmethod(lambda p: Short(real(p))))
+    dest = tmp_path / "f.png"
+    with pytest.raises(OutputError, match="f.png.*incomplete"):
+        frames.write_png(str(dest), np.zeros((8, 8, 3), np.uint8))
+    assert list(tmp_path.iterdir()) == []

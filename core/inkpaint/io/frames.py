@@ -374,7 +374,14 @@ def to_rgb(image: ImageData, color: ColorSettings | None = None, frame: int | No
         i0 = lum[0] if lum else 0
         if not lum and ch and ch[0].upper() == "A" and len(ch) == 1:
             raise FrameError("image has only an alpha channel; expected RGB or luminance", frame=frame, path=image.path)
+        if not lum and len(ch) > 1:  # e.g. a matte EXR (a.A, b.A) given as a plate: not grey, not colour
+            shown = ", ".join(ch[:8]) + (" ..." if len(ch) > 8 else "")
+            raise FrameError(f"image has no colour (R, G, B) or luminance (Y) channels; it has {shown}", frame=frame, path=image.path)
         rgb = np.repeat(image.pixels[..., i0 : i0 + 1], 3, axis=2)
+    alpha = [i for i, c in enumerate(ch) if c.upper() == "A"]
+    if alpha and not image.path.lower().endswith(".exr") and not np.any(image.pixels[..., alpha[0]]):
+        raise FrameError("image is fully transparent (alpha 0 everywhere), so it shows nothing; line art with "
+                         "transparency is read by its alpha as paint input, not as a colour image", frame=frame, path=image.path)
     src = color.input_colorspace
     if src == "auto":
         src = guess_colorspace(image.path, image.attributes.get("oiio:ColorSpace"))
