@@ -261,8 +261,14 @@ class PendingFrames:
     def hold(self, frame: int, logits: dict[str, np.ndarray]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.folder / f"{frame}.tmp.npz"
-        np.savez_compressed(tmp, **{k: v.astype(np.float16) for k, v in logits.items()})  # type: ignore[arg-type]
-        os.replace(tmp, self._path(frame))
+        try:
+            np.savez_compressed(tmp, **{k: v.astype(np.float16) for k, v in logits.items()})  # type: ignore[arg-type]
+            os.replace(tmp, self._path(frame))
+        except OSError as exc:  # a full disk: say which file, leave no half spill behind
+            tmp.unlink(missing_ok=True)
+            from ..io.atomic import describe_failure
+
+            raise OutputError(describe_failure(tmp, exc)) from exc
         self.partial[frame] = set(logits)
 
     def release(self, frame: int) -> None:
