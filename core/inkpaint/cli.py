@@ -209,7 +209,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"inkpaint: error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # e.g. the disk filled up mid-run: the file system's own message names the file
-        print(f"inkpaint: error: {exc}", file=sys.stderr)
+        from .io.atomic import describe_failure
+
+        where = exc.filename if exc.filename is not None else ""
+        print(f"inkpaint: error: {describe_failure(where, exc) if where else exc}", file=sys.stderr)
+        return 1
+    except MemoryError:  # inputs are bounded (frame pixels, ranges, palettes); this is a machine too small for a job
+        print("inkpaint: error: out of memory; complete frames were kept (try fewer frames at once, a smaller "
+              "model, or a machine with more memory)", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug: say so, with the traceback, and exit with a distinct code
         traceback.print_exc()
