@@ -118,7 +118,7 @@ def lock_outputs(pattern: str, job_hash: str, *, what: str = "output") -> None:
     """
     scope = _RUN_SCOPE.get()
     output_lock.acquire(lock_path(pattern), job_hash=job_hash, job_type=scope.job_type if scope else "", pattern=pattern,
-                        scope=scope, shared=False, what=what)
+                        scope=scope, shared=_FRAME_LIMIT.get() is not None, what=what)
     manifest = os.path.basename(manifest_path(pattern))
     folder = Path(os.path.dirname(manifest_path(pattern)) or ".")
     for stale in remove_stale_temps(folder, lambda name: name == manifest):  # the lock makes them ours
@@ -134,7 +134,6 @@ class FrameOutputs:
     cut short can still leave a broken one; it is rewritten, with a warning, and listed in
     :attr:`JobResult.repaired`). A file from another job is an error unless ``overwrite`` is set. While a job
     prepares and writes the sequence it holds its lock (:func:`lock_outputs`).
-
 
     Args:
         pattern: output frame pattern (must contain ``####``, ``%04d`` or ``@``).
