@@ -16,6 +16,7 @@ from inkpaint.cel.tones import (
     otsu,
     sample_frames,
 )
+from inkpaint.cel.tones import TAIL_SHARE, fit_warnings
 
 
 def scene(seed: int = 0, h: int = 60, w: int = 80) -> tuple[np.ndarray, np.ndarray]:
@@ -55,8 +56,8 @@ def test_otsu_splits_two_modes() -> None:
     assert otsu(np.zeros(10), centres)[0] == 0
 
 
-def fit(frames: list[tuple[np.ndarray, np.ndarray]], tones: int = 2, **kw: object) -> ToneModel:
-    h = ToneHistograms(2)
+def fit(frames: list[tuple[np.ndarray, np.ndarray]], tones: int = 2, smooth_px: int = 0, **kw: object) -> ToneModel:
+    h = ToneHistograms(2, smooth_px)
     for i, (labels, lstar) in enumerate(frames):
         h.add(labels, lstar, i)
     return fit_tone_model(h, ["a", "b"], tones, **kw)  # type: ignore[arg-type]
@@ -115,21 +116,79 @@ def test_min_region_removes_specks() -> None:
     model = fit([(labels, lstar)], min_region=8)
     tone = assign_tones(labels, lstar, model)
     assert tone[30, 10] == 1 and tone[30, 30] == 2
-    raw = assign_tones(labels, lstar, ToneModel(model.parts, hysteresis=0.0, min_region=0))
+    raw = assign_tones(labels, lstar, ToneModel(model.parts, hysteresis=0.0, min_region=0, min_region_frac=0.0))
     assert raw[30, 10] == 2
 
 
-def test_single_mode_part_is_not_split() -> None:
+@pytest.mark.parametrize("shot_mostly_shadow", [False, True])
+def test_single_mode_part_is_split_at_its_dark_tail_never_all_shadow(shot_mostly_shadow: bool) -> None:
+    """Seed 000's promise: every part gets a shadow. A one-mode part is split at its darker tail (about
+    TAIL_SHARE of it), says so, and is never painted all in its shadow colour, even when the other parts of the
+    shot are mostly in shadow (the hiker case that used to paint whole parts in the shadow colour)."""
     rng = np.random.default_rng(1)
     labels, lstar = scene()
     m = labels == 2
-    lstar[m] = 40 + rng.normal(0, 4, m.sum())  # one broad mode: a lit-only part
-    lstar[5:55, 22:30] = 70 + rng.normal(0, 1.5, (50, 8))  # part a is mostly lit, so the shot is mostly lit
-    model = fit([(labels, lstar)])
-    assert model.parts[1].single_mode and not model.parts[0].single_mode
+    yy, xx = np.mgrid[0 : labels.shape[0], 0 : labels.shape[1]]
+    bump = np.exp(-(((yy - 30) / 25.0) ** 2 + ((xx - 57) / 18.0) ** 2))  # gentle form shading, one mode
+    lstar[m] = (30 + 14 * bump + rng.normal(0, 1.0, labels.shape))[m]
+    if shot_mostly_shadow:
+        lstar[5:55, 5:30] = 25 + rng.normal(0, 1.5, (50, 25))  # part a: mostly shadow
+    model = fit([(labels, lstar)], smooth_px=2)
+    b = model.parts[1]
+    assert b.single_mode and b.method == "tail"
     tone = assign_tones(labels, lstar, model)
-    assert (tone[m] == 1).all()
+    share = float(np.mean(tone[m] == 2))
+    assert 0.03 < share < 0.3, share
+    assert b.share == pytest.approx(TAIL_SHARE, abs=0.02)
+    warns = fit_warnings(model)
+    assert any("'b'" in w and "one lightness mode" in w for w in warns), warns
     assert is_unimodal(np.bincount(np.clip(rng.normal(500, 40, 5000).astype(int), 0, 1023), minlength=1024))
+
+
+@pytest.mark.parametrize("target", [0.15, 0.3, 0.6])
+def test_shadow_share_control_moves_measured_share(target: float) -> None:
+    """``shadow=`` (share of the part in shadow over the shot) lands within 0.05 on every part, over frames
+    the model was not fitted on too."""
+    rng = np.random.default_rng(3)
+    frames = []
+    yy, xx = np.mgrid[0:60, 0:80].astype(np.float32)
+    for i in range(6):
+        labels, _ = scene(seed=i)
+        # form shading: light falling off across each part (moving a little per frame), plus sensor noise
+        lstar = 35 + 25 * np.cos((xx - 0.5 * i) / 18.0) * np.cos((yy - 30) / 40.0) + rng.normal(0, 2.0, labels.shape)
+        lstar = np.clip(lstar, 0, 100).astype(np.float32)
+        frames.append((labels, lstar))
+    model = fit(frames[::2], shadow=target, smooth_px=2)  # fitted on every other frame, measured on all
+    shares = {1: [], 2: []}
+    for labels, lstar in frames:
+        tone = assign_tones(labels, lstar, model)
+        for k in (1, 2):
+            shares[k].append(np.mean(tone[labels == k] == 2))
+    for k in (1, 2):
+        assert np.mean(shares[k]) == pytest.approx(target, abs=0.05), (k, shares[k])
+        assert model.parts[k - 1].method == "share"
+
+
+def test_threshold_in_lstar_and_bad_settings() -> None:
+    labels, lstar = scene()
+    model = fit([(labels, lstar)], overrides={"a": PartTones(threshold_l=50.0)})
+    a = model.parts[0]
+    assert a.method == "threshold" and a.shadow == pytest.approx(50.0, abs=1e-3)
+    assert 0.3 < a.share < 0.7
+    with pytest.raises(ValueError, match="shadow share must be within 0..1"):
+        fit([(labels, lstar)], overrides={"a": PartTones(shadow=1.5)})
+    with pytest.raises(ValueError, match="shadow share must be within 0..1"):
+        fit([(labels, lstar)], shadow=-0.1)
+
+
+def test_part_empty_everywhere_is_left_alone() -> None:
+    labels, lstar = scene()
+    labels[labels == 2] = 0
+    model = fit([(labels, lstar)])
+    assert model.parts[1].method == "empty" and model.parts[1].samples == 0
+    tone = assign_tones(labels, lstar, model)
+    assert (tone[labels == 1] > 0).all() and (tone[labels == 0] == 0).all()
+    assert any("'b'" in w and "empty on every" in w for w in fit_warnings(model))
 
 
 def test_model_round_trip_and_sampling() -> None:

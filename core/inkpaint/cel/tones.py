@@ -79,6 +79,104 @@ def _bin_centres() -> np.ndarray:
 from ..jobs.shade import PartTones  # noqa: E402,F401  (a job field type; lives in inkpaint.jobs)
 
 
+FIT_METHODS = ("otsu", "tail", "clamped", "share", "threshold", "pooled", "empty")
+"""How a part's base/shadow threshold was chosen (``PartToneModel.method``):
+
+- ``otsu``: the part's lightness has two modes; the 2-means split of its shot histogram (seed 000's k-means, once per shot).
+- ``tail``: one mode; split anyway at the darker tail (see :func:`tail_split`), and the result says so.
+- ``clamped``: the 2-means split would put less than ``min_share`` or more than ``max_share`` of the part in shadow;
+  moved to that share.
+- ``share`` / ``threshold``: the user's ``shadow=`` share or ``threshold_l=`` L*.
+- ``pooled``: too few pixels to fit; the shot's pooled histogram was used.
+- ``empty``: the part is empty on every fitted frame; nothing to split.
+"""
+
+MIN_AUTO_SHARE = 0.05
+"""The fitted (not user-set) shadow share of a part is at least this (never a silently flat part)..."""
+MAX_AUTO_SHARE = 0.90
+"""... and at most this (never a whole part in its shadow colour unless asked)."""
+TAIL_SIGMA = 3
+"""A one-mode part is split this many robust standard deviations of its *lit* side below its median: a
+symmetric mode gives ~16 % shadow, a mode with a dark shoulder (the usual form-shadow skew) gives more."""
+TAIL_SHARE = 0.1
+BROAD_RATIO = 2.0
+SHARE_WARN_LOW = 0.03
+SHARE_WARN_HIGH = 0.85
+"""Shot shadow shares outside these bounds are reported as warnings."""
+SMOOTH_PER_HEIGHT = 1.0 / 240.0
+"""Smoothing radius per unit of ``smoothing`` strength, as a fraction of the frame height: 2 px at 480p, 4-5 px at
+1080p (see :func:`smooth_margin`)."""
+MIN_REGION_FRAC = 0.01
+"""Shadow regions (and holes in them) smaller than this fraction of their part's area in the frame are removed."""
+
+
+def smooth_radius(height: int, smoothing: float) -> int:
+    """The smoothing radius in pixels for a frame ``height`` px high at strength ``smoothing`` (0 = off)."""
+    if smoothing <= 0:
+        return 0
+    return max(1, int(round(smoothing * height * SMOOTH_PER_HEIGHT)))
+
+
+SMOOTH_CLIP = 8.0
+"""Lightness differences from the threshold are clipped to +-this (L*) before smoothing, so a crease or a glint
+counts as one vote, not as a large value that drags its neighbourhood."""
+
+
+def _smooth_within_parts(labels: np.ndarray, values: np.ndarray, radius: int) -> np.ndarray:
+    """``values`` averaged over each pixel's neighbourhood within its *own* part (normalised box filter applied
+    twice, close to a Gaussian of sigma ~0.8 ``radius``; cost independent of the radius), 0 outside the parts.
+
+    Each part is filtered on its own bounding box, so neither the background nor a neighbouring part bleeds in:
+    a dark sleeve next to a light hand leaves the hand's edge alone.
+    """
+    out = np.zeros(values.shape, np.float32)
+    if radius <= 0:
+        np.copyto(out, values, where=labels > 0)
+        return out
+    k = (2 * radius + 1, 2 * radius + 1)
+    h, w = labels.shape
+    for p in np.flatnonzero(np.bincount(labels.reshape(-1), minlength=2)[1:]) + 1:
+        m = labels == p
+        x, y, bw, bh = cv2.boundingRect(m.view(np.uint8))
+        y0, y1, x0, x1 = max(y - radius, 0), min(y + bh + radius, h), max(x - radius, 0), min(x + bw + radius, w)
+        mb = m[y0:y1, x0:x1]
+        wgt = mb.astype(np.float32)
+        num = cv2.blur(cv2.blur(values[y0:y1, x0:x1] * wgt, k, borderType=cv2.BORDER_CONSTANT), k, borderType=cv2.BORDER_CONSTANT)
+        den = cv2.blur(cv2.blur(wgt, k, borderType=cv2.BORDER_CONSTANT), k, borderType=cv2.BORDER_CONSTANT)
+        np.copyto(out[y0:y1, x0:x1], num / np.maximum(den, np.float32(1e-6)), where=mb)
+    return out
+
+
+def smooth_margin(labels: np.ndarray, lstar: np.ndarray, thresholds: np.ndarray, radius: int) -> np.ndarray:
+    """Each pixel's ``L* - threshold of its part``, clipped to +-:data:`SMOOTH_CLIP` and averaged over its
+    neighbourhood *inside the parts*; negative is shadow.
+
+    Smoothed within each part (:func:`_smooth_within_parts`): texture, noise and thin creases average out and
+    shadows become regions with smooth edges that stop at the part's boundary.
+
+    Args:
+        labels: ``(H, W)`` uint8 part labels (0 outside).
+        lstar: ``(H, W)`` float32 L*.
+        thresholds: ``(P + 1,)`` float32 per-label shadow thresholds (L*).
+        radius: box radius in pixels (0: no smoothing).
+
+    Returns:
+        ``(H, W)`` float32 margin in L* units (0 outside).
+    """
+    d = lstar - np.take(thresholds, labels)
+    np.clip(d, -SMOOTH_CLIP, SMOOTH_CLIP, out=d)
+    return _smooth_within_parts(labels, d, radius)
+
+
+def smooth_lightness(labels: np.ndarray, lstar: np.ndarray, radius: int) -> np.ndarray:
+    """L* averaged over each pixel's neighbourhood inside the parts (normalised box filter applied twice), 0 outside.
+
+    What the fit's quantiles (``shadow=`` shares, the tail split) are taken on, so a share asked for is the share
+    of *regions* the frames get, not of scattered dark pixels that the cleanup would then remove.
+    """
+    return _smooth_within_parts(labels, lstar.astype(np.float32, copy=False), radius)
+
+
 @dataclasses.dataclass
 class PartToneModel:
     """The fitted tone split of one part (all thresholds in L*).
@@ -86,14 +184,17 @@ class PartToneModel:
     Attributes:
         name: the part.
         tones: 2, 3 or 4.
-        shadow: below this is shadow.
+        shadow: below this L* is shadow (the chosen threshold).
         shadow2: below this is the second shadow (``tones=4``), else ``None``.
         highlight: above this is highlight (``tones>=3``), else ``None``.
-        base_centre: centre of the base cluster.
-        shadow_centre: centre of the shadow cluster.
+        base_centre: mean L* of the base side.
+        shadow_centre: mean L* of the shadow side.
         samples: pixels the fit saw.
         pooled: the part had too few samples and uses the shot's pooled fit.
-        single_mode: the part's lightness has one mode, so it is all base (or all shadow in a mostly shaded shot).
+        single_mode: the part's lightness has one mode (it was split at its darker tail).
+        share: fraction of the part's fitted pixels below ``shadow`` (0..1).
+        method: how ``shadow`` was chosen, one of :data:`FIT_METHODS`.
+        scale_px: the part's typical size, sqrt of its mean area per fitted frame, pixels.
     """
 
     name: str
@@ -106,6 +207,9 @@ class PartToneModel:
     samples: int
     pooled: bool = False
     single_mode: bool = False
+    share: float = float("nan")
+    method: str = "otsu"
+    scale_px: float = 0.0
 
 
 @dataclasses.dataclass
@@ -114,15 +218,22 @@ class ToneModel:
 
     Attributes:
         parts: per-part models, in label order (label ``i + 1`` is ``parts[i]``).
-        hysteresis: half-width of the hysteresis band in the feature (``0.04`` is about 4 % of L* + 2).
-        min_region: smallest tone region kept, in pixels.
+        hysteresis: kept for old model files; per-frame smoothing replaced the hysteresis band (unused).
+        min_region: smallest tone region kept, pixels (a floor under ``min_region_frac``).
         fitted_on: frames the histograms were pooled from.
+        smoothing: smoothing strength (0 = none, 1 = default, 2 = twice the radius).
+        smooth_px: the smoothing radius this gave on this shot (:func:`smooth_radius`), pixels at the plate's
+            resolution; the histograms were fitted on lightness smoothed the same way.
+        min_region_frac: regions smaller than this fraction of their part's area in the frame are removed.
     """
 
     parts: list[PartToneModel]
     hysteresis: float = 0.04
     min_region: int = 24
     fitted_on: list[int] = dataclasses.field(default_factory=list)
+    smoothing: float = 1.0
+    smooth_px: int = 0
+    min_region_frac: float = MIN_REGION_FRAC
 
     @property
     def names(self) -> list[str]:
@@ -133,36 +244,35 @@ class ToneModel:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ToneModel":
+        fields = {f.name for f in dataclasses.fields(PartToneModel)}
         return cls(
-            parts=[PartToneModel(**p) for p in data["parts"]],
+            parts=[PartToneModel(**{k: v for k, v in p.items() if k in fields}) for p in data["parts"]],
             hysteresis=float(data.get("hysteresis", 0.04)),
             min_region=int(data.get("min_region", 24)),
             fitted_on=list(data.get("fitted_on", [])),
+            smoothing=float(data.get("smoothing", 1.0)),
+            smooth_px=int(data.get("smooth_px", 0)),
+            min_region_frac=float(data.get("min_region_frac", MIN_REGION_FRAC)),
         )
 
     def tables(self) -> dict[str, np.ndarray]:
         """Per-label threshold tables (index 0 = outside), float32 L*, for one-gather classification.
 
         Returns:
-            ``{"lo", "hi", "mid", "shadow2", "highlight"}``: ``(P + 1,)`` arrays. ``lo``/``hi`` bound the hysteresis
-            band just below the shadow threshold ``mid`` (``hi == mid``); absent tones use -inf/+inf.
+            ``{"mid", "shadow2", "highlight"}``: ``(P + 1,)`` arrays; ``mid`` is the base/shadow threshold (0 for
+            the outside, which is masked anyway); absent tones use -inf/+inf.
         """
         n = len(self.parts) + 1
-        lo = np.full(n, -np.inf, np.float32)
-        hi = np.full(n, -np.inf, np.float32)
-        mid = np.full(n, -np.inf, np.float32)
+        mid = np.zeros(n, np.float32)
         s2 = np.full(n, -np.inf, np.float32)
         hl = np.full(n, np.inf, np.float32)
         for i, p in enumerate(self.parts, start=1):
-            f = float(feature(p.shadow)) if p.shadow > -FEATURE_OFFSET else -np.inf
             mid[i] = p.shadow
-            lo[i] = _to_lstar(f - self.hysteresis) if np.isfinite(f) else -np.inf
-            hi[i] = p.shadow
             if p.shadow2 is not None:
                 s2[i] = p.shadow2
             if p.highlight is not None:
                 hl[i] = p.highlight
-        return {"lo": lo, "hi": hi, "mid": mid, "shadow2": s2, "highlight": hl}
+        return {"mid": mid, "shadow2": s2, "highlight": hl}
 
 
 class ToneHistograms:
@@ -170,12 +280,19 @@ class ToneHistograms:
 
     Args:
         n_parts: number of parts (labels ``1..n_parts``).
+        smooth_px: the smoothing radius (:func:`smooth_radius`) the frames will be classified with (recorded in the
+            model; the histograms count raw L*).
     """
 
-    def __init__(self, n_parts: int) -> None:
+    def __init__(self, n_parts: int, smooth_px: int = 0) -> None:
         self.n_parts = n_parts
+        self.smooth_px = smooth_px
         self.counts = np.zeros((n_parts + 1, N_BINS), np.int64)
+        self.smooth_counts = np.zeros((n_parts + 1, N_BINS), np.int64)
+        """Histograms of the smoothed lightness (:func:`smooth_lightness` at ``smooth_px``): shares are taken here."""
         self.frames: list[int] = []
+        self.present = np.zeros(n_parts + 1, np.int64)
+        """Fitted frames each part appears on."""
 
     def add(self, labels: np.ndarray, lstar: np.ndarray, frame: int | None = None) -> None:
         """Add one frame.
@@ -188,10 +305,17 @@ class ToneHistograms:
         if labels.shape != lstar.shape:
             raise ValueError(f"labels {labels.shape} and lightness {lstar.shape} differ in shape")
         inside = labels > 0
-        f = feature(lstar[inside])
-        b = np.clip(((f - _F_LO) / (_F_HI - _F_LO) * N_BINS).astype(np.int64), 0, N_BINS - 1)
-        key = labels[inside].astype(np.int64) * N_BINS + b
-        self.counts += np.bincount(key, minlength=(self.n_parts + 1) * N_BINS).reshape(self.n_parts + 1, N_BINS)
+        lab = labels[inside].astype(np.int64) * N_BINS
+        n = (self.n_parts + 1) * N_BINS
+
+        def hist(values: np.ndarray) -> np.ndarray:
+            b = np.clip(((feature(values) - _F_LO) / (_F_HI - _F_LO) * N_BINS).astype(np.int64), 0, N_BINS - 1)
+            return np.bincount(lab + b, minlength=n).reshape(self.n_parts + 1, N_BINS)
+
+        c = hist(lstar[inside])
+        self.counts += c
+        self.smooth_counts += hist(smooth_lightness(labels, lstar, self.smooth_px)[inside]) if self.smooth_px > 0 else c
+        self.present += c.sum(axis=1) > 0
         if frame is not None:
             self.frames.append(int(frame))
 
@@ -226,6 +350,35 @@ def otsu(hist: np.ndarray, centres: np.ndarray) -> tuple[int, float, float]:
     return i + 1, float(m0[i]), float(m1[i])
 
 
+def _quantile(hist: np.ndarray, centres: np.ndarray, q: float) -> float:
+    """The ``q`` quantile (0..1) of a histogram, interpolated inside the bin, in the feature."""
+    c = np.cumsum(hist.astype(np.float64))
+    total = c[-1]
+    if total <= 0:
+        return float(centres[len(centres) // 2])
+    target = q * total
+    i = int(np.searchsorted(c, target))
+    i = min(max(i, 0), len(centres) - 1)
+    width = centres[1] - centres[0]
+    prev = c[i - 1] if i > 0 else 0.0
+    frac = (target - prev) / max(c[i] - prev, 1e-12)
+    return float(centres[i] - 0.5 * width + frac * width)
+
+
+def _share_below(hist: np.ndarray, f: float) -> float:
+    """Fraction of a feature histogram below feature value ``f`` (interpolated inside the bin)."""
+    total = float(hist.sum())
+    if total <= 0:
+        return float("nan")
+    pos = (f - _F_LO) / (_F_HI - _F_LO) * N_BINS
+    if pos <= 0:
+        return 0.0
+    if pos >= N_BINS:
+        return 1.0
+    i = int(pos)
+    return float((hist[:i].sum() + (pos - i) * hist[i]) / total)
+
+
 def _robust_sigma(hist: np.ndarray, centres: np.ndarray) -> tuple[float, float]:
     """Median and MAD-based standard deviation of a histogram."""
     c = np.cumsum(hist)
@@ -240,26 +393,102 @@ def _robust_sigma(hist: np.ndarray, centres: np.ndarray) -> tuple[float, float]:
     return float(med), float(1.4826 * max(mad, (_F_HI - _F_LO) / N_BINS))
 
 
-def fit_part(hist: np.ndarray, tones: int, *, bias: float = 0.0, highlight_sigma: float = 3.5) -> dict[str, Any]:
+def tail_split(hist: np.ndarray, centres: np.ndarray | None = None, sigmas: float | None = None) -> float:
+    """Threshold (in the feature) for a one-mode part: where its darker tail leaves the mode.
+
+    The lit side of the mode (above its peak) shows how much the part varies without shading; mirrored, it is
+    what the dark side would hold with no shadow at all. The split is ``sigmas`` of that spread below the peak:
+    what lies further down is the dark tail a symmetric mode would not have (the callers keep a minimum share).
+
+    Args:
+        hist: ``(N_BINS,)`` counts of ``log(L* + 2)``.
+        centres: bin centres (default :func:`_bin_centres`).
+        sigmas: distance below the peak, in robust standard deviations of the lit side (default :data:`TAIL_SIGMA`).
+    """
+    centres = _bin_centres() if centres is None else centres
+    sigmas = TAIL_SIGMA if sigmas is None else sigmas
+    r = 12
+    x = np.arange(-r, r + 1)
+    kern = np.exp(-0.5 * (x / 4.0) ** 2)
+    hs = np.convolve(hist.astype(np.float64), kern / kern.sum(), mode="same")
+    peak = int(np.argmax(hs))
+    lit = hist.astype(np.float64).copy()
+    lit[:peak] = 0
+    if lit.sum() <= 0:
+        return float(centres[peak])
+    q = _quantile(lit, centres, 0.6827)
+    sigma = max(q - float(centres[peak]), 2 * (_F_HI - _F_LO) / N_BINS)
+    return float(centres[peak]) - sigmas * sigma
+
+
+def fit_part(
+    hist: np.ndarray,
+    tones: int,
+    *,
+    smooth_hist: np.ndarray | None = None,
+    shadow_share: float | None = None,
+    threshold_l: float | None = None,
+    bias: float = 0.0,
+    highlight_sigma: float = 3.5,
+    min_share: float = MIN_AUTO_SHARE,
+    max_share: float = MAX_AUTO_SHARE,
+) -> dict[str, Any]:
     """Fit one part's thresholds from its pooled feature histogram.
+
+    Every part is split (seed 000's promise): two lightness modes -> the 2-means split; one mode -> the darker
+    tail (:func:`tail_split`); a fitted share outside ``min_share..max_share`` is moved to that bound. A user
+    threshold (``threshold_l``) or share (``shadow_share``) replaces the fit.
 
     Args:
         hist: ``(N_BINS,)`` counts of ``log(L* + 2)``.
         tones: 2, 3 or 4.
-        bias: added to the base/shadow threshold, L* units (positive: more shadow).
+        smooth_hist: the same of the smoothed lightness the frames are classified on; shares (``shadow_share``,
+            the tail split, the clamps and the reported ``share``) are quantiles of it. ``None``: ``hist``.
+        shadow_share: target share of the part in shadow (0..1), or ``None``.
+        threshold_l: base/shadow threshold in L*, or ``None``. Wins over ``shadow_share``.
+        bias: deprecated; added to the threshold, L* units (positive: more shadow).
         highlight_sigma: highlight threshold above the base cluster's median, in robust standard deviations.
+        min_share: smallest fitted share (not applied to user settings).
+        max_share: largest fitted share (not applied to user settings).
 
     Returns:
-        ``PartToneModel`` fields (without ``name``/``pooled``).
+        ``PartToneModel`` fields (without ``name``/``pooled``/``scale_px``).
     """
     centres = _bin_centres()
-    k, m_lo, m_hi = otsu(hist, centres)
-    if k == 0:
-        m_lo = m_hi = float(np.average(centres, weights=hist)) if hist.sum() else feature(50.0).item()
-        t = m_lo - 1e-3  # one cluster: everything is base
+    total = int(hist.sum())
+    sh = hist if smooth_hist is None else smooth_hist
+    single = False
+    if total == 0:
+        t = float(feature(50.0))
+        method = "empty"
+    elif threshold_l is not None:
+        t = float(feature(max(float(threshold_l), -FEATURE_OFFSET + 1e-3)))
+        method = "threshold"
+    elif shadow_share is not None:
+        s = float(shadow_share)
+        t = _F_LO - 1.0 if s <= 0 else (_F_HI + 1.0 if s >= 1 else _quantile(sh, centres, s))
+        method = "share"
     else:
-        t = 0.5 * (m_lo + m_hi)  # the 2-means decision boundary: nearest centre wins
+        k, m_lo, m_hi = otsu(hist, centres)
+        # one mode and a narrow one: the 2-means split would cut a lit surface in two. A broad histogram whose
+        # 2-means classes differ by a factor BROAD_RATIO in (L* + 2) is split there even without a dip.
+        single = is_unimodal(hist) and not (k > 0 and m_hi - m_lo > math.log(BROAD_RATIO))
+        if single:
+            t = _quantile(sh, centres, TAIL_SHARE)
+            method = "tail"
+        else:
+            t = 0.5 * (m_lo + m_hi)  # the 2-means decision boundary: nearest centre wins
+            method = "otsu"
+        share = _share_below(sh, t)
+        if share < min_share or share > max_share:
+            t = _quantile(sh, centres, min(max(share, min_share), max_share))
+            method = "clamped" if method == "otsu" else method
     shadow_l = _to_lstar(t) + bias
+    t = float(feature(max(shadow_l, -FEATURE_OFFSET + 1e-6)))
+    k = int(np.clip(np.ceil((t - _F_LO) / (_F_HI - _F_LO) * N_BINS - 0.5), 0, N_BINS))
+    lo_w, hi_w = hist[:k].astype(np.float64), hist[k:].astype(np.float64)
+    m_lo = float((lo_w * centres[:k]).sum() / lo_w.sum()) if lo_w.sum() else t
+    m_hi = float((hi_w * centres[k:]).sum() / hi_w.sum()) if hi_w.sum() else t
     out: dict[str, Any] = {
         "tones": tones,
         "shadow": float(shadow_l),
@@ -267,21 +496,25 @@ def fit_part(hist: np.ndarray, tones: int, *, bias: float = 0.0, highlight_sigma
         "highlight": None,
         "base_centre": _to_lstar(m_hi),
         "shadow_centre": _to_lstar(m_lo),
-        "samples": int(hist.sum()),
+        "samples": total,
+        "single_mode": single,
+        "share": _share_below(sh, t) if total else float("nan"),
+        "method": method,
     }
-    k_b = k if k > 0 else 0
     if tones >= 3:
         base = hist.copy()
-        base[:k_b] = 0
+        base[:k] = 0
         med, sig = _robust_sigma(base, centres)
         if np.isfinite(med):
             out["highlight"] = _to_lstar(max(med + highlight_sigma * sig, med + HIGHLIGHT_MIN_RATIO))
     if tones == 4:
         dark = hist.copy()
-        dark[k_b:] = 0
+        dark[k:] = 0
         k2, d_lo, d_hi = otsu(dark, centres)
-        if k2 > 0:
-            out["shadow2"] = _to_lstar(0.5 * (d_lo + d_hi)) + bias
+        if k2 > 0 and not is_unimodal(dark):
+            out["shadow2"] = _to_lstar(0.5 * (d_lo + d_hi))
+        elif dark.sum() > 0:
+            out["shadow2"] = _to_lstar(tail_split(dark, centres))  # the second shadow is the shadow's darker tail
         else:
             out["shadow2"] = out["shadow_centre"] - 1e-3
     return out
@@ -293,9 +526,12 @@ def fit_tone_model(
     tones: int = 2,
     *,
     overrides: dict[str, PartTones] | None = None,
+    shadow: float | None = None,
     hysteresis: float = 0.04,
     min_region: int = 24,
     highlight_sigma: float = 3.5,
+    smoothing: float = 1.0,
+    min_region_frac: float = MIN_REGION_FRAC,
 ) -> ToneModel:
     """Fit a shot's :class:`ToneModel` from pooled histograms.
 
@@ -304,50 +540,72 @@ def fit_tone_model(
         names: part names, in label order.
         tones: default tone count, 2..4.
         overrides: per-part :class:`PartTones`.
-        hysteresis: hysteresis half-band in the feature.
-        min_region: smallest region kept, pixels.
+        shadow: target shadow share (0..1) for every part without its own ``shadow``/``threshold_l``; ``None`` fits.
+        hysteresis: kept for old job files (unused).
+        min_region: smallest region kept, pixels (floor).
         highlight_sigma: see :func:`fit_part`.
+        smoothing: smoothing strength (0 off, 1 default), recorded; the radius is the histograms' ``smooth_px``.
+        min_region_frac: smallest region as a fraction of its part's area in the frame.
 
     Raises:
-        ValueError: a tone count outside 2..4, or ``names`` does not match the histograms.
+        ValueError: a tone count outside 2..4, a share outside 0..1, or ``names`` does not match the histograms.
     """
     if len(names) != histograms.n_parts:
         raise ValueError(f"{len(names)} names for {histograms.n_parts} parts")
+    if shadow is not None and not 0.0 <= shadow <= 1.0:
+        raise ValueError(f"shadow share must be within 0..1, got {shadow}")
     overrides = overrides or {}
     pooled = histograms.counts[1:].sum(axis=0)
-    centres = _bin_centres()
+    pooled_s = histograms.smooth_counts[1:].sum(axis=0)
+    n_frames = max(len(histograms.frames), 1)
     parts = []
-    single: list[int] = []
-    split_dark = 0
-    split_total = 0
     for i, name in enumerate(names, start=1):
         ov = overrides.get(name, PartTones())
         n_tones = ov.tones if ov.tones is not None else tones
         if n_tones not in (2, 3, 4):
             raise ValueError(f"part {name!r}: tones must be 2, 3 or 4, got {n_tones}")
+        if ov.shadow is not None and not 0.0 <= ov.shadow <= 1.0:
+            raise ValueError(f"part {name!r}: shadow share must be within 0..1, got {ov.shadow}")
         hist = histograms.counts[i]
-        use_pooled = int(hist.sum()) < MIN_SAMPLES
-        fit = fit_part(pooled if use_pooled else hist, n_tones, bias=ov.bias, highlight_sigma=highlight_sigma)
-        fit["samples"] = int(hist.sum())
-        parts.append(PartToneModel(name=name, pooled=use_pooled, **fit))
-        if not use_pooled:
-            if is_unimodal(hist):
-                single.append(len(parts) - 1)
-            else:
-                k, _, _ = otsu(hist, centres)
-                split_dark += int(hist[:k].sum())
-                split_total += int(hist.sum())
-    # A part lit (or shaded) all over has one lightness mode; 2-means would cut that mode in two. Such parts take
-    # the shot's majority tone, judged on the parts that do show two modes (a backlit shot is mostly shadow).
-    majority_shadow = split_total > 0 and split_dark > split_total / 2
-    for j in single:
-        p = parts[j]
-        bias = overrides.get(p.name, PartTones()).bias
-        p.single_mode = True
-        p.shadow = (101.0 if majority_shadow else -FEATURE_OFFSET) + bias
-        if p.shadow2 is not None:
-            p.shadow2 = min(p.shadow2, p.shadow_centre)
-    return ToneModel(parts, hysteresis=hysteresis, min_region=min_region, fitted_on=list(histograms.frames))
+        n = int(hist.sum())
+        use_pooled = 0 < n < MIN_SAMPLES and pooled.sum() >= MIN_SAMPLES
+        share = ov.shadow if ov.shadow is not None else shadow
+        fit = fit_part(pooled if use_pooled else hist, n_tones,
+                       smooth_hist=pooled_s if use_pooled else histograms.smooth_counts[i], shadow_share=share, threshold_l=ov.threshold_l,
+                       bias=ov.bias, highlight_sigma=highlight_sigma)
+        fit["samples"] = n
+        if use_pooled:
+            fit["method"] = "pooled" if fit["method"] not in ("share", "threshold") else fit["method"]
+        frames_present = max(int(histograms.present[i]), 1)
+        parts.append(PartToneModel(name=name, pooled=use_pooled, scale_px=round(math.sqrt(n / frames_present), 1), **fit))
+    del n_frames
+    return ToneModel(parts, hysteresis=hysteresis, min_region=min_region, fitted_on=list(histograms.frames),
+                     smoothing=smoothing, smooth_px=histograms.smooth_px, min_region_frac=min_region_frac)
+
+
+def fit_warnings(model: ToneModel) -> list[str]:
+    """What a person should know about a fitted model, one sentence per part that needs it.
+
+    - a part with one lightness mode, split anyway at its darker tail;
+    - a fitted share moved to :data:`MIN_AUTO_SHARE` / :data:`MAX_AUTO_SHARE`;
+    - a part empty on every fitted frame.
+    """
+    out: list[str] = []
+    for p in model.parts:
+        pct = f"{100 * p.share:.0f}%" if np.isfinite(p.share) else "?"
+        if p.method == "empty":
+            out.append(f"part '{p.name}' is empty on every fitted frame: it has no tones (its frames are left untouched)")
+        elif p.method == "tail":
+            out.append(
+                f"part '{p.name}' has one lightness mode (no visible shadow): split anyway at its darker tail, "
+                f"shadow below L* {p.shadow:.1f} ({pct} of it); set --part {p.name}:shadow=S or threshold_l=L to choose"
+            )
+        elif p.method == "clamped":
+            out.append(
+                f"part '{p.name}': the 2-means split put too {'little' if p.share <= MIN_AUTO_SHARE + 1e-6 else 'much'} "
+                f"of it in shadow; moved to {pct} (shadow below L* {p.shadow:.1f})"
+            )
+    return out
 
 
 def is_unimodal(hist: np.ndarray, smooth_bins: float = 4.0, dip: float = 0.9) -> bool:
@@ -401,6 +659,26 @@ def _remove_small(mask: np.ndarray, min_area: int) -> np.ndarray:
     return np.take(small, cc)
 
 
+def _remove_small_rel(mask: np.ndarray, min_px: np.ndarray) -> np.ndarray:
+    """Pixels of ``mask`` in 8-connected components smaller than their own size limit.
+
+    Args:
+        mask: ``(H, W)`` bool.
+        min_px: ``(H, W)`` float32 size limit of each pixel (its part's); a component's limit is the mean over it.
+    """
+    if not mask.any():
+        return np.zeros_like(mask)
+    n, comp = cv2.connectedComponents(mask.view(np.uint8), connectivity=4)
+    cc = np.asarray(comp, np.int32).reshape(-1)
+    size = np.bincount(cc, minlength=n)
+    limit = np.bincount(cc, weights=min_px.reshape(-1), minlength=n)
+    small = size * size < limit  # size < mean limit  <=>  size^2 < sum of limits
+    small[0] = False
+    if not small[1:].any():
+        return np.zeros_like(mask)
+    return np.take(small, cc).reshape(mask.shape)
+
+
 def assign_tones(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, tables: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """Classify every pixel of one frame into tone codes with a shot's fitted model.
 
@@ -428,32 +706,18 @@ def assign_tones(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, tables
 
 def _assign_tones_box(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, t: dict[str, np.ndarray]) -> np.ndarray:
     inside = labels > 0
-    # np.take: the per-label tables gathered ~3x faster than by fancy indexing
-    lo = np.take(t["lo"], labels)
-    hi = np.take(t["hi"], labels)
-    strong = lstar < lo
-    band = (lstar < hi) & ~strong & inside
-    if band.any() and strong.any():
-        # hysteresis: band pixels are shadow only when connected (within their part) to clearly dark pixels
-        edges = region_edges(labels)
-        cand = (strong | band) & ~edges
-        n, cc = cv2.connectedComponents(cand.view(np.uint8), connectivity=8)
-        seeded = np.zeros(n, bool)
-        seeded[cc[strong & cand]] = True
-        seeded[0] = False
-        shadow = strong | (band & np.take(seeded, cc))
-        # pixels on part boundaries are not linked across parts: they take the plain threshold
-        on_edge = band & edges
-        shadow |= on_edge & (lstar < np.take(t["mid"], labels))
-    else:
-        shadow = strong
-    shadow &= inside
-    min_region = model.min_region
-    if min_region > 1:
-        shadow &= ~_remove_small(shadow, min_region)
-        base_holes = inside & ~shadow
-        shadow |= _remove_small(base_holes, min_region) & (labels > 0)
+    shadow = (smooth_margin(labels, lstar, t["mid"], model.smooth_px) < 0) & inside
+    # morphological cleanup at each part's scale: shadow islands and base holes below a share of the part go
+    areas = np.bincount(labels.reshape(-1), minlength=len(model.parts) + 1).astype(np.float32)
+    limit = np.maximum(model.min_region_frac * areas, np.minimum(float(model.min_region), 0.1 * areas))
+    limit[0] = 0.0
+    if limit.max() > 1:
+        min_px = np.take(limit, labels)
+        shadow &= ~_remove_small_rel(shadow, min_px)
+        base = inside & ~shadow
+        shadow |= _remove_small_rel(base, min_px) & inside
     tone = np.where(shadow, np.uint8(TONE_SHADOW), inside.view(np.uint8) * np.uint8(TONE_BASE))
+    min_region = model.min_region
     hl_t = t["highlight"]
     if np.isfinite(hl_t).any():
         hl = (tone == TONE_BASE) & (lstar > np.take(hl_t, labels))
@@ -476,7 +740,10 @@ def fit_from_frames(
     **kwargs: Any,
 ) -> ToneModel:
     """Fit a :class:`ToneModel` from ``(frame, labels, lstar)`` triples (convenience over :class:`ToneHistograms`)."""
-    hists = ToneHistograms(len(names))
+    frames = list(frames)
+    smoothing = float(kwargs.get("smoothing", 1.0))
+    height = frames[0][1].shape[0] if frames else 0
+    hists = ToneHistograms(len(names), smooth_radius(height, smoothing))
     for frame, labels, lstar in frames:
         hists.add(labels, lstar, frame)
     return fit_tone_model(hists, names, tones, **kwargs)
@@ -499,6 +766,9 @@ __all__ = [
     "fit_part",
     "fit_tone_model",
     "fit_from_frames",
+    "fit_warnings",
+    "smooth_radius",
+    "smooth_margin",
     "sample_frames",
     "assign_tones",
 ]

@@ -4,7 +4,7 @@ the per-part tone overrides the shade and cel jobs share (moved from ``inkpaint.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Literal
 
 from .errors import SpecError
 from .frames import FrameSequence, parse_frame_range
@@ -17,10 +17,14 @@ class PartTones:
 
     Attributes:
         tones: 2, 3 or 4 (``None``: the job's).
-        bias: shift of the base/shadow threshold in L* units; positive gives more shadow.
+        shadow: target share of the part in shadow over the shot, 0..1 (``None``: fitted).
+        threshold_l: base/shadow threshold in CIE L* (0..100); pixels darker are shadow. Wins over ``shadow``.
+        bias: deprecated (kept so old job files load): added to the threshold in L* units, + = more shadow.
     """
 
     tones: int | None = None
+    shadow: float | None = None
+    threshold_l: float | None = None
     bias: float = 0.0
 
 
@@ -42,6 +46,8 @@ class ShadeJob(JobSpec):
         min_region: smallest tone region kept, in pixels.
         highlight_sigma: highlight threshold above the base cluster, robust standard deviations.
         model: a tone-model JSON from an earlier shade run to apply instead of fitting.
+        method: ``classic`` (per-part thresholds fitted once per shot) or ``learned`` (the tonal U-Net, issue 15:
+            also writes a ``tonal`` channel with the five classes; needs torch).
         color: input colour management for the plate.
         output_options: compression and overwrite.
     """
@@ -60,6 +66,7 @@ class ShadeJob(JobSpec):
     min_region: int = 24
     highlight_sigma: float = 3.5
     model: str | None = None
+    method: Literal["classic", "learned"] = "classic"
     color: ColorSettings = dataclasses.field(default_factory=ColorSettings)
     output_options: OutputSettings = dataclasses.field(default_factory=OutputSettings)
 
@@ -74,6 +81,8 @@ class ShadeJob(JobSpec):
 
 def check_tone_settings(job: Any, prefix: str = "") -> None:
     """Validate the tone fields shared by the shade and cel jobs (``tones``, ``parts``, ``fit_*`` ...)."""
+    if getattr(job, "method", "classic") not in ("classic", "learned"):
+        raise SpecError(f"{prefix}method", f"must be 'classic' (tone fit per shot) or 'learned' (the tonal U-Net); got {job.method!r}")
     if job.tones not in (2, 3, 4):
         raise SpecError(f"{prefix}tones", f"must be 2 (base/shadow), 3 (+ highlight) or 4 (+ second shadow); got {job.tones}")
     for name, ov in job.parts.items():
