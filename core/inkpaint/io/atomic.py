@@ -105,8 +105,8 @@ def describe_failure(path: str | os.PathLike[str], detail: str | BaseException =
     """
     if probe is not None and not isinstance(detail, OSError):
         found = _probe(probe)
-        if found is not None and found.errno in (*_DISK_FULL, errno.EFBIG):
-            detail = OSError(found.errno, f"{os.strerror(found.errno)}" + (f"; {detail}" if detail else ""))
+        if found is not None and found.errno is not None and found.errno in (*_DISK_FULL, errno.EFBIG):
+            detail = OSError(found.errno, os.strerror(found.errno) + (f"; {detail}" if detail else ""))
     code = detail.errno if isinstance(detail, OSError) else None
     text = (detail.strerror or str(detail)) if isinstance(detail, OSError) else str(detail)
     low = text.lower()
