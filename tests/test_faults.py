@@ -600,3 +600,35 @@ def test_segment_ids_and_outputs_are_confined(tmp_path: Path) -> None:
     check_segment_output(str(mine), overwrite=False)
     with pytest.raises(OutputError, match=".exr"):
         check_segment_output(str(tmp_path / "notes.txt"), overwrite=False)
+
+
+def test_worker_segment_stays_in_its_folder_and_spares_job_frames(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    plate = tmp_path / "plate.0001.exr"
+    rgb = rng.random((48, 64, 3)).astype(np.float32) * 0.2
+    rgb[10:30, 20:40] = (0.8, 0.2, 0.1)
+    write_exr(str(plate), {c: rgb[..., i] for i, c in enumerate("RGB")})
+    frame = tmp_path / "roto" / "m.0001.exr"
+    frame.parent.mkdir()
+    write_exr(str(frame), {"A": np.zeros((48, 64), np.float32)}, metadata={"inkpaint:job_hash": "abc"})
+    before = frame.read_bytes()
+    seg = {"type": "segment", "input": str(plate), "objects": [{"name": "box", "box": [18, 8, 42, 32]}]}
+    w = _Worker()
+    try:
+        w.write((json.dumps({**seg, "id": "x/../../../escape"}) + "\n").encode())
+        ev = w.until("result", "error")
+        assert ev["event"] == "result", ev
+        mask = Path(ev["result"]["mask"])
+        assert mask.parent.name.startswith("inkpaint-worker-") and "/" not in mask.name and mask.exists()
+        w.write((json.dumps({**seg, "id": "s2", "output": str(frame)}) + "\n").encode())
+        ev = w.until("result", "error")
+        assert ev["event"] == "error" and ev["error"]["type"] == "OutputExistsError" and not ev.get("fatal"), ev
+        assert frame.read_bytes() == before
+        mine = tmp_path / "preview.exr"
+        for rid in ("s3", "s4"):  # its own earlier mask may be replaced without overwrite
+            w.write((json.dumps({**seg, "id": rid, "output": str(mine)}) + "\n").encode())
+            assert w.until("result", "error")["event"] == "result"
+        w.write((json.dumps({**seg, "id": "s5", "output": str(frame), "overwrite": True}) + "\n").encode())
+        assert w.until("result", "error")["event"] == "result"
+    finally:
+        w.close()
