@@ -4,29 +4,31 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from inkpaint.demo import make_clip
+from inkpaint.demo import PALETTE as DEMO_PALETTE
+from inkpaint.demo import make_palette, make_plate, make_prompts
 from inkpaint.io.frames import read_image
 from inkpaint.palette import PaletteError
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared cel test scene
 from cel.scene import write_scene  # noqa: E402
 
-PALETTE = """\
-parts:
-  ball: {normal: [230, 80, 40], shadow: [150, 40, 30]}
-  block: {normal: [40, 90, 200], shadow: [20, 50, 140]}
-"""
+def make_clip(folder: Path, frames: int, size: tuple[int, int]) -> tuple[str, str]:
+    """The demo's figure clip (six parts, Lambert-shaded) and its prompts; its palette via ``make_palette``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    plate, _ = make_plate(folder, frames, size)
+    return plate, make_prompts(folder, size)
 
 
 def test_cel_cli_chain_writes_every_layer_and_resumes(tmp_path: Path, inkpaint_exe: list[str]) -> None:
     plate, prompts = make_clip(tmp_path / "clip", frames=3, size=(128, 96))
-    (tmp_path / "pal.yml").write_text(PALETTE)
-    cmd = [*inkpaint_exe, "-q", "cel", plate, "--prompts", prompts, "--palette", str(tmp_path / "pal.yml"), "--out-dir", str(tmp_path / "cel")]
+    pal = make_palette(tmp_path / "clip")
+    cmd = [*inkpaint_exe, "-q", "cel", plate, "--prompts", prompts, "--palette", pal, "--out-dir", str(tmp_path / "cel")]
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     for layer in ("roto", "tone", "ink", "cel"):
@@ -42,10 +44,10 @@ def test_cel_cli_chain_writes_every_layer_and_resumes(tmp_path: Path, inkpaint_e
 
 def test_cel_palette_must_match_prompts(tmp_path: Path, inkpaint_exe: list[str]) -> None:
     plate, prompts = make_clip(tmp_path / "clip", frames=2, size=(96, 72))
-    (tmp_path / "pal.yml").write_text("parts:\n  ball: {normal: [1, 2, 3]}\n  hat: {normal: [1, 2, 3]}\n")
+    (tmp_path / "pal.yml").write_text("parts:\n" + "".join(f"  {p}: {{normal: [1, 2, 3]}}\n" for p in DEMO_PALETTE if p != "legs") + "  hat: {normal: [1, 2, 3]}\n")
     r = subprocess.run([*inkpaint_exe, "cel", plate, "--prompts", prompts, "--palette", str(tmp_path / "pal.yml"), "--out-dir", str(tmp_path / "cel")], capture_output=True, text=True)
     assert r.returncode == 1
-    assert "not in the palette: block" in r.stderr and "hat" in r.stderr
+    assert "not in the palette: legs" in r.stderr and "hat" in r.stderr
     assert not (tmp_path / "cel" / "roto").exists()
 
 
@@ -234,4 +236,5 @@ def test_png_cels_keep_every_output_in_the_result(tmp_path: Path) -> None:
     out = res.outputs
     assert out["ink"].endswith("ink/plate.####.exr") and out["tone"].endswith("tone/plate.####.exr")
     assert out["cel"].endswith(".png") and out["finish_ink"].endswith(".png") and out["finish_tone"].endswith(".png")
-    assert json.loads(Path(res.manifest).read_text())["result"]["outputs"] == out
+    recorded = json.loads(Path(res.manifest).read_text())["result"]["outputs"]  # relative to the manifest
+    assert {k: os.path.normpath(os.path.join(os.path.dirname(res.manifest), v)) for k, v in recorded.items()} == {k: os.path.normpath(v) for k, v in out.items()}

@@ -39,6 +39,10 @@ class CelJob(JobSpec):
         hysteresis: tone hysteresis band.
         min_region: smallest tone region, pixels.
         highlight_sigma: highlight threshold, robust standard deviations above base.
+        method: tone method, ``classic`` or ``learned`` (see :class:`ShadeJob`).
+        shadow: target shadow share (0..1) for every part without its own (see :class:`ShadeJob`).
+        smoothing: tone smoothing strength (see :class:`ShadeJob`).
+        contact_sheet: write ``out_dir/<shot>.contact.png`` (plate | parts | tones | cel, palette row).
         over: background image or sequence for the composite.
         cel_format: ``exr`` (layers in one multi-layer EXR) or ``png`` (8-bit sequences).
         mattes: existing part mattes (EXR pattern with ``<part>.A`` channels) to use instead of running roto.
@@ -49,6 +53,7 @@ class CelJob(JobSpec):
     """
 
     TYPE = "cel"
+    HASH_EXCLUDE = JobSpec.HASH_EXCLUDE | {"contact_sheet"}  # a QC picture, not part of the results
     HASH_FILES = ("palette",)
 
     input: str
@@ -69,6 +74,10 @@ class CelJob(JobSpec):
     hysteresis: float = 0.04
     min_region: int = 24
     highlight_sigma: float = 3.5
+    method: Literal["classic", "learned"] = "classic"
+    shadow: float | None = None
+    smoothing: float = 1.0
+    contact_sheet: bool = True
     over: str | None = None
     cel_format: Literal["exr", "png"] = "exr"
     mattes: str | None = None
@@ -119,7 +128,8 @@ class CelJob(JobSpec):
         shade = ShadeJob(
             input=self.input, mattes=roto_p, output=tone_p, frames=self.frames, tones=self.tones, fit_frames=self.fit_frames,
             fit_samples=self.fit_samples, parts=dict(self.parts), hysteresis=self.hysteresis, min_region=self.min_region,
-            highlight_sigma=self.highlight_sigma, color=self.color, output_options=oo,
+            highlight_sigma=self.highlight_sigma, method=self.method, shadow=self.shadow, smoothing=self.smoothing,
+            contact_sheet=False, color=self.color, output_options=oo,
         )
         ink = InkJob(
             mattes=roto_p, output=ink_p, frames=self.frames, width=self.width, width_reference=self.width_reference,

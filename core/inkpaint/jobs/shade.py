@@ -23,9 +23,9 @@ class PartTones:
     """
 
     tones: int | None = None
+    bias: float = 0.0
     shadow: float | None = None
     threshold_l: float | None = None
-    bias: float = 0.0
 
 
 @dataclasses.dataclass
@@ -41,9 +41,15 @@ class ShadeJob(JobSpec):
         fit_frames: frames to fit the tone model on (user keyframes, e.g. ``"1001,1040"``); ``None`` samples
             ``fit_samples`` frames evenly over the range.
         fit_samples: frames sampled for the fit when ``fit_frames`` is not given.
-        parts: per-part overrides: ``{"hair": {"tones": 3, "bias": 4.0}}`` (bias in L* units, + = more shadow).
-        hysteresis: hysteresis band below each shadow threshold, in ``log(L* + 2)`` units.
-        min_region: smallest tone region kept, in pixels.
+        parts: per-part overrides: ``{"skin": {"shadow": 0.3}, "hair": {"tones": 3, "threshold_l": 35}}``
+            (``shadow``: share of the part in shadow over the shot, 0..1; ``threshold_l``: threshold in L*;
+            ``bias``: deprecated L* offset, still accepted).
+        shadow: target shadow share (0..1) for every part without its own; ``None`` fits each part.
+        smoothing: strength of the lightness smoothing within each part before thresholding (0 off, 1 default:
+            radius = frame height / 240 px).
+        contact_sheet: write ``<prefix>.contact.png`` (plate | parts | tones on frames spread over the shot).
+        hysteresis: unused (kept so old job files load; smoothing replaced the hysteresis band).
+        min_region: smallest tone region kept, in pixels (a floor; regions under 1% of their part also go).
         highlight_sigma: highlight threshold above the base cluster, robust standard deviations.
         model: a tone-model JSON from an earlier shade run to apply instead of fitting.
         method: ``classic`` (per-part thresholds fitted once per shot) or ``learned`` (the tonal U-Net, issue 15:
@@ -53,6 +59,7 @@ class ShadeJob(JobSpec):
     """
 
     TYPE = "shade"
+    HASH_EXCLUDE = JobSpec.HASH_EXCLUDE | {"contact_sheet"}  # a QC picture, not part of the results
 
     input: str
     mattes: str
@@ -67,6 +74,9 @@ class ShadeJob(JobSpec):
     highlight_sigma: float = 3.5
     model: str | None = None
     method: Literal["classic", "learned"] = "classic"
+    shadow: float | None = None
+    smoothing: float = 1.0
+    contact_sheet: bool = True
     color: ColorSettings = dataclasses.field(default_factory=ColorSettings)
     output_options: OutputSettings = dataclasses.field(default_factory=OutputSettings)
 
@@ -84,10 +94,19 @@ def check_tone_settings(job: Any, prefix: str = "") -> None:
     if getattr(job, "method", "classic") not in ("classic", "learned"):
         raise SpecError(f"{prefix}method", f"must be 'classic' (tone fit per shot) or 'learned' (the tonal U-Net); got {job.method!r}")
     if job.tones not in (2, 3, 4):
-        raise SpecError(f"{prefix}tones", f"must be 2 (base/shadow), 3 (+ highlight) or 4 (+ second shadow); got {job.tones}")
+        raise SpecError(f"{prefix}tones", f"must be 2 (base/shadow), 3 (+ highlight) or 4 (+ second shadow) (--tones); got {job.tones}")
     for name, ov in job.parts.items():
         if ov.tones is not None and ov.tones not in (2, 3, 4):
-            raise SpecError(f"{prefix}parts.{name}.tones", f"must be 2, 3 or 4; got {ov.tones}")
+            raise SpecError(f"{prefix}parts.{name}.tones", f"must be 2, 3 or 4 (--part {name}:tones=N); got {ov.tones}")
+        if ov.shadow is not None and not 0.0 <= ov.shadow <= 1.0:
+            raise SpecError(f"{prefix}parts.{name}.shadow", f"must be a share of the part within 0..1 (--part {name}:shadow=0.3); got {ov.shadow}")
+        if ov.threshold_l is not None and not 0.0 <= ov.threshold_l <= 100.0:
+            raise SpecError(f"{prefix}parts.{name}.threshold_l", f"must be a CIE L* within 0..100 (--part {name}:threshold_l=45); got {ov.threshold_l}")
+    shadow = getattr(job, "shadow", None)
+    if shadow is not None and not 0.0 <= shadow <= 1.0:
+        raise SpecError(f"{prefix}shadow", f"must be a share within 0..1 (--shadow 0.3); got {shadow}")
+    if getattr(job, "smoothing", 1.0) < 0:
+        raise SpecError(f"{prefix}smoothing", f"must be >= 0 (--smoothing; 0 = off, 1 = default); got {job.smoothing}")
     if job.fit_samples < 1:
         raise SpecError(f"{prefix}fit_samples", f"must be >= 1, got {job.fit_samples}")
     if job.fit_frames:

@@ -87,22 +87,45 @@ def run(job: CelJob, ctx: RunContext) -> JobResult:
     ink_stage = InkStage(ink, ctx, tones_in_memory=True)
     run_fused(shade_stage, ink_stage, fin_stage, ctx)
     results.update(shade=shade_stage.result(), ink=ink_stage.result(), finish=fin_stage.result())
+    figures, warnings, sheet = cel_report(job, shade_stage, fin_stage, str(out_dir))
     ctx.report("cel", len(results), len(results), message="done")
     fin = results["finish"]
     outputs: dict[str, str] = {}
     for stage, r in results.items():  # a name a later stage reuses (PNG cels' ink/tone layers) gets its stage's prefix
         for name, pattern in r.outputs.items():
             outputs[f"{stage}_{name}" if name in outputs else name] = pattern
+    if sheet:
+        outputs["contact_sheet"] = sheet
     result = JobResult(
         "cel", job.job_hash(), outputs, fin.frames, sorted(set(fin.written)), sorted(set(fin.skipped)),
         summary={
             "stages": {k: {"written": len(v.written), "skipped": len(v.skipped), "manifest": v.manifest, "seconds": v.summary.get("seconds")} for k, v in results.items()},
             "parts": fin_stage.mattes.names,
+            "tones": figures,
+            "warnings": warnings,
+            "contact_sheet": sheet,
             "seconds": round(time.perf_counter() - t0, 3),
         },
     )
     result.manifest = write_manifest(job, result, os.path.join(str(out_dir), f"{job.shot_name()}.####.cel"))
     return result
+
+
+def cel_report(job: CelJob, shade: "ShadeStage", finish: "FinishStage", out_dir: str) -> tuple[dict[str, Any], list[str], str | None]:
+    """Per-part tone figures, warnings (the shade stage's plus palette entries never used, each logged once) and
+    the contact sheet ``out_dir/<shot>.contact.png`` (plate | parts | tones | cel, a palette row first)."""
+    from . import tone_qc
+
+    figures, warnings = shade.finish_report()
+    names = shade.mattes.names
+    tones = {n: (job.parts[n].tones if n in job.parts and job.parts[n].tones else job.tones) for n in names}
+    warnings = list(warnings) + tone_qc.report(tone_qc.palette_warnings(finish.palette, shade.stats, names, tones))
+    shade.warnings = warnings
+    sheet = None
+    if job.contact_sheet:
+        sheet = shade.contact_sheet(figures, cel_path=finish.out.path, palette=finish.palette,
+                                    path=os.path.join(out_dir, f"{job.shot_name()}.contact.png"))
+    return figures, warnings, sheet
 
 
 FUSED_READERS = 1

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..cel.labels import bounding_box
-from ..cel.tones import PartTones, ToneHistograms, ToneModel, assign_tones, fit_tone_model, lightness, sample_frames
+from ..cel.tones import PartTones, ToneHistograms, ToneModel, ToneStats, assign_tones, fit_tone_model, lightness, sample_frames, smooth_radius
 from ..errors import SpecError
 from ..io.atomic import atomic_write_text
 from ..io.frames import Window, image_size, read_image, to_rgb
@@ -99,7 +99,7 @@ def fit_shot(job: Any, plate: PlateSource, mattes: MatteSource, frames: list[int
             raise SpecError("fit_frames", f"frame(s) {outside[:10]} are outside the range {frames[0]}-{frames[-1]}")
     else:
         fit_on = sample_frames(frames, job.fit_samples)
-    hists = ToneHistograms(len(mattes.names))
+    hists = ToneHistograms(len(mattes.names), smooth_radius(mattes.size[1], getattr(job, "smoothing", 1.0)))
 
     def lightness_of(f: int) -> tuple[PartLabels, np.ndarray]:
         parts = mattes.part_labels(f)
@@ -116,8 +116,8 @@ def fit_shot(job: Any, plate: PlateSource, mattes: MatteSource, frames: list[int
     if not hists.counts[1:].any():
         log.warning("shade: the mattes are empty on every fitted frame (%s); every part is fitted as all base", fit_on)
     return fit_tone_model(
-        hists, mattes.names, job.tones, overrides=job.parts, hysteresis=job.hysteresis,
-        min_region=job.min_region, highlight_sigma=job.highlight_sigma,
+        hists, mattes.names, job.tones, overrides=job.parts, shadow=getattr(job, "shadow", None), hysteresis=job.hysteresis,
+        min_region=job.min_region, highlight_sigma=job.highlight_sigma, smoothing=getattr(job, "smoothing", 1.0),
     )
 
 
@@ -153,8 +153,23 @@ def stored_model(path: str, job_hash: str, names: list[str], job: Any) -> ToneMo
         return None
 
 
-def save_model(model: ToneModel, path: str, job_hash: str) -> None:
-    atomic_write_text(path, json.dumps({"job_hash": job_hash, "model": model.to_dict()}, indent=2) + "\n")
+def _no_nan(o: Any) -> Any:
+    if isinstance(o, float) and o != o:
+        return None
+    if isinstance(o, dict):
+        return {k: _no_nan(v) for k, v in o.items()}
+    if isinstance(o, list):
+        return [_no_nan(v) for v in o]
+    return o
+
+
+def save_model(model: ToneModel, path: str, job_hash: str, shot: dict[str, Any] | None = None) -> None:
+    """Write the tone model JSON (thresholds in L*, fitted shares 0..1); ``shot``: what the frames got (per-part
+    ``threshold_l`` and ``share`` as in the result's ``summary["tones"]``), added once frames are shaded."""
+    data: dict[str, Any] = {"job_hash": job_hash, "model": model.to_dict()}
+    if shot is not None:
+        data["shot"] = shot
+    atomic_write_text(path, json.dumps(_no_nan(data), indent=2) + "\n")
 
 
 class ShadeStage:
@@ -175,7 +190,7 @@ class ShadeStage:
         self.mattes = MatteSource(mattes_pattern, self.frames, what="mattes")
         unknown = [n for n in job.parts if n not in self.mattes.names]
         if unknown:
-            raise SpecError("parts", f"override(s) for {', '.join(unknown)}, which the mattes don't have; they have {', '.join(self.mattes.names)}")
+            raise SpecError("parts", f"--part names {', '.join(repr(n) for n in unknown)}, which the mattes don't have; they have {', '.join(self.mattes.names)}")
         self.plate = PlateSource(in_pattern, job.color, self.mattes)
         self.plate.check(self.frames[0])
         self.out_pattern = resolve_path(job, job.output)
@@ -184,42 +199,101 @@ class ShadeStage:
         self.done = self.out.prepare(self.frames)
         self.todo = [f for f in self.frames if f not in self.done]
         self.model_path = model_path(self.out_pattern)
-        if job.model:
+        self.learned = None
+        model: ToneModel | None
+        if job.method == "learned":  # the tonal U-Net (issue 15): torch is imported here only, nothing is fitted
+            from ..cel.tonal_model import LearnedTones
+
+            self.learned = LearnedTones(self.mattes.names, job.tones, {n: ov.tones for n, ov in job.parts.items() if ov.tones}, self.plate)
+            model = None
+        elif job.model:
             model = load_model(resolve_path(job, job.model), self.mattes.names, job)
         elif (stored := stored_model(self.model_path, self.job_hash, self.mattes.names, job)) is not None:
             model = stored  # fitted by an earlier run of this same job (a farm "fit" task): the same model
         else:
             model = fit_shot(job, self.plate, self.mattes, self.frames, ctx)
-        save_model(model, self.model_path, self.job_hash)
+        if model is not None:
+            save_model(model, self.model_path, self.job_hash)
         self.model = model
-        self.tables = model.tables()
+        self.tables = model.tables() if model is not None else {}
         self.written: list[int] = []
         self.empty: list[int] = []
+        self.stats = ToneStats(len(self.mattes.names))
+        self.warnings: list[str] = []
 
     def tones(self, frame: int, parts: PartLabels, rgb: np.ndarray | None = None) -> np.ndarray:
         """Tone codes of ``frame`` on ``parts.window`` (``rgb``: that window of the plate; read when ``None``)."""
         if parts.empty:
-            return np.zeros((0, 0), np.uint8)
-        return shade_frame(parts, self.plate.rgb(frame, parts.window) if rgb is None else rgb, self.model, self.tables)
+            tone = np.zeros((0, 0), np.uint8)
+        else:
+            rgb = self.plate.rgb(frame, parts.window) if rgb is None else rgb
+            if self.learned is not None:
+                tone = self.learned.frame(frame, parts, rgb)
+            else:
+                tone = shade_frame(parts, rgb, self.model, self.tables)  # type: ignore[arg-type]
+        self.stats.add(frame, parts.labels, tone)
+        return tone
 
     def write(self, frame: int, parts: PartLabels, tone: np.ndarray) -> None:
         """Write ``frame``'s tone codes (on ``parts.window``)."""
         if parts.empty:
             self.empty.append(frame)
         meta = self.out.metadata(frame, {"inkpaint:parts": ",".join(self.mattes.names), "inkpaint:tones": self.job.tones})
-        write_window_exr(self.out.path(frame), {"tone": tone.astype(np.float16)}, parts.window, self.mattes.size, self.job.output_options, metadata=meta)
+        channels = {"tone": tone.astype(np.float16)}
+        if self.learned is not None:  # the five tonal classes (docs/metrics.md codes) beside the tone codes
+            channels["tonal"] = self.learned.pop_tonal(frame, tone.shape).astype(np.float16)
+            meta = {**meta, "inkpaint:tone_method": "learned", "inkpaint:tonal_weights": self.learned.weights_sha256}
+        write_window_exr(self.out.path(frame), channels, parts.window, self.mattes.size, self.job.output_options, metadata=meta)
         self.written.append(frame)
+
+    def finish_report(self) -> tuple[dict[str, Any], list[str]]:
+        """Per-part figures and warnings of this run (logged once), and the tone model file updated with the
+        shares the frames got (see :mod:`inkpaint.ops.tone_qc`)."""
+        from . import tone_qc
+
+        figures = tone_qc.part_figures(self.model, self.stats, self.mattes.names)
+        if not self.warnings:
+            self.warnings = tone_qc.report(tone_qc.tone_warnings(self.model, self.stats, self.mattes.names))
+        if self.model is not None and self.stats.frames:
+            save_model(self.model, self.model_path, self.job_hash, shot={"frames": len(self.stats.frames), "parts": figures})
+        return figures, self.warnings
+
+    def contact_sheet(self, figures: dict[str, Any], cel_path: Any = None, palette: Any = None, path: str | None = None) -> str | None:
+        """Write the contact sheet (``<prefix>.contact.png`` beside the tone model unless ``path``); ``None`` when
+        no frame has been written. A failure to draw it is logged, never fatal: the frames are done."""
+        from . import tone_qc
+
+        if not (self.written or self.done):
+            return None
+        out = path or self.model_path.replace(".tonemodel.json", ".contact.png")
+        title = f"inkpaint {'cel' if cel_path is not None else 'shade'}: {os.path.basename(self.out_pattern)} ({self.job.tones} tones)"
+        flags = {f: "parts missing" for f in set().union(*[set(m) for m in self.stats.missing.values()])} if self.stats.frames else {}
+        try:
+            return tone_qc.write_tone_sheet(
+                out, title, self.frames, self.plate, self.mattes, self.out.path, cel_path=cel_path, palette=palette, flags=flags,
+                footer=tone_qc.sheet_footer(figures, self.warnings, self.model),
+            )
+        except Exception as exc:  # noqa: BLE001 - a QC picture must not fail a finished job
+            log.warning("contact sheet not written (%s: %s)", type(exc).__name__, exc)
+            return None
 
     def result(self) -> JobResult:
         if self.empty:
             log.warning("shade: %d frame(s) have empty mattes and got empty tone frames (first: frame %d)", len(self.empty), self.empty[0])
+        figures, warnings = self.finish_report()
+        sheet = self.contact_sheet(figures) if getattr(self.job, "contact_sheet", False) else None
         model = self.model
         result = JobResult(
-            "shade", self.job_hash, {"tone": self.out_pattern, "model": self.model_path}, self.frames, sorted(self.written), sorted(self.done),
+            "shade", self.job_hash, {"tone": self.out_pattern, "model": self.model_path, **({"contact_sheet": sheet} if sheet else {})},
+            self.frames, sorted(self.written), sorted(self.done),
             summary={
                 "parts": self.mattes.names,
-                "fitted_on": model.fitted_on,
-                "thresholds": {p.name: {"shadow": round(p.shadow, 2), "single_mode": p.single_mode, "pooled": p.pooled} for p in model.parts},
+                "method": self.job.method,
+                "fitted_on": model.fitted_on if model is not None else [],
+                "thresholds": {p.name: {"shadow": round(p.shadow, 2), "single_mode": p.single_mode, "pooled": p.pooled} for p in model.parts} if model is not None else {},
+                "tones": figures,
+                "warnings": warnings,
+                "contact_sheet": sheet,
                 "empty_frames": self.empty,
                 "seconds": round(time.perf_counter() - self.t0, 3),
             },
@@ -241,13 +315,19 @@ def run(job: ShadeJob, ctx: RunContext) -> JobResult:
     return stage.result()
 
 
+PART_KEYS = "shadow=S (share of the part in shadow over the shot, 0..1), threshold_l=L (L*, 0..100), tones=2|3|4"
+
+
 def parse_part_overrides(items: list[str] | None) -> dict[str, PartTones]:
-    """``["hair:tones=3,bias=4"]`` -> ``{"hair": PartTones(3, 4.0)}``."""
+    """``["skin:shadow=0.3", "hair:tones=3,threshold_l=35"]`` -> ``{"skin": PartTones(shadow=0.3), ...}``.
+
+    ``bias=X`` (the old hidden L* offset) is still accepted. Errors name ``--part`` and the value.
+    """
     out: dict[str, PartTones] = {}
     for item in items or []:
         name, sep, rest = item.partition(":")
         if not sep or not name.strip():
-            raise SpecError("--part", f"{item!r}: use PART:tones=N,bias=X")
+            raise SpecError("--part", f"{item!r}: use PART:{PART_KEYS}")
         ov = PartTones()
         for kv in rest.split(","):
             if not kv.strip():
@@ -255,14 +335,26 @@ def parse_part_overrides(items: list[str] | None) -> dict[str, PartTones]:
             key, eq, val = kv.partition("=")
             key = key.strip()
             try:
-                if key == "tones" and eq:
+                if not eq:
+                    raise ValueError
+                if key == "tones":
                     ov.tones = int(val)
-                elif key == "bias" and eq:
+                    bad = ov.tones not in (2, 3, 4)
+                elif key == "shadow":
+                    ov.shadow = float(val)
+                    bad = not 0.0 <= ov.shadow <= 1.0
+                elif key in ("threshold_l", "threshold"):
+                    ov.threshold_l = float(val)
+                    bad = not 0.0 <= ov.threshold_l <= 100.0
+                elif key == "bias":
                     ov.bias = float(val)
+                    bad = False
                 else:
                     raise ValueError
             except ValueError:
-                raise SpecError("--part", f"{item!r}: bad setting {kv.strip()!r}; use tones=2|3|4 and/or bias=<L* units>") from None
+                raise SpecError("--part", f"{item!r}: bad setting {kv.strip()!r}; use {PART_KEYS}") from None
+            if bad:
+                raise SpecError("--part", f"{item!r}: {kv.strip()!r} is out of range; use {PART_KEYS}")
         out[name.strip()] = ov
     return out
 
@@ -272,9 +364,18 @@ def add_tone_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tones", type=int, default=2, help="2 base/shadow, 3 + highlight, 4 + second shadow (default 2)")
     p.add_argument("--fit-frames", help="frames to fit the tone model on (keyframes, e.g. 1001,1050); default: sampled")
     p.add_argument("--fit-samples", type=int, default=12, help="frames sampled for the fit (default 12)")
-    p.add_argument("--part", action="append", metavar="PART:tones=N,bias=X", help="per-part override (repeatable); bias in L*, + = more shadow")
-    p.add_argument("--hysteresis", type=float, default=0.04, help="hysteresis band below the shadow threshold, log(L*+2) units")
-    p.add_argument("--min-region", type=int, default=24, help="smallest tone region kept, pixels (default 24)")
+    p.add_argument("--part", action="append", metavar="PART:shadow=S|threshold_l=L|tones=N",
+                   help="per-part control (repeatable): shadow=0.3 puts 30%% of the part in shadow over the shot; threshold_l=45 "
+                        "makes everything darker than L* 45 shadow; tones=2|3|4. Default: fitted (two lightness modes: "
+                        "2-means; one mode: its darker tail)")
+    p.add_argument("--shadow", type=float, metavar="S", help="target shadow share (0..1) for every part without its own --part ...:shadow")
+    p.add_argument("--smoothing", type=float, default=1.0, help="smoothing of the lightness within each part before "
+                   "thresholding: 0 off, 1 default (radius = frame height / 240 px), 2 twice that")
+    p.add_argument("--hysteresis", type=float, default=0.04, help=argparse.SUPPRESS)  # unused, kept for old scripts
+    p.add_argument("--min-region", type=int, default=24, help="smallest tone region kept, pixels (default 24; regions under 1%% of their part go too)")
+    p.add_argument("--no-contact-sheet", dest="contact_sheet", action="store_false", help="don't write the contact sheet PNG")
+    p.add_argument("--method", choices=["classic", "learned"], default="classic", help="classic: thresholds fitted once per "
+                   "shot (default); learned: the shipped tonal U-Net, also writes a 'tonal' channel (5 classes; needs torch)")
 
 
 def tone_settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -282,6 +383,7 @@ def tone_settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "tones": args.tones, "fit_frames": args.fit_frames, "fit_samples": args.fit_samples,
         "parts": parse_part_overrides(args.part), "hysteresis": args.hysteresis, "min_region": args.min_region,
+        "method": args.method, "shadow": args.shadow, "smoothing": args.smoothing, "contact_sheet": args.contact_sheet,
     }
 
 
