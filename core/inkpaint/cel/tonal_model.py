@@ -114,7 +114,7 @@ def load_network(weights: str | os.PathLike[str] | None = None, device: str = "a
     from ..training.package import load_weights
     from ..backends.sam2_video import pick_device
 
-    path = Path(weights) if weights else WEIGHTS
+    path = Path(weights) if weights else weights_path()
     dev = pick_device(device)
     key = (str(path), str(dev))
     with _LOCK:
@@ -131,6 +131,13 @@ def load_network(weights: str | os.PathLike[str] | None = None, device: str = "a
             _CACHE[key] = (net, rec)
         net, rec = _CACHE[key]
     return net, rec, dev
+
+
+def weights_path() -> Path:
+    """``$INKPAINT_TONAL_WEIGHTS`` (weights a studio trained on its own renders) if set, else the shipped
+    :data:`WEIGHTS`."""
+    env = os.environ.get("INKPAINT_TONAL_WEIGHTS")
+    return Path(env).expanduser() if env else WEIGHTS
 
 
 def working_scale(frame_height: int, work_height: int = WORK_HEIGHT) -> float:
@@ -283,3 +290,71 @@ class TonalPredictor:
 def predictor_for(device: str = "auto", weights: str | os.PathLike[str] | None = None) -> TonalPredictor:
     """A fresh :class:`TonalPredictor` (the network itself is cached, so this is cheap after the first)."""
     return TonalPredictor(weights, device)
+
+
+METHODS = ("classic", "learned")
+"""Values of the shade/cel job field ``method``."""
+
+
+def check_method(method: str, field: str = "method") -> None:
+    """Raise a :class:`~inkpaint.errors.SpecError` unless ``method`` is ``classic`` or ``learned``."""
+    from ..errors import SpecError
+
+    if method not in METHODS:
+        raise SpecError(field, f"must be 'classic' (tone fit per shot) or 'learned' (the tonal U-Net); got {method!r}")
+
+
+class LearnedTones:
+    """The learned method as the shade stage uses it: tone codes + the five tonal classes of each frame.
+
+    The stage hands over the parts' window (their bounding box + 1 px); the model was trained seeing the plate
+    around the characters, so the plate is re-read here on that window grown by :data:`CONTEXT` working pixels
+    (one extra read of a slightly larger window per frame), the same in the ``shade`` and ``cel`` jobs.
+
+    Args:
+        names: the mattes' part names (label ``i + 1`` is ``names[i]``).
+        tones: the job's tone count (2, 3, 4).
+        part_tones: per-part tone counts overriding ``tones`` (``{"hair": 3}``).
+        plate: the stage's plate source (``rgb(frame, window)``); ``None``: use the window the stage gives.
+        device: torch device name.
+
+    Raises:
+        BackendError: torch/safetensors missing (names the install command).
+        CheckpointError: weights missing or not matching their checksum (names the file and the rebuild command).
+    """
+
+    def __init__(self, names: list[str], tones: int, part_tones: dict[str, int] | None = None, plate: Any = None, device: str = "auto") -> None:
+        self.predictor = TonalPredictor(device=device)
+        pt = part_tones or {}
+        self.tones_lut = np.array([tones] + [int(pt.get(n) or tones) for n in names], np.uint8)
+        self.uniform = bool((self.tones_lut == tones).all())
+        self.tones = tones
+        self.plate = plate
+        self._tonal: dict[int, np.ndarray] = {}
+
+    @property
+    def weights_sha256(self) -> str:
+        return str(self.predictor.record.get("sha256", ""))
+
+    def frame(self, frame: int, parts: Any, rgb: np.ndarray) -> np.ndarray:
+        """Tone codes of one frame on ``parts.window`` (a :class:`~inkpaint.ops.ink.PartLabels`; ``rgb``: the plate
+        there); the tonal classes are kept for :meth:`pop_tonal`."""
+        from ..io.frames import paste
+
+        labels, window, size = parts.labels, parts.window, parts.size
+        s = working_scale(size[1])
+        if self.plate is not None:
+            grown = window.grow(int(np.ceil(CONTEXT / s)) + 1, size)
+            big = self.predictor.predict(self.plate.rgb(frame, grown), paste(labels, window, grown), frame=frame, frame_height=size[1], offset=(grown.y, grown.x))
+            tonal = paste(big, grown, window)
+        else:
+            tonal = self.predictor.predict(rgb, labels, frame=frame, frame_height=size[1], offset=(window.y, window.x))
+        self._tonal[frame] = tonal
+        while len(self._tonal) > 8:  # frames computed but never written (not in this run's todo)
+            self._tonal.pop(next(iter(self._tonal)))
+        return tone_codes(tonal, self.tones if self.uniform else self.tones_lut[labels])
+
+    def pop_tonal(self, frame: int, shape: tuple[int, int]) -> np.ndarray:
+        """The tonal classes :meth:`frame` computed for ``frame`` (zeros of ``shape`` if none)."""
+        t = self._tonal.pop(frame, None)
+        return np.zeros(shape, np.uint8) if t is None else t

@@ -309,6 +309,7 @@ def evaluate_shade(
     work_dir: str | os.PathLike[str] | None = None,
     baseline: bool = True,
     shade_options: dict[str, Any] | None = None,
+    method: str = "classic",
 ) -> list[ShadeScores]:
     """Run ``inkpaint shade`` on every clip with ground-truth parts as mattes and score it (and the baseline).
 
@@ -320,12 +321,14 @@ def evaluate_shade(
         work_dir: where mattes and tone frames are written (default: a temporary folder, removed after).
         baseline: also score seed 000's per-frame k-means.
         shade_options: extra :class:`~inkpaint.ops.shade.ShadeJob` fields.
+        method: ``classic`` or ``learned``; the learned method's ``tonal`` channel adds the 5-class scores
+            (:func:`inkpaint.metrics.tonal.tonal_row`: acc5, mean IoU 1-4, per-class IoU incl. cast shadow, flicker5).
     """
     from ..ops.shade import ShadeJob
     from ..ops.shade import run as run_shade
     from ..progress import RunContext
 
-    ours = ShadeScores(f"inkpaint shade (tones={tones}, fitted once per shot)", {})
+    ours = ShadeScores(f"inkpaint shade (tones={tones}, fitted once per shot)" if method == "classic" else f"inkpaint shade --method learned (tones={tones}, tonal U-Net)", {})
     base = ShadeScores("per-frame cv2.kmeans(k=2) on L* per part (seed 000)", {})
     tmp = tempfile.TemporaryDirectory(prefix="inkpaint-eval-shade-") if work_dir is None else None
     root = Path(tmp.name if tmp else work_dir)  # type: ignore[arg-type]
@@ -335,13 +338,18 @@ def evaluate_shade(
             mattes = str(root / d.name / "mattes" / "parts.####.exr")
             write_synth_mattes(clip, mattes)
             out = str(root / d.name / "tone" / "tone.####.exr")
-            job = ShadeJob(input=str(d / "plate" / "####.png"), mattes=mattes, output=out, tones=tones, **(shade_options or {}))
+            job = ShadeJob(input=str(d / "plate" / "####.png"), mattes=mattes, output=out, tones=tones, **{**(shade_options or {}), **({"method": method} if method != "classic" else {})})
             job.output_options.overwrite = True
             run_shade(job, RunContext())
             pred = np.stack([np.rint(read_image(out.replace("####", f"{f:04d}")).channel("tone")).astype(np.uint8) for f in clip.frames])
             row = _clip_row(score_clip(pred, clip), True)
             if tones >= 3:
                 row["iou_highlight"] = score_clip(pred, clip, two_tone=False).iou(4)
+            if method == "learned":
+                from .tonal import score_tonal_clip, tonal_row
+
+                tonal = np.stack([np.rint(read_image(out.replace("####", f"{f:04d}")).channel("tonal")).astype(np.uint8) for f in clip.frames])
+                row.update(tonal_row(score_tonal_clip(tonal, clip)))
             ours.clips[d.name] = row
             if baseline:
                 km = np.stack([kmeans_per_frame(clip.plate[f], clip.parts[f] * (clip.label[f] > 0)) for f in clip.frames])
@@ -374,13 +382,15 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--tones", type=int, default=2, help="tone count of the shade job (scores are 2-tone; 3+ adds highlight IoU)")
     p.add_argument("--work-dir", help="keep mattes and tone frames here (default: a temporary folder)")
     p.add_argument("--no-baseline", action="store_true", help="skip the per-frame k-means baseline")
+    p.add_argument("--method", choices=["classic", "learned"], default="classic", help="shade method to score; learned adds "
+                   "5-class accuracy, mean IoU over classes 1-4 and per-class IoU (cast shadow on its own) from the 'tonal' channel")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_cmd_eval)
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     names = [c.strip() for c in (args.clips or "").split(",") if c.strip()] or None
-    results = evaluate_shade(args.data, clips=names, tones=args.tones, work_dir=args.work_dir, baseline=not args.no_baseline)
+    results = evaluate_shade(args.data, clips=names, tones=args.tones, work_dir=args.work_dir, baseline=not args.no_baseline, method=args.method)
     if args.json:
         json.dump([r.to_dict() for r in results], sys.stdout, indent=2)
         print()

@@ -183,12 +183,6 @@ def _loss(model: Any, batch: tuple[Any, Any], weights: Any) -> Any:
     return ce + 0.5 * dice
 
 
-def rebuild_command(out: str = "runs/tonal") -> str:
-    """The command that trains the shipped weights from scratch (quoted in weight errors)."""
-    return (f"inkpaint train tonal --data ../shared/data/synth_train --val-split 0.15 --out {out} --epochs 20 --seed 3 --threads 2 "
-            "&& cp runs/tonal/tonal_unet.* core/inkpaint/weights/")
-
-
 def train_tonal(args: argparse.Namespace) -> dict[str, Any]:
     """Run the training described by the CLI arguments; returns the packaged weights' sidecar record."""
     import torch
@@ -296,7 +290,7 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--data", required=True, help="folder of clips (plate/, tone/, parts/, label/ per clip, any depth)")
     p.add_argument("--val-split", default="0.15", help="held-out clips: a fraction (default 0.15) or comma-separated clip names")
     p.add_argument("--out", required=True, help="run folder (log.jsonl, checkpoints/, packaged weights)")
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=14)
     p.add_argument("--seed", type=int, default=3)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.pt")
     p.add_argument("--steps-per-epoch", type=int, default=50)
