@@ -66,13 +66,29 @@ def file_digest(path: str) -> str:
 
 
 def read_manifest(path: str) -> dict[str, Any]:
-    """An engine manifest (``<prefix>.inkpaint.json``: ``job``, ``result``), ``{}`` when missing or unreadable."""
+    """An engine manifest (``<prefix>.inkpaint.json``: ``job``, ``result``), ``{}`` when missing or unreadable.
+
+    The engine records paths inside the shot folder relative to the manifest (so a moved shot folder still reads);
+    they come back absolute here: the job's ``input``/``output``/``mattes``/``out_dir`` and ``result.outputs``.
+    """
+    full = bpy.path.abspath(path)
     try:
-        with open(bpy.path.abspath(path), encoding="utf-8") as fh:
+        with open(full, encoding="utf-8") as fh:
             data = json.load(fh)
     except (OSError, ValueError):
         return {}
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    folder = os.path.dirname(os.path.abspath(full))
+    absolute = lambda v: os.path.normpath(os.path.join(folder, v)) if isinstance(v, str) and v and not os.path.isabs(v) and "://" not in v else v  # noqa: E731
+    job, result = data.get("job"), data.get("result")
+    if isinstance(job, dict):
+        for key in ("input", "output", "mattes", "out_dir", "palette", "contours_output"):
+            if key in job:
+                job[key] = absolute(job[key])
+    if isinstance(result, dict) and isinstance(result.get("outputs"), dict):
+        result["outputs"] = {k: absolute(v) for k, v in result["outputs"].items()}
+    return data
 
 
 def scene_range(clip: bpy.types.MovieClip, start: int | None = None, end: int | None = None) -> tuple[int, int]:

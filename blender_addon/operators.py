@@ -8,7 +8,6 @@ settings.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable
@@ -515,8 +514,9 @@ class INKPAINT_OT_apply_roto(_ClipOperator, bpy.types.Operator):
             return {"CANCELLED"}
         path = bpy.path.abspath(self.manifest or clip.inkpaint.roto_manifest)
         try:
-            with open(path, encoding="utf-8") as fh:
-                data = json.load(fh)
+            data = jobs.read_manifest(path)  # paths recorded relative to the manifest come back absolute
+            if not data:
+                raise OSError("not a readable inkpaint manifest")
             job, result = data["job"], data["result"]
             own = clip_source.clip_plate(clip) if clip.source == "SEQUENCE" else None
             w, h = (int(v) for v in clip.size)

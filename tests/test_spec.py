@@ -36,7 +36,8 @@ def _dict(**changes: Any) -> dict[str, Any]:
     return _job(**changes).to_dict()
 
 
-def test_round_trip_through_json_text_file_and_dict(tmp_path: Path) -> None:
+def test_round_trip_through_json_text_file_and_dict(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.chdir(tmp_path)  # the relative mask resolves against the spec's folder once saved, the cwd before
     job = _job()
     assert load_job(job.to_json()) == job
     assert load_job(json.loads(job.to_json())) == job

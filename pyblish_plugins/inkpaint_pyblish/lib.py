@@ -181,17 +181,39 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
         _frame_list(res[key], p, f"result.{key}")
     if not res["frames"]:
         raise ManifestError(p, "result.frames", "is empty: the job covers no frames")
+    _resolve_relative(m, p.parent)
     return m
 
 
-def load_manifest_job(manifest: Mapping[str, Any]) -> tuple[JobSpec | None, str | None]:
+def _resolve_relative(m: dict[str, Any], folder: Path) -> None:
+    """Paths inkpaint recorded relative to the manifest (``result.outputs``, ``result.manifest``, a cel job's stage
+    manifests) made absolute against its folder, so a moved shot folder is checked where it is now."""
+    res = m["result"]
+    join = lambda v: os.path.normpath(os.path.join(folder, v)) if isinstance(v, str) and v and not os.path.isabs(v) else v  # noqa: E731
+    res["outputs"] = {k: join(v) for k, v in res["outputs"].items()}
+    if "manifest" in res:
+        res["manifest"] = join(res["manifest"])
+    stages = res["summary"].get("stages")
+    if isinstance(stages, dict):
+        for info in stages.values():
+            if isinstance(info, dict) and "manifest" in info:
+                info["manifest"] = join(info["manifest"])
+
+
+def load_manifest_job(manifest: Mapping[str, Any], folder: str | os.PathLike[str] | None = None) -> tuple[JobSpec | None, str | None]:
     """The manifest's job spec through inkpaint's own loader, or the loader's error naming the field.
+
+    Relative paths in it resolve against ``folder`` (the manifest's folder: inkpaint records paths inside the shot
+    folder relative to the manifest).
 
     Returns:
         ``(job, None)`` or ``(None, "job.<field>: <what is wrong>")``.
     """
     try:
-        return load_job(dict(manifest["job"])), None
+        job = load_job(dict(manifest["job"]))
+        if folder is not None:
+            object.__setattr__(job, "_base_dir", str(folder))
+        return job, None
     except SpecError as exc:
         return None, f"job.{exc.field}: {exc.message}" if exc.field else f"job: {exc.message}"
     except InkpaintError as exc:
@@ -211,7 +233,7 @@ def instance_data(path: Path) -> dict[str, Any]:
     except ManifestError as exc:
         return {**base, "label": f"inkpaint: {short} (unreadable)", "family": BASE_FAMILY, "manifestError": str(exc)}
     res = m["result"]
-    job, job_error = load_manifest_job(m)
+    job, job_error = load_manifest_job(m, path.parent)
     frames = sorted(set(res["frames"]))
     return {
         **base,

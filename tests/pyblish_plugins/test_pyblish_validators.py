@@ -51,6 +51,7 @@ def test_a_frame_from_another_job_fails(roto_run: Any, tmp_path: Path, publisher
     from inkpaint.spec import load_job, replace
 
     job = load_job(json.loads(roto_run.manifest.read_text())["job"])
+    object.__setattr__(job, "_base_dir", str(roto_run.manifest.parent))  # manifests record paths relative to themselves
     other = run_job(replace(job, output=str(tmp_path / "other" / "m.####.exr"), direction="forward"))
     assert other.job_hash != roto_run.result.job_hash
     shutil.copyfile(tmp_path / "other" / "m.0003.exr", roto_run.folder / "m.0003.exr")
@@ -183,7 +184,7 @@ def test_png_cels_are_checked_through_their_colour_layer(tmp_path: Path, make_ce
 
 
 def test_an_edited_palette_is_caught_and_settings_apply(cel_run: Any, publisher: Any) -> None:
-    pal = Path(json.loads(cel_run.manifest.read_text())["job"]["palette"])
+    pal = cel_run.manifest.parent / json.loads(cel_run.manifest.read_text())["job"]["palette"]  # relative to the manifest
     pal.write_text(pal.read_text().replace("[200, 120, 80]", "[203, 120, 80]"))  # body/normal moved by 3
     assert "not colours of the palette" in publisher([cel_run.manifest]).failed("ValidateInkpaintCelColours")[str(cel_run.manifest)]
     loose = publisher([cel_run.manifest], {"cel_colour_tolerance": 3.5})
@@ -271,6 +272,7 @@ def test_low_confidence_counts_come_from_the_run_summary_without_segment_json(tm
     run = make_paint(tmp_path)
     manifest = json.loads(run.manifest.read_text())
     job = PaintJob.from_dict({**manifest["job"], "output": str(tmp_path / "nojson" / "####.png"), "segments_output": ""})
+    object.__setattr__(job, "_base_dir", str(run.manifest.parent))  # manifests record paths relative to themselves
     result = run_job(job)
     path = Path(result.manifest)
     assert publisher([path]).failed("ValidateInkpaintPaintQC") == {}

@@ -31,17 +31,13 @@ from typing import Any
 import yaml
 
 from ..errors import SpecError
+from .paths import INPUT_FIELDS, OUTPUT_FIELDS, path_fields as spec_paths, set_field as _set_path
 
 TEMPLATE_VERSION = "jobtemplate-2023-09"
 MAX_CHUNK = 150
 """Deadline Cloud's largest ``chunks.defaultTaskCount``."""
 DEFAULT_CHUNK = 10
 
-INPUT_FIELDS = ("input", "mattes", "tones", "ink", "palette", "over", "model", "ocio_config", "image", "mask",
-                "segments_json", "checkpoint")
-"""Spec fields (at any depth) naming files the job reads."""
-OUTPUT_FIELDS = ("output", "out_dir", "contours_output", "lines_output", "labels_output", "segments_output", "qc_output")
-"""Spec fields naming what the job writes."""
 SEQUENCE_TOKENS = ("#", "@", "%0", "%d")
 
 
@@ -70,37 +66,6 @@ class Step:
     memory_mib: int = 2048
     gpu: bool = False
     description: str = ""
-
-
-def spec_paths(spec: dict[str, Any], fields: tuple[str, ...], where: str = "") -> list[tuple[str, str]]:
-    """``(field path, value)`` of every non-empty string under one of ``fields``, at any depth of the spec."""
-    out: list[tuple[str, str]] = []
-    if isinstance(spec, dict):
-        for k, v in spec.items():
-            here = f"{where}.{k}" if where else str(k)
-            if k in fields and isinstance(v, str) and v and (k == "checkpoint" or not here.startswith("backend_options.")):
-                out.append((here, v))  # backend options hold names ("model": "tiny"); only a checkpoint is a path
-            elif isinstance(v, (dict, list)):
-                out.extend(spec_paths(v, fields, here))  # type: ignore[arg-type]
-    elif isinstance(spec, list):
-        for i, v in enumerate(spec):
-            out.extend(spec_paths(v, fields, f"{where}[{i}]"))  # type: ignore[arg-type]
-    return out
-
-
-def _set_path(spec: Any, dotted: str, value: str) -> None:
-    node = spec
-    parts: list[str | int] = []
-    for piece in dotted.split("."):
-        name, _, rest = piece.partition("[")
-        parts.append(name)
-        while rest:
-            idx, _, rest = rest.partition("]")
-            parts.append(int(idx))
-            rest = rest.lstrip("[")
-    for p in parts[:-1]:
-        node = node[p]
-    node[parts[-1]] = value
 
 
 def absolute_spec(spec: dict[str, Any], base_dir: str) -> tuple[dict[str, Any], list[str]]:

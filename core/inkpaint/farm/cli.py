@@ -24,7 +24,7 @@ def add_farm_cli(p: argparse.ArgumentParser) -> None:
     env.add_argument("--env-rez", metavar="PACKAGES", help="rez packages providing inkpaint (e.g. 'inkpaint-0.4')")
     b.set_defaults(handler=_cmd_bundle)
     v = fsub.add_parser("validate", help="run the pyblish validators on a finished job's outputs (the farm's last step)")
-    v.add_argument("job", help="job spec file (JSON)")
+    v.add_argument("job", help="job spec file (JSON), or a manifest (*.inkpaint.json) or a folder of them")
     v.add_argument("--plugins", help="inkpaint's pyblish_plugins folder (default: $INKPAINT_PYBLISH_PLUGINS, else "
                    "this checkout's)")
     v.set_defaults(handler=_cmd_validate)

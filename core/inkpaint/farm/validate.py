@@ -15,10 +15,15 @@ from ..errors import InkpaintError, SpecError
 
 
 def manifest_targets(job_path: str) -> list[str]:
-    """The manifest files or folders that describe the job at ``job_path``'s outputs."""
+    """The manifest files or folders that describe the job at ``job_path``'s outputs.
+
+    ``job_path`` may also be a manifest (``*.inkpaint.json``) or a folder of them, e.g. a shot folder that moved.
+    """
     from ..ops.base import manifest_path
     from ..spec import load_job, resolve_path
 
+    if os.path.isdir(job_path) or job_path.endswith(".inkpaint.json"):
+        return [job_path]
     job = load_job(job_path)
     if job.TYPE == "cel":
         return [resolve_path(job, job.out_dir)]  # type: ignore[attr-defined]

@@ -124,9 +124,13 @@ class JobSpec:
         """A stable SHA-256 (hex, 16 chars) of everything that changes the job's results.
 
         Fields in ``HASH_EXCLUDE`` (dotted paths, e.g. ``output_options.overwrite``) do not count; the contents of
-        the files named by ``HASH_FILES`` fields do.
+        the files named by ``HASH_FILES`` fields do. Paths count as :func:`inkpaint.farm.paths.relocatable` writes
+        them: inside the shot folder relative to the primary output's folder, so moving the shot folder (a farm, an
+        archive) keeps the hash its frames carry.
         """
-        data = self.to_dict()
+        from ..farm.paths import relocatable
+
+        data = relocatable(self.to_dict(), getattr(self, "_base_dir", None))
         for dotted in self.HASH_EXCLUDE:
             node: Any = data
             *parents, leaf = dotted.split(".")

@@ -335,12 +335,27 @@ def write_manifest(job: JobSpec, result: JobResult, primary_pattern: str) -> str
     """
     if _FRAME_LIMIT.get() is not None:
         return None
+    from ..farm.paths import relocatable, relocate, shot_root
+
     path = manifest_path(primary_pattern)
+    # paths inside the shot folder are recorded relative to this manifest, so moving the folder keeps it valid
+    # (readers resolve them against the manifest's folder; see inkpaint.farm.paths)
+    here = os.path.dirname(os.path.abspath(path))
+    base = getattr(job, "_base_dir", None)
+    root = shot_root(job.to_dict(), base)
+    res = {**result.to_dict(), "manifest": os.path.basename(path)}
+    res["outputs"] = {k: relocate(os.path.abspath(v), root, here) for k, v in res["outputs"].items()}
+    stages = res.get("summary", {}).get("stages")
+    if isinstance(stages, dict):
+        res["summary"] = {**res["summary"], "stages": {
+            k: {**v, "manifest": relocate(os.path.abspath(v["manifest"]), root, here)} if isinstance(v, dict) and v.get("manifest") else v
+            for k, v in stages.items()}}
     payload = {
         "inkpaint_version": __version__,
         "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "job": job.to_dict(),
-        "result": {**result.to_dict(), "manifest": path},
+        "paths_relative_to": "manifest",
+        "job": relocatable(job.to_dict(), base, here),
+        "result": res,
     }
     atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
     return path
