@@ -379,6 +379,56 @@ def make_line_art(folder: Path, frames: int, size: tuple[int, int]) -> tuple[str
     return pattern, key, np.unique(lut.reshape(-1, 3), axis=0)
 
 
+def make_clip(folder: Path, frames: int = 24, size: tuple[int, int] = (320, 240)) -> tuple[str, str]:
+    """Write a scene-linear EXR clip of two moving objects (``ball``, ``block``) over a textured background, and its
+    prompts file: the small roto clip the tests use (the demo itself uses :func:`make_plate`).
+
+    Frames are numbered from 1 (``folder/plate/demo.####.exr``); only those frames and ``folder/prompts.json`` are
+    written, nothing is removed.
+
+    Returns:
+        ``(plate pattern, prompts path)``.
+    """
+    if frames < 2:
+        raise SpecError("--frames", f"the demo clip needs at least 2 frames, got {frames}")
+    w, h = size
+    if w < 64 or h < 48:
+        raise SpecError("--size", f"the demo clip needs at least 64x48 pixels, got {w}x{h}")
+    sx, sy = w / 320.0, h / 240.0
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    xs, ys = xx / sx, yy / sy  # design coordinates (320x240)
+    bg = np.stack([0.18 + 0.05 * np.sin(xs / 17.0), 0.2 + 0.04 * np.cos(ys / 11.0), 0.22 + 0.0 * xs], axis=-1)
+    bg += rng.normal(0, 0.01, bg.shape).astype(np.float32)
+    plate_dir = folder / "plate"
+    plate_dir.mkdir(parents=True, exist_ok=True)
+    seq = FrameSequence.parse(str(plate_dir / "demo.####.exr"))
+    for f in range(frames):
+        t = f / max(frames - 1, 1)
+        img = bg.copy()
+        cx, cy, r = 80 + 140 * t, 120 + 30 * np.sin(6.28 * t), 38
+        ball = (xs - cx) ** 2 + (ys - cy) ** 2 < r * r
+        img[ball] = (0.8, 0.15, 0.05)
+        # The block drifts up and right; the ball passes below it without covering it.
+        bx0, by0 = int(210 + 40 * t), int(40 - 30 * t)
+        box = (xs >= bx0) & (xs < bx0 + 60) & (ys >= by0) & (ys < by0 + 50) & ~ball
+        img[box] = (0.05, 0.3, 0.7)
+        write_exr(seq.path(f + 1), {c: img[..., i] for i, c in enumerate("RGB")})
+
+    def pt(x: float, y: float) -> list[float]:
+        return [round(x * sx, 1), round(y * sy, 1)]
+
+    prompts = {
+        "objects": [
+            {"name": "ball", "prompts": [{"frame": 1, "points": [pt(80, 120) + [1]]}, {"frame": 1, "box": pt(36, 76) + pt(124, 164)}]},
+            {"name": "block", "prompts": [{"frame": 1, "box": pt(206, 36) + pt(274, 94)}, {"frame": 1, "points": [pt(240, 65) + [1]]}]},
+        ]
+    }
+    ppath = folder / "prompts.json"
+    atomic_write_text(ppath, json.dumps(prompts, indent=2) + "\n")
+    return str(plate_dir / "demo.####.exr"), str(ppath)
+
+
 # ------------------------------------------------------------------------------------------------------------------
 # the folder
 
@@ -800,8 +850,25 @@ def build_sheet(run: DemoRun, rows: int = 4) -> ContactSheet:
             if counts.get("unpainted"):
                 flag = f"{counts['unpainted']} unpainted segment(s)"
         sheet.add(cells, f"frame {f}" + (" key" if run.paint and f == 1 else ""), flag)
-    sheet.footer = _footer(run)
+    x_end = sheet.cell_box(0, len(cols) - 1)[0] + sheet.geometry()[0]
+    per_line = max(40, int((x_end - 16) / 7.2))  # characters of the footer's font (Hershey, scale 0.4) that fit
+    sheet.footer = [part for line in _footer(run) for part in _wrap(line, per_line)]
     return sheet
+
+
+def _wrap(line: str, width: int) -> list[str]:
+    """A footer line cut at word boundaries into lines of at most ``width`` characters (continuations indented)."""
+    indent = line[: len(line) - len(line.lstrip(" "))]
+    out: list[str] = []
+    cur = indent
+    for word in line.split():
+        if cur.strip() and len(cur) + 1 + len(word) > width:
+            out.append(cur)
+            cur = indent + "    " + word
+        else:
+            cur = f"{cur} {word}" if cur.strip() else cur + word
+    out.append(cur)
+    return out
 
 
 def _write_sheet(sheet: ContactSheet, path: str) -> None:
@@ -843,8 +910,8 @@ def _footer(run: DemoRun) -> list[str]:
                  + f" | total {time.perf_counter() - run.started:.1f} s before drawing this sheet")
     lines.append(f"Rerun a stage from its saved job spec (in {run.folder}):")
     cmds = [f"inkpaint run jobs/{name}.json" for name in run.jobs]
-    for k in range(0, len(cmds), 3):
-        lines.append("    " + "    ".join(cmds[k : k + 3]))
+    for i in range(0, len(cmds), 3):
+        lines.append("    " + "    ".join(cmds[i : i + 3]))
     return lines
 
 
@@ -874,5 +941,5 @@ def _print_summary(run: DemoRun, sheet: str, removed: list[Path]) -> None:
     sys.stdout.flush()
 
 
-__all__ = ["MARKER", "PALETTE", "PARTS", "SHEET_NAME", "DemoRun", "build_sheet", "claim_folder", "make_line_art",
+__all__ = ["MARKER", "PALETTE", "PARTS", "SHEET_NAME", "DemoRun", "build_sheet", "claim_folder", "make_clip", "make_line_art",
            "make_palette", "make_plate", "make_prompts", "remove_stale_frames", "render_figure", "run_demo", "sheet_columns"]
