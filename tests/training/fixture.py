@@ -13,6 +13,8 @@ def make_clip(folder: Path, frames: int = 3, size: int = 64, shift: int = 0) -> 
     shadow band on the box, a small highlight on the disc. Returns the clip folder."""
     for m in ("plate", "tone", "parts", "label"):
         (folder / m).mkdir(parents=True, exist_ok=True)
+    (folder / "parts.json").write_text('{"0": "background", "1": "skin", "2": "top"}')
+    (folder / "meta.json").write_text('{"frames": %d, "size": %d}' % (frames, size))
     yy, xx = np.mgrid[0:size, 0:size]
     for f in range(frames):
         cx = size // 3 + f + shift
