@@ -6,6 +6,7 @@
     python install/blender.py --zip-only               # just build dist/inkpaint-<version>.zip
     python install/blender.py --target-dir DIR         # copy the extension into DIR/inkpaint (no Blender needed)
     python install/blender.py --worker .venv/bin/python   # also set the add-on's worker executable (needs Blender)
+    python install/blender.py --uninstall [--target-dir DIR]   # remove the extension folder again
 
 With a Blender binary (``--blender``, ``$BLENDER`` or ``blender`` on PATH) the zip is built and validated by
 ``blender --command extension build`` and installed with ``blender --command extension install-file -r
@@ -134,6 +135,19 @@ def copy_into(target_dir: Path) -> Path:
     return dest
 
 
+def uninstall(target_dir: Path) -> bool:
+    """Remove ``target_dir/inkpaint`` if it is this extension (its ``blender_manifest.toml`` says ``id =
+    "inkpaint"``); returns whether it was there. Anything else at that path is left alone (an error says so)."""
+    dest = target_dir / EXTENSION_ID
+    if not dest.exists():
+        return False
+    manifest = dest / "blender_manifest.toml"
+    if not manifest.is_file() or not re.search(rf'^id\s*=\s*"{EXTENSION_ID}"', manifest.read_text(encoding="utf-8"), re.M):
+        raise SystemExit(f"error: {dest} is not the Inkpaint extension (no blender_manifest.toml with id = \"{EXTENSION_ID}\"); left as is")
+    shutil.rmtree(dest)
+    return True
+
+
 def set_worker(blender: str, worker: str) -> None:
     """Enable the extension and store the worker executable in Blender's saved preferences."""
     expr = (
@@ -159,7 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target-dir", help="copy the extension into this extensions repository folder instead")
     ap.add_argument("--blender-version", help="config version folder to install into without a binary (e.g. 5.0)")
     ap.add_argument("--worker", help="engine Python or 'inkpaint' executable to store in the add-on preferences")
+    ap.add_argument("--uninstall", action="store_true", help="remove the extension (from --target-dir, else the user "
+                    "extensions folder of --blender-version or the newest Blender configuration)")
     args = ap.parse_args(argv)
+    if args.uninstall:
+        target = Path(args.target_dir).expanduser().resolve() if args.target_dir else user_extensions_dir(args.blender_version)
+        removed = uninstall(target)
+        print(f"{'removed' if removed else 'not installed:'} {target / EXTENSION_ID}")
+        return 0
 
     blender = None if args.no_blender else find_blender(args.blender)
     zip_path = build_zip(Path(args.dist), blender)

@@ -3,6 +3,8 @@
 
     python3 install/bootstrap.py --demo     # core env (.venv), then `inkpaint demo` (no weights), its contact sheet's path last
     python3 install/bootstrap.py --test     # core + sam2 + test deps, Blender-as-a-module env, then all tests
+    python3 install/bootstrap.py --hosts    # a workstation: worker env (.venv), Nuke plugin, Blender extension
+    python3 install/bootstrap.py --hosts --uninstall   # remove the Nuke plugin and Blender extension again
 
 Environments:
 - ``.venv``: the engine and worker (numpy 2, OpenImageIO, OpenCV; with ``--with sam2``: CPU/GPU torch and sam2).
@@ -69,13 +71,50 @@ def blender_env() -> Path | None:
     return py
 
 
+def hosts(uninstall: bool, nuke_dir: str | None = None, blender_dir: str | None = None) -> int:
+    """Everything a workstation needs, idempotent: the worker environment (``.venv``, created when it has no
+    ``inkpaint``), the Nuke plugin (``install/nuke.py --worker <abs .venv python>``) and the Blender extension
+    (``install/blender.py --worker ...``). With ``uninstall`` the plugin, its prefs and the extension are removed
+    (``.venv`` stays: it is this checkout's). A host whose user folder is not there (no Blender configured) is
+    skipped with a note, not an error.
+    """
+    nuke = [sys.executable, str(ROOT / "install" / "nuke.py")] + (["--nuke-dir", nuke_dir] if nuke_dir else [])
+    blender = [sys.executable, str(ROOT / "install" / "blender.py")] + (["--target-dir", blender_dir] if blender_dir else [])
+    if uninstall:
+        sh(*nuke, "--uninstall")
+        r = subprocess.run([*blender, "--uninstall"], cwd=ROOT)
+        if r.returncode != 0:
+            print("note: Blender extension not removed (see above)", flush=True)
+        return 0
+    py = _bin(ROOT / ".venv", "python")
+    if not _bin(ROOT / ".venv", "inkpaint").exists():
+        py = core_env(set())
+    else:
+        print(f"worker environment: {ROOT / '.venv'} (has inkpaint)", flush=True)
+    sh(*nuke, "--worker", str(py))
+    r = subprocess.run([*blender, *(["--no-blender"] if blender_dir else []), "--worker", str(py)], cwd=ROOT)
+    if r.returncode != 0:
+        print("note: Blender extension not installed (no Blender configuration found; start Blender once, or pass "
+              "--blender-dir), the rest is", flush=True)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--with", dest="extras", default="", help="comma-separated extras for .venv (sam2, test)")
     ap.add_argument("--demo", action="store_true", help="run `inkpaint demo` afterwards")
     ap.add_argument("--test", action="store_true", help="install everything for the tests and run them")
     ap.add_argument("--no-blender", action="store_true", help="skip the Blender-as-a-module environment")
+    ap.add_argument("--hosts", action="store_true", help="set up a workstation: worker env, Nuke plugin, Blender extension")
+    ap.add_argument("--uninstall", action="store_true", help="with --hosts: remove the Nuke plugin and Blender extension")
+    ap.add_argument("--nuke-dir", help="with --hosts: the user's Nuke folder (default ~/.nuke)")
+    ap.add_argument("--blender-dir", help="with --hosts: a Blender extensions repository folder to copy into (default: "
+                    "installed through a Blender binary, else the newest Blender configuration's user_default)")
     args = ap.parse_args()
+    if args.uninstall and not args.hosts:
+        ap.error("--uninstall goes with --hosts")
+    if args.hosts:
+        return hosts(args.uninstall, args.nuke_dir, args.blender_dir)
     extras = {e for e in args.extras.split(",") if e}
     if args.test:
         extras |= {"sam2", "test"}

@@ -3,8 +3,8 @@
 
 Adds, between marker comments, a ``nuke.pluginAddPath(...)`` line for this checkout's ``nuke_plugin/`` folder to
 ``~/.nuke/init.py``. Running it again replaces the block (idempotent); ``--uninstall`` removes it and leaves the
-rest of the file as it was. The file is rewritten atomically, and a backup ``init.py.inkpaint-backup`` is kept
-the first time it is changed.
+rest of the file as it was. The file is rewritten atomically with its permissions kept, and a backup
+``init.py.inkpaint-backup`` is kept the first time it is changed.
 
 Usage::
 
@@ -12,6 +12,8 @@ Usage::
 
 ``--worker`` also writes ``inkpaint_prefs.json`` in the Nuke folder (the plugin's preferences file), so Nuke
 knows which Python runs the worker; without it the ``INKPAINT_WORKER`` variable or an ``inkpaint`` on PATH is used.
+The worker is stored as an absolute path (Nuke starts it from its own working folder, so ``.venv/bin/python``
+would not resolve there); a bare command name is looked up on PATH. ``--uninstall`` also removes the prefs file.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -55,15 +59,42 @@ def strip_block(text: str) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one rename, keeping its permission bits (a new file gets 0644 less umask)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".init.", suffix=".py", dir=path.parent)
+    if path.exists():
+        mode = stat.S_IMODE(path.stat().st_mode)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o644 & ~umask
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, mode)  # mkstemp makes 0600: keep the file readable as it was
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def absolute_worker(worker: str) -> str:
+    """The worker executable as an absolute path: a path (``.venv/bin/python``, ``~/...``) made absolute, a bare
+    command name (``inkpaint``) looked up on PATH.
+
+    Raises:
+        SystemExit: the path does not exist or the command is not on PATH.
+    """
+    expanded = os.path.expanduser(worker)
+    if os.sep in expanded or (os.altsep and os.altsep in expanded) or os.path.exists(expanded):
+        full = os.path.abspath(expanded)
+        if not os.path.exists(full):
+            raise SystemExit(f"inkpaint: --worker {worker!r}: '{full}' does not exist")
+        return full
+    found = shutil.which(expanded)
+    if found is None:
+        raise SystemExit(f"inkpaint: --worker {worker!r} is not a path and not a command on PATH")
+    return os.path.abspath(found)
 
 
 def install(nuke_dir: Path, plugin_dir: Path = PLUGIN_DIR, worker: str | None = None) -> Path:
@@ -82,20 +113,27 @@ def install(nuke_dir: Path, plugin_dir: Path = PLUGIN_DIR, worker: str | None = 
     if worker:
         prefs = nuke_dir / "inkpaint_prefs.json"
         data = json.loads(prefs.read_text(encoding="utf-8")) if prefs.exists() else {}
-        data["worker"] = worker
-        write_atomic(prefs, json.dumps(data, indent=2) + "\n")
+        data["worker"] = absolute_worker(worker)
+        new_prefs = json.dumps(data, indent=2) + "\n"
+        if not prefs.exists() or prefs.read_text(encoding="utf-8") != new_prefs:
+            write_atomic(prefs, new_prefs)
     return init
 
 
 def uninstall(nuke_dir: Path) -> bool:
-    """Remove the block; returns whether there was one."""
+    """Remove the block and the plugin's prefs file; returns whether anything was there."""
+    removed = False
+    prefs = nuke_dir / "inkpaint_prefs.json"
+    if prefs.exists():
+        prefs.unlink()
+        removed = True
     init = nuke_dir / "init.py"
     if not init.exists():
-        return False
+        return removed
     old = init.read_text(encoding="utf-8")
     new = strip_block(old)
     if new == old:
-        return False
+        return removed
     write_atomic(init, new)
     return True
 
@@ -109,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     nuke_dir = Path(args.nuke_dir).expanduser()
     if args.uninstall:
         removed = uninstall(nuke_dir)
-        print(f"inkpaint: {'removed from' if removed else 'was not installed in'} {nuke_dir / 'init.py'}")
+        print(f"inkpaint: {'removed from' if removed else 'was not installed in'} {nuke_dir} (init.py block, inkpaint_prefs.json)")
         return 0
     if not (PLUGIN_DIR / "menu.py").is_file():
         print(f"inkpaint: {PLUGIN_DIR} does not look like the plugin folder (no menu.py)", file=sys.stderr)
