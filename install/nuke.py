@@ -79,13 +79,17 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def absolute_worker(worker: str) -> str:
-    """The worker executable as an absolute path: a path (``.venv/bin/python``, ``~/...``) made absolute, a bare
-    command name (``inkpaint``) looked up on PATH.
+    """The worker executable as an absolute path: an absolute path kept (a note when it is not there), a relative
+    one (``.venv/bin/python``, ``~/...``) made absolute, a bare command name (``inkpaint``) looked up on PATH.
 
     Raises:
-        SystemExit: the path does not exist or the command is not on PATH.
+        SystemExit: a relative path that does not exist, or a command that is not on PATH.
     """
     expanded = os.path.expanduser(worker)
+    if os.path.isabs(expanded):
+        if not os.path.exists(expanded):  # may be a studio path mounted later: say so, keep it
+            print(f"inkpaint: note: the worker '{expanded}' does not exist on this machine (yet)", file=sys.stderr)
+        return expanded
     if os.sep in expanded or (os.altsep and os.altsep in expanded) or os.path.exists(expanded):
         full = os.path.abspath(expanded)
         if not os.path.exists(full):
