@@ -156,6 +156,18 @@ def test_paint_frames_use_only_the_keyframe_colours(demo: tuple[Path, subprocess
     assert manifest["result"]["summary"]["unpainted_segments"] == 0
 
 
+def test_demo_results_match_the_generators_truth(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    """The demo checks itself against what it drew; a newcomer sees the product work, so these must hold."""
+    folder, res = demo
+    layout = json.loads((folder / "contact_sheet.json").read_text())
+    iou = layout["scores"]["roto_iou"]
+    assert set(iou) == set(PARTS)
+    assert min(iou.values()) >= 0.8, iou
+    assert layout["scores"]["paint_accuracy"] >= 0.9
+    assert "Checked against the generator's own truth: roto IoU" in res.stdout
+    assert {"roto", "shade", "ink", "finish", "paint"} <= set(layout["timings"])
+
+
 def test_rerun_in_its_own_folder_resumes_and_shrinks(tmp_path: Path) -> None:
     folder = tmp_path / "mine"
     folder.mkdir()  # an empty folder is taken

@@ -508,6 +508,7 @@ class DemoRun:
     stage_jobs: dict[str, JobSpec] = dataclasses.field(default_factory=dict)
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
     started: float = dataclasses.field(default_factory=time.perf_counter)
+    scores: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def cel_parts(self) -> bool:
@@ -630,8 +631,9 @@ def run_demo(
         _save(run, "paint", paint)
         run.results["paint"] = _timed(run, "paint", lambda: _run(paint, quiet))
 
+    run.scores = _timed(run, "scoring", lambda: score(run))
     sheet_path = str(folder / SHEET_NAME)
-    _timed(run, "sheet", lambda: _write_sheet(build_sheet(run), sheet_path))
+    _timed(run, "sheet", lambda: _write_sheet(build_sheet(run), sheet_path, run))
     run.timings["total"] = round(time.perf_counter() - run.started, 2)
     _print_summary(run, sheet_path, removed)
     return 0
@@ -871,17 +873,73 @@ def _wrap(line: str, width: int) -> list[str]:
     return out
 
 
-def _write_sheet(sheet: ContactSheet, path: str) -> None:
-    """Write the sheet PNG and, beside it, ``contact_sheet.json``: its columns, and per row the label and every
-    cell's ``[x0, y0, w, h]`` box in the PNG (from :meth:`ContactSheet.cell_box`), for tools and tests."""
+def _write_sheet(sheet: ContactSheet, path: str, run: DemoRun) -> None:
+    """Write the sheet PNG and, beside it, ``contact_sheet.json``: its columns, per row the label and every cell's
+    ``[x0, y0, w, h]`` box in the PNG (from :meth:`ContactSheet.cell_box`), the timings and the scores (:func:`score`),
+    for tools and tests."""
     sheet.write(path)
     layout = {
         "image": os.path.basename(path),
         "columns": sheet.columns,
         "rows": [{"label": row.label, "cells": [list(sheet.cell_box(i, j)) for j in range(len(sheet.columns))]}
                  for i, row in enumerate(sheet.rows)],
+        "timings": run.timings,
+        "scores": run.scores,
     }
     atomic_write_text(os.path.splitext(path)[0] + ".json", json.dumps(layout, indent=1) + "\n")
+
+
+def score(run: DemoRun) -> dict[str, Any]:
+    """The results checked against the generator's own truth (the figure's part labels and toon shading).
+
+    Returns:
+        ``roto_iou``: part -> mean IoU over the frames of its matte (> 0.5) with the rendered part (pixel centres);
+        ``paint_accuracy``: share of the figure's pixels off the lines whose painted colour is the one the hand-painted
+        keyframe gives them (normal or shadow of their part), over every frame but the keyframe.
+    """
+    out: dict[str, Any] = {}
+    times = _times(run.frames)
+    if "cel" in run.results or "roto" in run.results:
+        seq = FrameSequence.parse(_stage_pattern(run, "roto"))
+        iou: dict[str, list[float]] = {p: [] for p in PARTS}
+        for f, t in enumerate(times, start=1):
+            labels, _ = render_figure(t, run.size)
+            mattes = read_channels(seq.path(f), [f"{p}.A" for p in PARTS], frame=f)
+            for i, part in enumerate(PARTS):
+                m, g = mattes[f"{part}.A"] > 0.5, labels == i + 1
+                union = int((m | g).sum())
+                iou[part].append(float((m & g).sum()) / union if union else 1.0)
+        out["roto_iou"] = {p: round(float(np.mean(v)), 3) for p, v in iou.items()}
+    if "paint" in run.results:
+        job = run.stage_jobs["paint"]
+        fill_seq = FrameSequence.parse(job.output)  # type: ignore[attr-defined]
+        line_seq = FrameSequence.parse(job.input)  # type: ignore[attr-defined]
+        lut = np.zeros((len(PARTS) + 1, 2, 3), np.int32)
+        for i, p in enumerate(PARTS):
+            lut[i + 1, 0], lut[i + 1, 1] = PALETTE[p]
+        right = total = 0
+        for f, t in list(enumerate(times, start=1))[1:]:
+            labels, shadow = _toon(t, run.size)
+            ink = read_image(line_seq.path(f), frame=f).pixels[..., :3].min(axis=2) < 0.5
+            where = (labels > 0) & ~ink
+            px = np.rint(read_image(fill_seq.path(f), frame=f).pixels * 255).astype(np.int32)
+            want = lut[labels, shadow.astype(np.intp)]
+            ok = (px[..., 3] > 0) & (px[..., :3] == want).all(axis=2)
+            right += int((ok & where).sum())
+            total += int(where.sum())
+        out["paint_accuracy"] = round(right / total, 4) if total else None
+    return out
+
+
+def _scores_line(run: DemoRun) -> str | None:
+    parts = []
+    if "roto_iou" in run.scores:
+        iou = run.scores["roto_iou"]
+        parts.append(f"roto IoU per part (mean over frames) {', '.join(f'{p} {v:.2f}' for p, v in iou.items())}")
+    if run.scores.get("paint_accuracy") is not None:
+        parts.append(f"paint: {100 * run.scores['paint_accuracy']:.1f} % of the figure's pixels off the lines painted the "
+                     "keyframe's colour for them (frames after the keyframe)")
+    return "Checked against the generator's own truth: " + "; ".join(parts) + "." if parts else None
 
 
 def _footer(run: DemoRun) -> list[str]:
@@ -895,6 +953,9 @@ def _footer(run: DemoRun) -> list[str]:
     if run.paint:
         lines.append("Paint bucket: line art (black part lines, a blue shadow line, a 2 px gap) and one painted keyframe -> every frame "
                      "painted with the keyframe's colours. QC: yellow = low confidence, magenta stripes = unpainted.")
+    checked = _scores_line(run)
+    if checked:
+        lines.append(checked)
     parts = []
     if "plate" in t:
         parts.append(f"making the plate {t['plate']:.1f} s")
@@ -935,6 +996,9 @@ def _print_summary(run: DemoRun, sheet: str, removed: list[Path]) -> None:
         lines.append(f"  {name}: written {len(res.written)} frame(s), {len(res.skipped)} already done, in {run.timings.get(name, 0):.1f} s")
     for name, path in run.jobs.items():
         lines.append(f"  rerun {name + ':':<8} inkpaint run {path}")
+    checked = _scores_line(run)
+    if checked:
+        lines.append(f"  {checked}")
     lines.append(f"  total {run.timings.get('total', 0):.1f} s")
     lines.append(f"contact sheet: {sheet}")
     print("\n".join(lines))
@@ -942,4 +1006,4 @@ def _print_summary(run: DemoRun, sheet: str, removed: list[Path]) -> None:
 
 
 __all__ = ["MARKER", "PALETTE", "PARTS", "SHEET_NAME", "DemoRun", "build_sheet", "claim_folder", "make_clip", "make_line_art",
-           "make_palette", "make_plate", "make_prompts", "remove_stale_frames", "render_figure", "run_demo", "sheet_columns"]
+           "make_palette", "make_plate", "make_prompts", "remove_stale_frames", "render_figure", "run_demo", "score", "sheet_columns"]
