@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import re
 import logging
 import sys
 import traceback
@@ -110,7 +111,9 @@ def _unavailable(sub: argparse._SubParsersAction, name: str, exc: BaseException)
 
 def _print_result(result: object) -> None:
     data = result.to_dict() if hasattr(result, "to_dict") else result
-    print(json.dumps(data, indent=2))
+    text = json.dumps(data, indent=2)
+    # Lists of frame numbers on one line (ranges are in "frame_range" and the summary), not one number per line.
+    print(re.sub(r"\[\s*(-?\d+(?:,\s*-?\d+)*)\s*\]", lambda m: "[" + re.sub(r",\s*", ", ", m.group(1)) + "]", text))
 
 
 _PROGRESS: TerminalProgress | None = None

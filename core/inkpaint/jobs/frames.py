@@ -93,6 +93,27 @@ class FrameSequence:
             return None
         return self.frame_of_name(os.path.basename(str(path)))
 
+    def _other_padding(self) -> str:
+        """A hint naming files that would match with another zero padding (``''`` when there are none)."""
+        folder = self.folder
+        if not folder.is_dir():
+            return f"; the folder '{folder}' does not exist"
+        rx = self._regex()
+        by_digits: dict[int, list[str]] = {}
+        for entry in os.scandir(folder):
+            m = rx.match(entry.name)
+            if m and entry.is_file():
+                by_digits.setdefault(len(m.group(1).lstrip("-")), []).append(entry.name)
+        if not by_digits:
+            return ""
+        parts = []
+        for digits, names in sorted(by_digits.items()):
+            names.sort()
+            token = "#" * digits if digits > 1 else "#"
+            parts.append(f"{len(names)} file(s) with {digits}-digit frame numbers ('{names[0]}' .. '{names[-1]}'; "
+                         f"use '{os.path.basename(self.prefix)}{token}{self.suffix}')")
+        return "; found " + ", ".join(parts)
+
     def frames_on_disk(self) -> list[int]:
         """Frame numbers present on disk, sorted. Temp files of interrupted writes are ignored."""
         folder = self.folder
@@ -118,7 +139,8 @@ class FrameSequence:
         if frames is None or frames == "":
             found = self.frames_on_disk()
             if not found:
-                raise FrameError(f"no frames found for '{self.pattern}' in '{self.folder}'")
+                raise FrameError(f"no frames found for '{self.pattern}' in '{self.folder}' (looked for names like "
+                                 f"'{os.path.basename(self.path(1))}'){self._other_padding()}")
             steps = {b - a for a, b in zip(found, found[1:])}
             if len(steps) > 1:
                 step = min(steps)

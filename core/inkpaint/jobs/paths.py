@@ -5,7 +5,10 @@ The hosts use these to find a finished job's results exactly as the engine names
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+from typing import Any, Dict, Iterable
 
 from .errors import SpecError
 from .frames import FrameSequence
@@ -33,9 +36,12 @@ def same_pattern(a: str, b: str) -> bool:
 
 def shot_name(pattern: str) -> str:
     """The shot name of a plate pattern: its file name before the frame token (``plates/sh_v1.####.exr`` ->
-    ``sh_v1``), ``frames`` when that is empty. The cel job files its layers under it."""
+    ``sh_v1``); when the file name is only the frame number (``sh_v1/#####.jpg``), the folder's name (``sh_v1``);
+    ``frames`` when neither has one. The cel job files its layers under it."""
     seq = FrameSequence.parse(pattern, what="input")
     stem = os.path.basename(seq.prefix).rstrip("._-")
+    if not stem:
+        stem = os.path.basename(os.path.abspath(os.path.dirname(seq.prefix) or ".")).strip("._-")
     return stem or "frames"
 
 
@@ -48,4 +54,23 @@ def layer_pattern(pattern: str, layer: str) -> str:
     return f"{prefix}{sep}{layer}.{token}{seq.suffix}"
 
 
-__all__ = ["MANIFEST_SUFFIX", "manifest_path", "same_pattern", "shot_name", "layer_pattern"]
+def content_key(data: Dict[str, Any], leave_out: Iterable[str] = ()) -> str:
+    """A hash (16 hex digits) of a JSON-ready dict without its ``leave_out`` keys: the hosts name result folders by
+    it, so the same settings find the same results again and changed settings never overwrite earlier ones."""
+    skip = set(leave_out)
+    body = {k: v for k, v in data.items() if k not in skip}
+    canon = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode("utf-8")).hexdigest()[:16]
+
+
+def file_digest(path: str) -> str:
+    """SHA-256 (16 hex digits) of a file's bytes, ``""`` when unreadable: a palette or keyframe edited in place
+    changes the keys that include it."""
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()[:16]
+    except OSError:
+        return ""
+
+
+__all__ = ["content_key", "file_digest", "MANIFEST_SUFFIX", "manifest_path", "same_pattern", "shot_name", "layer_pattern"]

@@ -90,12 +90,15 @@ class RotoJob(JobSpec):
         contours_output: pattern for the contour JSON; default: the output pattern with ``.contours.json``.
         contour_tolerance: Douglas-Peucker tolerance in pixels for simplified outlines.
         cryptomatte: also write a Cryptomatte ``CryptoObject`` layer with a manifest.
+        contact_sheet: write ``<prefix>.contact.png`` beside the mattes (plate | parts on frames spread over the
+            shot, low-confidence frames flagged).
+        qc: also write a per-frame QC overlay sequence ``<prefix>.qc.####.png`` (parts tinted over the plate).
         color: input colour management.
         output_options: compression and overwrite.
     """
 
     TYPE = "roto"
-    HASH_EXCLUDE = JobSpec.HASH_EXCLUDE | {"backend_options.device"}
+    HASH_EXCLUDE = JobSpec.HASH_EXCLUDE | {"backend_options.device", "contact_sheet", "qc"}  # QC pictures are not results
 
     input: str
     output: str
@@ -108,6 +111,8 @@ class RotoJob(JobSpec):
     contours_output: str | None = None
     contour_tolerance: float = 1.0
     cryptomatte: bool = False
+    contact_sheet: bool = True
+    qc: bool = False
     color: ColorSettings = dataclasses.field(default_factory=ColorSettings)
     output_options: OutputSettings = dataclasses.field(default_factory=OutputSettings)
 

@@ -28,7 +28,7 @@ import numpy as np
 from ..backends.base import FrameMasks, Keyframe, RotoRequest
 from ..errors import FrameError, InkpaintError, OutputError, SpecError
 from ..cel.labels import bounding_box
-from ..io.frames import Window, image_size, read_channels, read_image, read_rgb, write_exr
+from ..io.frames import Window, image_size, read_attributes, read_channels, read_image, read_rgb, write_exr, write_png
 from ..io.sequence import FrameSequence, format_frame_range, parse_frame_range
 from ..progress import RunContext
 from ..spec import ColorSettings, JobSpec, OutputSettings, decode, resolve_path
@@ -36,6 +36,7 @@ from .base import FrameOutputs, JobResult, split_names, write_manifest, write_wi
 from ..jobs.names import NAME_RX as _NAME_RX  # noqa: F401  (moved to inkpaint.jobs.names)
 from ..jobs.paths import same_pattern as _same_pattern  # noqa: F401
 from ..jobs.roto import RESERVED_NAMES, Prompt, RotoJob, RotoObject  # noqa: F401  (job classes live in inkpaint.jobs)
+from ..qc.contact_sheet import ContactSheet, SheetRow, part_tint, pick_frames, tint_parts
 
 log = logging.getLogger("inkpaint.roto")
 
@@ -326,6 +327,10 @@ def run(job: RotoJob, ctx: RunContext) -> JobResult:
     written: set[int] = set()
     ctx.report("roto", 0, len(todo), message=f"{len(done)} frame(s) already done" if done else "")
     empty_frames: list[int] = []
+    confidence: dict[int, dict[str, float]] = {}  # frame -> object -> 0..1
+    areas: dict[int, dict[str, int]] = {}  # frame -> object -> matte pixels (>= 0.5)
+    qc_pattern = qc_overlay_pattern(out_pattern) if job.qc else None
+    backend_confidence: dict[int, dict[str, float]] = {}
 
     def write_frame(frame: int, logits: dict[str, np.ndarray]) -> None:
         mattes_f = resolve_overlaps(logits, names, (h, w))
@@ -334,7 +339,15 @@ def run(job: RotoJob, ctx: RunContext) -> JobResult:
         channels["A"] = union
         if not (union >= 0.5).any():
             empty_frames.append(frame)
-        meta: dict[str, Any] = {"inkpaint:objects": ",".join(names), "inkpaint:backend": job.backend}
+        given = backend_confidence.pop(frame, {})
+        conf = {n: round(float(given[n]) if n in given else logit_confidence(logits[n]), 4) for n in names if n in logits}
+        confidence[frame] = conf
+        areas[frame] = {n: int(np.count_nonzero(mattes_f[n] >= 0.5)) for n in names if n in logits}
+        meta: dict[str, Any] = {"inkpaint:objects": ",".join(names), "inkpaint:backend": job.backend,
+                                "inkpaint:confidence": json.dumps(conf, sort_keys=True)}
+        if qc_pattern is not None:
+            # Before the EXR: a frame is done only once its EXR exists, so a rerun rewrites a QC frame it lacks.
+            write_qc_frame(FrameSequence.parse(qc_pattern).path(frame), source.rgb(frame), [mattes_f[n] for n in names], names, frame, conf)
         if job.cryptomatte:
             from ..cryptomatte import cryptomatte_layer
 
@@ -362,7 +375,13 @@ def run(job: RotoJob, ctx: RunContext) -> JobResult:
                 backend = ctx.backend_provider(job.backend, dict(job.backend_options))
             else:
                 backend = load_backend(job.backend).create_backend(dict(job.backend_options))
-            for fm in _frames_to_write(backend.track(source, request, ctx), request, pending):
+            def noted(stream: Iterator[FrameMasks]) -> Iterator[FrameMasks]:
+                for fm in stream:  # a frame's objects may arrive from several runs: keep each one's confidence
+                    if fm.confidence:
+                        backend_confidence.setdefault(fm.frame, {}).update(fm.confidence)
+                    yield fm
+
+            for fm in _frames_to_write(noted(backend.track(source, request, ctx)), request, pending):
                 ctx.check_cancel()
                 if fm.frame in done or fm.frame in written or fm.frame not in source.frame_set:
                     continue
@@ -386,12 +405,240 @@ def run(job: RotoJob, ctx: RunContext) -> JobResult:
     outputs = {"mattes": out_pattern}
     if contours_out is not None:
         outputs["contours"] = contours_out.pattern
-    result = JobResult(
-        "roto", job_hash, outputs, frames, sorted(written), sorted(done),
-        summary={"objects": names, "backend": job.backend, "seconds": round(time.perf_counter() - t_start, 3), "empty_frames": empty_frames},
-    )
+    for f in sorted(done):  # resumed frames: their confidence is in their EXR header
+        confidence[f] = read_confidence(mattes.path(f), f)
+    report = confidence_report(confidence, names, frames)
+    small = small_part_report(areas, names, frames, (w, h))
+    summary: dict[str, Any] = {
+        "objects": names, "backend": job.backend, "seconds": round(time.perf_counter() - t_start, 3),
+        "empty_frames": format_frame_range(sorted(empty_frames)) if empty_frames else "",
+        "frames": format_frame_range(frames), "written": format_frame_range(sorted(written)) if written else "",
+        "skipped": format_frame_range(sorted(done)) if done else "",
+        "confidence": report["objects"], "small_parts": small["objects"], "notes": report["notes"] + small["notes"],
+    }
+    for line in summary["notes"]:
+        log.warning("%s", line)
+    if qc_pattern is not None:
+        outputs["qc"] = qc_pattern
+    if job.contact_sheet:
+        from ..jobs.paths import shot_name
+
+        sheet = ContactSheet(f"roto {shot_name(in_pattern)}  {format_frame_range(frames)}  ({job.backend})", ["plate", "parts"])
+        sheet.rows = roto_sheet_rows(source, out_pattern, names, frames, confidence)
+        sheet.footer = ["parts in tint order: " + ", ".join(names)] + (summary["notes"][:6] or ["confidence: no low frames"])
+        outputs["contact_sheet"] = sheet.write(contact_sheet_path(out_pattern))
+    result = JobResult("roto", job_hash, outputs, frames, sorted(written), sorted(done), summary=summary)
     result.manifest = write_manifest(job, result, out_pattern)
     return result
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Confidence and QC
+
+LOW_CONFIDENCE = 0.5
+"""An object's frame below this confidence is reported as one where a correction keyframe would help."""
+
+SMALL_PART_PX = 16
+"""A part whose matte covers fewer pixels than this (at 854 px wide; scaled with the plate) is reported as lost."""
+
+
+def logit_confidence(logit: np.ndarray) -> float:
+    """Confidence of a backend that reports none (e.g. ``sam2``): how decided the logits are near the object.
+
+    The mean of ``clip(|logit| / 4, 0, 1)`` over the object's bounding box grown by a quarter of its size: 1 when
+    every pixel there is clearly in or out, lower where the edge is undecided. 0 for an empty object.
+
+    Args:
+        logit: ``(H, W)`` float logits, ``> 0`` inside.
+    """
+    box = bounding_box(logit > 0)
+    if box is None:
+        return 0.0
+    ys, xs = box
+    h, w = logit.shape
+    gy, gx = (ys.stop - ys.start) // 4 + 1, (xs.stop - xs.start) // 4 + 1
+    crop = logit[max(0, ys.start - gy) : min(h, ys.stop + gy), max(0, xs.start - gx) : min(w, xs.stop + gx)]
+    return float(np.mean(np.clip(np.abs(crop) / 4.0, 0.0, 1.0)))
+
+
+def read_confidence(path: str, frame: int) -> dict[str, float]:
+    """The per-object confidence a roto frame stores in its EXR header (``inkpaint:confidence``; ``{}`` if none)."""
+    try:
+        raw = read_attributes(path, frame).get("inkpaint:confidence")
+        data = json.loads(raw) if isinstance(raw, str) else {}
+    except (FrameError, ValueError):
+        return {}
+    return {str(k): float(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _runs(frames: list[int], flagged: set[int]) -> list[list[int]]:
+    """Flagged frames grouped into runs of neighbours in ``frames`` order."""
+    runs: list[list[int]] = []
+    prev = False
+    for f in frames:
+        if f in flagged:
+            if prev:
+                runs[-1].append(f)
+            else:
+                runs.append([f])
+        prev = f in flagged
+    return runs
+
+
+def confidence_report(confidence: dict[int, dict[str, float]], names: list[str], frames: list[int],
+                      threshold: float = LOW_CONFIDENCE) -> dict[str, Any]:
+    """Summarise per-frame confidence: per object its mean, minimum and low frames, plus readable notes.
+
+    Args:
+        confidence: frame -> object -> 0..1 (objects missing on a frame were not tracked there).
+        names: the objects.
+        frames: the job's frames, in order.
+        threshold: below this a frame is low.
+
+    Returns:
+        ``{"objects": {name: {"mean", "min", "low_frames"}}, "notes": ["fg: low confidence on frames 23-31 (lowest
+        0.21 on 27: a correction keyframe there would help most)", ...]}``.
+    """
+    objects: dict[str, Any] = {}
+    notes: list[str] = []
+    for n in names:
+        vals = {f: confidence[f][n] for f in frames if f in confidence and n in confidence[f]}
+        if not vals:
+            continue
+        low = {f for f, v in vals.items() if v < threshold}
+        objects[n] = {"mean": round(float(np.mean(list(vals.values()))), 3), "min": round(min(vals.values()), 3),
+                      "low_frames": format_frame_range(sorted(low)) if low else ""}
+        for run in _runs(frames, low):
+            worst = min(run, key=lambda f: vals[f])
+            span = format_frame_range(run)
+            notes.append(f"{n}: low confidence on frame{'s' if len(run) > 1 else ''} {span} (lowest {vals[worst]:.2f} on "
+                         f"{worst}: a correction keyframe there would help most)")
+    return {"objects": objects, "notes": notes}
+
+
+def small_part_report(areas: dict[int, dict[str, int]], names: list[str], frames: list[int], size: tuple[int, int] | None = None) -> dict[str, Any]:
+    """Frames where a part that was visible shrinks below :data:`SMALL_PART_PX` pixels (it may have been lost).
+
+    Args:
+        areas: frame -> object -> matte pixels.
+        names: the objects.
+        frames: the job's frames, in order.
+        size: ``(W, H)`` of the plate (scales the pixel threshold from 854 px wide); ``None``: unscaled.
+
+    Returns:
+        ``{"objects": {name: "40-45"}, "notes": ["shoe: below 16 px on frames 40-45 (lost or hidden? check)"]}``.
+    """
+    limit = SMALL_PART_PX * (max(size) / 854.0) ** 2 if size else SMALL_PART_PX
+    objects: dict[str, str] = {}
+    notes: list[str] = []
+    for n in names:
+        seen = [f for f in frames if f in areas and n in areas[f]]
+        if not seen or max(areas[f][n] for f in seen) < limit:
+            continue
+        small = {f for f in seen if areas[f][n] < limit}
+        if small:
+            objects[n] = format_frame_range(sorted(small))
+            notes.append(f"{n}: below {int(round(limit))} px on frames {objects[n]} (lost or hidden? check these frames)")
+    return {"objects": objects, "notes": notes}
+
+
+def _sidecar_base(pattern: str) -> str:
+    """``roto/shot.####.exr`` -> ``roto/shot``; ``roto/####.exr`` -> ``roto/roto`` (the folder's name)."""
+    seq = FrameSequence.parse(pattern)
+    stem = os.path.basename(seq.prefix).rstrip("._-")
+    if stem:
+        return seq.prefix.rstrip("._-")
+    folder = os.path.dirname(seq.prefix)
+    return os.path.join(folder, os.path.basename(os.path.abspath(folder or ".")) or "roto")
+
+
+def contact_sheet_path(pattern: str) -> str:
+    """Where the roto contact sheet goes: ``roto/shot.####.exr`` -> ``roto/shot.contact.png``."""
+    return _sidecar_base(pattern) + ".contact.png"
+
+
+def qc_overlay_pattern(pattern: str) -> str:
+    """The QC overlay sequence, with the mattes' padding: ``roto/shot.####.exr`` -> ``roto/shot.qc.####.png``."""
+    seq = FrameSequence.parse(pattern)
+    token = "#" * max(1, seq.padding) if seq.padding > 1 else "#"
+    return f"{_sidecar_base(pattern)}.qc.{token}.png"
+
+
+def _caption(img: np.ndarray, lines: list[str], colour: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> np.ndarray:
+    """``img`` (float RGB 0..1) with text lines at its top left, outlined in black; returns a float32 copy."""
+    import cv2
+
+    out = np.ascontiguousarray(np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    scale = max(0.4, img.shape[1] / 1400.0)
+    y = int(22 * scale / 0.6)
+    rgb = tuple(int(round(c * 255)) for c in colour)
+    for line in lines:
+        cv2.putText(out, line, (8, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.putText(out, line, (8, y), cv2.FONT_HERSHEY_SIMPLEX, scale, rgb, 1, cv2.LINE_AA)
+        y += int(26 * scale / 0.6)
+    return out.astype(np.float32) / 255.0
+
+
+def write_qc_frame(path: str, rgb: np.ndarray, mattes: list[np.ndarray], names: list[str], frame: int,
+                   confidence: dict[str, float]) -> None:
+    """One QC overlay frame (atomic PNG): parts tinted over the plate, frame number and per-object confidence.
+
+    Args:
+        path: the PNG to write.
+        rgb: ``(H, W, 3)`` float display RGB 0..1.
+        mattes: per object ``(H, W)`` float 0..1, in ``names`` order.
+        names: the objects.
+        frame: the frame number.
+        confidence: object -> 0..1.
+    """
+    img = np.ascontiguousarray(tint_parts(np.clip(rgb, 0.0, 1.0), mattes))
+    low = [n for n in names if confidence.get(n, 1.0) < LOW_CONFIDENCE]
+    text = [f"frame {frame}"] + [f"{n} {confidence[n]:.2f}" + ("  LOW" if n in low else "") for n in names if n in confidence]
+    write_png(path, _caption(img, text, (1.0, 0.35, 0.35) if low else (1.0, 1.0, 1.0)))
+
+
+def roto_sheet_rows(source: Any, mattes_pattern: str, names: list[str], frames: list[int],
+                    confidence: dict[int, dict[str, float]], count: int = 6, width: int = 480) -> list[SheetRow]:
+    """Contact-sheet rows for a roto result: per frame the plate and the parts tinted over it.
+
+    The frames are ``count`` spread over the shot plus up to two of the least confident low frames (so a problem
+    is on the sheet even between the evenly spread ones). Rows of low-confidence frames are flagged with the
+    objects and values. Shared with ``inkpaint cel`` (whose sheet shows the roto stage the same way).
+
+    Args:
+        source: the plate (anything with ``rgb(frame) -> (H, W, 3) float``).
+        mattes_pattern: the roto EXR pattern (``<object>.A`` channels).
+        names: the objects, in tint order.
+        frames: the shot's frames.
+        confidence: frame -> object -> 0..1.
+        count: evenly spread frames.
+        width: cells are reduced to this width before tinting (speed).
+
+    Returns:
+        rows with cells ``[plate, parts]`` and the frame number as label.
+    """
+    import cv2
+
+    pick = set(pick_frames(frames, count))
+    lows = sorted(((min(confidence.get(f, {}).values() or [1.0]), f) for f in frames if f not in pick))
+    pick |= {f for v, f in lows[:2] if v < LOW_CONFIDENCE}
+    seq = FrameSequence.parse(mattes_pattern)
+    rows = []
+    for f in sorted(pick):
+        rgb = np.clip(np.asarray(source.rgb(f), np.float32)[..., :3], 0.0, 1.0)
+        h, w = rgb.shape[:2]
+        size = (width, max(1, int(round(h * width / w)))) if w > width else (w, h)
+        try:
+            ch = read_channels(seq.path(f), [f"{n}.A" for n in names], frame=f)
+            mattes = [ch[f"{n}.A"] for n in names]
+        except FrameError:
+            mattes = [np.zeros((h, w), np.float32) for _ in names]
+        small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        parts = tint_parts(small, [cv2.resize(np.asarray(m, np.float32), size, interpolation=cv2.INTER_AREA) for m in mattes])
+        conf = confidence.get(f, {})
+        low = [f"{n} {conf[n]:.2f}" for n in names if n in conf and conf[n] < LOW_CONFIDENCE]
+        rows.append(SheetRow([small, parts], str(f), ("low confidence: " + ", ".join(low)) if low else None))
+    return rows
 
 
 def work_folder(outputs: FrameOutputs, job_hash: str) -> Path:
@@ -436,7 +683,12 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("roto", help="track named objects through a plate and write per-object mattes")
     p.add_argument("input", help="plate pattern, e.g. 'plates/shot.####.exr'")
     p.add_argument("--prompts", required=True, help="prompts JSON file ({\"objects\": [...]})")
-    p.add_argument("--out", required=True, help="matte EXR pattern, e.g. 'roto/shot.####.exr'")
+    p.add_argument("--out", help="matte EXR pattern, e.g. 'roto/shot.####.exr'")
+    p.add_argument("--out-dir", help="folder for the mattes instead of --out: '<folder>/<shot>.<frame>.exr' with the "
+                   "plate's shot name and frame padding ('shot/#####.jpg' -> '<folder>/shot.#####.exr')")
+    p.add_argument("--qc", action="store_true", help="also write a per-frame QC overlay sequence (<prefix>.qc.####.png)")
+    p.add_argument("--no-contact-sheet", dest="contact_sheet", action="store_false",
+                   help="don't write the contact sheet <prefix>.contact.png")
     p.add_argument("--frames", help="frame range, e.g. 1001-1100 or 1-99x2 (default: every frame on disk)")
     p.add_argument("--objects", help="comma-separated subset of the prompts file's objects to track (default: all)")
     add_backend_options(p)
@@ -485,11 +737,26 @@ def common_settings(args: argparse.Namespace) -> tuple[ColorSettings, OutputSett
     )
 
 
+def output_in_folder(plate: str, folder: str) -> str:
+    """The matte pattern for a plate in ``folder``: the plate's shot name and frame padding.
+
+    ``shot/#####.jpg`` -> ``<folder>/shot.#####.exr``; ``plates/sh010.%04d.dpx`` -> ``<folder>/sh010.####.exr``.
+    """
+    from ..jobs.paths import shot_name
+
+    seq = FrameSequence.parse(plate, what="input")
+    token = "#" * seq.padding if seq.padding > 1 else "#"
+    return os.path.join(folder, f"{shot_name(plate)}.{token}.exr")
+
+
 def _job_from_args(args: argparse.Namespace) -> RotoJob:
     color, output = common_settings(args)
+    if bool(args.out) == bool(args.out_dir):
+        raise SpecError("--out", "give either --out (a matte pattern) or --out-dir (a folder), not both" if args.out else "give --out (a matte pattern) or --out-dir (a folder)")
+    out = args.out or output_in_folder(os.path.abspath(args.input), os.path.abspath(args.out_dir))
     job = RotoJob(
         input=os.path.abspath(args.input),
-        output=os.path.abspath(args.out),
+        output=os.path.abspath(out),
         objects=load_prompts(args.prompts, split_names(args.objects, "--objects", "object names")),
         frames=args.frames,
         backend=args.backend,
@@ -498,6 +765,8 @@ def _job_from_args(args: argparse.Namespace) -> RotoJob:
         contours=args.contours,
         contour_tolerance=args.contour_tolerance,
         cryptomatte=args.cryptomatte,
+        contact_sheet=args.contact_sheet,
+        qc=args.qc,
         color=color,
         output_options=output,
     )
