@@ -119,6 +119,17 @@ def preview() -> None:
 
 
 @reported
+def save_farm_bundle() -> None:
+    """InkpaintRoto / InkpaintShade: the node's job as a farm bundle (see inkpaint_nuke.farm)."""
+    from . import farm
+
+    result = farm.save_node_bundle(_node())
+    if nuke.env["gui"]:
+        nuke.message(f"Inkpaint: farm bundle saved\n{result['bundle']}\n\nsteps: {', '.join(result['steps'])}\n"
+                     f"test locally: openjd run {result['template']} --job-param file://{result['job_params']}")
+
+
+@reported
 def bake() -> None:
     roto = bake_mod.bake(_node())
     if nuke.env["gui"]:

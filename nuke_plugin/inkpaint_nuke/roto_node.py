@@ -85,6 +85,8 @@ def build(group: nuke.Node) -> None:
     group.addKnob(knobs.button("track", "Track", "track", newline=True, tooltip="track every object through the range (in the background)"))
     group.addKnob(knobs.button("preview", "Preview this frame", "preview", tooltip="segment the current frame with its prompts and show it"))
     group.addKnob(knobs.button("bake", "Bake to Roto", "bake", tooltip="editable Roto shapes, one per object, keyed on every frame"))
+    group.addKnob(knobs.button("save_farm_bundle", "Save farm bundle", "save_farm_bundle", tooltip="write this track as an "
+                               "Open Job Description / Deadline Cloud job bundle (inkpaint farm bundle; docs/farm.md)"))
     group.addKnob(nuke.Enumeration_Knob("view", "show", VIEWS))
     group.addKnob(nuke.Text_Knob(knobs.STATUS_KNOB, "status", "not tracked yet"))
     group.addKnob(knobs.hidden_string(PROMPTS_KNOB, ""))

@@ -48,6 +48,8 @@ def build(group: nuke.Node) -> None:
     group.addKnob(nuke.Boolean_Knob("tone_lines", "also ink tone boundaries", False))
     group.addKnob(nuke.Boolean_Knob("over_background", "finish over input 2", False))
     group.addKnob(knobs.button("run", "Ink, shade and finish", "shade_run", newline=True))
+    group.addKnob(knobs.button("save_farm_bundle", "Save farm bundle", "save_farm_bundle", tooltip="write this cel job as an "
+                               "Open Job Description / Deadline Cloud job bundle: fit, chunked render, validate (docs/farm.md)"))
     group.addKnob(nuke.Enumeration_Knob("show", "show", SHOWS))
     group.addKnob(nuke.Text_Knob(knobs.STATUS_KNOB, "status", "not run yet"))
     group.addKnob(knobs.hidden_string(RESULTS_KNOB, ""))
