@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -81,26 +82,33 @@ def run_speed(args: argparse.Namespace) -> dict[str, float]:
         plates.append(p.astype(np.float32) / 255)
         parts.append(q)
     pred = TonalPredictor(args.weights, args.device, threads=args.threads)
-    box_frac = float(np.mean([(lambda ys, xs: (ys[-1] - ys[0]) * (xs[-1] - xs[0]) / (H * W))(*np.nonzero(q)) for q in parts]))
+    box_frac = float(np.mean([(lambda ys, xs: (ys.max() - ys.min() + 1) * (xs.max() - xs.min() + 1) / (H * W))(*np.nonzero(q)) for q in parts]))
     pred.predict(plates[0], parts[0], frame=0)  # warm-up
     pred.reset()
     pred.seconds = {k: 0.0 for k in pred.seconds}
     n = args.frames
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for i in range(n):
         pred.predict(plates[i % len(plates)], parts[i % len(parts)], frame=i)
     per = (time.perf_counter() - t0) / n
+    cpu = (time.process_time() - c0) / n
     full = np.random.default_rng(0).standard_normal((1, 5, 544, 960)).astype(np.float32)
     pred.logits(full)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     for _ in range(max(3, n // 4)):
         pred.logits(full)
     per_full = (time.perf_counter() - t1) / max(3, n // 4)
+    cpu_full = (time.process_time() - c1) / max(3, n // 4)
     out = {
         "frames": n, "threads": torch.get_num_threads(), "parts_box_fraction_of_frame": round(box_frac, 3),
         "predict_fps_1080p": round(1 / per, 2), "model_ms": round(1000 * pred.seconds["model"] / n, 1),
         "flow_ms": round(1000 * pred.seconds["flow"] / n, 1), "predict_ms": round(1000 * per, 1),
         "unet_full_960x544_ms": round(1000 * per_full, 1), "unet_full_frame_fps": round(1 / per_full, 2),
+        # CPU seconds per frame (all threads): on a machine shared with other jobs, wall time mostly measures the
+        # queue; cpu_s / threads is the wall time the same work takes on that many otherwise idle cores
+        "predict_cpu_s": round(cpu, 3), "unet_full_cpu_s": round(cpu_full, 3),
+        "predict_fps_if_cores_idle": round(torch.get_num_threads() / cpu, 2) if cpu else None,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     print(json.dumps(out, indent=2))
     return out

@@ -43,7 +43,7 @@ def test_split_holds_out_whole_clips(tmp_path: Path) -> None:
 
 def _args(data: Path, out: Path, epochs: int, resume: bool = False) -> argparse.Namespace:
     return argparse.Namespace(data=str(data), val_split="clip_002", out=str(out), epochs=epochs, seed=5, resume=resume,
-                              steps_per_epoch=3, batch=2, crop=48, lr=3e-3, width=4, val_frame_step=1, device="cpu", threads=1)
+                              steps_per_epoch=3, batch=2, crop=48, lr=3e-3, width=4, val_frame_step=1, device="cpu", threads=1, in_channels=6)
 
 
 def test_loss_goes_down_on_a_fixed_batch(tmp_path: Path) -> None:

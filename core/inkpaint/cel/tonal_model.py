@@ -173,6 +173,7 @@ class TonalPredictor:
         if threads:
             self.torch.set_num_threads(threads)
         self.net, self.record, self.device = load_network(weights, device)
+        self.in_channels = int(self.record.get("net", {}).get("in_channels", 5))
         self.stabilise = stabilise
         self._prev: _Prev | None = None
         self._prev_frame: int | None = None
@@ -234,7 +235,7 @@ class TonalPredictor:
             crop_parts_w = cv2.resize(crop_parts, (ww, wh), interpolation=cv2.INTER_NEAREST)
         else:
             crop_rgb_w, crop_parts_w = crop_rgb, crop_parts
-        feats = tonal_features(crop_rgb_w, crop_parts_w)
+        feats = tonal_features(crop_rgb_w, crop_parts_w, channels=self.in_channels)
         t1 = time.perf_counter()
         lg = self.logits(feats[None])[0]  # (4, wh, ww)
         self.seconds["model"] += time.perf_counter() - t1

@@ -10,7 +10,8 @@ Input (``IN_CHANNELS`` = 5 planes, at the working resolution):
   RGB separates lit from shadow pixels of a part 98.1 % vs 96.6 % for the best luma threshold, and cast from
   attached shadow 88.2 % vs 83.9 % (``MODEL_CARD.md``); the extra two input planes cost nothing measurable.
 - 3: the union of the part mattes (1 inside a part, 0 outside);
-- 4: the part-boundary map (1 where the part index differs from a 4-neighbour's, incl. the silhouette).
+- 4: the part-boundary map (1 where the part index differs from a 4-neighbour's, incl. the silhouette);
+- 5 (6-plane networks): :func:`relative_lightness`, log luma relative to the mean of its part.
 
 Output: ``N_CLASSES`` = 4 logits per pixel for the tonal classes 1..4 of ``docs/metrics.md`` (material, attached
 shadow, cast shadow, highlight); class 0 (background) is everything outside the mattes and is not predicted.
@@ -72,25 +73,55 @@ def part_boundaries(parts: np.ndarray) -> np.ndarray:
     return b.astype(np.float32)
 
 
-def tonal_features(rgb: np.ndarray, parts: np.ndarray, *, boundaries: bool = True) -> np.ndarray:
+def relative_lightness(rgb: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """``log(Y' + 0.02)`` minus its mean over the pixel's part (0 outside the parts), clipped to ±2.
+
+    How much darker or lighter a pixel is than the rest of its part: the cue the classic tone fit thresholds, given
+    to the network per part over the whole frame (a 3x3-conv U-Net cannot average over a whole part by itself).
+    Computed on whole parts: training computes it on the full frame before cropping.
+
+    Args:
+        rgb: ``(H, W, 3)`` display-sRGB, float 0..1 or uint8.
+        parts: ``(H, W)`` integer part index (0 outside every part).
+
+    Returns:
+        ``(H, W)`` float32.
+    """
+    x = rgb.astype(np.float32) * (1.0 / 255.0) if rgb.dtype == np.uint8 else rgb.astype(np.float32)
+    y = np.log(np.clip(x[..., 0] * 0.2126 + x[..., 1] * 0.7152 + x[..., 2] * 0.0722, 0.0, 1.0) + 0.02)
+    idx = parts.astype(np.int64).ravel()
+    n = np.bincount(idx)
+    mean = np.bincount(idx, weights=y.ravel().astype(np.float64), minlength=len(n)) / np.maximum(n, 1)
+    rel = np.clip(y - mean[parts.astype(np.int64)].astype(np.float32), -2.0, 2.0)
+    rel[parts == 0] = 0.0
+    return rel.astype(np.float32)
+
+
+def tonal_features(rgb: np.ndarray, parts: np.ndarray, *, boundaries: bool = True, channels: int = IN_CHANNELS, rel: np.ndarray | None = None) -> np.ndarray:
     """The network input for one frame.
 
     Args:
         rgb: ``(H, W, 3)`` display-sRGB plate, float in 0..1 or uint8.
         parts: ``(H, W)`` integer part index (0 outside every part).
         boundaries: give the part-boundary plane (False: zeros, as when the mattes are one object).
+        channels: 5 (plate, matte, boundaries) or 6 (+ :func:`relative_lightness`), as the network was trained.
+        rel: the relative-lightness plane when precomputed (training computes it on the whole frame).
 
     Returns:
-        ``(5, H, W)`` float32.
+        ``(channels, H, W)`` float32.
     """
     if rgb.dtype == np.uint8:
         x = rgb.astype(np.float32) * (2.0 / 255.0) - 1.0
     else:
         x = np.clip(rgb.astype(np.float32), 0.0, 1.0) * 2.0 - 1.0
-    out = np.empty((IN_CHANNELS,) + parts.shape, np.float32)
+    out = np.empty((channels,) + parts.shape, np.float32)
     out[0:3] = np.moveaxis(x, -1, 0)
     out[3] = parts > 0
     out[4] = part_boundaries(parts) if boundaries else 0.0
+    if channels == 6:
+        out[5] = relative_lightness(rgb, parts) if rel is None else rel
+    elif channels != 5:
+        raise ValueError(f"tonal features have 5 or 6 planes, not {channels}")
     return out
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..cel.tonal_net import CLASS_NAMES, N_CLASSES, TonalNetConfig, build_tonal_unet, tonal_features
+from ..cel.tonal_net import CLASS_NAMES, N_CLASSES, TonalNetConfig, build_tonal_unet, relative_lightness, tonal_features
 from .clips import ClipInfo, find_clips, load_clip, split_clips
 
 log = logging.getLogger("inkpaint.training.tonal")
@@ -50,6 +50,7 @@ class TonalData:
         mask: ``(N, H, W)`` bool character mask (``label > 0``).
         clip_of: ``(N,)`` clip index of each frame.
         names: clip names.
+        rel: ``(N, H, W)`` float16 relative lightness per frame (6-plane networks), else ``None``.
     """
 
     plate: np.ndarray
@@ -58,9 +59,14 @@ class TonalData:
     mask: np.ndarray
     clip_of: np.ndarray
     names: list[str]
+    rel: np.ndarray | None = None
+
+    @property
+    def channels(self) -> int:
+        return 5 if self.rel is None else 6
 
     @classmethod
-    def load(cls, clips: list[ClipInfo], frame_step: int = 1) -> "TonalData":
+    def load(cls, clips: list[ClipInfo], frame_step: int = 1, channels: int = 5) -> "TonalData":
         pl, pa, to, ma, co = [], [], [], [], []
         for i, c in enumerate(clips):
             d = load_clip(c, MAPS, c.frames[::frame_step])
@@ -70,7 +76,10 @@ class TonalData:
             to.append(d["tone"].astype(np.uint8))
             ma.append(m)
             co.append(np.full(len(m), i))
-        return cls(np.concatenate(pl), np.concatenate(pa), np.concatenate(to), np.concatenate(ma), np.concatenate(co), [c.name for c in clips])
+        data = cls(np.concatenate(pl), np.concatenate(pa), np.concatenate(to), np.concatenate(ma), np.concatenate(co), [c.name for c in clips])
+        if channels == 6:
+            data.rel = np.stack([relative_lightness(data.plate[i], data.parts[i]) for i in range(len(data.plate))]).astype(np.float16)
+        return data
 
     def class_frequencies(self) -> np.ndarray:
         """In-mask frequency of classes 1..4, ``(4,)``."""
@@ -111,12 +120,18 @@ def sample_crop(data: TonalData, rng: np.random.Generator, crop: int, *, scale_r
     plate = cv2.warpAffine(data.plate[i], M, (crop, crop), flags=cv2.INTER_LINEAR | flags, borderMode=cv2.BORDER_REFLECT)
     parts = cv2.warpAffine(data.parts[i], M, (crop, crop), flags=cv2.INTER_NEAREST | flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     tone = cv2.warpAffine(data.tone[i], M, (crop, crop), flags=cv2.INTER_NEAREST | flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    rel = None
+    if data.rel is not None:  # computed on the whole frame (whole parts), warped like the plate
+        rel = cv2.warpAffine(data.rel[i].astype(np.float32), M, (crop, crop), flags=cv2.INTER_LINEAR | flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        rel[parts == 0] = 0.0
     x = plate.astype(np.float32) / 255.0
     if jitter:
         gain = rng.uniform(0.85, 1.15, 3).astype(np.float32) * np.float32(rng.uniform(0.85, 1.15))
         gamma = np.float32(np.exp(rng.uniform(np.log(0.8), np.log(1.25))))
         x = np.clip(x * gain, 0, 1) ** gamma
-    feats = tonal_features(x, parts, boundaries=not (jitter and rng.random() < 0.2))
+        if rel is not None:
+            rel = np.clip(rel * gamma, -2.0, 2.0)  # log(Y^g) = g log Y: a gamma scales relative log lightness
+    feats = tonal_features(x, parts, boundaries=not (jitter and rng.random() < 0.2), channels=data.channels, rel=rel)
     target = np.where(parts > 0, tone.astype(np.int64) - 1, -100)
     target[(parts > 0) & (tone == 0)] = -100
     return feats, target
@@ -150,14 +165,14 @@ class Confusion:
         return out
 
 
-def predict_frames(model: Any, plate: np.ndarray, parts: np.ndarray, batch: int = 4) -> np.ndarray:
+def predict_frames(model: Any, plate: np.ndarray, parts: np.ndarray, batch: int = 4, channels: int = 5) -> np.ndarray:
     """Classes 0..4 of frames at their own resolution (0 outside the parts): ``(N, H, W)`` uint8."""
     import torch
 
     dev = next(model.parameters()).device
     out = np.zeros(parts.shape, np.uint8)
     for s in range(0, len(plate), batch):
-        x = np.stack([tonal_features(plate[i], parts[i]) for i in range(s, min(len(plate), s + batch))])
+        x = np.stack([tonal_features(plate[i], parts[i], channels=channels) for i in range(s, min(len(plate), s + batch))])
         with torch.no_grad():
             logits = model(torch.from_numpy(x).to(dev))
         cls = logits.argmax(1).cpu().numpy().astype(np.uint8) + 1
@@ -197,12 +212,12 @@ def train_tonal(args: argparse.Namespace) -> dict[str, Any]:
     clips = find_clips(args.data, MAPS)
     train_clips, val_clips = split_clips(clips, args.val_split, args.seed)
     t0 = time.perf_counter()
-    train = TonalData.load(train_clips)
-    val = TonalData.load(val_clips, frame_step=args.val_frame_step) if val_clips else None
+    train = TonalData.load(train_clips, channels=args.in_channels)
+    val = TonalData.load(val_clips, frame_step=args.val_frame_step, channels=args.in_channels) if val_clips else None
     log.info("data: %d train clips (%d frames), %d val clips; loaded in %.1f s", len(train_clips), len(train.plate), len(val_clips), time.perf_counter() - t0)
     freq = train.class_frequencies()
     weights = class_weights(freq)
-    cfg = TonalNetConfig(width=args.width)
+    cfg = TonalNetConfig(width=args.width, in_channels=args.in_channels)
     model = build_tonal_unet(cfg).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     wt = torch.from_numpy(weights).to(device)
@@ -221,7 +236,7 @@ def train_tonal(args: argparse.Namespace) -> dict[str, Any]:
         if val is None:
             return {"miou": float("nan")}
         conf = Confusion()
-        pred = predict_frames(m, val.plate, val.parts)
+        pred = predict_frames(m, val.plate, val.parts, channels=val.channels)
         for i in range(len(pred)):
             conf.add(pred[i], val.tone[i], val.mask[i])
         return {k: round(v, 5) for k, v in conf.metrics().items()}
@@ -235,7 +250,7 @@ def train_tonal(args: argparse.Namespace) -> dict[str, Any]:
     card = {
         "model": "inkpaint tonal U-Net (after seed 003)",
         "classes": {str(k): v for k, v in CLASS_NAMES.items()},
-        "input": "display-sRGB plate (3) + union of part mattes (1) + part-boundary map (1), at the working resolution",
+        "input": "display-sRGB plate (3) + union of part mattes (1) + part-boundary map (1)" + (" + lightness relative to the part mean (1)" if args.in_channels == 6 else "") + ", at the working resolution",
         "net": cfg.to_dict(),
         "params": int(sum(p.numel() for p in model.parameters())),
         "training": {
@@ -259,7 +274,7 @@ def train_command(args: argparse.Namespace) -> str:
     """The ``inkpaint train tonal`` command line that reproduces this run."""
     parts = ["inkpaint", "train", "tonal", "--data", str(args.data), "--val-split", str(args.val_split), "--out", str(args.out),
              "--epochs", str(args.epochs), "--seed", str(args.seed), "--steps-per-epoch", str(args.steps_per_epoch),
-             "--batch", str(args.batch), "--crop", str(args.crop), "--lr", str(args.lr), "--width", str(args.width),
+             "--batch", str(args.batch), "--crop", str(args.crop), "--lr", str(args.lr), "--width", str(args.width), "--in-channels", str(args.in_channels),
              "--val-frame-step", str(args.val_frame_step)]
     return " ".join(shlex.quote(p) for p in parts)
 
@@ -298,6 +313,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--crop", type=int, default=224, help="training crop size in px (default 224)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--width", type=int, default=16, help="U-Net width at half resolution (default 16)")
+    p.add_argument("--in-channels", type=int, choices=[5, 6], default=5, help="input planes: 5 = plate, matte, part "
+                   "boundaries; 6 = + lightness relative to the part's mean (default 5)")
     p.add_argument("--val-frame-step", type=int, default=3, help="validate on every Nth frame of the held-out clips")
     p.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cuda, cuda:N, mps, cpu")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
