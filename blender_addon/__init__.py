@@ -17,10 +17,10 @@ def register() -> None:
     try:
         import bpy
 
-        from . import operators, overlay, props, stages, ui
+        from . import farm, operators, overlay, props, stages, ui
 
         props.register()
-        for cls in [*operators.CLASSES, *stages.CLASSES, *ui.CLASSES]:
+        for cls in [*operators.CLASSES, *stages.CLASSES, *farm.CLASSES, *ui.CLASSES]:
             bpy.utils.register_class(cls)
             _registered.append(cls)
         overlay.register()

@@ -94,6 +94,7 @@ class INKPAINT_PT_track(_ClipPanel, bpy.types.Panel):
         row = layout.row(align=True)
         row.operator("inkpaint.preview_frame", icon="HIDE_OFF")
         row.operator("inkpaint.roto", icon="TRACKING", text="Track")
+        layout.operator("inkpaint.save_farm_bundle", icon="EXPORT", text="Save Farm Bundle")
         if runner.busy():
             layout.operator("inkpaint.cancel", icon="CANCEL")
         if s.result_mask is not None:
