@@ -238,3 +238,29 @@ def test_png_cels_keep_every_output_in_the_result(tmp_path: Path) -> None:
     assert out["cel"].endswith(".png") and out["finish_ink"].endswith(".png") and out["finish_tone"].endswith(".png")
     recorded = json.loads(Path(res.manifest).read_text())["result"]["outputs"]  # relative to the manifest
     assert {k: os.path.normpath(os.path.join(os.path.dirname(res.manifest), v)) for k, v in recorded.items()} == {k: os.path.normpath(v) for k, v in out.items()}
+
+
+def test_cel_contact_sheet_shows_every_parts_base_colour_and_palette_warnings(tmp_path: Path) -> None:
+    """The cel job writes ``out_dir/<shot>.contact.png`` by default: plate | parts | tones | cel rows and a palette
+    row with each part's base (normal) colour in its exact 8-bit value; palette entries never used are warnings."""
+    import cv2
+    import numpy as np
+
+    from inkpaint.ops.base import run_job
+    from inkpaint.ops.cel import CelJob
+    from inkpaint.palette import load_palette
+
+    s = write_scene(tmp_path / "in", frames=3, size=(128, 96))
+    res = run_job(CelJob(input=s["plate"], objects=[], mattes=s["mattes"], palette=s["palette"], out_dir=str(tmp_path / "cel"), tones=2))
+    sheet = res.outputs["contact_sheet"]
+    assert sheet == res.summary["contact_sheet"] == str(tmp_path / "cel" / "plate.contact.png")
+    img = cv2.imread(sheet, cv2.IMREAD_COLOR)
+    assert img is not None and img.shape[0] > 300
+    rgb = img[..., ::-1].reshape(-1, 3)
+    pal = load_palette(s["palette"])
+    for entry in pal:
+        hits = int(np.all(rgb == np.array(entry.normal, np.uint8), axis=1).sum())
+        assert hits > 100, (entry.name, entry.normal, hits)  # a swatch (and the painted cels) in the exact colour
+    # the palette has a highlight for body, but 2 tones were asked for: no warning for that; every part has shadow
+    assert not any("never used" in w for w in res.summary["warnings"]), res.summary["warnings"]
+    assert set(res.summary["tones"]) == {"body", "head"} and all(0.1 < t["share"] < 0.9 for t in res.summary["tones"].values())

@@ -89,3 +89,94 @@ def test_all_empty_frame_is_written_empty(tmp_path: Path) -> None:
     res = run_job(ShadeJob(input=s["plate"], mattes=s["mattes"], output=str(tmp_path / "t.####.exr")))
     assert res.summary["empty_frames"] == [2]
     assert tones_of(str(tmp_path / "t.0002.exr")).max() == 0
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# issue 14: controls in a person's units, warnings that reach the user, contact sheet
+
+
+def _scene_with_gaps(folder: Path, frames: int = 4, head_missing: tuple[int, ...] = (2,)) -> dict[str, str]:
+    """The shared scene, with the head's matte empty on ``head_missing`` frames."""
+    s = write_scene(folder, frames=frames)
+    for f in head_missing:
+        body, _, _ = scene_arrays(f)
+        write_exr(str(folder / f"roto.{f:04d}.exr"), {"body.A": body, "head.A": np.zeros_like(body), "A": body},
+                  metadata={"inkpaint:objects": "body,head"})
+    return s
+
+
+def test_warnings_reach_cli_stderr_result_json_and_model_file(tmp_path: Path, inkpaint_exe: list[str]) -> None:
+    s = _scene_with_gaps(tmp_path / "in")
+    out = tmp_path / "tone" / "shot.####.exr"
+    r = subprocess.run([*inkpaint_exe, "-q", "shade", s["plate"], "--mattes", s["mattes"], "--out", str(out), "--part", "body:threshold_l=45"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    warnings = res["summary"]["warnings"]
+    assert any("'head' vanished on 1 of 4 frames (2)" in w for w in warnings), warnings
+    for w in warnings:
+        assert f"WARNING: {w}" in r.stderr  # printed by the CLI, every one
+    tones = res["summary"]["tones"]
+    assert tones["body"]["method"] == "threshold" and tones["body"]["threshold_l"] == pytest.approx(45.0)
+    assert 0.3 < tones["body"]["share"] < 0.7 and tones["head"]["frames_missing"] == 1
+    model = json.loads((tmp_path / "tone" / "shot.tonemodel.json").read_text())
+    assert model["shot"]["parts"]["body"]["threshold_l"] == tones["body"]["threshold_l"]  # same units both places
+    assert model["shot"]["parts"]["body"]["share"] == tones["body"]["share"]
+    # the contact sheet: written by default, readable, one row per picked frame, path in the result
+    sheet = res["outputs"]["contact_sheet"]
+    assert sheet == res["summary"]["contact_sheet"] and sheet.endswith("shot.contact.png")
+    img = read_image(sheet)
+    assert img.pixels.shape[0] > 4 * 100 and img.pixels.shape[1] > 3 * 300
+    r2 = subprocess.run([*inkpaint_exe, "-q", "shade", s["plate"], "--mattes", s["mattes"], "--out", str(tmp_path / "t2" / "s.####.exr"), "--no-contact-sheet"],
+                        capture_output=True, text=True)
+    assert r2.returncode == 0 and not list((tmp_path / "t2").glob("*.png"))
+
+
+def test_warnings_are_worker_log_events(tmp_path: Path) -> None:
+    s = _scene_with_gaps(tmp_path / "in")
+    job = {"type": "shade", "input": s["plate"], "mattes": s["mattes"], "output": str(tmp_path / "t.####.exr"), "contact_sheet": False}
+    proc = subprocess.run([sys.executable, "-m", "inkpaint", "worker"], input=json.dumps({"type": "run", "id": "a", "job": job}) + "\n" + json.dumps({"type": "shutdown", "wait": True}) + "\n",
+                          capture_output=True, text=True, timeout=120)
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    logs = [e for e in events if e.get("event") == "log" and e.get("level") == "warning"]
+    result = next(e for e in events if e.get("event") == "result")
+    warnings = result["result"]["summary"]["warnings"]
+    assert warnings and {w for w in warnings} <= {e["message"] for e in logs}, (warnings, logs)
+    assert any("vanished" in e["message"] and e.get("id") == "a" for e in logs)
+
+
+def test_part_empty_on_every_frame_warns_and_leaves_it_untouched(tmp_path: Path) -> None:
+    s = _scene_with_gaps(tmp_path / "in", frames=3, head_missing=(1, 2, 3))
+    res = run_job(ShadeJob(input=s["plate"], mattes=s["mattes"], output=str(tmp_path / "t.####.exr"), contact_sheet=False))
+    assert any("'head' is empty on every" in w for w in res.summary["warnings"]), res.summary["warnings"]
+    t = tones_of(str(tmp_path / "t.0002.exr"))
+    body, _, _ = scene_arrays(2)
+    assert (t[body == 0] == 0).all() and set(np.unique(t[body > 0])) == {1, 2}
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["--part", "nope:shadow=0.3"], ["--part", "'nope'", "body", "head"]),
+        (["--part", "body:shadow=1.5"], ["--part", "shadow=1.5", "0..1"]),
+        (["--part", "body:threshold_l=140"], ["--part", "threshold_l=140"]),
+        (["--part", "body:colour=3"], ["--part", "colour=3"]),
+        (["--shadow", "-0.2"], ["shadow", "-0.2", "0..1"]),
+        (["--tones", "5"], ["tones", "5"]),
+        (["--smoothing", "-1"], ["smoothing", "-1"]),
+    ],
+)
+def test_bad_tone_settings_name_the_flag_and_value(tmp_path: Path, inkpaint_exe: list[str], args: list[str], names: list[str]) -> None:
+    s = write_scene(tmp_path / "in", frames=1)
+    r = subprocess.run([*inkpaint_exe, "-q", "shade", s["plate"], "--mattes", s["mattes"], "--out", str(tmp_path / "t.####.exr"), *args], capture_output=True, text=True)
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    for n in names:
+        assert n in r.stderr, (n, r.stderr)
+    assert "Traceback" not in r.stderr and not list(tmp_path.glob("t.*.exr"))
+
+
+def test_part_overrides_parse_person_units() -> None:
+    assert parse_part_overrides(["skin:shadow=0.3", "hair:tones=3,threshold_l=35"]) == {
+        "skin": PartTones(shadow=0.3), "hair": PartTones(tones=3, threshold_l=35.0)}
+    with pytest.raises(SpecError, match="--part"):
+        parse_part_overrides(["skin:shadow"])

@@ -91,7 +91,7 @@ FIT_METHODS = ("otsu", "tail", "clamped", "share", "threshold", "pooled", "empty
 - ``empty``: the part is empty on every fitted frame; nothing to split.
 """
 
-MIN_AUTO_SHARE = 0.05
+MIN_AUTO_SHARE = 0.10
 """The fitted (not user-set) shadow share of a part is at least this (never a silently flat part)..."""
 MAX_AUTO_SHARE = 0.90
 """... and at most this (never a whole part in its shadow colour unless asked)."""
@@ -123,11 +123,12 @@ counts as one vote, not as a large value that drags its neighbourhood."""
 
 
 def _smooth_within_parts(labels: np.ndarray, values: np.ndarray, radius: int) -> np.ndarray:
-    """``values`` averaged over each pixel's neighbourhood within its *own* part (normalised box filter applied
-    twice, close to a Gaussian of sigma ~0.8 ``radius``; cost independent of the radius), 0 outside the parts.
+    """``values`` averaged over each pixel's neighbourhood within its *own* part (normalised box filter of radius
+    ``radius``: cost independent of the radius), 0 outside the parts.
 
-    Each part is filtered on its own bounding box, so neither the background nor a neighbouring part bleeds in:
-    a dark sleeve next to a light hand leaves the hand's edge alone.
+    Each part is filtered on its own bounding box (values and weights as one 2-channel image, one filter call per
+    part), so neither the background nor a neighbouring part bleeds in: a dark sleeve next to a light hand leaves
+    the hand's edge alone.
     """
     out = np.zeros(values.shape, np.float32)
     if radius <= 0:
@@ -140,19 +141,21 @@ def _smooth_within_parts(labels: np.ndarray, values: np.ndarray, radius: int) ->
         x, y, bw, bh = cv2.boundingRect(m.view(np.uint8))
         y0, y1, x0, x1 = max(y - radius, 0), min(y + bh + radius, h), max(x - radius, 0), min(x + bw + radius, w)
         mb = m[y0:y1, x0:x1]
-        wgt = mb.astype(np.float32)
-        num = cv2.blur(cv2.blur(values[y0:y1, x0:x1] * wgt, k, borderType=cv2.BORDER_CONSTANT), k, borderType=cv2.BORDER_CONSTANT)
-        den = cv2.blur(cv2.blur(wgt, k, borderType=cv2.BORDER_CONSTANT), k, borderType=cv2.BORDER_CONSTANT)
-        np.copyto(out[y0:y1, x0:x1], num / np.maximum(den, np.float32(1e-6)), where=mb)
+        two = np.empty((y1 - y0, x1 - x0, 2), np.float32)
+        two[..., 1] = mb
+        np.multiply(values[y0:y1, x0:x1], two[..., 1], out=two[..., 0])
+        sm = cv2.blur(two, k, borderType=cv2.BORDER_CONSTANT)
+        np.copyto(out[y0:y1, x0:x1], sm[..., 0] / np.maximum(sm[..., 1], np.float32(1e-6)), where=mb)
     return out
 
 
 def smooth_margin(labels: np.ndarray, lstar: np.ndarray, thresholds: np.ndarray, radius: int) -> np.ndarray:
     """Each pixel's ``L* - threshold of its part``, clipped to +-:data:`SMOOTH_CLIP` and averaged over its
-    neighbourhood *inside the parts*; negative is shadow.
+    neighbourhood within its own part (:func:`_smooth_within_parts`); negative is shadow.
 
-    Smoothed within each part (:func:`_smooth_within_parts`): texture, noise and thin creases average out and
-    shadows become regions with smooth edges that stop at the part's boundary.
+    Texture, noise and thin creases average out and shadows become regions with smooth edges that stop at the
+    part's boundary. (:func:`assign_tones` uses :func:`shadow_within_parts`, the same decision without the
+    normalisation.)
 
     Args:
         labels: ``(H, W)`` uint8 part labels (0 outside).
@@ -166,6 +169,45 @@ def smooth_margin(labels: np.ndarray, lstar: np.ndarray, thresholds: np.ndarray,
     d = lstar - np.take(thresholds, labels)
     np.clip(d, -SMOOTH_CLIP, SMOOTH_CLIP, out=d)
     return _smooth_within_parts(labels, d, radius)
+
+
+def shadow_within_parts(labels: np.ndarray, lstar: np.ndarray, thresholds: np.ndarray, radius: int, limit: np.ndarray | None = None) -> np.ndarray:
+    """Shadow pixels, part by part on each part's bounding box: where :func:`smooth_margin` is negative (computed
+    as the sign of the box *sum* of the clipped margins over the part, which the normalisation does not change),
+    then shadow islands and base holes smaller than the part's ``limit`` removed (4-connected, within the part).
+
+    Args:
+        labels: ``(H, W)`` uint8 part labels (0 outside).
+        lstar: ``(H, W)`` float32 L*.
+        thresholds: ``(P + 1,)`` float32 per-label shadow thresholds (L*).
+        radius: box radius in pixels (0: no smoothing).
+        limit: ``(P + 1,)`` smallest region kept per part, pixels (``None``: no cleanup).
+
+    Returns:
+        ``(H, W)`` bool.
+    """
+    d = lstar - np.take(thresholds, labels)
+    np.clip(d, -SMOOTH_CLIP, SMOOTH_CLIP, out=d)
+    out = np.zeros(labels.shape, bool)
+    k = (2 * radius + 1, 2 * radius + 1)
+    h, w = labels.shape
+    for p in np.flatnonzero(np.bincount(labels.reshape(-1), minlength=2)[1:]) + 1:
+        m = labels == p
+        x, y, bw, bh = cv2.boundingRect(m.view(np.uint8))
+        y0, y1, x0, x1 = max(y - radius, 0), min(y + bh + radius, h), max(x - radius, 0), min(x + bw + radius, w)
+        mb = m[y0:y1, x0:x1]
+        if radius > 0:
+            dm = d[y0:y1, x0:x1] * mb
+            sp = cv2.boxFilter(dm, -1, k, normalize=False, borderType=cv2.BORDER_CONSTANT) < 0
+        else:
+            sp = d[y0:y1, x0:x1] < 0
+        sp &= mb
+        lim = 0.0 if limit is None else float(limit[p])
+        if lim > 1:
+            sp &= ~_remove_small(sp, lim, connectivity=4)
+            sp |= _remove_small(mb & ~sp, lim, connectivity=4)
+        out[y0:y1, x0:x1] |= sp
+    return out
 
 
 def smooth_lightness(labels: np.ndarray, lstar: np.ndarray, radius: int) -> np.ndarray:
@@ -689,38 +731,18 @@ def sample_frames(frames: Sequence[int], count: int) -> list[int]:
     return sorted({frames[i] for i in idx})
 
 
-def _remove_small(mask: np.ndarray, min_area: int) -> np.ndarray:
-    """Pixels of ``mask`` in 8-connected components smaller than ``min_area``."""
+def _remove_small(mask: np.ndarray, min_area: float, connectivity: int = 8) -> np.ndarray:
+    """Pixels of ``mask`` in components (``connectivity`` 4 or 8) smaller than ``min_area``."""
     if min_area <= 1 or not mask.any():
         return np.zeros_like(mask)
     # connectedComponents + bincount: ~3x cheaper than connectedComponentsWithStats, which also computes boxes
-    n, comp = cv2.connectedComponents(mask.view(np.uint8), connectivity=8)
+    n, comp = cv2.connectedComponents(mask.view(np.uint8), connectivity=connectivity)
     cc = np.asarray(comp, np.int32)
     small = np.bincount(cc.reshape(-1), minlength=n) < min_area
     small[0] = False
     if not small[1:].any():
         return np.zeros_like(mask)
     return np.take(small, cc)
-
-
-def _remove_small_rel(mask: np.ndarray, min_px: np.ndarray) -> np.ndarray:
-    """Pixels of ``mask`` in 8-connected components smaller than their own size limit.
-
-    Args:
-        mask: ``(H, W)`` bool.
-        min_px: ``(H, W)`` float32 size limit of each pixel (its part's); a component's limit is the mean over it.
-    """
-    if not mask.any():
-        return np.zeros_like(mask)
-    n, comp = cv2.connectedComponents(mask.view(np.uint8), connectivity=4)
-    cc = np.asarray(comp, np.int32).reshape(-1)
-    size = np.bincount(cc, minlength=n)
-    limit = np.bincount(cc, weights=min_px.reshape(-1), minlength=n)
-    small = size * size < limit  # size < mean limit  <=>  size^2 < sum of limits
-    small[0] = False
-    if not small[1:].any():
-        return np.zeros_like(mask)
-    return np.take(small, cc).reshape(mask.shape)
 
 
 def assign_tones(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, tables: dict[str, np.ndarray] | None = None) -> np.ndarray:
@@ -750,16 +772,10 @@ def assign_tones(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, tables
 
 def _assign_tones_box(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, t: dict[str, np.ndarray]) -> np.ndarray:
     inside = labels > 0
-    shadow = (smooth_margin(labels, lstar, t["mid"], model.smooth_px) < 0) & inside
     # morphological cleanup at each part's scale: shadow islands and base holes below a share of the part go
     areas = np.bincount(labels.reshape(-1), minlength=len(model.parts) + 1).astype(np.float32)
     limit = np.maximum(model.min_region_frac * areas, np.minimum(float(model.min_region), 0.1 * areas))
-    limit[0] = 0.0
-    if limit.max() > 1:
-        min_px = np.take(limit, labels)
-        shadow &= ~_remove_small_rel(shadow, min_px)
-        base = inside & ~shadow
-        shadow |= _remove_small_rel(base, min_px) & inside
+    shadow = shadow_within_parts(labels, lstar, t["mid"], model.smooth_px, limit)
     tone = np.where(shadow, np.uint8(TONE_SHADOW), inside.view(np.uint8) * np.uint8(TONE_BASE))
     min_region = model.min_region
     hl_t = t["highlight"]
@@ -814,6 +830,7 @@ __all__ = [
     "ToneStats",
     "smooth_radius",
     "smooth_margin",
+    "shadow_within_parts",
     "sample_frames",
     "assign_tones",
 ]

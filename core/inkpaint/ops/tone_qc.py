@@ -144,14 +144,14 @@ def tones_image(labels: np.ndarray, tone: np.ndarray) -> np.ndarray:
         tone: ``(H, W)`` tone codes.
 
     Returns:
-        ``(H, W, 3)`` float32 display RGB (dark grey outside the parts).
+        ``(H, W, 3)`` float32 display RGB (grey outside the parts).
     """
     n = int(labels.max()) + 1 if labels.size else 1
-    tints = np.stack([np.full(3, 0.12, np.float32)] + [part_tint(i) for i in range(n - 1)])
+    tints = np.stack([np.full(3, 0.22, np.float32)] + [part_tint(i) for i in range(n - 1)])
     img = tints[labels] * _TONE_SHADE[np.minimum(tone, 4)][..., None]
     hl = tone == TONE_HIGHLIGHT
     img[hl] = 0.5 * img[hl] + 0.5
-    img[labels == 0] = 0.12
+    img[labels == 0] = 0.22
     return img.astype(np.float32)
 
 
