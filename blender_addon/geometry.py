@@ -129,18 +129,34 @@ class SplineTrack:
     """One Mask spline through the shot: the same number of points on every frame.
 
     Attributes:
-        hole: True when it cuts a hole (drawn with the layer's fill-holes mode).
-        frames: frame -> resampled points ``(N, 2)`` in engine pixels; frames where the outline is absent hold a
-            ring shrunk to a 0.001-px circle around its last known centroid (renders nothing). Not a single point:
-            a spline whose points and handles all coincide breaks Blender's mask rasteriser for the whole layer.
+        hole: True when it cuts a hole. The layer fills holes (Blender's ``use_fill_holes``: where splines
+            overlap, the count of splines covering a pixel decides, odd = inside), so an outer outline, a hole
+            inside it and an island inside that hole all come out right on every frame.
+        frames: frame -> resampled points ``(N, 2)`` in engine pixels. Frames where the outline is absent hold a
+            tiny ring *parked outside the frame* (:data:`PARK_AT`): it can neither draw nor punch a hole anywhere
+            in the picture. (Not a single point: a spline whose points and handles all coincide breaks Blender's
+            mask rasteriser for the whole layer; and not a ring at the outline's last centroid, which, inside the
+            body, cuts most of the body out when the layer fills holes.)
+        error: the largest distance (pixels) from an engine outline vertex to the resampled outline, over the
+            shot: what the point count costs in fidelity.
     """
 
     hole: bool
     frames: dict[int, np.ndarray] = dataclasses.field(default_factory=dict)
+    error: float = 0.0
+
+    @property
+    def points(self) -> int:
+        """Points per frame of this spline."""
+        return len(next(iter(self.frames.values()))) if self.frames else 0
 
 
 ABSENT_RING_RADIUS = 1e-3
 """Radius in pixels of the ring an absent outline shrinks to."""
+PARK_AT = (-64.0, -64.0)
+"""Where (engine pixels, top-left origin: above and left of the frame) an absent outline's ring is parked."""
+POINT_STEPS = (8, 12, 16, 24, 32, 48, 64, 96, 128, 160, 192, 256)
+"""Point counts tried, fewest first, by the adaptive simplification."""
 
 
 def _unit_ring(n: int) -> np.ndarray:
@@ -148,14 +164,45 @@ def _unit_ring(n: int) -> np.ndarray:
     return np.stack([np.cos(ang), np.sin(ang)], axis=1)
 
 
+def outline_error(outline: np.ndarray, ring: np.ndarray) -> float:
+    """Largest distance (pixels) from a vertex of ``outline`` ``(M, 2)`` to the closed polyline ``ring`` ``(N, 2)``."""
+    a = ring
+    b = np.roll(ring, -1, axis=0)
+    ab = b - a
+    denom = np.maximum((ab ** 2).sum(axis=1), 1e-12)
+    ap = outline[:, None, :] - a[None, :, :]
+    t = np.clip((ap * ab[None]).sum(axis=2) / denom[None], 0.0, 1.0)
+    closest = a[None] + t[..., None] * ab[None]
+    d = np.hypot(*(outline[:, None, :] - closest).transpose(2, 0, 1))
+    return float(d.min(axis=1).max()) if len(outline) else 0.0
+
+
+def adaptive_points(outlines: Sequence[np.ndarray], tolerance: float, lo: int, hi: int) -> tuple[int, float]:
+    """The fewest points (from :data:`POINT_STEPS`, within ``lo..hi``) that follow every outline of a spline to
+    within ``tolerance`` pixels, and the error it leaves (``hi`` points when none is that close).
+
+    Smooth outlines get few points (easy to edit); detailed ones as many as they need.
+    """
+    steps = [n for n in POINT_STEPS if lo <= n <= hi] or [hi]
+    if steps[-1] != hi:
+        steps.append(hi)
+    err = 0.0
+    for n in steps:
+        err = max(outline_error(o, resample_closed(o, n)) for o in outlines)
+        if err <= tolerance:
+            return n, err
+    return steps[-1], err
+
+
 def track_outlines(
     per_frame: Mapping[int, Sequence[Mapping[str, object]]],
     *,
-    max_splines: int = 8,
+    max_splines: int = 32,
     points: int = 0,
     min_points: int = 8,
-    max_points: int = 96,
-    min_area_ratio: float = 0.002,
+    max_points: int = 192,
+    tolerance: float = 0.75,
+    min_area: float = 4.0,
 ) -> list[SplineTrack]:
     """Turn per-frame outlines (variable counts and vertex numbers) into splines with stable point counts.
 
@@ -166,8 +213,10 @@ def track_outlines(
     Args:
         per_frame: frame -> outlines as in the contours JSON (``points`` in pixels, ``hole``, ``area``).
         max_splines: most splines per object; the smallest outlines beyond it are dropped.
-        points: points per spline; 0 picks per spline from the outline's vertex count (``min_points..max_points``).
-        min_area_ratio: outlines smaller than this fraction of the frame's largest outline are dropped.
+        points: points per spline; 0 picks per spline, adaptively: the fewest that keep every frame's outline
+            within ``tolerance`` pixels (``min_points..max_points``, see :func:`adaptive_points`).
+        tolerance: adaptive simplification's largest allowed distance, pixels.
+        min_area: outlines smaller than this many square pixels are dropped.
 
     Returns:
         The splines, outers first.
@@ -179,11 +228,10 @@ def track_outlines(
     scale = 1.0
     for f in frames:
         outlines = [o for o in per_frame[f] if len(o.get("points", [])) >= 3]  # type: ignore[arg-type]
+        outlines = [o for o in outlines if abs(float(o.get("area", min_area))) >= min_area]  # type: ignore[arg-type]
         if not outlines:
             continue
-        largest = max(float(o.get("area", 0.0)) for o in outlines)  # type: ignore[arg-type]
-        outlines = [o for o in outlines if float(o.get("area", 0.0)) >= min_area_ratio * largest]  # type: ignore[arg-type]
-        outlines.sort(key=lambda o: (bool(o.get("hole")), -float(o.get("area", 0.0))))  # type: ignore[arg-type]
+        outlines.sort(key=lambda o: (bool(o.get("hole")), -abs(float(o.get("area", 0.0)))))  # type: ignore[arg-type]
         used: set[int] = set()
         for o in outlines:
             pts = np.asarray(o["points"], np.float64).reshape(-1, 2)
@@ -207,22 +255,23 @@ def track_outlines(
             used.add(best)
             raw[best][f] = pts
             centroids[best] = c
+    park = np.asarray(PARK_AT, np.float64)
     for tr, frames_pts in zip(tracks, raw):
-        n = points or int(np.clip(max(len(p) for p in frames_pts.values()), min_points, max_points))
+        if points:
+            n = points
+            tr.error = max(outline_error(p, resample_closed(p, n)) for p in frames_pts.values())
+        else:
+            n, tr.error = adaptive_points(list(frames_pts.values()), tolerance, min_points, max_points)
         prev: np.ndarray | None = None
-        last_c: np.ndarray | None = None
-        first = min(frames_pts)
         for f in frames:
             if f in frames_pts:
                 ring = resample_closed(frames_pts[f], n)
                 if prev is not None:
                     ring = align_cyclic(prev, ring)
                 prev = ring
-                last_c = ring.mean(axis=0)
                 tr.frames[f] = ring
             else:
-                c = last_c if last_c is not None else frames_pts[first].mean(axis=0)
-                tr.frames[f] = c[None] + ABSENT_RING_RADIUS * _unit_ring(n)
+                tr.frames[f] = park[None] + ABSENT_RING_RADIUS * _unit_ring(n)
     return tracks
 
 

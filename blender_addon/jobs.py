@@ -1,14 +1,13 @@
-"""Job specs (plain dicts in the engine's JSON form) built from a clip's Inkpaint settings.
+"""Job specs built from a clip's Inkpaint settings with the engine's own job classes.
 
-The add-on never imports the engine: it writes the same JSON a TD would write by hand (``schema_version`` 1,
-``type`` and the job's fields; see the engine's ``inkpaint.spec``), and the worker validates it, naming the field
-of anything wrong.
+The add-on never imports the engine; it uses the engine's stdlib-only job package (:mod:`inkpaint.jobs`, vendored
+into the extension, see :mod:`._contract`): each job is decoded with its class (every field type-checked, a bad one
+named) and sent as that class's JSON. The worker validates the whole job again.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import tempfile
@@ -18,11 +17,12 @@ from typing import Any
 import bpy
 
 from . import clip_source
+from ._contract import jobs as J
 from .clip_source import Plate
 from .geometry import frame_to_pixels
 from .props import name_problem
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = J.SCHEMA_VERSION
 
 
 class JobBuildError(ValueError):
@@ -52,17 +52,23 @@ def work_dir(clip: bpy.types.MovieClip, output_dir: str = "") -> str:
 
 def job_key(data: dict[str, Any]) -> str:
     """A hash (16 hex digits) of a JSON-ready dict: names result folders, so changed settings get a new folder."""
-    canon = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canon.encode("utf-8")).hexdigest()[:16]
+    return J.content_key(data)
 
 
-def file_digest(path: str) -> str:
-    """SHA-256 (16 hex digits) of a file's bytes, "" when unreadable: a palette edited in place changes keys."""
+file_digest = J.file_digest
+"""SHA-256 (16 hex digits) of a file's bytes, "" when unreadable: a palette edited in place changes keys."""
+
+
+def typed(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` (``type`` + fields) decoded with its engine job class and encoded again (defaults filled in).
+
+    Raises:
+        JobBuildError: a field has the wrong type or an invalid value (the message names the field).
+    """
     try:
-        with open(path, "rb") as fh:
-            return hashlib.sha256(fh.read()).hexdigest()[:16]
-    except OSError:
-        return ""
+        return J.typed_job(body).to_dict()
+    except J.SpecError as exc:
+        raise JobBuildError(str(exc)) from None
 
 
 def read_manifest(path: str) -> dict[str, Any]:
@@ -188,7 +194,7 @@ def build_roto(
             raise JobBuildError(f"object '{o.name}' has no prompts: click on it with Add Points, or give it a mask prompt")
         objects.append({"name": o.name, "prompts": prompts})
     base = bpy.path.clean_name(clip.name)
-    job = {
+    job = typed({
         "schema_version": SCHEMA_VERSION,
         "type": "roto",
         "input": plate.pattern,
@@ -203,7 +209,7 @@ def build_roto(
         "cryptomatte": bool(s.cryptomatte if cryptomatte is None else cryptomatte),
         # Blender 5.0 loads an EXR's data window as the whole image (display window ignored): ask for full frames
         "output_options": {"overwrite": bool(s.overwrite if overwrite is None else overwrite), "data_window": "full"},
-    }
+    })
     return RotoPlan(job, plate, [o["name"] for o in objects], frames, wd)
 
 

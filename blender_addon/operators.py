@@ -465,10 +465,18 @@ class INKPAINT_OT_roto(_RunOperator, bpy.types.Operator):
             summ = results.apply_roto(bpy.context, c, result, plan.plate, plan.names, bool(plan.job["cryptomatte"]), points)
             return (
                 f"tracked {', '.join(plan.names)} on {summ['frames']} frame(s): mask '{summ.get('mask', '-')}', "
-                f"mattes '{summ['image']}', compositor '{summ['tree']}'"
+                f"mattes '{summ['image']}', compositor '{summ['tree']}'" + _points_text(summ)
             )
 
         return "run", {"job": plan.job}, "roto", apply
+
+
+def _points_text(summary: dict[str, Any]) -> str:
+    """``; points per spline: dog 48+12, ball 16`` (adaptive simplification), "" without Mask layers."""
+    pts = summary.get("points") or {}
+    if not pts:
+        return ""
+    return "; points per spline: " + ", ".join(f"{n} {'+'.join(map(str, c)) or '-'}" for n, c in pts.items())
 
 
 class INKPAINT_OT_preview_frame(_RunOperator, bpy.types.Operator):
@@ -529,7 +537,7 @@ class INKPAINT_OT_apply_roto(_ClipOperator, bpy.types.Operator):
         except (OSError, KeyError, ValueError, RuntimeError) as exc:
             self.report({"ERROR"}, f"cannot apply '{path}': {exc}")
             return {"CANCELLED"}
-        self.report({"INFO"}, f"applied {len(names)} object(s) on {summ['frames']} frame(s)")
+        self.report({"INFO"}, f"applied {len(names)} object(s) on {summ['frames']} frame(s)" + _points_text(summ))
         return {"FINISHED"}
 
 

@@ -16,12 +16,12 @@ from bpy.props import (
     StringProperty,
 )
 
+from ._contract import jobs as J
+
 ADDON_ID = __package__ or "inkpaint"
 
-RESERVED_NAMES = {"rgba", "rgb", "alpha", "depth", "motion", "forward", "backward", "mask", "a", "r", "g", "b", "ink", "tone"}
-"""Layer names the engine refuses (they clash with built-in channels); mirrors the engine's roto op."""
-
-_NAME_RX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+RESERVED_NAMES = J.RESERVED_NAMES
+"""Layer names the engine refuses (they clash with built-in channels, Nuke's ``all``/``none`` included)."""
 
 PALETTE = [
     (0.95, 0.35, 0.25), (0.25, 0.65, 0.95), (0.35, 0.85, 0.35), (0.95, 0.8, 0.2),
@@ -39,13 +39,8 @@ def channel_name(text: str) -> str:
     return name
 
 
-def name_problem(name: str) -> str | None:
-    """Why ``name`` cannot be an engine layer name, or ``None`` when it can."""
-    if not _NAME_RX.match(name):
-        return f"{name!r} is not a valid layer name (letters, digits and _; not starting with a digit)"
-    if name.lower() in RESERVED_NAMES:
-        return f"{name!r} is reserved (clashes with a built-in channel)"
-    return None
+name_problem = J.name_problem
+"""Why a name cannot be an engine layer name, or ``None`` when it can (the engine's one rule)."""
 
 
 def addon_prefs(context: bpy.types.Context | None = None) -> "InkpaintPreferences | None":
@@ -63,7 +58,7 @@ class InkpaintPreferences(bpy.types.AddonPreferences):
         name="Worker executable",
         description=(
             "Python interpreter with the inkpaint package (e.g. .../inkpaint/.venv/bin/python), or the 'inkpaint' "
-            "command. Empty: $INKPAINT_WORKER_PYTHON, then 'inkpaint' on PATH"
+            "command. Empty: $INKPAINT_WORKER, then 'inkpaint' on PATH"
         ),
         subtype="FILE_PATH",
         default="",

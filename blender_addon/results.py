@@ -3,8 +3,10 @@
 Mask layout: one Mask datablock per clip (``Inkpaint <clip>``) with one layer per object. Each outline becomes a
 cyclic spline with the same number of points on every frame; ``co`` and both handles of every point are keyframed
 per frame (linear interpolation between frames), with ``ALIGNED`` handles so an edit keeps the curve smooth. A
-frame where an outline vanishes keys its spline collapsed to a point (renders nothing). Holes are separate splines
-and the layer fills holes.
+frame where an outline vanishes keys its spline as a tiny ring parked outside the frame (renders nothing and cuts
+nothing). Holes and islands are separate splines and the layer fills holes (odd overlap count = inside), so holes
+are holes and islands islands on every frame. Each spline gets as few points as follow its outline to 0.75 px
+(adaptive); the counts are stored on the layer (``layer["inkpaint_points"]``) and reported.
 """
 
 from __future__ import annotations
@@ -159,6 +161,8 @@ def key_object_layer(
                     _key(_fcurve(mask, action, f"{base}[{i}].{prop}", axis), frames, arr[:, i, axis])
     layer.use_fill_holes = any(t.hole for t in tracks)
     layer.use_fill_overlap = False
+    layer["inkpaint_points"] = [t.points for t in tracks]
+    layer["inkpaint_error_px"] = round(max((t.error for t in tracks), default=0.0), 3)
     return layer
 
 
@@ -188,10 +192,13 @@ def apply_roto(
         mask.frame_start = min(frame_map.values())
         mask.frame_end = max(frame_map.values())
         aspect = (float(clip.display_aspect[0]), float(clip.display_aspect[1]))
+        points = {}
         for name in names:
-            key_object_layer(mask, name, contours, frame_map, (plate.width, plate.height), aspect, spline_points)
+            layer = key_object_layer(mask, name, contours, frame_map, (plate.width, plate.height), aspect, spline_points)
+            points[name] = list(layer["inkpaint_points"])
         summary["mask"] = mask.name
         summary["layers"] = list(names)
+        summary["points"] = points  # points per spline, per object layer
     mattes = compositor.load_sequence(
         outputs["mattes"], frames[0], plate.scene_frame(frames[0]), frames[-1] - frames[0] + 1, f"{clip.name} mattes", non_color=True
     )

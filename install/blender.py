@@ -15,6 +15,9 @@ layout: the add-on files at the zip's root) and the extension is copied into the
 (``<Blender config>/<version>/extensions/user_default/inkpaint``), to be enabled in Preferences > Add-ons.
 
 Nothing is installed into Blender's Python: the add-on runs the engine in its own environment (the worker).
+The engine's stdlib-only job package (``core/inkpaint/jobs``: job classes, worker client) is vendored into the
+extension as ``_vendor/inkpaint_jobs`` at build time (extensions must be self-contained; the repository keeps one
+copy).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ SOURCE = ROOT / "blender_addon"
 EXTENSION_ID = "inkpaint"
 EXCLUDE_DIRS = {"__pycache__", ".git"}
 EXCLUDE_SUFFIXES = {".pyc", ".zip"}
+JOBS_PACKAGE = ROOT / "core" / "inkpaint" / "jobs"
+VENDOR_DIR = "_vendor"
 
 
 def manifest_version(source: Path = SOURCE) -> str:
@@ -45,14 +50,38 @@ def manifest_version(source: Path = SOURCE) -> str:
 
 
 def addon_files(source: Path = SOURCE) -> list[Path]:
-    """The files that make up the extension, relative to ``source``."""
+    """The files that make up the extension, relative to ``source`` (without the vendored job package)."""
+    return [rel for rel, _ in _tree(source)]
+
+
+def _tree(source: Path) -> list[tuple[Path, Path]]:
     out = []
     for path in sorted(source.rglob("*")):
         rel = path.relative_to(source)
         if path.is_dir() or any(part in EXCLUDE_DIRS for part in rel.parts) or path.suffix in EXCLUDE_SUFFIXES:
             continue
-        out.append(rel)
+        out.append((rel, path))
     return out
+
+
+def extension_files(source: Path = SOURCE) -> list[tuple[Path, Path]]:
+    """``(path in the extension, file on disk)`` for every file of the built extension: the add-on's files and
+    the engine's job package as ``_vendor/inkpaint_jobs``."""
+    files = [(rel, path) for rel, path in _tree(source) if rel.parts[0] != VENDOR_DIR]
+    files.append((Path(VENDOR_DIR) / "__init__.py", Path(__file__)))  # placeholder, written empty by stage_source
+    files += [(Path(VENDOR_DIR) / "inkpaint_jobs" / rel, path) for rel, path in _tree(JOBS_PACKAGE)]
+    return files
+
+
+def stage_source(dest: Path, source: Path = SOURCE) -> Path:
+    """Write the extension's source tree (add-on + vendored job package) into ``dest``; returns ``dest``."""
+    for rel, path in extension_files(source):
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        if rel == Path(VENDOR_DIR) / "__init__.py":
+            (dest / rel).write_text('"""Vendored at build time by install/blender.py; do not edit."""\n', encoding="utf-8")
+        else:
+            shutil.copy2(path, dest / rel)
+    return dest
 
 
 def find_blender(explicit: str | None) -> str | None:
@@ -69,21 +98,23 @@ def build_zip(out_dir: Path, blender: str | None) -> Path:
     """Build ``inkpaint-<version>.zip`` in ``out_dir`` (with Blender's own builder when a binary is available)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{EXTENSION_ID}-{manifest_version()}.zip"
-    if blender:
-        run([blender, "--factory-startup", "--command", "extension", "build", "--source-dir", str(SOURCE), "--output-dir", str(out_dir)])
-        if not target.exists():
-            raise SystemExit(f"error: Blender did not write {target}")
-        return target
-    fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".part", dir=out_dir)
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-            for rel in addon_files():
-                zf.write(SOURCE / rel, rel.as_posix())
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with tempfile.TemporaryDirectory(prefix="inkpaint-ext-") as tmpdir:
+        staged = stage_source(Path(tmpdir) / EXTENSION_ID)
+        if blender:
+            run([blender, "--factory-startup", "--command", "extension", "build", "--source-dir", str(staged), "--output-dir", str(out_dir)])
+            if not target.exists():
+                raise SystemExit(f"error: Blender did not write {target}")
+            return target
+        fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".part", dir=out_dir)
+        os.close(fd)
+        try:
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+                for rel, _ in _tree(staged):
+                    zf.write(staged / rel, rel.as_posix())
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     return target
 
 
@@ -119,9 +150,7 @@ def copy_into(target_dir: Path) -> Path:
     target_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{EXTENSION_ID}-", dir=target_dir))
     try:
-        for rel in addon_files():
-            (staging / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(SOURCE / rel, staging / rel)
+        stage_source(staging)
         old = None
         if dest.exists():
             old = target_dir / f".{EXTENSION_ID}-old-{os.getpid()}"

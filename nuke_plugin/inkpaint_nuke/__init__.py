@@ -7,7 +7,18 @@ with internal Read nodes. Create nodes with :func:`create_roto`, :func:`create_s
 
 from __future__ import annotations
 
+import sys
 from typing import Any
+
+MIN_NUKE = 14
+"""The oldest Nuke the plugin supports (Nuke 14 runs Python 3.9; Nuke 15 3.10; Nuke 16 3.11)."""
+MIN_PYTHON = (3, 9)
+
+if sys.version_info < MIN_PYTHON:
+    raise ImportError(
+        f"inkpaint needs Nuke {MIN_NUKE} or newer (Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]}+); this Nuke runs Python "
+        f"{sys.version_info[0]}.{sys.version_info[1]}"
+    )
 
 __version__ = "0.1.0"
 NODE_VERSION = 1

@@ -1,7 +1,8 @@
-"""Job specs built from node settings, as plain JSON-ready dicts (Nuke never imports the engine).
+"""Job specs built from node settings with the engine's own job classes (:mod:`inkpaint.jobs`, stdlib only; Nuke
+never imports the rest of the engine).
 
-The dicts follow the engine's job schema (``core/inkpaint/spec.py`` and each operation's job class); the worker
-validates them and answers field-named errors. Coordinates here are converted from Nuke's (origin bottom-left) to
+Each builder decodes its fields with the job class (every field type-checked, a bad one named in the error) and
+returns the JSON-ready dict the worker receives; the worker validates the whole job again. Coordinates here are converted from Nuke's (origin bottom-left) to
 the engine's (origin top-left): ``y_engine = height - y_nuke``.
 
 A job's *key* hashes the job with its output paths left out; results live in a folder named after the key, so
@@ -12,13 +13,12 @@ overwrite earlier results.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-import os
-import re
 from typing import Any
 
-SCHEMA_VERSION = 1
+from ._contract import jobs as J
+
+SCHEMA_VERSION = J.SCHEMA_VERSION
 OUTPUT_FIELDS = ("output", "contours_output", "qc_output", "out", "out_dir", "outputs", "output_dir")
 
 
@@ -56,6 +56,18 @@ class MaskPrompt:
 
 class JobBuildError(Exception):
     """The node's settings cannot make a valid job (the message names the knob or object)."""
+
+
+def _typed(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` decoded with its engine job class and encoded again (all fields, defaults filled in).
+
+    Raises:
+        JobBuildError: a field has the wrong type or an invalid value (the message names the field).
+    """
+    try:
+        return J.typed_job(body).to_dict()
+    except J.SpecError as exc:
+        raise JobBuildError(str(exc)) from None
 
 
 def to_engine_y(y: float, height: int) -> float:
@@ -124,7 +136,7 @@ def roto_job(
         raise JobBuildError(f"direction must be forward, backward or both, not {direction!r}")
     if frames[1] < frames[0]:
         raise JobBuildError(f"frame range {frames[0]}-{frames[1]} ends before it starts")
-    return {
+    return _typed({
         "schema_version": SCHEMA_VERSION,
         "type": "roto",
         "input": input,
@@ -139,7 +151,7 @@ def roto_job(
         "cryptomatte": bool(cryptomatte),
         "color": dict(color),
         "output_options": {"compression": "zip", "overwrite": False},
-    }
+    })
 
 
 def segment_request(
@@ -160,21 +172,11 @@ def segment_request(
 
 def job_key(job: dict[str, Any]) -> str:
     """A hash of ``job`` without its output paths (16 hex digits)."""
-    body = {k: v for k, v in job.items() if k not in OUTPUT_FIELDS}
-    canon = json.dumps(body, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canon.encode("utf-8")).hexdigest()[:16]
+    return J.content_key(job, OUTPUT_FIELDS)
 
 
-def manifest_path(pattern: str) -> str:
-    """The engine's manifest beside an output sequence (``roto/m.####.exr`` -> ``roto/m.inkpaint.json``), as
-    ``inkpaint.ops.base.manifest_path`` computes it."""
-    name = os.path.basename(pattern)
-    m = re.search(r"(#+|@+|%0?\d*d)", name)
-    prefix = pattern[: len(pattern) - len(name)] + (name[: m.start()] if m else name)
-    base = prefix.rstrip("._-")
-    if os.path.basename(base) == "":
-        base = os.path.join(base, "frames")
-    return base + ".inkpaint.json"
+manifest_path = J.manifest_path
+"""The engine's manifest beside an output sequence (``roto/m.####.exr`` -> ``roto/m.inkpaint.json``)."""
 
 
 def read_manifest(pattern: str) -> dict[str, Any] | None:
@@ -238,16 +240,11 @@ def cel_job(*, input: str, mattes: str, palette: str, out_dir: str, frames: tupl
         if not over:
             raise JobBuildError("a background colour setting was given without a background (over)")
         job["over_color"] = dict(over_color)
-    return job
+    return _typed(job)
 
 
-def shot_name(pattern: str) -> str:
-    """The shot name the engine's cel job files its layers under: the plate's file name before the frame token
-    (``plates/shot_v1.####.exr`` -> ``shot_v1``), ``frames`` when that is empty (``CelJob.shot_name``)."""
-    name = os.path.basename(os.path.expandvars(os.path.expanduser(pattern)))
-    m = re.search(r"(#+|@+|%0?\d*d)", name)
-    stem = (name[: m.start()] if m else name).rstrip("._-")
-    return stem or "frames"
+shot_name = J.shot_name
+"""The shot name the engine's cel job files its layers under (``plates/shot_v1.####.exr`` -> ``shot_v1``)."""
 
 
 def cel_outputs(job: dict[str, Any]) -> dict[str, str]:
@@ -302,13 +299,8 @@ def paint_job(*, input: str, output: str, frames: tuple[int, int], keys: list[di
         "lines_output": lines_output, "labels_output": labels_output, "segments_output": segments_output,
         "qc_output": qc_output, "output_options": {"overwrite": bool(overwrite)},
     }
-    return job
+    return _typed(job)
 
 
-def file_digest(path: str) -> str:
-    """SHA-256 (16 hex digits) of a file's bytes, "" when unreadable: edits to a palette change job keys."""
-    try:
-        with open(path, "rb") as fh:
-            return hashlib.sha256(fh.read()).hexdigest()[:16]
-    except OSError:
-        return ""
+file_digest = J.file_digest
+"""SHA-256 (16 hex digits) of a file's bytes, "" when unreadable: edits to a palette change job keys."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import uuid
 from typing import Any
 
@@ -29,8 +28,6 @@ BACKENDS = ["classic", "sam2"]
 MODELS = ["tiny", "small", "base_plus", "large"]
 DEVICES = ["auto", "cuda", "mps", "cpu"]
 VIEWS = ["result", "preview", "input"]
-_NAME_RX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_RESERVED = {"rgba", "rgb", "alpha", "depth", "motion", "forward", "backward", "mask", "a", "r", "g", "b", "ink", "tone", "none", "all"}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -131,10 +128,9 @@ class PromptData:
 def check_object_name(name: str, existing: list[str]) -> str:
     """Validate a new object name (it becomes a Nuke layer and an EXR channel prefix)."""
     name = name.strip()
-    if not _NAME_RX.match(name):
-        raise runner.InkpaintNukeError(f"{name!r} is not a valid object name: use letters, digits and _, not starting with a digit")
-    if name.lower() in _RESERVED:
-        raise runner.InkpaintNukeError(f"{name!r} is reserved (it would clash with a built-in layer); choose another name")
+    problem = jobs.J.name_problem(name)  # the engine's one rule (inkpaint.jobs.names)
+    if problem:
+        raise runner.InkpaintNukeError(f"object name {problem}; choose another name")
     if name in existing:
         raise runner.InkpaintNukeError(f"there is already an object called {name!r}")
     return name

@@ -19,12 +19,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shlex
 import shutil
 from typing import Any
 
+from ._contract import client as _client
+from ._contract import jobs as _jobs
+
+_protocol = _jobs.protocol
+
 PREFS_ENV = "INKPAINT_NUKE_PREFS"
-WORKER_ENV = "INKPAINT_WORKER"
+WORKER_ENV = _protocol.WORKER_ENV
 CACHE_ENV = "INKPAINT_NUKE_CACHE"
 
 
@@ -57,27 +61,16 @@ def load_prefs() -> dict[str, Any]:
 
 
 def worker_command_from(value: str) -> list[str]:
-    """Turn a ``worker`` setting into the command that starts the worker.
+    """Turn a ``worker`` setting into the command that starts the worker (:func:`inkpaint.jobs.client.worker_command`).
 
     Examples:
         ``/venv/bin/python`` -> ``[/venv/bin/python, -m, inkpaint.cli, worker]``;
         ``/venv/bin/inkpaint`` -> ``[/venv/bin/inkpaint, worker]``;
         ``ssh render1 inkpaint worker`` -> split as a shell would.
     """
-    text = value.strip()
-    if not text:
+    if not value.strip():
         raise SettingsError(f"the inkpaint worker setting is empty; set {WORKER_ENV} or \"worker\" in {prefs_path()}")
-    if os.path.exists(text):
-        parts = [text]
-    else:
-        parts = shlex.split(text, posix=os.name != "nt")
-    if len(parts) > 1:
-        return parts
-    exe = parts[0]
-    base = os.path.basename(exe).lower()
-    if base.startswith("python"):
-        return [exe, "-m", "inkpaint.cli", "worker"]
-    return [exe, "worker"]
+    return _client.worker_command(value)
 
 
 @dataclasses.dataclass
@@ -104,6 +97,11 @@ def load_settings() -> Settings:
     prefs = load_prefs()
     worker = os.environ.get(WORKER_ENV)
     source = f"${WORKER_ENV}"
+    if not worker:
+        for old in _protocol.WORKER_ENV_DEPRECATED:
+            if os.environ.get(old):
+                worker, source = os.environ[old], f"${old} (deprecated: use ${WORKER_ENV})"
+                break
     if not worker and prefs.get("worker"):
         worker, source = str(prefs["worker"]), prefs_path()
     if not worker:
@@ -123,8 +121,4 @@ def load_settings() -> Settings:
 def worker_environment() -> dict[str, str]:
     """The environment the worker starts with: Nuke's, minus the variables that would point its Python at Nuke's
     own interpreter and libraries (``PYTHONHOME``, ``PYTHONPATH``, ``PYTHONSTARTUP``)."""
-    env = dict(os.environ)
-    for key in ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONEXECUTABLE"):
-        env.pop(key, None)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+    return _client.worker_environment()

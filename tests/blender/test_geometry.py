@@ -66,11 +66,31 @@ def test_track_outlines_stable_counts_and_collapse_when_missing() -> None:
     assert len(tracks) == 2
     big, small = tracks
     assert all(v.shape == (16, 2) for t in tracks for v in t.frames.values())
-    ring = small.frames[2]  # absent on frame 2: shrunk to a tiny ring that renders nothing...
+    ring = small.frames[2]  # absent on frame 2: shrunk to a tiny ring that renders nothing, parked off the frame...
     assert np.allclose(ring, ring.mean(axis=0), atol=2 * geometry.ABSENT_RING_RADIUS)
+    assert (ring.mean(axis=0) < 0).all()  # (never inside the body, where it would cut a hole)
     # ...but not to one repeated point: a spline whose points all coincide breaks Blender's rasteriser
     assert len(np.unique(np.round(ring / geometry.ABSENT_RING_RADIUS, 3), axis=0)) == 16
     assert abs(big.frames[3].mean(0)[0] - (14 + 25)) < 1.5 and abs(small.frames[3].mean(0)[0] - (205 + 15)) < 1.5
+
+
+def test_adaptive_points_fewer_on_smooth_outlines() -> None:
+    t = np.linspace(0, 2 * np.pi, 400, endpoint=False)
+    circle = np.stack([200 + 100 * np.cos(t), 200 + 100 * np.sin(t)], 1)
+    star = np.stack([200 + (100 + 30 * np.sign(np.sin(12 * t))) * np.cos(t), 200 + (100 + 30 * np.sign(np.sin(12 * t))) * np.sin(t)], 1)
+    outline = lambda p: {"points": p.tolist(), "hole": False, "area": 1e4}  # noqa: E731
+    (smooth,) = geometry.track_outlines({1: [outline(circle)], 2: [outline(circle + 3)]})
+    (spiky,) = geometry.track_outlines({1: [outline(star)]})
+    assert smooth.points < spiky.points and smooth.error <= 0.75
+    assert geometry.outline_error(circle, geometry.resample_closed(circle, smooth.points)) == pytest.approx(smooth.error, abs=0.5)
+
+
+def test_holes_and_islands_keep_their_kind() -> None:
+    sq = lambda x, y, s, hole=False: {"points": [[x, y], [x + s, y], [x + s, y + s], [x, y + s]], "hole": hole, "area": float(s * s)}  # noqa: E731
+    per_frame = {1: [sq(0, 0, 100), sq(30, 30, 40, True), sq(40, 40, 10)], 2: [sq(0, 0, 100)]}
+    tracks = geometry.track_outlines(per_frame, points=8)
+    assert [t.hole for t in tracks] == [False, False, True]
+    assert all((t.frames[2].mean(axis=0) < 0).all() for t in tracks[1:])  # gone on frame 2: parked off the frame
 
 
 def test_parse_keyframes() -> None:

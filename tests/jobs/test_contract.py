@@ -164,3 +164,17 @@ def test_protocol_version_mismatch_is_a_clear_error() -> None:
     assert not Event.parse('{"event": "progress", "id": "r1"}').ends("r1")
     with pytest.raises(ProtocolError):
         Event.parse("not json")
+
+
+def test_older_nuke_gets_a_clear_message() -> None:
+    """Nuke 13 (Python 3.7): menu.py/init.py print why inkpaint is not loaded; importing the package says so too."""
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    found = sorted(glob.glob(os.path.join(root, "versions", "3.7.*", "bin", "python3")))
+    if not found:
+        pytest.skip("no pyenv Python 3.7")
+    for script in ("menu.py", "init.py"):
+        out = subprocess.run([found[-1], "-I", script], capture_output=True, text=True, timeout=60, cwd=ROOT / "nuke_plugin")
+        assert out.returncode == 0 and "needs Nuke 14 or newer" in out.stdout and not out.stderr, out.stderr
+    out = subprocess.run([found[-1], "-I", "-c", "import sys; sys.path.insert(0, '.'); import inkpaint_nuke"],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT / "nuke_plugin")
+    assert out.returncode != 0 and "ImportError: inkpaint needs Nuke 14 or newer (Python 3.9+)" in out.stderr

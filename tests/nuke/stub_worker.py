@@ -2,6 +2,7 @@
 
 STUB_MODE: ``crash`` (dies with exit code 9 in the middle of a run), ``no_ready`` (exits before saying ready),
 ``slow`` (a run reports progress every 20 ms for 10 s; answers cancel with a ``cancelled`` event).
+STUB_PROTOCOL: the protocol version its ``ready`` event claims (default 1).
 """
 
 import json
@@ -23,7 +24,7 @@ if mode == "no_ready":
     print("ImportError: No module named 'OpenImageIO' (stub)", file=sys.stderr)
     sys.exit(1)
 
-send(event="ready", version="stub", protocol=1, pid=os.getpid())
+send(event="ready", version="stub", protocol=int(os.environ.get("STUB_PROTOCOL", "1")), pid=os.getpid())
 cancelled = threading.Event()
 running = {}
 

@@ -91,3 +91,11 @@ def test_cancel_with_the_real_worker_keeps_frames_and_a_rerun_resumes(fake: obje
     plan = roto_node.track(node)
     assert node[knobs.STATUS_KNOB].value().startswith("tracked")
     assert all(Path(plan.mattes.replace("####", f"{f:04d}")).is_file() for f in range(1, 5))
+
+
+def test_worker_of_another_protocol_version_is_refused_clearly(fake: object, clip: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
+    _use_stub(monkeypatch, "slow")
+    monkeypatch.setenv("STUB_PROTOCOL", "99")
+    node = _node(clip)
+    with pytest.raises(runner.InkpaintNukeError, match=r"(?s)speaks worker protocol 99.*protocol 1.*same inkpaint version"):
+        roto_node.track(node)

@@ -78,7 +78,7 @@ def test_bad_object_names_are_refused_with_a_message(fake: object, clip: dict[st
         fake.press(node["add_object"])  # type: ignore[attr-defined]
     assert node["object"].values() == []
     texts = [m for _, m in fake.messages]  # type: ignore[attr-defined]
-    assert len(texts) == 3 and "not a valid object name" in texts[0] and "reserved" in texts[1]
+    assert len(texts) == 3 and "not a valid layer name" in texts[0] and "reserved" in texts[1]
     # In terminal mode the same mistake raises.
     fake.reset(gui=False)  # type: ignore[attr-defined]
     node = _roto(clip)

@@ -82,7 +82,7 @@ def test_keyframe_input_paints_through_the_real_worker(fake: object, line_clip: 
     p = paint_node.plan(node)
     job = p["job"]
     assert job["input"] == line_clip["lines"] and not p["source"].rendered  # a plain PNG Read is read directly
-    assert job["keys"] == [{"frame": 1, "image": line_clip["key"].replace("####", "0001")}]
+    assert [{k: v for k, v in key.items() if v is not None} for key in job["keys"]] == [{"frame": 1, "image": line_clip["key"].replace("####", "0001")}]
     assert job["frames"] == "1-2" and job["direction"] == "nearest" and job["qc_output"].endswith("qc.####.png")
     spec = load_job(job)  # the engine's PaintJob accepts the job as built
     assert spec.TYPE == "paint" and spec.keys[0].image == job["keys"][0]["image"]  # type: ignore[attr-defined]
@@ -133,7 +133,7 @@ def test_palette_clicks_on_rendered_inputs(fake: object, line_clip: dict[str, st
     p = paint_node.plan(node)
     job = p["job"]
     assert p["source"].rendered and job["input"].endswith("lines.####.png")
-    assert job["keys"] == [{"frame": 2, "clicks": [[30.0, 37.0, "box"], [88.0, 40.0, "disc"], [4.0, 4.0, "background"]]}]  # y flipped
+    assert [{k: v for k, v in key.items() if v is not None} for key in job["keys"]] == [{"frame": 2, "clicks": [[30.0, 37.0, "box"], [88.0, 40.0, "disc"], [4.0, 4.0, "background"]]}]  # y flipped
     assert (job["direction"], job["confidence"], job["max_gap"], job["speck_size"]) == ("backward", 0.6, 2, 0)
     load_job(job)
     paint_node.run(node)

@@ -79,7 +79,7 @@ def test_shade_sends_one_cel_job_on_the_roto_mattes(fake: object, clip: dict[str
     plan = shade_node.plan(shade)
     (job,) = plan["jobs"]
     assert job["type"] == "cel" and job["mattes"] == mattes and job["objects"] == [] and job["over"] is None
-    assert job["input"] == clip["plate"] and job["color"] == {"input_colorspace": "auto"} and job["frames"] == "1-4"
+    assert job["input"] == clip["plate"] and job["color"]["input_colorspace"] == "auto" and job["frames"] == "1-4"
     assert job["out_dir"] == plan["folder"] and plan["folder"].endswith(f"shade-{plan['key']}")
     cel = load_job(job)  # the engine accepts the job as built ...
     roto_stage, shade_stage, ink_stage, finish_stage = cel.stages()
@@ -169,8 +169,8 @@ def test_shade_over_a_background(fake: object, clip: dict[str, object], tmp_path
     bg["colorspace"].setValue("linear")
     lin = shade_node.plan(shade)
     (job,) = lin["jobs"]
-    assert job["over"] == p["jobs"][0]["over"] and job["over_color"] == {"input_colorspace": "lin_rec709_scene"}
-    assert lin["key"] != p["key"] and "over_color" not in p["jobs"][0]
+    assert job["over"] == p["jobs"][0]["over"] and job["over_color"]["input_colorspace"] == "lin_rec709_scene"
+    assert lin["key"] != p["key"] and p["jobs"][0]["over_color"] is None
     bg["raw"].setValue(True)
     assert shade_node.plan(shade)["key"] == p["key"]  # raw again: read as the plate is, the first key back
 
@@ -182,7 +182,7 @@ def test_shade_over_a_background(fake: object, clip: dict[str, object], tmp_path
     g = shade_node.plan(shade)
     (job,) = g["jobs"]
     assert job["type"] == "cel" and g["key"] not in (p["key"], lin["key"]) and job["out_dir"] == g["folder"]
-    assert job["color"] == {"input_colorspace": "auto"} and job["over_color"] == {"input_colorspace": "lin_rec709_scene"}
+    assert job["color"]["input_colorspace"] == "auto" and job["over_color"]["input_colorspace"] == "lin_rec709_scene"
     cel = load_job(job)
     _, shd, ink, fin = cel.stages()
     assert cel.over_color is not None and cel.over_color.input_colorspace == "lin_rec709_scene"
@@ -191,7 +191,7 @@ def test_shade_over_a_background(fake: object, clip: dict[str, object], tmp_path
     sent.clear()
     shade_node.run(shade)
     assert [(kind, payload["job"]["type"]) for kind, payload in sent] == [("run", "cel")]  # one request, not three
-    assert sent[0][1]["job"] == job and sent[0][1]["job"]["over_color"] == {"input_colorspace": "lin_rec709_scene"}
+    assert sent[0][1]["job"] == job and sent[0][1]["job"]["over_color"]["input_colorspace"] == "lin_rec709_scene"
     assert shade[knobs.STATUS_KNOB].value().startswith("cels for frames 1-4")
     graded = read_channels(_read_file(shade, "InkpaintCel").replace("####", "0001"))
     np.testing.assert_allclose(graded["R"][outside], 0.5 * plate["R"][outside], atol=2e-3)
@@ -205,7 +205,7 @@ def test_cel_job_refuses_a_background_colour_without_a_background() -> None:
     with pytest.raises(jobs.JobBuildError, match="without a background"):
         jobs.cel_job(**args, over_color={"input_colorspace": "lin_rec709_scene"})
     same = jobs.cel_job(**args, over="/bg/bg.####.exr", over_color={"input_colorspace": "auto"})
-    assert "over_color" not in same  # equal to the plate's: left out, the key as without it
+    assert same["over_color"] is None  # equal to the plate's: left out, the key as without it
     assert jobs.job_key(same) == jobs.job_key(jobs.cel_job(**args, over="/bg/bg.####.exr"))
 
 

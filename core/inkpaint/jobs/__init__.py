@@ -16,9 +16,9 @@ from __future__ import annotations
 from .errors import FrameError, InkpaintError, SpecError
 from .frames import FrameSequence, format_frame_range, parse_frame_range
 from .names import RESERVED_NAMES, check_name, name_problem
-from .paths import layer_pattern, manifest_path, same_pattern, shot_name
+from .paths import content_key, file_digest, layer_pattern, manifest_path, same_pattern, shot_name
 from .protocol import PROTOCOL_VERSION, Event, ProtocolError, check_ready
-from .spec import JOB_TYPES, SCHEMA_VERSION, ColorSettings, JobSpec, OutputSettings, decode, load_job
+from .spec import JOB_TYPES, SCHEMA_VERSION, ColorSettings, JobSpec, OutputSettings, decode, load_job, typed_job
 from .roto import Prompt, RotoJob, RotoObject
 from .shade import PartTones, ShadeJob
 from .ink import InkJob
@@ -33,8 +33,8 @@ def _load_all() -> None:
 
 __all__ = [
     "FrameError", "InkpaintError", "SpecError", "FrameSequence", "format_frame_range", "parse_frame_range",
-    "RESERVED_NAMES", "check_name", "name_problem", "layer_pattern", "manifest_path", "same_pattern", "shot_name",
+    "RESERVED_NAMES", "check_name", "name_problem", "content_key", "file_digest", "layer_pattern", "manifest_path", "same_pattern", "shot_name",
     "PROTOCOL_VERSION", "Event", "ProtocolError", "check_ready", "JOB_TYPES", "SCHEMA_VERSION", "ColorSettings",
-    "JobSpec", "OutputSettings", "decode", "load_job", "Prompt", "RotoJob", "RotoObject", "PartTones", "ShadeJob",
+    "JobSpec", "OutputSettings", "decode", "load_job", "typed_job", "Prompt", "RotoJob", "RotoObject", "PartTones", "ShadeJob",
     "InkJob", "FinishJob", "CelJob", "PaintJob", "PaintKey",
 ]

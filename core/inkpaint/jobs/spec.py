@@ -462,6 +462,22 @@ def type_hints(tp: type) -> dict[str, Any]:
     return hints
 
 
+def typed_job(data: dict[str, Any], *, validate: bool = False) -> JobSpec:
+    """The job a host built as a dict (``type`` and fields), decoded with its class: every field type-checked and
+    named in the :class:`SpecError` when wrong; cross-field rules too with ``validate`` (hosts skip them while
+    output paths are still placeholders). ``job.to_dict()`` is then the JSON to send."""
+    data = dict(data)
+    if "schema_version" in data:
+        _check_version(data.pop("schema_version"), "")
+    if "type" not in data:
+        raise SpecError("type", "missing; every job names its operation, e.g. \"roto\"")
+    cls = job_class(str(data.pop("type")))
+    job = decode(cls, data)
+    if validate:
+        job.validate()
+    return job
+
+
 def replace(job: T, **changes: Any) -> T:
     """``dataclasses.replace`` that keeps the private ``_base_dir`` of a loaded spec."""
     new = dataclasses.replace(job, **changes)  # type: ignore[type-var]
@@ -475,6 +491,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "JOB_TYPES",
     "type_hints",
+    "typed_job",
     "ColorSettings",
     "OutputSettings",
     "JobSpec",

@@ -51,9 +51,15 @@ def blender_ext_script() -> Path:
 
 @pytest.fixture(scope="session")
 def extension_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import importlib.util
+
     out = tmp_path_factory.mktemp("dist")
+    spec = importlib.util.spec_from_file_location("inkpaint_install_blender", ROOT / "install" / "blender.py")
+    installer = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(installer)  # type: ignore[union-attr]
+    source = installer.stage_source(tmp_path_factory.mktemp("ext-source") / "inkpaint")  # add-on + vendored jobs
     subprocess.run(
-        [sys.executable, str(blender_ext_script()), "build", "--source-dir", str(ROOT / "blender_addon"), "--output-dir", str(out)],
+        [sys.executable, str(blender_ext_script()), "build", "--source-dir", str(source), "--output-dir", str(out)],
         check=True,
         capture_output=True,
         text=True,
