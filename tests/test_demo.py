@@ -168,6 +168,25 @@ def test_demo_results_match_the_generators_truth(demo: tuple[Path, subprocess.Co
     assert {"roto", "shade", "ink", "finish", "paint"} <= set(layout["timings"])
 
 
+def test_line_art_gap_is_open_and_max_gap_closes_it(tmp_path: Path) -> None:
+    """The paint demo's line art leaves the left leg's outline open (leg and paper are one segment without gap
+    closing) and the job's max_gap of 4 closes it on every frame."""
+    from inkpaint.demo import _toon, make_line_art
+    from inkpaint.paint.segments import segment_lines
+
+    frames, size = 4, (320, 240)
+    pattern, _, _ = make_line_art(tmp_path, frames, size)
+    legs = PARTS.index("legs") + 1
+    for f in range(1, frames + 1):
+        img = read_image(FrameSequence.parse(pattern).path(f))
+        truth, _ = _toon((f - 1) / (frames - 1), size)
+        for gap, leaks in ((0, True), (4, False)):
+            seg = segment_lines(img.pixels, img.channels, max_gap=gap)
+            joined = any(((truth[m] == legs).sum() > 5) and ((truth[m] == 0).sum() > 5)
+                         for m in (seg.labels == s for s in range(1, seg.n + 1)))
+            assert joined == leaks, (f, gap)
+
+
 def test_rerun_in_its_own_folder_resumes_and_shrinks(tmp_path: Path) -> None:
     folder = tmp_path / "mine"
     folder.mkdir()  # an empty folder is taken

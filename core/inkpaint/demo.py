@@ -10,7 +10,7 @@ specs that ``inkpaint run`` reruns):
   backend) -> shade -> ink -> finish with a small design sheet (``palette.yml``) and composites the cels over the
   clean plate (``plate/background.exr``). ``--what roto`` runs only the roto stage.
 - **Paint bucket** (``--what paint``; seed 002): line art of the same figure (black part lines, a blue shadow line,
-  a 2 px gap in one line), frame 1 painted by hand (``line/key.0001.png``); the ``paint`` job carries its colours
+  a 3 px gap in the left leg's outline), frame 1 painted by hand (``line/key.0001.png``); the ``paint`` job carries its colours
   through the shot and writes the QC overlays.
 
 Everything lands in ``--out-dir`` (default ``./inkpaint-demo``)::
@@ -81,6 +81,10 @@ LIGHT = np.array([-0.8, -0.4, 0.45], np.float32) / np.linalg.norm([-0.8, -0.4, 0
 
 SHADOW_LAMBERT = 0.22
 """Lambert term under which the line art's toon shadow starts (where its blue line is drawn)."""
+
+GAP_RADIUS = 1.5
+"""Radius in pixels of the hole left in the line art's left-leg outline (the paint job's ``max_gap`` of 4 closes it;
+without it the leg and the paper are one segment)."""
 
 _DESIGN = (320.0, 240.0)  # the figure is laid out in these coordinates and scaled to the clip size
 
@@ -347,7 +351,7 @@ def make_line_art(folder: Path, frames: int, size: tuple[int, int]) -> tuple[str
     """Write the paint demo's line art (``line/demo.####.png``) and its hand-painted keyframe (``line/key.0001.png``).
 
     Black lines where the part changes (the silhouette included), blue lines (0, 0, 255) where the toon shadow
-    starts, on white; a 2 px gap in the line between hair and face (``max_gap`` closes it). The keyframe is frame 1
+    starts, on white; a 3 px gap half-way down the left leg's outline (``max_gap`` closes it). The keyframe is frame 1
     filled with the design sheet's colours (normal / shadow per part), white paper.
 
     Returns:
@@ -363,12 +367,12 @@ def make_line_art(folder: Path, frames: int, size: tuple[int, int]) -> tuple[str
         labels, shadow = _toon(t, size)
         black = _edges(labels)
         blue = _edges(shadow.astype(np.uint8) + 2 * labels) & ~black
-        hair, head = PARTS.index("hair") + 1, PARTS.index("head") + 1
-        ys, xs = np.nonzero(black & (labels == head) & (np.roll(labels, 2, axis=0) == hair))
-        if len(xs):  # the artist's unclosed stroke: 2 px of the hair line left open, as far from the blue line as it goes
-            far = cv2.distanceTransform((~blue).astype(np.uint8), cv2.DIST_L2, 3)[ys, xs]
-            k = int(np.argmax(far))
-            black[ys[k] - 2 : ys[k] + 2, xs[k] - 1 : xs[k] + 1] = False
+        legs = PARTS.index("legs") + 1
+        ys, xs = np.nonzero(black & (labels == legs) & (np.roll(labels, 2, axis=1) == 0))  # the legs' left outline
+        if len(xs):  # the artist's unclosed stroke: the outline left open half-way down the left leg
+            k = int(np.argmin(np.abs(ys - (ys.min() + ys.max()) / 2) + 100 * (xs > np.median(xs))))
+            yy, xx = np.ogrid[: black.shape[0], : black.shape[1]]
+            black &= (yy - ys[k]) ** 2 + (xx - (xs[k] - 0.5)) ** 2 > GAP_RADIUS**2
         img = np.full(labels.shape + (3,), 255, np.uint8)
         img[blue] = (0, 0, 255)
         img[black] = (0, 0, 0)
@@ -726,7 +730,7 @@ COLUMN_NOTES: dict[str, tuple[str, str]] = {
     "tones (shade)": ("shade", "each part split into base and shadow by lightness in the plate; thresholds fitted "
                       "once per shot, so tones do not flicker"),
     "painted": ("paint", "each frame's line-enclosed segments filled with the keyframe's colours, carried by optical "
-                "flow; the blue line keeps shadow apart; max_gap closes the small gap"),
+                "flow; the blue line keeps shadow apart; max_gap closes the gap in the left leg's outline"),
     "QC": ("QC overlay", "the fill over the lines; yellow: low confidence (look here first); magenta stripes: left "
            "unpainted ({unpainted} here)"),
 }
@@ -951,7 +955,7 @@ def _footer(run: DemoRun) -> list[str]:
     elif run.roto:
         lines.append("Rotoscope: a box and clicks per part on frame 1 -> per-part mattes tracked through the shot (classic backend, no weights).")
     if run.paint:
-        lines.append("Paint bucket: line art (black part lines, a blue shadow line, a 2 px gap) and one painted keyframe -> every frame "
+        lines.append("Paint bucket: line art (black part lines, a blue shadow line, a 3 px gap in the left leg's outline) and one painted keyframe -> every frame "
                      "painted with the keyframe's colours. QC: yellow = low confidence, magenta stripes = unpainted.")
     checked = _scores_line(run)
     if checked:
