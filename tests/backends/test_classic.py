@@ -116,3 +116,108 @@ def test_backward_and_unknown_option() -> None:
 def test_segment_returns_logits() -> None:
     res = create_backend({}).segment(_frame(0), {"red": Keyframe(0, box=(12, 37, 58, 83))})
     assert region_similarity(res["red"] > 0, _truth(0)["red"]) > 0.85
+
+
+# -- precision and competition ------------------------------------------------------------------------------------
+
+
+BH, BW = 240, 320
+
+
+def _bar_clip(i: int) -> tuple[np.ndarray, np.ndarray]:
+    """A textured red disc moving right along a static bar of the same texture that it touches (the background
+    carries the object's colour); 320x240."""
+    rng = np.random.default_rng(100 + i)
+    yy, xx = np.mgrid[0:BH, 0:BW].astype(np.float32)
+    img = np.stack([0.35 + 0.15 * np.sin(xx / 9), 0.45 + 0.15 * np.cos(yy / 11), 0.3 + 0.1 * np.sin((xx + yy) / 13)], -1)
+    red = np.stack([0.8 + 0.1 * np.sin(xx / 3.0), 0.15 + 0.05 * np.cos(yy / 2.5), 0.1 + 0.0 * xx], -1)
+    img[160:184, 20:300] = red[160:184, 20:300]  # the bar, under the disc's path
+    disc = (xx - (60 + 6 * i)) ** 2 + (yy - 124) ** 2 <= 35**2
+    img[disc] = np.roll(red, 6 * i, axis=1)[disc]  # the disc's texture moves with it
+    img += rng.normal(0, 0.02, img.shape)
+    return np.clip(img, 0, 1).astype(np.float32), disc
+
+
+class BarClip:
+    frames = list(range(16))
+    size = (BW, BH)
+
+    def rgb(self, frame: int) -> np.ndarray:
+        return _bar_clip(frame)[0]
+
+
+def test_matte_does_not_grow_into_background_of_the_objects_colour() -> None:
+    from inkpaint.metrics.roto import false_positive_share
+
+    truth0 = _bar_clip(0)[1]
+    req = RotoRequest(frames=BarClip.frames, objects=["disc"], direction="forward", keyframes={"disc": [Keyframe(0, mask=truth0)]})
+    out = {}
+    for fm in create_backend({}).track(BarClip(), req, RunContext()):
+        out[fm.frame] = {"disc": fm.logits["disc"] > 0}
+    fps = [false_positive_share(out[f]["disc"], _bar_clip(f)[1]) for f in BarClip.frames]
+    # The bar touches the disc on every frame and has its colour: growing into it would add ~1.5x the disc's area.
+    assert max(fps) < 0.12, [round(v, 3) for v in fps]
+    assert min(region_similarity(out[f]["disc"], _bar_clip(f)[1]) for f in BarClip.frames) > 0.75
+
+
+def _twin_clip(i: int) -> np.ndarray:
+    """One red block made of two parts of the same colour (left half ``a``, right half ``b``), moving down."""
+    img = _frame(100)
+    img[30 + 2 * i : 80 + 2 * i, 40:120] = (0.85, 0.15, 0.1)
+    return img
+
+
+class TwinClip(Clip):
+    frames = list(range(8))
+
+    def rgb(self, frame: int) -> np.ndarray:
+        return _twin_clip(frame)
+
+
+def test_parts_of_one_colour_are_decided_by_clicks() -> None:
+    from inkpaint.backends.classic import exclusive_keyframe, _to_u8
+
+    box = (38, 28, 122, 82)
+    # Both parts get the whole block from GrabCut (same colour); clicks decide: a's positive click on b's side is
+    # also a negative of b, and b's click lies where a's segmentation reached too.
+    kfs = {
+        "a": Keyframe(0, points=np.array([[55, 55, 1], [100, 40, 0]], np.float32), box=box),
+        "b": Keyframe(0, points=np.array([[100, 40, 1], [104, 70, 1]], np.float32), box=box),
+    }
+    req = RotoRequest(frames=TwinClip.frames, objects=["a", "b"], direction="forward", keyframes={n: [k] for n, k in kfs.items()})
+    out = _run(req, TwinClip())
+    a0, b0 = out[0]["a"], out[0]["b"]
+    assert a0[55, 55] and not b0[55, 55]
+    assert b0[40, 100] and b0[70, 104] and not a0[40, 100] and not a0[70, 104]  # positive clicks always win
+    for f in TwinClip.frames:
+        assert not (out[f]["a"] & out[f]["b"]).any(), f  # one labelling: never both
+        assert out[f]["a"].any() and out[f]["b"].any(), f
+    # The same rule for a direct call: a negative click of an object removes it there even if its mask covers it.
+    img = _to_u8(_twin_clip(0))
+    whole = np.zeros((H, W), bool)
+    whole[30:80, 40:120] = True
+    res = exclusive_keyframe(img, {"a": whole.copy(), "b": whole.copy()},
+                             {"a": Keyframe(0, points=np.array([[60, 50, 1], [110, 50, 0]], np.float32)),
+                              "b": Keyframe(0, points=np.array([[60, 50, 0]], np.float32))})
+    assert res["a"][50, 60] and not res["b"][50, 60] and not res["a"][50, 110]
+    assert not (res["a"] & res["b"]).any()
+
+
+def test_confidence_is_reported_and_drops_when_the_object_is_lost() -> None:
+    class Vanish(Clip):
+        frames = list(range(10))
+
+        def rgb(self, frame: int) -> np.ndarray:
+            img = _frame(frame)
+            if frame >= 5:  # the object is gone: only background where it was
+                img = _frame(200 + frame)
+                img[_truth(frame)["blue"]] = _frame(300)[_truth(frame)["blue"]]
+            return img
+
+    req = RotoRequest(frames=Vanish.frames, objects=["red"], direction="forward", keyframes={"red": [Keyframe(0, mask=_truth(0)["red"])]})
+    conf: dict[int, float] = {}
+    for fm in create_backend({}).track(Vanish(), req, RunContext()):
+        assert fm.confidence is not None and 0.0 <= fm.confidence["red"] <= 1.0
+        conf[fm.frame] = fm.confidence["red"]
+    assert conf[0] == 1.0 and min(conf[f] for f in range(1, 5)) > 0.5
+    assert min(conf[f] for f in range(5, 10)) < 0.5, conf

@@ -31,12 +31,14 @@ DEFAULTS: dict[str, Any] = {
     "prior_sigma": 3.0,    # softness in pixels of the warped shape prior (grows where the flow is unreliable)
     "colour_weight": 1.0,  # weight of the colour log-likelihood ratio against the shape prior
     "motion_weight": 1.0,  # weight of the motion log-likelihood ratio (moves like the object vs like its background)
-    "growth_cost": 1.0,    # score a pixel outside the warped shape must earn before it joins the object
+    "growth_cost": 2.0,    # score a pixel outside the warped shape must earn before it joins the object
     "growth_cap": 0.15,    # at most this share of the warped area may be added per frame (best-scored pixels first)
+    "interior_prior": 4.0, # the warped shape prior saturates here inside the object: colour + motion can outvote it
     "hold_iou": 0.5,       # a result with IoU below this against the warped shape is rejected: the warp is held
     "model_update": 0.1,   # rate at which the running colour models follow the object (confident frames only)
     "memory_decay": 0.85,  # per frame fading of the object's remembered extent (carried by its own affine motion)
     "memory_weight": 1.0,  # shape-prior strength of the remembered extent where the flow-warped mask lost it
+    "max_side": 1280,      # plates with a longer side are tracked at this size (mattes scaled back); 0: full size
     "smooth": 2,           # radius in pixels (at 854 px wide) of the edge-aware (guided) filter on the scores; 0: off
 }
 
@@ -196,8 +198,10 @@ def _ellipse(radius: int) -> np.ndarray:
 def exclusive_keyframe(image_bgr: np.ndarray, masks: dict[str, np.ndarray], prompts: dict[str, Keyframe]) -> dict[str, np.ndarray]:
     """One labelling of a keyframe: every pixel belongs to at most one object, and clicks are hard constraints.
 
-    - A pixel claimed by several objects' keyframe segmentations goes to the object whose colour model (its own
-      uncontested pixels) explains its colour best; a pixel inside exactly one object's mask prompt stays with it.
+    - A pixel claimed by several objects' keyframe segmentations goes to the object with the best score: the log
+      likelihood of its colour under the object's colour model (its own uncontested pixels) minus the distance to
+      the object's nearest positive click or mask prompt in units of 5 % of the image size. Parts of one colour
+      are thus split by where they were clicked; a pixel inside exactly one object's mask prompt stays with it.
     - A negative click of object A (a disk of ``0.006 · max(W, H)`` px, as GrabCut uses) is never A; a positive
       click of A is always A. Negatives are applied first, so another object's positive click on the same spot wins.
 
@@ -220,15 +224,26 @@ def exclusive_keyframe(image_bgr: np.ndarray, masks: dict[str, np.ndarray], prom
     for i in range(len(names)):
         label[stack[i] & single] = i + 1
     contested = count > 1
+    r = max(2, int(round(0.006 * max(w, h))))
     if contested.any():
         idx = colour_index(image_bgr)
         ci = idx[contested]
         best = np.full(ci.shape, -np.inf)
         pick = np.zeros(ci.shape, np.int32)
+        reach = 0.05 * max(w, h)  # distance at which the nearer prompt outweighs a factor e of colour likelihood
         for i, n in enumerate(names):
             own = stack[i] & single
             hist = colour_histogram(idx, own) if own.any() else np.full(COLOUR_BINS**3, 1.0 / COLOUR_BINS**3)
-            s = np.where(stack[i][contested], np.log(hist[ci]), -np.inf)
+            seeds = np.zeros((h, w), np.uint8)
+            for x, y in prompts[n].positive_points:
+                cv2.circle(seeds, (int(x), int(y)), r, 1, -1)
+            if prompts[n].mask is not None:
+                seeds[prompts[n].mask] = 1
+            if not seeds.any() and prompts[n].box is not None:
+                x0, y0, x1, y1 = prompts[n].box
+                cv2.circle(seeds, (int((x0 + x1) / 2), int((y0 + y1) / 2)), r, 1, -1)
+            dist = cv2.distanceTransform(1 - seeds, cv2.DIST_L2, 3)[contested] if seeds.any() else np.zeros(ci.shape, np.float32)
+            s = np.where(stack[i][contested], np.log(hist[ci]) - dist / reach, -np.inf)
             prompted = prompts[n].mask
             if prompted is not None:
                 s = np.where(prompted[contested], s + 50.0, s)  # the user's own mask outranks colour
@@ -236,7 +251,6 @@ def exclusive_keyframe(image_bgr: np.ndarray, masks: dict[str, np.ndarray], prom
             best = np.where(better, s, best)
             pick = np.where(better, i + 1, pick)
         label[contested] = pick
-    r = max(2, int(round(0.006 * max(w, h))))
     for i, n in enumerate(names):
         for x, y in prompts[n].negative_points:
             disk = np.zeros((h, w), np.uint8)
@@ -345,12 +359,27 @@ class ClassicBackend(RotoBackend):
                 masks = {n: grabcut_keyframe(start_img, kf, iters=5) for n, kf in kfs.items()}
                 masks = exclusive_keyframe(prev_u8, masks, kfs)
                 yield FrameMasks(tr.start, {n: signed_distance(m) for n, m in masks.items()}, {n: 1.0 for n in masks})
+            # Plates larger than ``max_side`` are tracked at a reduced working size; the signed distances are
+            # scaled back (bilinear, times the size ratio), so the matte edge stays a one-pixel ramp.
+            full = (prev_u8.shape[1], prev_u8.shape[0])
+            k = min(1.0, float(self.options["max_side"]) / max(full)) if self.options["max_side"] else 1.0
+            work = (max(8, int(round(full[0] * k))), max(8, int(round(full[1] * k))))
+
+            def shrink(img: np.ndarray) -> np.ndarray:
+                return img if work == full else cv2.resize(img, work, interpolation=cv2.INTER_AREA)
+
+            def grow(sdf: np.ndarray) -> np.ndarray:
+                return sdf if work == full else cv2.resize(sdf, full, interpolation=cv2.INTER_LINEAR) * np.float32(full[0] / work[0])
+
+            if work != full:
+                masks = {n: cv2.resize(m.astype(np.float32), work, interpolation=cv2.INTER_AREA) >= 0.5 for n, m in masks.items()}
+            prev_u8 = shrink(prev_u8)
             states = {n: self.start_object(prev_u8, m) for n, m in masks.items()}
             for f in tr.frames[1:]:
                 ctx.check_cancel()
-                cur_u8 = _to_u8(source.rgb(f))
+                cur_u8 = shrink(_to_u8(source.rgb(f)))
                 masks = self.propagate(prev_u8, cur_u8, states)
-                yield FrameMasks(f, {n: states[n].sdf for n in masks}, {n: round(states[n].confidence, 4) for n in masks})
+                yield FrameMasks(f, {n: grow(states[n].sdf) for n in masks}, {n: round(states[n].confidence, 4) for n in masks})
                 prev_u8 = cur_u8
 
     def _band_px(self, shape: tuple[int, int]) -> int:
@@ -369,7 +398,7 @@ class ClassicBackend(RotoBackend):
         r = 4 * self._band_px(sdf.shape)
         return (sdf < -inner) & (sdf >= -r)
 
-    def flow(self, prev_bgr: np.ndarray, cur_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def flow(self, prev_bgr: np.ndarray, cur_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Backward sampling maps, flow unreliability and the backward flow.
 
         The flow is computed at ``flow_scale`` of an 854-px-wide plate: larger plates are scaled down to the same
@@ -377,7 +406,8 @@ class ClassicBackend(RotoBackend):
 
         Returns:
             ``map_x, map_y`` ``(H, W)`` float32: where each pixel of ``cur`` was on ``prev``; ``err`` ``(H, W)``
-            float32: forward-backward disagreement in pixels; ``bwd`` ``(H, W, 2)`` float32 the backward flow.
+            float32: forward-backward disagreement in pixels; ``bwd`` and ``fwd`` ``(H, W, 2)`` float32: the
+            backward flow (current -> previous) and the forward flow (previous -> current).
         """
         g0 = cv2.cvtColor(prev_bgr, cv2.COLOR_BGR2GRAY)
         g1 = cv2.cvtColor(cur_bgr, cv2.COLOR_BGR2GRAY)
@@ -398,7 +428,7 @@ class ClassicBackend(RotoBackend):
         map_x, map_y = gx + bwd[..., 0], gy + bwd[..., 1]
         fwd_at = cv2.remap(fwd, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         err = np.sqrt(((bwd + fwd_at) ** 2).sum(axis=2)).astype(np.float32)
-        return map_x, map_y, err, bwd
+        return map_x, map_y, err, bwd, fwd
 
     def propagate(self, prev_bgr: np.ndarray, cur_bgr: np.ndarray, states: dict[str, ObjectTrack]) -> dict[str, np.ndarray]:
         """Carry every object from ``prev`` to ``cur`` (``(H, W, 3)`` uint8 BGR) in one labelling.
@@ -408,7 +438,7 @@ class ClassicBackend(RotoBackend):
         Returns:
             object -> ``(H, W)`` bool mask on ``cur``; the masks never overlap.
         """
-        map_x, map_y, err, bwd = self.flow(prev_bgr, cur_bgr)
+        map_x, map_y, err, bwd, fwd = self.flow(prev_bgr, cur_bgr)
         idx = colour_index(cur_bgr)
         h, w = idx.shape
         scale = max(h, w) / 854
@@ -416,10 +446,12 @@ class ClassicBackend(RotoBackend):
         names = list(states)
         warped: dict[str, np.ndarray] = {}
         memory: dict[str, np.ndarray] = {}
+        held_shape: dict[str, np.ndarray] = {}
         region = np.zeros((h, w), bool)
         for n, st in states.items():
             wsd = cv2.remap(st.sdf, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=-100.0)
             warped[n] = wsd
+            held_shape[n] = (wsd > 0) & self._pushed(st.sdf > 0, fwd, scale)
             memory[n] = self._carry_memory(st, wsd, map_x, map_y, err)
             region |= (wsd > -4.5 * band) | (memory[n] > 0.3)
         out = {n: np.zeros((h, w), bool) for n in names}
@@ -435,7 +467,7 @@ class ClassicBackend(RotoBackend):
             scores = [np.zeros(bad.shape, np.float32)]  # the background
             colours = {}
             for n in names:
-                sc, colour = self._score(states[n], warped[n][sl], memory[n][sl], idx[sl], flow_c, err[sl], bad, grey, scale, band)
+                sc, colour = self._score(states[n], warped[n][sl], held_shape[n][sl], memory[n][sl], idx[sl], flow_c, err[sl], bad, grey, scale, band)
                 scores.append(sc)
                 colours[n] = colour
             label = np.argmax(np.stack(scores), axis=0)
@@ -443,13 +475,13 @@ class ClassicBackend(RotoBackend):
             held: dict[str, bool] = {}
             subs: dict[str, np.ndarray] = {}
             for i, n in enumerate(names):
-                subs[n], held[n] = self._guard(label == i + 1, scores[i + 1], warped[n][sl], memory[n][sl], band, scale,
-                                               free=(label == 0) | (label == i + 1))
+                subs[n], held[n] = self._guard(label == i + 1, scores[i + 1], warped[n][sl], held_shape[n][sl], memory[n][sl],
+                                               band, scale, free=(label == 0) | (label == i + 1))
             for n in names:  # held shapes may reach into a neighbour's pixels: the neighbour's own label wins there
                 sub = subs[n] & ~taken
                 taken |= sub
                 out[n][sl] = sub
-                self.evidence[n] = self._evidence(sub, warped[n][sl], bad, colours[n], band, held[n])
+                self.evidence[n] = self._evidence(sub, warped[n][sl], held_shape[n][sl], bad, colours[n], band, held[n])
         else:
             self.evidence = {n: FrameEvidence(0.0, 0.0, 0.0, False) for n in names}
         for n, st in states.items():
@@ -460,6 +492,28 @@ class ClassicBackend(RotoBackend):
             solid = (st.sdf > 3.0 * scale).astype(np.float32)  # thin parts are not remembered
             st.memory = np.maximum(solid, float(self.options["memory_decay"]) * memory[n])
         return out
+
+    @staticmethod
+    def _pushed(prev_mask: np.ndarray, fwd: np.ndarray, scale: float) -> np.ndarray:
+        """The previous mask pushed forward: each of its pixels moved by its own forward flow (closed over small gaps).
+
+        Backward warping lets background pixels next to a moving object borrow the object's (smoothed) flow and
+        come along, a few pixels a frame; pushing the object's own pixels forward does not. Where the two agree is
+        the shape the tracker may keep without new evidence.
+
+        Returns:
+            ``(H, W)`` bool.
+        """
+        h, w = prev_mask.shape
+        ys, xs = np.nonzero(prev_mask)
+        out = np.zeros((h, w), np.uint8)
+        if len(xs) == 0:
+            return out.astype(bool)
+        tx = np.rint(xs + fwd[ys, xs, 0]).astype(np.int64)
+        ty = np.rint(ys + fwd[ys, xs, 1]).astype(np.int64)
+        ok = (tx >= 0) & (tx < w) & (ty >= 0) & (ty < h)
+        out[ty[ok], tx[ok]] = 1
+        return cv2.morphologyEx(out, cv2.MORPH_CLOSE, _ellipse(max(1, int(round(2 * scale))))) > 0
 
     def _carry_memory(self, st: ObjectTrack, wsd: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, err: np.ndarray) -> np.ndarray:
         """The object's remembered extent moved onto the current frame by its own motion.
@@ -484,18 +538,21 @@ class ClassicBackend(RotoBackend):
         return cv2.remap(prev, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
     def _motion(self, sd: np.ndarray, flow: np.ndarray, err: np.ndarray, scale: float, band: int) -> np.ndarray:
-        """Motion log-likelihood ratio: does each pixel move like the object's pixels near it or like the background?
+        """Motion log-likelihood ratio: does each pixel move like the object near it or like the background?
 
         The object's and the background's local flow are normalised box means (window ``6 · band``) over reliable
-        flow (forward-backward error < 1 px at 854 wide) inside the warped object and in its background ring. The
-        ratio ``(|v - v_bg|² - |v - v_obj|²) / 2s²`` (``s`` = 0.5 px at 854 wide + the pixel's flow error) is 0
-        where object and background move alike, so it only speaks where motion separates them.
+        flow (forward-backward error < 1 px at 854 wide) inside the warped object and in its background ring.
+        The ratio ``(|v - v_bg|² - |v - v_obj|²) / 2s²`` (``s`` = 0.5 px at 854 wide + the
+        pixel's flow error) is 0 where object and background move alike, so it only speaks where motion separates
+        them.
 
         Returns:
             ``(h, w)`` float32 in -3..3 (> 0: moves like the object).
         """
         reliable = err < 1.0 * scale
-        wf = ((sd > 1.0) & reliable).astype(np.float32)
+        fx, fy = np.ascontiguousarray(flow[..., 0]), np.ascontiguousarray(flow[..., 1])
+        inside = (sd > 1.0) & reliable
+        wf = inside.astype(np.float32)
         wb = ((sd < -1.0) & (sd > -4.0 * band) & reliable).astype(np.float32)
         k = (6 * band + 1, 6 * band + 1)
 
@@ -506,7 +563,6 @@ class ClassicBackend(RotoBackend):
         valid = (nf > 0.02) & (nb > 0.02)
         if not valid.any():
             return np.zeros(sd.shape, np.float32)
-        fx, fy = np.ascontiguousarray(flow[..., 0]), np.ascontiguousarray(flow[..., 1])
         of_x, of_y = box(fx * wf) / np.maximum(nf, 1e-6), box(fy * wf) / np.maximum(nf, 1e-6)
         ob_x, ob_y = box(fx * wb) / np.maximum(nb, 1e-6), box(fy * wb) / np.maximum(nb, 1e-6)
         d_obj = (fx - of_x) ** 2 + (fy - of_y) ** 2
@@ -515,7 +571,7 @@ class ClassicBackend(RotoBackend):
         m = np.clip((d_bg - d_obj) / (2.0 * s * s), -3.0, 3.0)
         return np.where(valid, m, 0.0).astype(np.float32)
 
-    def _score(self, st: ObjectTrack, sd: np.ndarray, mem: np.ndarray, idx: np.ndarray, flow: np.ndarray, err: np.ndarray,
+    def _score(self, st: ObjectTrack, sd: np.ndarray, kept: np.ndarray, mem: np.ndarray, idx: np.ndarray, flow: np.ndarray, err: np.ndarray,
                bad: np.ndarray, grey: np.ndarray, scale: float, band: int) -> tuple[np.ndarray, np.ndarray]:
         """One object's score on a crop (``> 0``: the object beats the background); and its colour term.
 
@@ -525,13 +581,15 @@ class ClassicBackend(RotoBackend):
         """
         o = self.options
         reach = band * (1.0 + bad)  # the band widens where the flow disagrees with itself
-        in_band = (np.abs(sd) <= reach) | ((mem > 0.3) & (sd <= 0))
+        # Inside, the whole object is open to evidence (a leaked region deep inside can still be given back); the
+        # shape prior saturates at ``interior_prior`` so that colour and motion together can outvote it.
+        in_band = (sd > 0) | (np.abs(sd) <= reach) | ((mem > 0.3) & (sd <= 0))
         sigma = o["prior_sigma"] * scale * (1.0 + bad)
-        prior = np.clip(sd / sigma, -8.0, 8.0)
+        prior = np.clip(sd / sigma, -8.0, o["interior_prior"])
         ck = (np.log(st.fg_key) - np.log(st.bg_key))[idx]
         cr = (np.log(st.fg_run) - np.log(st.bg_run))[idx]
         # Outside the warped shape colour counts only as far as both models agree; inside, their mean decides.
-        outside = sd <= 0
+        outside = ~kept
         colour = np.clip(np.where(outside, np.minimum(ck, cr), 0.5 * (ck + cr)), -3.0, 3.0).astype(np.float32)
         motion = self._motion(sd, flow, err, scale, band) if o["motion_weight"] > 0 else np.zeros(sd.shape, np.float32)
         # Where the flow lost the object but it was there recently, the memory lifts the prior where colour agrees
@@ -545,16 +603,18 @@ class ClassicBackend(RotoBackend):
         score = np.where(in_band, unary, np.where(sd > 0, 8.0, -8.0)).astype(np.float32)
         return score, colour
 
-    def _guard(self, sub: np.ndarray, score: np.ndarray, sd: np.ndarray, mem: np.ndarray, band: int, scale: float,
+    def _guard(self, sub: np.ndarray, score: np.ndarray, sd: np.ndarray, kept: np.ndarray, mem: np.ndarray, band: int, scale: float,
                free: np.ndarray) -> tuple[np.ndarray, bool]:
         """Drift guards on one object's share of the labelling; returns ``(mask, held)``.
 
-        - Growth beyond ``growth_cap`` of the warped area keeps only its best-scored pixels.
+        ``kept`` is the shape both flows agree on (backward-warped and forward-pushed); anything else is growth.
+
+        - Growth beyond ``growth_cap`` of the kept area keeps only its best-scored pixels.
         - Components that touch neither the warped object's core nor its memory are dropped.
-        - A result whose IoU with the warped shape is below ``hold_iou`` is replaced by the warped shape (where no
+        - A result whose IoU with the kept shape is below ``hold_iou`` is replaced by the kept shape (where no
           other object won the pixel): it is likelier a failure than real motion.
         """
-        warped = sd > 0
+        warped = kept
         area_w = max(int(np.count_nonzero(warped)), int(np.count_nonzero(mem > 0.5)))
         grown = sub & ~warped
         cap = int(self.options["growth_cap"] * area_w) + 1
@@ -580,8 +640,9 @@ class ClassicBackend(RotoBackend):
             return warped & free, True
         return sub, False
 
-    def _evidence(self, sub: np.ndarray, sd: np.ndarray, bad: np.ndarray, colour: np.ndarray, band: int, held: bool) -> FrameEvidence:
-        warped = sd > 0
+    def _evidence(self, sub: np.ndarray, sd: np.ndarray, kept: np.ndarray, bad: np.ndarray, colour: np.ndarray, band: int,
+                  held: bool) -> FrameEvidence:
+        warped = kept
         union = np.count_nonzero(sub | warped)
         shape = float(np.count_nonzero(sub & warped) / union) if union else 1.0
         edge = np.abs(sd) <= band
