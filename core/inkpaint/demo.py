@@ -946,6 +946,12 @@ def _scores_line(run: DemoRun) -> str | None:
     return "Checked against the generator's own truth: " + "; ".join(parts) + "." if parts else None
 
 
+def _resumed(run: DemoRun, name: str) -> str:
+    """`` (already done)`` for a job of this run that had nothing left to write (a rerun resumed it)."""
+    res = run.results.get(name)
+    return " (already done)" if res is not None and not res.written and res.skipped else ""
+
+
 def _footer(run: DemoRun) -> list[str]:
     t = run.timings
     lines = []
@@ -965,18 +971,17 @@ def _footer(run: DemoRun) -> list[str]:
         parts.append(f"making the plate {t['plate']:.1f} s")
     if "cel" in t:
         fused = " / ".join(f"{k} {t[k]:.1f}" for k in ("shade", "ink", "finish") if k in t)
-        parts.append(f"cel job {t['cel']:.1f} s (roto {t.get('roto', 0):.1f} s, then {fused} s fused in one pass)")
+        parts.append(f"cel job {t['cel']:.1f} s (roto {t.get('roto', 0):.1f} s, then {fused} s fused in one pass)" + _resumed(run, "cel"))
     elif "roto" in t:
-        parts.append(f"roto {t['roto']:.1f} s")
+        parts.append(f"roto {t['roto']:.1f} s" + _resumed(run, "roto"))
     for k in ("line art", "paint"):
         if k in t:
-            parts.append(f"{'making the line art' if k == 'line art' else k} {t[k]:.1f} s")
+            parts.append(f"{'making the line art' if k == 'line art' else k} {t[k]:.1f} s" + _resumed(run, k))
     lines.append(f"Timings ({run.frames} frames, {run.size[0]}x{run.size[1]}, {os.cpu_count()} CPUs): " + " | ".join(parts)
                  + f" | total {time.perf_counter() - run.started:.1f} s before drawing this sheet")
     lines.append(f"Rerun a stage from its saved job spec (in {run.folder}):")
     cmds = [f"inkpaint run jobs/{name}.json" for name in run.jobs]
-    for i in range(0, len(cmds), 3):
-        lines.append("    " + "    ".join(cmds[i : i + 3]))
+    lines.append("    " + "  |  ".join(cmds))
     return lines
 
 
