@@ -247,12 +247,12 @@ for k, v in os.environ.items():
 esac
 # the worker's inkpaint reads the job spec now, so a spec it cannot run (newer schema, bad field) fails the
 # session at once, before any task starts
-if ! ${{inside[@]+"${{inside[@]}}"}} inkpaint --version >/dev/null 2>&1; then
+if [ ${{#inside[@]}} -eq 0 ] && ! command -v inkpaint >/dev/null; then
   echo "inkpaint: error: inkpaint is not on this worker's PATH; give the bundle --env-venv, --env-conda or --env-rez" >&2
   exit 1
 fi
 ${{inside[@]+"${{inside[@]}}"}} inkpaint run "{{{{Param.JobSpec}}}}" --dry-run -q > /dev/null
-echo "inkpaint: $(${{inside[@]+"${{inside[@]}}"}} inkpaint --version)"
+echo "inkpaint: the job spec reads with $(command -v inkpaint || echo "inkpaint in the $kind environment")"
 """
 
 
