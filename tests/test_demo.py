@@ -231,6 +231,13 @@ def test_refuses_a_folder_it_did_not_make_and_touches_nothing(tmp_path: Path) ->
     assert not any((tmp_path / "empty").iterdir())
 
 
+def test_bad_arguments_are_named_and_create_nothing(tmp_path: Path) -> None:
+    for args, field in ((["--frames", "1"], "--frames"), (["--size", "40x30"], "--size"), (["--size", "big"], "--size")):
+        res = _demo(tmp_path, "--out-dir", str(tmp_path / "d"), *args)
+        assert res.returncode == 1 and field in res.stderr, (args, res.stderr)
+    assert not (tmp_path / "d").exists()
+
+
 @pytest.mark.slow
 def test_fresh_clone_bootstrap_prints_the_sheet_last(tmp_path: Path) -> None:
     """``python3 install/bootstrap.py --demo`` in a fresh clone (creates its .venv: needs the package index or a

@@ -985,6 +985,13 @@ def _footer(run: DemoRun) -> list[str]:
     return lines
 
 
+def _output_path(res: JobResult, path: str) -> str:
+    """An output path of a job result, absolute (manifests may hold paths relative to themselves)."""
+    if os.path.isabs(path) or not res.manifest:
+        return path
+    return os.path.join(os.path.dirname(res.manifest), path)
+
+
 def _print_summary(run: DemoRun, sheet: str, removed: list[Path]) -> None:
     w, h = run.size
     lines = [f"inkpaint demo ({run.what}): {run.frames} frames at {w}x{h}, parts {', '.join(PARTS)}, classic roto backend",
@@ -1003,6 +1010,10 @@ def _print_summary(run: DemoRun, sheet: str, removed: list[Path]) -> None:
                   f"  QC overlays:   {job.side_pattern('qc')}"]  # type: ignore[attr-defined]
     for name, res in run.results.items():
         lines.append(f"  {name}: written {len(res.written)} frame(s), {len(res.skipped)} already done, in {run.timings.get(name, 0):.1f} s")
+    own = [str(Path(_output_path(res, v)))  # the jobs' own QC sheets (e.g. the cel job's), as the real commands write them
+           for res in run.results.values() for k, v in res.outputs.items() if "contact" in k and isinstance(v, str)]
+    if own:
+        lines.append(f"  the jobs' own contact sheets: {', '.join(own)}")
     for name, path in run.jobs.items():
         lines.append(f"  rerun {name + ':':<8} inkpaint run {path}")
     checked = _scores_line(run)
