@@ -66,7 +66,9 @@ class INKPAINT_OT_shade(_RunOperator, bpy.types.Operator):
             if not cel or not frames:
                 raise RuntimeError(f"the cel job reported no cels (outputs {sorted(result.get('outputs', {}))}, {len(frames)} frame(s))")
             summ = results.apply_sequence(bpy.context, c, cel, frames, plate, "cel", "cels", -450, over)
-            return f"cels on {summ['frames']} frame(s): image '{summ['image']}', compositor '{summ['tree']}'"
+            text = f"cels on {summ['frames']} frame(s): image '{summ['image']}', compositor '{summ['tree']}'"
+            warns = (result.get("summary") or {}).get("warnings") or []  # shade/palette warnings (issue 14)
+            return text + (f"; {len(warns)} warning(s): " + " | ".join(warns) if warns else "")
 
         return "run", {"job": job}, "cel (shade+ink+finish)", apply
 

@@ -132,7 +132,7 @@ def run(node: nuke.Node, cache_dir: str | None = None) -> dict[str, Any]:
     steps = [runner.Step("run", {"job": job}, job["type"]) for job in p["jobs"]]
 
     def done(n: nuke.Node, results: list[dict[str, Any]]) -> None:
-        show_results(n, p)
+        show_results(n, p, [w for r in results for w in (r.get("summary") or {}).get("warnings", [])])
 
     def failed(n: nuke.Node | None, message: str) -> None:
         if n is not None:
@@ -144,10 +144,12 @@ def run(node: nuke.Node, cache_dir: str | None = None) -> dict[str, Any]:
     return p
 
 
-def show_results(node: nuke.Node, p: dict[str, Any]) -> None:
+def show_results(node: nuke.Node, p: dict[str, Any], warnings: list[str] | None = None) -> None:
+    """Wire the cels in; ``warnings`` (the cel job's ``summary["warnings"]``) go on the status line and into the
+    results knob."""
     first, last = p["frames"]
     out = p["outputs"]
-    knobs.set_json(node, RESULTS_KNOB, {"key": p["key"], "folder": p["folder"], "frames": [first, last], "outputs": out})
+    knobs.set_json(node, RESULTS_KNOB, {"key": p["key"], "folder": p["folder"], "frames": [first, last], "outputs": out, "warnings": list(warnings or [])})
     graph.set_read(node, "InkpaintCel", out["cel"], first, last)
     graph.set_read(node, "InkpaintInk", out["ink"], first, last)
     graph.set_read(node, "InkpaintTone", out["tone"], first, last)
@@ -157,7 +159,8 @@ def show_results(node: nuke.Node, p: dict[str, Any]) -> None:
     graph.connect_view_input(node, 3, graph.inner(node, "InkpaintTone"))
     node["show"].setValue("cel")
     apply_show(node)
-    knobs.set_status(node, f"cels for frames {first}-{last} ({p['key']})")
+    warned = f"; {len(warnings)} warning(s): " + " | ".join(warnings) if warnings else ""
+    knobs.set_status(node, f"cels for frames {first}-{last} ({p['key']}){warned}")
 
 
 def apply_show(node: nuke.Node) -> None:

@@ -207,3 +207,19 @@ def test_shape_checks() -> None:
         assign_tones(labels, lstar[:10], model)
     with pytest.raises(ValueError):
         assign_tones(np.full_like(labels, 7), lstar, model)
+
+
+def test_model_is_plain_json_with_tiny_and_one_mode_parts() -> None:
+    """Every model field is a plain Python value (the worker's JSON encoder takes no numpy bools)."""
+    import json
+
+    rng = np.random.default_rng(2)
+    labels, lstar = scene()
+    labels[labels == 2] = 0
+    labels[30:35, 50:55] = 2  # 25 px: fitted on the shot's pooled histogram
+    lstar[labels == 1] = 50 + rng.normal(0, 3, int((labels == 1).sum()))  # one mode
+    model = fit([(labels, lstar)], smooth_px=2)
+    assert model.parts[1].pooled is True and model.parts[0].single_mode is True
+    json.dumps(model.to_dict(), allow_nan=False)  # no numpy scalars, no NaN
+    back = ToneModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert back.parts[0].method == model.parts[0].method and back.smooth_px == model.smooth_px

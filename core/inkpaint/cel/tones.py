@@ -514,7 +514,7 @@ def fit_part(
         k, m_lo, m_hi = otsu(hist, centres)
         # one mode and a narrow one: the 2-means split would cut a lit surface in two. A broad histogram whose
         # 2-means classes differ by a factor BROAD_RATIO in (L* + 2) is split there even without a dip.
-        single = is_unimodal(hist) and not (k > 0 and m_hi - m_lo > math.log(BROAD_RATIO))
+        single = bool(is_unimodal(hist) and not (k > 0 and m_hi - m_lo > math.log(BROAD_RATIO)))
         if single:
             t = _quantile(sh, centres, TAIL_SHARE)
             method = "tail"
@@ -610,7 +610,7 @@ def fit_tone_model(
             raise ValueError(f"part {name!r}: shadow share must be within 0..1, got {ov.shadow}")
         hist = histograms.counts[i]
         n = int(hist.sum())
-        use_pooled = 0 < n < MIN_SAMPLES and pooled.sum() >= MIN_SAMPLES
+        use_pooled = bool(0 < n < MIN_SAMPLES and pooled.sum() >= MIN_SAMPLES)
         share = ov.shadow if ov.shadow is not None else shadow
         fit = fit_part(pooled if use_pooled else hist, n_tones,
                        smooth_hist=pooled_s if use_pooled else histograms.smooth_counts[i], shadow_share=share, threshold_l=ov.threshold_l,
