@@ -92,3 +92,25 @@ def test_antialiased_width_independent_of_resolution() -> None:
     b = draw_ink(big, 4.0).alpha.sum()
     # twice the size, twice the width: 4x the ink area (within 15 %: coverage is measured from the pixel staircase)
     assert b / a == pytest.approx(4.0, rel=0.15)
+
+
+def test_smooth_lines_follow_the_edge_not_its_stair_steps() -> None:
+    """A shallow edge rasterised into pixel stair-steps: with ``smooth`` the line's centre follows the true edge
+    (sub-pixel), its width stays ``width`` px at any angle, and the hard lines stay closed."""
+    h, w = 120, 200
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    slope, y0 = 0.27, 40.0
+    labels = np.zeros((h, w), np.uint8)
+    labels[(yy + 0.5) > y0 + slope * (xx + 0.5)] = 1  # pixel centres below the true edge
+    cols = slice(40, 160)
+    true_y = y0 + slope * (np.arange(w, dtype=np.float32)[cols] + 0.5) - 0.5  # edge in pixel-centre coordinates
+    errs = {}
+    for smooth in (0.0, 1.0):
+        a = draw_ink(labels, 2.0, smooth=smooth).alpha[:, cols]
+        centre = (a * yy[:, cols]).sum(axis=0) / a.sum(axis=0)
+        errs[smooth] = float(np.abs(centre - true_y).max())
+        widths = a.sum(axis=0) * np.cos(np.arctan(slope))
+        assert np.abs(widths - 2.0).max() < (0.25 if smooth else 0.3), (smooth, widths.min(), widths.max())
+    assert errs[1.0] < 0.25 and errs[1.0] < 0.5 * errs[0.0], errs  # the pixel-boundary line wanders with the steps (~0.5 px)
+    hard = draw_ink(labels, 2.0, smooth=1.0).hard
+    assert hard[:, 5:195].any(axis=0).all()  # no gaps along the edge

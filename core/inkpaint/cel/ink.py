@@ -60,6 +60,59 @@ def line_coverage(edges: np.ndarray, width: float) -> np.ndarray:
     return out
 
 
+SMOOTH_SIGMA = 1.0
+"""Default boundary smoothing for :func:`smooth_line_coverage`, pixels (Gaussian sigma)."""
+
+
+_Z = np.linspace(-6.0, 6.0, 2401)
+_PHI = (0.5 * (1.0 + np.vectorize(__import__("math").erf)(_Z / np.sqrt(2.0)))).astype(np.float64)
+
+
+def smooth_line_coverage(labels: np.ndarray, width: float, sigma: float = SMOOTH_SIGMA) -> np.ndarray:
+    """Anti-aliased coverage of ``width``-px lines on *smoothed* part boundaries (silhouettes and where parts meet).
+
+    Each part's mask is blurred (Gaussian, ``sigma`` px) on its bounding box; its boundary is the 0.5 level of that
+    field, a sub-pixel curve without the matte's pixel stair-steps. Near a straight edge the field is the normal
+    CDF of the signed distance over ``s = sqrt(sigma^2 + 1/12)`` (the blur and the pixel's own box), so the
+    distance is ``s * Phi^-1(field)`` (exact for straight edges, close on curves wider than ``sigma``). Coverage is
+    ``clip(width / 2 + 0.5 - |distance|, 0, 1)``: a box-filtered band ``width`` px wide centred on the curve, so
+    the line is ``width`` px wide at any angle. A boundary between two parts is the 0.5 level of both fields; the
+    two draws coincide (the maximum is kept). Wide lines blur more (sigma at least a third of the half width), so
+    the field still resolves their outer edge.
+
+    Args:
+        labels: ``(H, W)`` uint8 part labels.
+        width: line width in pixels (> 0).
+        sigma: Gaussian sigma in pixels (> 0).
+
+    Returns:
+        ``(H, W)`` float32 coverage in 0..1.
+    """
+    if width <= 0:
+        raise ValueError(f"line width must be > 0 px, got {width}")
+    out = np.zeros(labels.shape, np.float32)
+    half = 0.5 * float(width) + 0.5
+    sigma = max(float(sigma), half / 3.0)
+    s = float(np.sqrt(sigma * sigma + 1.0 / 12.0))
+    pad = int(np.ceil(half + 3 * sigma)) + 1
+    h, w = labels.shape
+    k = 2 * int(np.ceil(3 * sigma)) + 1
+    # the field in 8 bits (the blur runs in fixed point) and a 256-entry table from field to coverage: distance
+    # error under 0.03 px, one gather per pixel
+    z = np.interp((np.arange(256) + 0.0) / 255.0, _PHI, _Z)
+    # coverages exactly representable in half floats: the ink EXR stores what the fused cel pass painted with
+    lut = np.clip(half - s * np.abs(z), 0.0, 1.0).astype(np.float16).astype(np.float32)
+    lut[0] = lut[255] = 0.0
+    kern = cv2.getGaussianKernel(k, sigma, cv2.CV_32F)  # sepFilter2D: 3x faster than GaussianBlur's exact 8-bit path
+    for p in np.flatnonzero(np.bincount(labels.reshape(-1), minlength=2)[1:]) + 1:
+        m = labels == p
+        x, y, bw, bh = cv2.boundingRect(m.view(np.uint8))
+        y0, y1, x0, x1 = max(y - pad, 0), min(y + bh + pad, h), max(x - pad, 0), min(x + bw + pad, w)
+        f = cv2.sepFilter2D(m[y0:y1, x0:x1].view(np.uint8) * np.uint8(255), -1, kern, kern, borderType=cv2.BORDER_REPLICATE)
+        np.maximum(out[y0:y1, x0:x1], np.take(lut, f), out=out[y0:y1, x0:x1])
+    return out
+
+
 def draw_ink(
     labels: np.ndarray,
     width: float = 2.0,
@@ -68,6 +121,7 @@ def draw_ink(
     inner: bool = True,
     tone: np.ndarray | None = None,
     tone_width: float | None = None,
+    smooth: float = 0.0,
 ) -> InkLines:
     """Draw the line art of one frame.
 
@@ -79,6 +133,9 @@ def draw_ink(
         tone: optional ``(H, W)`` uint8 tone codes (the ``tone`` channel); when given, tone boundaries inside a part
             (shadow meets base, highlight meets base ...) are drawn too, into ``alpha`` and into ``trace``.
         tone_width: width of tone lines in pixels (default: ``width``).
+        smooth: > 0: silhouettes and part lines follow the part boundaries smoothed with this Gaussian sigma (px)
+            at sub-pixel precision (:func:`smooth_line_coverage`), so a stair-stepped matte gives a smooth line;
+            0: lines on the pixel boundaries. (Only with ``silhouette`` and ``inner`` both on.)
 
     Returns:
         The lines (:class:`InkLines`).
@@ -91,11 +148,11 @@ def draw_ink(
     if tone is not None and tone.shape != labels.shape:
         raise ValueError(f"tone has shape {tone.shape}, labels {labels.shape}")
     h, w = labels.shape
-    box = bounding_box(labels > 0, margin=int(np.ceil(max(width, tone_width or 0) / 2)) + 2)
+    box = bounding_box(labels > 0, margin=int(np.ceil(max(width, tone_width or 0) / 2)) + 2 + (int(np.ceil(3 * smooth)) if smooth > 0 else 0))
     if box is None:
         zeros = np.zeros((h, w), np.float32)
         return InkLines(zeros, np.zeros((h, w), bool), zeros.copy() if tone is not None else None)
-    sub = _draw_ink_box(labels[box], width, silhouette, inner, tone[box] if tone is not None else None, tone_width)
+    sub = _draw_ink_box(labels[box], width, silhouette, inner, tone[box] if tone is not None else None, tone_width, smooth)
     alpha = np.zeros((h, w), np.float32)
     alpha[box] = sub.alpha
     trace = None
@@ -105,7 +162,7 @@ def draw_ink(
     return InkLines(alpha, alpha >= 0.5, trace)
 
 
-def _draw_ink_box(labels: np.ndarray, width: float, silhouette: bool, inner: bool, tone: np.ndarray | None, tone_width: float | None) -> InkLines:
+def _draw_ink_box(labels: np.ndarray, width: float, silhouette: bool, inner: bool, tone: np.ndarray | None, tone_width: float | None, smooth: float = 0.0) -> InkLines:
     part_edges = region_edges(labels)
     if not (silhouette and inner):
         outside = labels == 0
@@ -120,7 +177,7 @@ def _draw_ink_box(labels: np.ndarray, width: float, silhouette: bool, inner: boo
             part_edges &= ~touches_outside
         if not inner:
             part_edges &= touches_outside
-    alpha = line_coverage(part_edges, width)
+    alpha = smooth_line_coverage(labels, width, smooth) if smooth > 0 and silhouette and inner else line_coverage(part_edges, width)
     trace = None
     if tone is not None:
         key = labels.astype(np.uint16) * 8 + tone.astype(np.uint16)

@@ -32,6 +32,7 @@ class CelJob(JobSpec):
         width: ink line width in pixels.
         width_reference: image height the width is given at; ``None`` = pixels of this plate.
         tone_lines: also ink tone boundaries.
+        smooth_lines: ink part boundaries smoothed with this Gaussian sigma (px), sub-pixel (0: pixel boundaries).
         tones: 2, 3 or 4.
         fit_frames: keyframes to fit tones on; ``None`` samples ``fit_samples`` frames.
         fit_samples: frames sampled for the tone fit.
@@ -67,6 +68,7 @@ class CelJob(JobSpec):
     width: float = 2.0
     width_reference: int | None = None
     tone_lines: bool = False
+    smooth_lines: float = 1.0
     tones: int = 2
     fit_frames: str | None = None
     fit_samples: int = 12
@@ -133,7 +135,7 @@ class CelJob(JobSpec):
         )
         ink = InkJob(
             mattes=roto_p, output=ink_p, frames=self.frames, width=self.width, width_reference=self.width_reference,
-            tones=tone_p if self.tone_lines else None, output_options=oo,
+            tones=tone_p if self.tone_lines else None, smooth=self.smooth_lines, output_options=oo,
         )
         finish = FinishJob(
             mattes=roto_p, palette=self.palette, output=cel_p, tones=tone_p, ink=ink_p, over=self.over, frames=self.frames,

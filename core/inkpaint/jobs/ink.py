@@ -24,6 +24,8 @@ class InkJob(JobSpec):
         tones: optional shade output pattern; when given, tone boundaries are drawn too (into ``ink.A`` and
             ``trace.A``).
         tone_width: width of tone lines (default: ``width``).
+        smooth: part boundaries are smoothed with this Gaussian sigma (px) and inked at sub-pixel precision, so a
+            stair-stepped matte gives a smooth line (0: lines on the pixel boundaries, as before).
         parts: only these parts (default: all).
         output_options: compression and overwrite.
     """
@@ -39,6 +41,7 @@ class InkJob(JobSpec):
     inner: bool = True
     tones: str | None = None
     tone_width: float | None = None
+    smooth: float = 1.0
     parts: list[str] | None = None
     output_options: OutputSettings = dataclasses.field(default_factory=OutputSettings)
 
@@ -51,6 +54,8 @@ class InkJob(JobSpec):
             raise SpecError("width", f"must be > 0 px, got {self.width}")
         if self.tone_width is not None and not self.tone_width > 0:
             raise SpecError("tone_width", f"must be > 0 px, got {self.tone_width}")
+        if not self.smooth >= 0:
+            raise SpecError("smooth", f"must be >= 0 px (0 = lines on the pixel boundaries), got {self.smooth}")
         if self.width_reference is not None and self.width_reference <= 0:
             raise SpecError("width_reference", f"must be a positive image height, got {self.width_reference}")
         if not (self.silhouette or self.inner or self.tones):

@@ -213,9 +213,10 @@ def read_layer(
     return img
 
 
-def ink_margin(width: float, tone_width: float | None = None) -> int:
-    """Pixels a line of these widths reaches beyond the parts' bounding box (plus 2 for the boundary pixels)."""
-    return int(np.ceil(max(width, tone_width or 0.0) / 2)) + 2
+def ink_margin(width: float, tone_width: float | None = None, smooth: float = 0.0) -> int:
+    """Pixels a line of these widths reaches beyond the parts' bounding box (plus 2 for the boundary pixels, plus
+    the smoothing's reach)."""
+    return int(np.ceil(max(width, tone_width or 0.0) / 2)) + 2 + int(np.ceil(3 * smooth))
 
 
 def line_width(width: float, reference: int | None, height: int) -> float:
@@ -252,14 +253,15 @@ class InkStage:
         h = self.mattes.size[1]
         self.width = line_width(job.width, job.width_reference, h)
         self.tone_width = line_width(job.tone_width, job.width_reference, h) if job.tone_width else None
-        self.margin = ink_margin(self.width, self.tone_width)
+        self.margin = ink_margin(self.width, self.tone_width, getattr(job, "smooth", 0.0))
         """How far the lines reach beyond the parts' bounding box."""
         self.written: list[int] = []
         self.empty: list[int] = []
 
     def draw(self, parts: PartLabels, tone: np.ndarray | None) -> InkLines:
         """The lines on ``parts.window`` (which must hold :attr:`margin` px around the parts)."""
-        return draw_ink(parts.labels, self.width, silhouette=self.job.silhouette, inner=self.job.inner, tone=tone, tone_width=self.tone_width)
+        return draw_ink(parts.labels, self.width, silhouette=self.job.silhouette, inner=self.job.inner, tone=tone, tone_width=self.tone_width,
+                        smooth=getattr(self.job, "smooth", 0.0))
 
     def write(self, frame: int, parts: PartLabels, lines: InkLines) -> None:
         if parts.empty:
@@ -319,6 +321,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--width-reference", type=int, help="image height the width is given at (e.g. 1080): lines scale with resolution")
     p.add_argument("--tones", help="shade output pattern: also draw tone boundaries (shadow/base, highlight)")
     p.add_argument("--tone-width", type=float, help="width of tone lines in pixels (default: --width)")
+    p.add_argument("--smooth-lines", type=float, default=1.0, metavar="SIGMA", help="smooth the part boundaries with this "
+                   "Gaussian sigma (px) and ink them at sub-pixel precision: no stair-steps from the mattes (default 1; 0 off)")
     p.add_argument("--no-silhouette", action="store_true", help="don't draw the outline against the outside")
     p.add_argument("--no-inner", action="store_true", help="don't draw lines where parts meet")
     p.add_argument("--parts", help="only these parts, comma-separated")
@@ -339,6 +343,7 @@ def _job_from_args(args: argparse.Namespace) -> InkJob:
         inner=not args.no_inner,
         tones=os.path.abspath(args.tones) if args.tones else None,
         tone_width=args.tone_width,
+        smooth=args.smooth_lines,
         parts=split_names(args.parts, "--parts"),
         output_options=output,
     )
