@@ -118,3 +118,17 @@ def test_a_chunk_writes_only_its_frames_and_no_manifest(tmp_path: Path, shot: di
     assert not (tmp_path / "cel" / "sh.inkpaint.json").exists()  # the job is not finished
     assert model.read_text() == fitted  # the fit is reused, not redone
     assert len(list((tmp_path / "cel" / "roto").glob("*.exr"))) == 6  # roto is never split
+
+
+def test_two_chunks_of_one_job_run_at_once(tmp_path: Path, shot: dict[str, Any]) -> None:
+    import sys
+
+    from conftest import env as child_env
+
+    cel = save(cel_spec(shot, str(tmp_path / "cel")), tmp_path / "cel.json")
+    inkpaint("run", str(cel), "--fit-only", "-q")
+    procs = [subprocess.Popen([sys.executable, "-m", "inkpaint", "run", str(cel), "--frames", r, "-q"], env=child_env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in ("1-3", "4-6")]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outs]
+    assert sorted(p.name for p in (tmp_path / "cel" / "cel").glob("*.exr")) == [f"sh.{f:04d}.exr" for f in range(1, 7)]

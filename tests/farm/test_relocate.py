@@ -34,6 +34,12 @@ def test_unrelated_folders_have_no_shot_root() -> None:
     assert relocatable(spec, None)["input"] == "/plates/p.####.exr"
 
 
+def _validation_errors(folder: Path) -> list[str]:
+    p = inkpaint("farm", "validate", str(folder), check=False)
+    assert p.returncode in (0, 1), p.stderr[-2000:]
+    return sorted(json.loads(p.stdout)["errors"])
+
+
 def test_a_moved_shot_folder_validates_and_resumes(tmp_path: Path, shot: dict[str, Any]) -> None:
     spec_path = save(cel_spec(shot, str(tmp_path / "shot" / "cel")), tmp_path / "shot" / "cel.json")
     first = json.loads(inkpaint("run", str(spec_path), "-q").stdout)
@@ -41,9 +47,12 @@ def test_a_moved_shot_folder_validates_and_resumes(tmp_path: Path, shot: dict[st
     assert manifest["job"]["input"] == os.path.join("..", "plate", "sh.####.exr")
     assert all(not os.path.isabs(p) for p in manifest["result"]["outputs"].values())
 
+    before = _validation_errors(tmp_path / "shot" / "cel")
     shutil.move(str(tmp_path / "shot"), str(tmp_path / "archive" / "shot"))
     new = tmp_path / "archive" / "shot"
-    assert "\"ok\": true" in inkpaint("farm", "validate", str(new / "cel")).stdout
+    after = _validation_errors(new / "cel")
+    # moving adds no failure (and with every check passing in place, none after the move either)
+    assert after == [e.replace(str(tmp_path / "shot"), str(new)) for e in before]
     spec = json.loads((new / "cel.json").read_text().replace(str(tmp_path / "shot"), str(new)))
     again = json.loads(inkpaint("run", str(save(spec, new / "cel_moved.json")), "-q").stdout)
     assert again["job_hash"] == first["job_hash"] and again["written"] == [] and len(again["skipped"]) == 6

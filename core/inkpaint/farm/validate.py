@@ -7,6 +7,7 @@ with its stage manifests, else the manifest beside the primary output), validate
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import Any
@@ -58,7 +59,8 @@ def validate(job_path: str, plugins: str | None = None) -> dict[str, Any]:
     try:
         context = pyblish.api.Context()
         context.data["inkpaintPublishPaths"] = targets
-        pyblish.util.publish(context)
+        with contextlib.redirect_stdout(sys.stderr):  # pyblish prints failures; stdout stays the JSON report
+            pyblish.util.publish(context)
         errors = [f"{r['plugin'].__name__}: {r['error']}" for r in context.data.get("results", []) if r.get("error")]
     finally:
         inkpaint_pyblish.deregister()

@@ -35,9 +35,9 @@ from ..errors import SpecError
 from ..io.sequence import FrameSequence
 from ..palette import load_palette
 from ..progress import RunContext
-from ..spec import ColorSettings, JobSpec, OutputSettings, resolve_path
+from ..spec import ColorSettings, JobSpec, OutputSettings, replace, resolve_path
 from ..cel.tones import PartTones
-from .base import JobResult, WriteQueue, limit_frames, prefetch, require_output_dir, write_manifest
+from .base import JobResult, WriteQueue, frame_limit, limit_frames, prefetch, require_output_dir, write_manifest
 from ..cel.ink import InkLines
 from .ink import InkJob, PartLabels
 from .roto import (
@@ -78,8 +78,13 @@ def run(job: CelJob, ctx: RunContext) -> JobResult:
     results: dict[str, JobResult] = {}
     if roto is not None:
         ctx.report("cel", 0, 2, message="stage roto")
-        with limit_frames(None):  # roto is temporal: a farm chunk's frame limit never splits it (done frames skip)
-            results["roto"] = roto_op.run(roto, ctx)
+        chunk = frame_limit()
+        if chunk:  # a farm render chunk: roto (temporal) is the fit step's job; the chunk only reads its mattes
+            with limit_frames(_complete_roto_frames(roto)):  # shared lock with the other chunks, nothing to write
+                results["roto"] = roto_op.run(replace(roto, contact_sheet=False), ctx)  # not in the hash
+        else:
+            with limit_frames(None):  # the whole shot, never split (done frames skip)
+                results["roto"] = roto_op.run(roto, ctx)
     ctx.check_cancel()
     ctx.report("cel", len(results), len(results) + 1, message="stages shade, ink, finish")
     fin_stage = FinishStage(finish, ctx, layers_in_memory=True)  # first: checks the palette against the mattes before any fitting
@@ -122,10 +127,30 @@ def cel_report(job: CelJob, shade: "ShadeStage", finish: "FinishStage", out_dir:
     warnings = list(warnings) + tone_qc.report(tone_qc.palette_warnings(finish.palette, shade.stats, names, tones))
     shade.warnings = warnings
     sheet = None
-    if job.contact_sheet:
+    if job.contact_sheet and frame_limit() is None:  # a farm chunk draws no sheet: finalize draws the whole shot's
         sheet = shade.contact_sheet(figures, cel_path=finish.out.path, palette=finish.palette,
                                     path=os.path.join(out_dir, f"{job.shot_name()}.contact.png"))
     return figures, warnings, sheet
+
+
+def _complete_roto_frames(roto: RotoJob) -> list[int]:
+    """The roto stage's frames, checked complete (a farm chunk renders from them and must not track).
+
+    Raises:
+        InkpaintError: frames are missing or from another job, naming the first; run the fit step first.
+    """
+    from ..errors import InkpaintError
+    from .base import FrameOutputs
+
+    frames = FrameSequence.parse(resolve_path(roto, roto.input), what="input").resolve_frames(roto.frames)
+    out = FrameOutputs(resolve_path(roto, roto.output), roto.job_hash())
+    missing = [f for f in frames if out.frame_hash(f) != out.job_hash]
+    if missing:
+        raise InkpaintError(
+            f"the cel job's roto stage has {len(missing)} frame(s) not tracked yet (first: '{out.path(missing[0])}'); "
+            "roto runs over the whole shot in the fit step (`inkpaint run job.json --fit-only`) before chunks render"
+        )
+    return frames
 
 
 FUSED_READERS = 1

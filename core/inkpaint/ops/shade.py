@@ -28,7 +28,7 @@ from ..io.frames import Window, image_size, read_image, to_rgb
 from ..io.sequence import FrameSequence, parse_frame_range
 from ..progress import RunContext
 from ..spec import ColorSettings, JobSpec, OutputSettings, resolve_path
-from .base import FrameOutputs, JobResult, prefetch, run_frames, write_manifest, write_window_exr
+from .base import FrameOutputs, JobResult, frame_limit, prefetch, run_frames, write_manifest, write_window_exr
 from .ink import MatteSource, PartLabels
 from .roto import add_common_options, common_settings
 from ..jobs.shade import ShadeJob, check_tone_settings  # noqa: F401  (job class lives in inkpaint.jobs)
@@ -254,7 +254,7 @@ class ShadeStage:
         figures = tone_qc.part_figures(self.model, self.stats, self.mattes.names)
         if not self.warnings:
             self.warnings = tone_qc.report(tone_qc.tone_warnings(self.model, self.stats, self.mattes.names))
-        if self.model is not None and self.stats.frames:
+        if self.model is not None and self.stats.frames and frame_limit() is None:  # a farm chunk's frames aren't the shot's
             save_model(self.model, self.model_path, self.job_hash, shot={"frames": len(self.stats.frames), "parts": figures})
         return figures, self.warnings
 
@@ -281,7 +281,7 @@ class ShadeStage:
         if self.empty:
             log.warning("shade: %d frame(s) have empty mattes and got empty tone frames (first: frame %d)", len(self.empty), self.empty[0])
         figures, warnings = self.finish_report()
-        sheet = self.contact_sheet(figures) if getattr(self.job, "contact_sheet", False) else None
+        sheet = self.contact_sheet(figures) if getattr(self.job, "contact_sheet", False) and frame_limit() is None else None
         model = self.model
         result = JobResult(
             "shade", self.job_hash, {"tone": self.out_pattern, "model": self.model_path, **({"contact_sheet": sheet} if sheet else {})},
