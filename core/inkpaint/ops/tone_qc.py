@@ -244,18 +244,26 @@ def write_tone_sheet(
         cells: list[np.ndarray | None] = [None] * len(cols)
         cells[-1] = palette_image(palette, mattes.names, (sw, sh))
         sheet.add(cells, "palette")
+    # every cell at the sheet's cell size (the frames are read whole, then reduced before any per-part work)
+    tw = min(w, SHEET_CELL_WIDTH)
+    th = max(1, int(round(h * tw / max(w, 1))))
+
+    def small(img: np.ndarray, nearest: bool = False) -> np.ndarray:
+        if img.shape[1] == tw:
+            return img
+        return cv2.resize(img, (tw, th), interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_AREA)
+
     for f in picked:
-        rgb = plate.rgb(f)
-        parts = mattes.part_labels(f)
-        labels = parts.within(full)
-        tone = read_tone(tone_path(f), f, mattes.size, full)
+        rgb = small(plate.rgb(f))
+        labels = small(mattes.part_labels(f).within(full), nearest=True)
+        tone = small(read_tone(tone_path(f), f, mattes.size, full), nearest=True)
         row: list[np.ndarray | None] = [
             rgb,
             tint_parts(rgb, [labels == i for i in range(1, len(mattes.names) + 1)]),
             tones_image(labels, tone),
         ]
         if cel_path is not None:
-            row.append(_cel_display(cel_path(f), f))
+            row.append(small(_cel_display(cel_path(f), f)))
         sheet.add(row, str(f), (flags or {}).get(f))
     sheet.footer = list(footer)
     return sheet.write(path)
