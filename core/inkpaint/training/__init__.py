@@ -4,11 +4,12 @@
 - :mod:`.loop`: deterministic seeding, per-epoch JSON-lines log, checkpoint every epoch, ``--resume``.
 - :mod:`.package`: safetensors weights + sidecar JSON (size, SHA-256, model card), verified on load.
 - :mod:`.tonal`: ``inkpaint train tonal`` (the seed 003 tonal segmenter).
+- :mod:`.paint`: ``inkpaint train paint`` (the seed 002 inclusion matcher of the paint bucket).
 
 torch is imported lazily, inside functions only.
 """
 
-TASKS = {"tonal": "inkpaint.training.tonal"}
+TASKS = {"tonal": "inkpaint.training.tonal", "paint": "inkpaint.training.paint"}
 """Training task name -> module (``add_cli(subparsers)``)."""
 
 
