@@ -705,13 +705,15 @@ def add_backend_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="model size for learned backends (tiny, small, base_plus, large)")
     p.add_argument("--checkpoint", help="custom checkpoint for learned backends")
     p.add_argument("--device", help="cuda, mps or cpu (default: best available)")
+    p.add_argument("--image-size", type=int, help="model input size in pixels for learned backends (a multiple of 32; "
+                   "default: the model's own, 1024 for SAM2)")
     p.add_argument("--direction", choices=["forward", "backward", "both"], default="both")
 
 
 def backend_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """``backend_options`` from ``--model``, ``--checkpoint`` (made absolute) and ``--device``."""
+    """``backend_options`` from ``--model``, ``--checkpoint`` (made absolute), ``--device`` and ``--image-size``."""
     options: dict[str, Any] = {}
-    for key in ("model", "checkpoint", "device"):
+    for key in ("model", "checkpoint", "device", "image_size"):
         if getattr(args, key, None):
             options[key] = os.path.abspath(args.checkpoint) if key == "checkpoint" else getattr(args, key)
     return options
