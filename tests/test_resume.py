@@ -57,7 +57,7 @@ def test_sigkill_mid_run_then_rerun_resumes(tmp_path: Path) -> None:
             proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
 
-    # After the kill: whole frames of this job, temp files and the spill folder; nothing else.
+    # After the kill: whole frames of this job, temp files, the spill folder and the job's stale lock; nothing else.
     names = sorted(p.name for p in out.iterdir())
     frames_done = sorted(int(n.split(".")[1]) for n in names if n.startswith("m.") and n.endswith(".exr"))
     assert 3 <= len(frames_done) < FRAMES
@@ -65,7 +65,8 @@ def test_sigkill_mid_run_then_rerun_resumes(tmp_path: Path) -> None:
     assert len(hashes) == 1
     for n in names:
         frame_file = n.startswith("m.") and (n.endswith(".exr") or n.endswith(".contours.json"))
-        assert frame_file or TEMP_MARK in n or "inkpaint-work" in n, f"stray file after the kill: {n}"
+        assert frame_file or TEMP_MARK in n or "inkpaint-work" in n or n == "m.inkpaint.lock", f"stray file after the kill: {n}"
+    assert "m.inkpaint.lock" in names  # the killed job's lock: the rerun must take it over, not refuse to run
     assert any("inkpaint-work" in n for n in names), "frames 1-11 should be waiting for the block in the spill folder"
     for f in frames_done:  # the EXR is written last, so its contours are there too
         assert json.loads((out / f"m.{f:04d}.contours.json").read_text())["job_hash"] in hashes
@@ -74,12 +75,13 @@ def test_sigkill_mid_run_then_rerun_resumes(tmp_path: Path) -> None:
 
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert res.returncode == 0, res.stderr
+    assert "stale lock" in res.stderr
     result = json.loads(res.stdout)
     assert result["skipped"] == frames_done
     assert sorted(result["written"] + result["skipped"]) == list(range(1, FRAMES + 1))
     assert result["job_hash"] in hashes
     names = sorted(p.name for p in out.iterdir())
-    assert not [n for n in names if TEMP_MARK in n or "inkpaint-work" in n], names
+    assert not [n for n in names if TEMP_MARK in n or "inkpaint-work" in n or n.endswith(".lock")], names
     assert len([n for n in names if n.endswith(".exr")]) == FRAMES
     assert "m.inkpaint.json" in names
     for f in range(1, FRAMES + 1):
