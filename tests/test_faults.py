@@ -632,3 +632,22 @@ def test_worker_segment_stays_in_its_folder_and_spares_job_frames(tmp_path: Path
         assert w.until("result", "error")["event"] == "result"
     finally:
         w.close()
+
+
+def test_pyblish_output_check_flags_a_truncated_frame(tmp_path: Path) -> None:
+    """The pyblish output-frames check reads headers only; a frame cut short behind an intact header must fail it."""
+    if str(ROOT / "pyblish_plugins") not in sys.path:
+        sys.path.insert(0, str(ROOT / "pyblish_plugins"))
+    from inkpaint_pyblish import lib
+
+    from inkpaint.io.sequence import FrameSequence
+
+    frame = tmp_path / "m.0001.exr"
+    write_exr(str(frame), {"A": np.random.default_rng(0).random((64, 64), dtype=np.float32)},
+              metadata={"inkpaint:job_hash": "abc"})
+    out = lib.Output("mattes", str(tmp_path / "m.####.exr"), FrameSequence.parse(str(tmp_path / "m.####.exr")))
+    assert lib.check_file({}, out, 1, "abc") == []
+    data = frame.read_bytes()
+    frame.write_bytes(data[: len(data) - 50])
+    problems = lib.check_file({}, out, 1, "abc")
+    assert len(problems) == 1 and "incomplete" in problems[0] and "m.0001.exr" in problems[0], problems
