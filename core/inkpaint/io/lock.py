@@ -231,8 +231,10 @@ def acquire(path: str, *, job_hash: str, job_type: str = "", pattern: str = "", 
                 log.info("sharing the lock '%s' with another chunk of this job: %s", path, describe(other))
                 break
             raise OutputLockedError(_locked_message(path, other, pattern, what), lock=path)
-        else:  # pragma: no cover - a lock that keeps changing under us
-            raise OutputLockedError(f"cannot take the lock '{path}': it keeps changing (another job is starting?)", lock=path)
+        else:  # a lock file that stays empty: a job starting right now, or one killed while taking it
+            raise OutputLockedError(
+                f"cannot take the lock '{path}': it is empty or unreadable (another job is starting, or one was killed "
+                "while taking it; such a lock is taken over once it is 10 s old)", lock=path)
         _HELD[path] = lock
         _start_heartbeat()
         return lock
