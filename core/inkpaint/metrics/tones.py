@@ -338,7 +338,7 @@ def evaluate_shade(
             mattes = str(root / d.name / "mattes" / "parts.####.exr")
             write_synth_mattes(clip, mattes)
             out = str(root / d.name / "tone" / "tone.####.exr")
-            job = ShadeJob(input=str(d / "plate" / "####.png"), mattes=mattes, output=out, tones=tones, **{**(shade_options or {}), **({"method": method} if method != "classic" else {})})
+            job = ShadeJob(input=str(d / "plate" / "####.png"), mattes=mattes, output=out, tones=tones, **{"contact_sheet": False, **(shade_options or {}), **({"method": method} if method != "classic" else {})})
             job.output_options.overwrite = True
             run_shade(job, RunContext())
             pred = np.stack([np.rint(read_image(out.replace("####", f"{f:04d}")).channel("tone")).astype(np.uint8) for f in clip.frames])
