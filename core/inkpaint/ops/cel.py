@@ -107,6 +107,7 @@ def run(job: CelJob, ctx: RunContext) -> JobResult:
             "stages": {k: {"written": len(v.written), "skipped": len(v.skipped), "manifest": v.manifest, "seconds": v.summary.get("seconds")} for k, v in results.items()},
             "parts": fin_stage.mattes.names,
             "tones": figures,
+            "line_width_px": round(ink_stage.width, 3),  # at the output resolution (after width_reference)
             "warnings": warnings,
             "contact_sheet": sheet,
             "seconds": round(time.perf_counter() - t0, 3),
@@ -230,6 +231,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--width", type=float, default=2.0, help="ink line width in pixels")
     p.add_argument("--width-reference", type=int, help="image height the width is given at")
     p.add_argument("--tone-lines", action="store_true", help="also ink tone boundaries")
+    p.add_argument("--smooth-lines", type=float, default=1.0, metavar="SIGMA", help="ink the part boundaries smoothed "
+                   "with this Gaussian sigma (px), at sub-pixel precision (default 1; 0: on the pixel boundaries)")
     p.add_argument("--over", help="background image or sequence")
     p.add_argument("--over-colorspace", help="colour space of --over when it differs from the plate's --colorspace")
     p.add_argument("--cel-format", choices=["exr", "png"], default="exr", help="cel output format (default exr)")
@@ -253,6 +256,7 @@ def _job_from_args(args: argparse.Namespace) -> CelJob:
         width=args.width,
         width_reference=args.width_reference,
         tone_lines=args.tone_lines,
+        smooth_lines=args.smooth_lines,
         **tone_settings_from_args(args),
         over=os.path.abspath(args.over) if args.over else None,
         cel_format=args.cel_format,
