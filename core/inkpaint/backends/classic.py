@@ -1,14 +1,23 @@
-"""The embedded default roto backend: OpenCV only, no learned weights.
+"""The embedded default roto backend: OpenCV only, no learned weights. Precision first.
 
 - Keyframes: a mask prompt is taken as is; a box and/or points seed GrabCut (positive points are sure foreground,
-  negative points sure background).
-- Propagation: dense DIS optical flow (half resolution, forward and backward) warps the previous frame's signed
-  distance; a per-object unary on a band around the warped edge combines that shape prior (softer, and the band
-  wider, where forward-backward flow disagrees) with colour-histogram models (keyframe + slowly updated running
-  model, local background ring), smoothed by a guided filter; optional GrabCut on the band (``grabcut_iters``).
-  Drift guards drop components not connected to the warped object and keep the warp when the area jumps; a fading
-  amodal memory moved by the object's own similarity motion revives parts lost to occlusion or flow failure.
-- Logits are signed distances to the mask edge in pixels, so mattes get a one-pixel anti-aliased edge.
+  negative points sure background). Several objects on one keyframe are made exclusive in one labelling
+  (:func:`exclusive_keyframe`): contested pixels go by colour likelihood and distance to each object's clicks, and
+  clicks are hard constraints (a positive click of A is A, a negative click of A is not A).
+- Propagation (:meth:`ClassicBackend.propagate`): dense DIS optical flow (fixed flow resolution, forward and
+  backward) warps each object's signed distance. Each object scores every pixel near it: the warped shape prior
+  (softer where forward-backward flow disagrees, saturating inside so evidence can give a leaked region back),
+  colour log-likelihood ratios (keyframe and running models against the local background ring) and a motion term
+  (does the pixel move like the object near it or like the background near it?). Growth outside the warped shape
+  pays ``growth_cost`` and there colour counts only as far as both colour models agree: growth is earned, not taken
+  from colour similarity with the background. Objects and background compete in one argmax over the edge-aware
+  smoothed scores. Guards then cap growth per frame, drop detached blobs nothing supports and hold the warped
+  shape when the result no longer resembles it.
+- Confidence per object and frame (:class:`FrameEvidence`): agreement with the warped shape, flow consistency on
+  the edge and colour-model agreement, carried so that it recovers slowly; running colour models learn only from
+  confident frames.
+- Logits are signed distances to the mask edge in pixels, so mattes get a one-pixel anti-aliased edge. Plates with a
+  side over ``max_side`` are tracked at a reduced size and the distances scaled back.
 """
 
 from __future__ import annotations
@@ -451,7 +460,8 @@ class ClassicBackend(RotoBackend):
         for n, st in states.items():
             wsd = cv2.remap(st.sdf, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=-100.0)
             warped[n] = wsd
-            held_shape[n] = (wsd > 0) & self._pushed(st.sdf > 0, fwd, scale)
+            held_shape[n] = wsd > 0  # (pushing the previous mask forward by the forward flow as a check was tried: it
+            # loses objects the camera follows, whose forward flow the moving background dominates)
             memory[n] = self._carry_memory(st, wsd, map_x, map_y, err)
             region |= (wsd > -4.5 * band) | (memory[n] > 0.3)
         out = {n: np.zeros((h, w), bool) for n in names}
@@ -492,28 +502,6 @@ class ClassicBackend(RotoBackend):
             solid = (st.sdf > 3.0 * scale).astype(np.float32)  # thin parts are not remembered
             st.memory = np.maximum(solid, float(self.options["memory_decay"]) * memory[n])
         return out
-
-    @staticmethod
-    def _pushed(prev_mask: np.ndarray, fwd: np.ndarray, scale: float) -> np.ndarray:
-        """The previous mask pushed forward: each of its pixels moved by its own forward flow (closed over small gaps).
-
-        Backward warping lets background pixels next to a moving object borrow the object's (smoothed) flow and
-        come along, a few pixels a frame; pushing the object's own pixels forward does not. Where the two agree is
-        the shape the tracker may keep without new evidence.
-
-        Returns:
-            ``(H, W)`` bool.
-        """
-        h, w = prev_mask.shape
-        ys, xs = np.nonzero(prev_mask)
-        out = np.zeros((h, w), np.uint8)
-        if len(xs) == 0:
-            return out.astype(bool)
-        tx = np.rint(xs + fwd[ys, xs, 0]).astype(np.int64)
-        ty = np.rint(ys + fwd[ys, xs, 1]).astype(np.int64)
-        ok = (tx >= 0) & (tx < w) & (ty >= 0) & (ty < h)
-        out[ty[ok], tx[ok]] = 1
-        return cv2.morphologyEx(out, cv2.MORPH_CLOSE, _ellipse(max(1, int(round(2 * scale))))) > 0
 
     def _carry_memory(self, st: ObjectTrack, wsd: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, err: np.ndarray) -> np.ndarray:
         """The object's remembered extent moved onto the current frame by its own motion.
@@ -607,7 +595,7 @@ class ClassicBackend(RotoBackend):
                free: np.ndarray) -> tuple[np.ndarray, bool]:
         """Drift guards on one object's share of the labelling; returns ``(mask, held)``.
 
-        ``kept`` is the shape both flows agree on (backward-warped and forward-pushed); anything else is growth.
+        ``kept`` is the warped shape; anything else is growth.
 
         - Growth beyond ``growth_cap`` of the kept area keeps only its best-scored pixels.
         - Components that touch neither the warped object's core nor its memory are dropped.
