@@ -53,6 +53,9 @@ class PaintJob(JobSpec):
         tiny_segments: segments of at most this many pixels take the colour of the largest segment they touch at a
             corner, on the frames of a keyframe whose own colours show that rule holds for this line art
             (:func:`inkpaint.paint.propagate.tiny_rule_agreement`); 0 turns it off.
+        method: how colours travel between frames: ``learned`` (the inclusion matcher, :mod:`inkpaint.paint.matcher`;
+            needs torch and its shipped weights), ``classic`` (flow + inclusion voting), or ``auto`` (learned where
+            torch and the weights are present, else classic; the run summary says which and why).
         composite_lines: draw the line layer over the fill in ``output`` too.
         lines_output, labels_output, segments_output, qc_output: per-frame side outputs; ``None`` derives them from
             ``output`` (``####.lines.png``, ``####.labels.png``, ``####.segments.json``, ``####.qc.png``), ``""``
@@ -75,6 +78,7 @@ class PaintJob(JobSpec):
     confidence: float = 0.5
     line_shading: float = 3.0
     tiny_segments: int = TINY_SEGMENT
+    method: Literal["auto", "learned", "classic"] = "auto"
     composite_lines: bool = False
     lines_output: str | None = None
     labels_output: str | None = None
@@ -113,6 +117,8 @@ class PaintJob(JobSpec):
             raise SpecError("confidence", f"must be in [0, 1], got {self.confidence}")
         if self.line_shading < 0:
             raise SpecError("line_shading", f"must be >= 0, got {self.line_shading}")
+        if self.method not in ("auto", "learned", "classic"):
+            raise SpecError("method", f"must be auto, learned or classic, got {self.method!r}")
         if self.tiny_segments < 0:
             raise SpecError("tiny_segments", f"must be >= 0 px, got {self.tiny_segments}")
         for name in ("lines_output", "labels_output", "segments_output", "qc_output"):

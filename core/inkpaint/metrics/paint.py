@@ -102,7 +102,7 @@ def _rgba(path: str) -> np.ndarray:
     return px
 
 
-def evaluate_clip(clip: str, mode: str, work: str) -> dict[str, Any]:
+def evaluate_clip(clip: str, mode: str, work: str, method: str = "auto") -> dict[str, Any]:
     """Run the real paint op on one synth_dev-style clip and score it (mode ``consecutive`` or ``chained``)."""
     from ..ops.base import run_job
     from ..ops.paint import PaintJob, PaintKey
@@ -111,19 +111,19 @@ def evaluate_clip(clip: str, mode: str, work: str) -> dict[str, Any]:
     frames = sorted(int(f[:-4]) for f in os.listdir(os.path.join(clip, "line")) if f.endswith(".png"))
     pal = os.path.join(clip, "colorbook.yml")
     palette = pal if os.path.exists(pal) else None
-    out = os.path.join(work, os.path.basename(clip), mode)
+    out = os.path.join(work, os.path.basename(clip), mode if method == "auto" else f"{mode}-{method}")
     preds: dict[int, str] = {}
     if mode == "chained":
         job = PaintJob(input=os.path.join(clip, "line", "####.png"), output=os.path.join(out, "####.png"),
                        keys=[PaintKey(frames[0], image=os.path.join(clip, "gt", f"{frames[0]:04d}.png"))],
-                       palette=palette, direction="forward", qc_output="", lines_output="")
+                       palette=palette, direction="forward", qc_output="", lines_output="", method=method)
         run_job(job, RunContext())
         preds = {f: os.path.join(out, f"{f:04d}") for f in frames[1:]}
     else:
         for a, b in zip(frames, frames[1:]):
             job = PaintJob(input=os.path.join(clip, "line", "####.png"), output=os.path.join(out, f"pair{a:04d}", "####.png"),
                            keys=[PaintKey(a, image=os.path.join(clip, "gt", f"{a:04d}.png"))], palette=palette,
-                           direction="forward", frames=f"{a}-{b}", qc_output="", lines_output="")
+                           direction="forward", frames=f"{a}-{b}", qc_output="", lines_output="", method=method)
             run_job(job, RunContext())
             preds[b] = os.path.join(out, f"pair{a:04d}", f"{b:04d}")
     rows = []
@@ -153,14 +153,15 @@ def evaluate_clip(clip: str, mode: str, work: str) -> dict[str, Any]:
     return mean
 
 
-def evaluate_paint(data: str, modes: list[str], clips: list[str] | None = None, work_dir: str | None = None) -> dict[str, Any]:
+def evaluate_paint(data: str, modes: list[str], clips: list[str] | None = None, work_dir: str | None = None,
+                   method: str = "auto") -> dict[str, Any]:
     """Score every clip of ``data`` in each mode. Returns ``{mode: {"clips": {name: scores}, "mean": scores}}``."""
     names = clips or sorted(d for d in os.listdir(data) if os.path.isdir(os.path.join(data, d, "line")))
     res: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="inkpaint-eval-paint-") as tmp:
         work = work_dir or tmp
         for mode in modes:
-            per = {c: evaluate_clip(os.path.join(data, c), mode, work) for c in names}
+            per = {c: evaluate_clip(os.path.join(data, c), mode, work, method) for c in names}
             keys = list(next(iter(per.values())))
             res[mode] = {"clips": per, "mean": {k: float(np.mean([v[k] for v in per.values()])) for k in keys}}
     return res
@@ -172,6 +173,7 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--mode", choices=["consecutive", "chained", "both"], default="both")
     p.add_argument("--clips", help="comma-separated clip names (default: all)")
     p.add_argument("--work-dir", help="keep the painted frames here")
+    p.add_argument("--method", choices=["auto", "learned", "classic"], default="auto", help="paint method (as inkpaint paint)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_cmd_eval)
 
@@ -179,7 +181,7 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _cmd_eval(args: argparse.Namespace) -> int:
     modes = ["consecutive", "chained"] if args.mode == "both" else [args.mode]
     names = [c.strip() for c in (args.clips or "").split(",") if c.strip()] or None
-    res = evaluate_paint(args.data, modes, names, args.work_dir)
+    res = evaluate_paint(args.data, modes, names, args.work_dir, args.method)
     if args.json:
         json.dump(res, sys.stdout, indent=2)
         print()

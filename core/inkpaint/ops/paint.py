@@ -259,12 +259,19 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
     palette = load_palette(resolve_path(job, job.palette)) if job.palette else None
     table = ColourTable.create(palette)
     tones = ToneModel.from_table(table) if job.line_shading > 0 else None
+    from ..paint.matcher import select_method  # numpy-only import; torch loads only for the learned method
+
+    paint_method = select_method(job.method)
+    (log.info if paint_method.used == "learned" or job.method == "classic" else log.warning)("paint: %s", paint_method.why)
     side = {name: (FrameSequence.parse(resolve_path(job, p), what=f"{name}_output") if (p := job.side_pattern(name)) else None)
             for name in ("lines", "labels", "segments", "qc")}
 
     # provenance: settings + source key + the line frames from it -------------------------------------------
     settings = {k: v for k, v in job.to_dict().items() if k not in ("keys", "frames", "output_options")}
     settings["palette_sig"] = _file_sig(resolve_path(job, job.palette)) if job.palette else ""
+    settings["method"] = paint_method.used  # auto resolves per machine; the frames record what painted them
+    if paint_method.matcher is not None:
+        settings["matcher_sha256"] = paint_method.matcher.record.get("sha256", "")
     set_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
     keys = {k.frame: k for k in job.keys}
     key_sig = {}
@@ -467,7 +474,7 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
                     if blank(seg):
                         emit(f, seg, empty_colours(seg), None, k)
                         continue
-                    vote = functools.partial(propagate_colours, target=seg, n_colours=len(table), confidence=job.confidence,
+                    vote = functools.partial(paint_method.vote_function(table.rgb), target=seg, n_colours=len(table), confidence=job.confidence,
                                              tones=tones, line_strength=job.line_shading,
                                              tiny=job.tiny_segments if use_tiny else 0)
                     if ref_f != k:
@@ -498,6 +505,8 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
     unpainted_total = sum(v["unpainted"] for v in per_frame.values())
     summary = {
         "seconds": round(time.perf_counter() - t0, 3),
+        "method": paint_method.used,
+        "method_reason": paint_method.why,
         "keyframes": sorted(keys),
         "colours": len(table),
         "unpainted_segments": unpainted_total,
@@ -544,6 +553,9 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--tiny-segments", type=int, default=TINY_SEGMENT,
                    help=f"segments up to this many px follow the segment at their corner where the keyframe shows that "
                         f"holds for this line art; 0 = off (default {TINY_SEGMENT})")
+    p.add_argument("--method", choices=["auto", "learned", "classic"], default="auto",
+                   help="learned inclusion matcher (needs torch + shipped weights), classic flow voting, or auto "
+                        "(learned when available, else classic; the log says which and why)")
     p.add_argument("--composite-lines", action="store_true", help="draw the line layer over the fill in --out")
     p.add_argument("--no-qc", action="store_true", help="don't write QC overlays")
     add_common_options(p)
@@ -593,6 +605,7 @@ def _job_from_args(args: argparse.Namespace) -> PaintJob:
         confidence=args.confidence,
         line_shading=args.line_shading,
         tiny_segments=args.tiny_segments,
+        method=args.method,
         composite_lines=args.composite_lines,
         qc_output="" if args.no_qc else None,
         output_options=output,

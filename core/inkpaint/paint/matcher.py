@@ -49,6 +49,8 @@ N_TGT = 7
 N_REF = 4
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "paint_matcher.safetensors"
 """The shipped weights (sidecar ``paint_matcher.json`` beside them records size and SHA-256)."""
+WEIGHTS_ENV = "INKPAINT_PAINT_MATCHER"
+"""Environment variable naming other matcher weights (a training run's output) instead of the shipped ones."""
 TRAIN_COMMAND = ("inkpaint train paint --data ../shared/data/synth_train --out runs/paint_matcher "
                  "(then copy runs/paint_matcher/paint_matcher.* to core/inkpaint/weights/)")
 
@@ -363,6 +365,11 @@ class LoadedMatcher:
 _CACHE: dict[str, LoadedMatcher] = {}
 
 
+def weights_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """``path``, else ``$INKPAINT_PAINT_MATCHER``, else the shipped :data:`WEIGHTS`."""
+    return Path(path or os.environ.get(WEIGHTS_ENV) or WEIGHTS)
+
+
 def torch_problem() -> str | None:
     """Why the learned matcher cannot run here (torch/safetensors missing), or ``None``."""
     for mod, pip in (("torch", "torch"), ("safetensors", "safetensors")):
@@ -375,7 +382,7 @@ def torch_problem() -> str | None:
 
 def weights_problem(path: str | os.PathLike[str] | None = None) -> str | None:
     """Why the shipped weights cannot be used (missing file or sidecar), or ``None``; checksums are checked on load."""
-    p = Path(path or WEIGHTS)
+    p = weights_path(path)
     if not p.is_file():
         return f"the matcher weights '{p}' are missing (rebuild: {TRAIN_COMMAND})"
     if not p.with_suffix(".json").is_file():
@@ -393,7 +400,7 @@ def load_matcher(path: str | os.PathLike[str] | None = None) -> LoadedMatcher:
     from ..errors import BackendError
     from ..training.package import load_weights
 
-    p = str(Path(path or WEIGHTS).resolve())
+    p = str(weights_path(path).resolve())
     if p in _CACHE:
         return _CACHE[p]
     why = torch_problem()
@@ -420,4 +427,62 @@ def propagate_learned(ref: Segmentation, ref_colours: FrameColours, target: Segm
     if target.n == 0 or ref.n == 0:
         return classic
     inputs = pair_inputs(ref, ref_colours, target, table_rgb[:n_colours], flow, classic)  # type: ignore[arg-type]
-    return decide(matcher.logits(inputs), inputs, classic)
+    out = decide(matcher.logits(inputs), inputs, classic)
+    low = (out.confidence < classic_kwargs.get("confidence", 0.5)) & (out.method != METHOD_NEW)
+    low[0] = False
+    if low.any():  # as in the classical path: under the confidence threshold a segment stays unpainted
+        out.index[low] = UNPAINTED
+        out.method[low] = METHOD_NONE
+    return out
+
+
+LEARNED_IS_DEFAULT = True
+"""Whether ``method="auto"`` picks the learned matcher when torch and the weights are present (set from the synth_dev
+measurement in docs/benchmarks.md: a learned path that loses to the classical one is not the default)."""
+
+
+@dataclasses.dataclass
+class PaintMethod:
+    """The propagation a paint job uses.
+
+    Attributes:
+        used: ``"learned"`` or ``"classic"``.
+        why: one sentence: why this one (for the log, the CLI and the run summary).
+        matcher: the loaded matcher (learned only).
+    """
+
+    used: str
+    why: str
+    matcher: LoadedMatcher | None = None
+
+    def vote_function(self, table_rgb: np.ndarray) -> Any:
+        """A callable with :func:`~inkpaint.paint.propagate.propagate_colours`' signature."""
+        if self.matcher is None:
+            return propagate_colours
+        import functools
+
+        return functools.partial(propagate_learned, matcher=self.matcher, table_rgb=table_rgb)
+
+
+def select_method(method: str, weights: str | os.PathLike[str] | None = None) -> PaintMethod:
+    """Resolve ``auto`` / ``learned`` / ``classic``.
+
+    ``auto``: the learned matcher when torch, safetensors and the shipped weights are present (and
+    :data:`LEARNED_IS_DEFAULT`), else the classical path, with the reason. ``learned``: the matcher or a clear error.
+
+    Raises:
+        BackendError: ``learned`` without torch (names the install command).
+        CheckpointError: ``learned`` (or ``auto``) with missing/corrupted weights (names the file and the command).
+    """
+    if method == "classic":
+        return PaintMethod("classic", "--method classic was asked for")
+    if method == "learned":
+        m = load_matcher(weights)
+        return PaintMethod("learned", f"--method learned: matcher weights '{weights_path(weights)}' (sha256 {m.record.get('sha256', '')[:12]})", m)
+    if not LEARNED_IS_DEFAULT:
+        return PaintMethod("classic", "the learned matcher does not beat the classical path on synth_dev yet, so auto uses classic (ask for --method learned)")
+    why = torch_problem() or weights_problem(weights)
+    if why:
+        return PaintMethod("classic", f"classical propagation: the learned matcher is unavailable ({why})")
+    m = load_matcher(weights)
+    return PaintMethod("learned", f"learned matcher (torch and weights '{weights_path(weights)}' present)", m)
