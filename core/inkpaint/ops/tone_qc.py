@@ -185,9 +185,10 @@ def palette_image(palette: "Palette", names: Sequence[str], size: tuple[int, int
     return u8.astype(np.float32) / 255.0
 
 
-def _cel_display(path: str, frame: int) -> np.ndarray:
-    """A cel frame as display RGB over mid grey (EXR: scene-linear premultiplied; PNG: sRGB straight alpha)."""
-    img = read_image(path, frame=frame)
+def _cel_display(path: str, frame: int, window: Window | None = None) -> np.ndarray:
+    """A cel frame (``window`` of it) as display RGB over mid grey (EXR: scene-linear premultiplied; PNG: sRGB
+    straight alpha)."""
+    img = read_image(path, frame=frame, window=window)
     ch = [c.upper() for c in img.channels]
     px = img.pixels
     rgb = px[..., [ch.index("R"), ch.index("G"), ch.index("B")]] if all(c in ch for c in "RGB") else px[..., :3]
@@ -235,9 +236,21 @@ def write_tone_sheet(
 
     cols = ["plate", "parts", "tones"] + (["cel"] if cel_path is not None else [])
     sheet = ContactSheet(title, cols, cell_width=SHEET_CELL_WIDTH)
-    w, h = mattes.size
-    full = Window.full(mattes.size)
+    fw, fh = mattes.size
     picked = pick_frames(frames, rows)
+    # the characters' region over the picked frames (padded), not the whole frame: fewer pixels to read and a
+    # bigger character to look at
+    parts_of = {f: mattes.part_labels(f) for f in picked}
+    wins = [pl.window for pl in parts_of.values() if not pl.empty]
+    if wins:
+        x0, y0 = min(wn.x for wn in wins), min(wn.y for wn in wins)
+        x1, y1 = max(wn.x + wn.width for wn in wins), max(wn.y + wn.height for wn in wins)
+        pad = int(0.08 * max(x1 - x0, y1 - y0)) + 4
+        x0, y0, x1, y1 = max(x0 - pad, 0), max(y0 - pad, 0), min(x1 + pad, fw), min(y1 + pad, fh)
+        region = Window(x0, y0, x1 - x0, y1 - y0)
+    else:
+        region = Window.full(mattes.size)
+    w, h = region.width, region.height
     if cel_path is not None and palette is not None:
         sw = SHEET_CELL_WIDTH
         sh = max(16, int(round(sw * h / max(w, 1))))
@@ -254,16 +267,16 @@ def write_tone_sheet(
         return cv2.resize(img, (tw, th), interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_AREA)
 
     for f in picked:
-        rgb = small(plate.rgb(f))
-        labels = small(mattes.part_labels(f).within(full), nearest=True)
-        tone = small(read_tone(tone_path(f), f, mattes.size, full), nearest=True)
+        rgb = small(plate.rgb(f, region))
+        labels = small(parts_of[f].within(region), nearest=True)
+        tone = small(read_tone(tone_path(f), f, mattes.size, region), nearest=True)
         row: list[np.ndarray | None] = [
             rgb,
             tint_parts(rgb, [labels == i for i in range(1, len(mattes.names) + 1)]),
             tones_image(labels, tone),
         ]
         if cel_path is not None:
-            row.append(small(_cel_display(cel_path(f), f)))
+            row.append(small(_cel_display(cel_path(f), f, region)))
         sheet.add(row, str(f), (flags or {}).get(f))
     sheet.footer = list(footer)
     return sheet.write(path)
