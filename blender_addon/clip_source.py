@@ -216,7 +216,7 @@ def rasterise_mask(
     from . import compositor
 
     if layer and layer not in mask.layers:
-        raise ValueError(f"mask '{mask.name}' has no layer '{layer}' (layers: {', '.join(l.name for l in mask.layers)})")
+        raise ValueError(f"mask '{mask.name}' has no layer '{layer}' (layers: {', '.join(lay.name for lay in mask.layers)})")
     w, h = (int(v) for v in clip.size)
     main = bpy.context.scene
     was = main.frame_current

@@ -60,15 +60,8 @@ file_digest = J.file_digest
 
 
 def typed(body: dict[str, Any]) -> dict[str, Any]:
-    """``body`` (``type`` + fields) decoded with its engine job class and encoded again (defaults filled in).
-
-    Raises:
-        JobBuildError: a field has the wrong type or an invalid value (the message names the field).
-    """
-    try:
-        return J.typed_job(body).to_dict()
-    except J.SpecError as exc:
-        raise JobBuildError(str(exc)) from None
+    """``body`` encoded by its engine job class (all fields); a bad field is a :class:`JobBuildError` naming it."""
+    return J.job_dict(body, error=JobBuildError)
 
 
 def read_manifest(path: str) -> dict[str, Any]:

@@ -307,7 +307,7 @@ class INKPAINT_OT_mask_prompt_set(_ClipOperator, bpy.types.Operator):
             self.report({"ERROR"}, f"no mask named '{self.mask}'")
             return {"CANCELLED"}
         if self.layer and self.layer not in mask.layers:
-            self.report({"ERROR"}, f"mask '{mask.name}' has no layer '{self.layer}' (layers: {', '.join(l.name for l in mask.layers)})")
+            self.report({"ERROR"}, f"mask '{mask.name}' has no layer '{self.layer}' (layers: {', '.join(lay.name for lay in mask.layers)})")
             return {"CANCELLED"}
         obj.mask = mask
         obj.mask_layer = self.layer

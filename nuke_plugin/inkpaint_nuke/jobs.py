@@ -59,15 +59,8 @@ class JobBuildError(Exception):
 
 
 def _typed(body: dict[str, Any]) -> dict[str, Any]:
-    """``body`` decoded with its engine job class and encoded again (all fields, defaults filled in).
-
-    Raises:
-        JobBuildError: a field has the wrong type or an invalid value (the message names the field).
-    """
-    try:
-        return J.typed_job(body).to_dict()
-    except J.SpecError as exc:
-        raise JobBuildError(str(exc)) from None
+    """``body`` encoded by its engine job class (all fields); a bad field is a :class:`JobBuildError` naming it."""
+    return J.job_dict(body, error=JobBuildError)
 
 
 def to_engine_y(y: float, height: int) -> float:

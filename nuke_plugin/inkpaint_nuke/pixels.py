@@ -5,8 +5,9 @@ So the upstream is rendered to a temporary EXR sequence by a Write node executed
 skipped when the input is a plain Read of a file the engine reads directly (EXR, DPX, TIFF, PNG, JPEG, no frame
 offset, no reformat, no premultiply): then the engine reads the file itself and is told its colourspace.
 
-A render lands in ``<cache>/<node uid>/<what>-<upstream key>/`` where the key hashes every upstream node's
-non-default knobs, so a changed grade renders anew and an unchanged one is reused. A ``complete.json`` marker
+A render lands in ``<cache>/<node uid>/<what>-<upstream key>/`` where the key hashes what changes the upstream's
+pixels (:func:`upstream_key`: knobs but not placement, selection or labels; inside Groups and gizmos; expression
+links), so a changed grade renders anew and an unchanged one, moved or selected, is reused. A ``complete.json`` marker
 written after ``nuke.execute`` returns says the render finished; a render killed half-way is redone.
 """
 
@@ -64,9 +65,8 @@ class PlateSource:
 
     def path(self, frame: int) -> str:
         """The file of ``frame``."""
-        m = None
-        for m in _FRAME_TOKEN.finditer(os.path.basename(self.pattern)):
-            pass
+        found = list(_FRAME_TOKEN.finditer(os.path.basename(self.pattern)))
+        m = found[-1] if found else None
         if m is None:
             return self.pattern
         head = self.pattern[: len(self.pattern) - len(os.path.basename(self.pattern))]
@@ -164,21 +164,67 @@ def _is_true(node: nuke.Node, name: str) -> bool:
 # Upstream renders
 
 
+UI_KNOBS = frozenset({
+    "xpos", "ypos", "selected", "label", "name", "note_font", "note_font_size", "note_font_color", "tile_color",
+    "gl_color", "hide_input", "postage_stamp", "postage_stamp_frame", "icon", "indicators", "bookmark", "dope_sheet",
+    "cached", "help", "onCreate", "onDestroy", "knobChanged", "updateUI", "autolabel", "panel", "lock_connections",
+    "inputChange", "showPanel", "inkpaint_status", "status",
+})
+"""Knobs that never change a node's pixels (placement, selection, labels, colours in the DAG, callbacks)."""
+_NON_VALUE_KNOBS = frozenset({"Tab_Knob", "Text_Knob", "PyScript_Knob", "PyCustom_Knob", "Help_Knob", "Script_Knob",
+                              "Obsolete_Knob", "BeginTabGroup_Knob", "EndTabGroup_Knob"})
+
+
+def _pixel_knobs(node: nuke.Node) -> str:
+    """The knobs of ``node`` that can change its pixels, as script text (expressions as written, ``{...}``)."""
+    parts = []
+    for name, knob in sorted(node.knobs().items()):
+        if name in UI_KNOBS or knob.Class() in _NON_VALUE_KNOBS:
+            continue
+        try:
+            parts.append(f"{name} {knob.toScript()}")
+        except Exception:  # noqa: BLE001 - a knob that cannot script itself carries no pixel setting we can key on
+            continue
+    return " ".join(parts)
+
+
+def _upstream(node: nuke.Node) -> list[nuke.Node]:
+    """What ``node``'s pixels depend on: its inputs, the nodes its expressions name, and for a Group or gizmo
+    the nodes inside it (from its Output node up)."""
+    deps = list(node.dependencies(nuke.INPUTS | nuke.HIDDEN_INPUTS | nuke.EXPRESSIONS))
+    if isinstance(node, nuke.Group) and not isinstance(node, nuke.Root):
+        out = node.output() if hasattr(node, "output") else None
+        if out is None:
+            with node:
+                out = next((n for n in nuke.allNodes("Output")), None)
+        if out is not None:
+            deps.append(out)
+    return deps
+
+
 def upstream_key(node: nuke.Node, frames: tuple[int, int]) -> str:
-    """A hash of everything upstream of ``node`` that changes its pixels (classes, names, non-default knobs),
-    plus the frame range and the project format."""
-    seen: set[str] = set()
-    parts: list[str] = [f"{frames[0]}-{frames[1]}", str(root_knob("format", ""))]
+    """A hash of everything upstream of ``node`` that changes its pixels, plus the frame range and project format.
+
+    Per node: its class, the knobs that can change pixels (not ``xpos``/``ypos``, ``selected``, ``label``, DAG
+    colours or callbacks: moving or selecting a node never re-renders), and which nodes feed it. Nodes are named by
+    their place in the walk, not by name (renaming never re-renders). The walk follows inputs, expression links
+    (``Grade1.white``) and into Groups and gizmos.
+    """
+    index: dict[int, int] = {}
+    order: list[nuke.Node] = []
     stack = [node]
     while stack:
         n = stack.pop()
-        name = n.fullName()
-        if name in seen:
+        if id(n) in index:
             continue
-        seen.add(name)
-        parts.append(f"{n.Class()}|{name}|{n.writeKnobs(nuke.WRITE_NON_DEFAULT_ONLY | nuke.TO_SCRIPT | nuke.TO_VALUE)}")
-        stack.extend(n.dependencies(nuke.INPUTS | nuke.HIDDEN_INPUTS))
-    return hashlib.sha256("\n".join(sorted(parts)).encode("utf-8")).hexdigest()[:12]
+        index[id(n)] = len(order)
+        order.append(n)
+        stack.extend(reversed(_upstream(n)))
+    parts: list[str] = [f"{frames[0]}-{frames[1]}", str(root_knob("format", ""))]
+    for i, n in enumerate(order):
+        feeds = ",".join(str(index.get(id(d), "-")) for d in _upstream(n))
+        parts.append(f"{i}|{n.Class()}|{feeds}|{_pixel_knobs(n)}")
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:12]
 
 
 def plan_source(group: nuke.Node, input_index: int, folder: str, frames: tuple[int, int], what: str = "plate") -> PlateSource:

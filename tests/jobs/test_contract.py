@@ -178,3 +178,26 @@ def test_older_nuke_gets_a_clear_message() -> None:
     out = subprocess.run([found[-1], "-I", "-c", "import sys; sys.path.insert(0, '.'); import inkpaint_nuke"],
                          capture_output=True, text=True, timeout=60, cwd=ROOT / "nuke_plugin")
     assert out.returncode != 0 and "ImportError: inkpaint needs Nuke 14 or newer (Python 3.9+)" in out.stderr
+
+
+def test_versions_agree() -> None:
+    """One version: the engine's (inkpaint.__version__, which pyproject reads), the Nuke plugin's and the Blender
+    extension's manifest."""
+    import re
+
+    import inkpaint
+
+    nuke_init = (ROOT / "nuke_plugin" / "inkpaint_nuke" / "__init__.py").read_text()
+    manifest = (ROOT / "blender_addon" / "blender_manifest.toml").read_text()
+    nuke_version = re.search(r'^__version__ = "([^"]+)"', nuke_init, re.M)
+    blender_version = re.search(r'^version\s*=\s*"([^"]+)"', manifest, re.M)
+    assert nuke_version and blender_version
+    assert nuke_version.group(1) == blender_version.group(1) == inkpaint.__version__
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert f"## {inkpaint.__version__}" in changelog or "## Unreleased" in changelog
+
+
+@pytest.mark.slow
+def test_jobs_package_type_checks() -> None:
+    out = subprocess.run([sys.executable, "-m", "mypy", str(CORE / "inkpaint" / "jobs")], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr

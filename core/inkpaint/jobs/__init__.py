@@ -18,7 +18,7 @@ from .frames import FrameSequence, format_frame_range, parse_frame_range
 from .names import RESERVED_NAMES, check_name, name_problem
 from .paths import content_key, file_digest, layer_pattern, manifest_path, same_pattern, shot_name
 from .protocol import PROTOCOL_VERSION, Event, ProtocolError, check_ready
-from .spec import JOB_TYPES, SCHEMA_VERSION, ColorSettings, JobSpec, OutputSettings, decode, load_job, typed_job
+from .spec import JOB_TYPES, SCHEMA_VERSION, ColorSettings, JobSpec, OutputSettings, decode, job_dict, load_job, typed_job
 from .roto import Prompt, RotoJob, RotoObject
 from .shade import PartTones, ShadeJob
 from .ink import InkJob
@@ -35,6 +35,6 @@ __all__ = [
     "FrameError", "InkpaintError", "SpecError", "FrameSequence", "format_frame_range", "parse_frame_range",
     "RESERVED_NAMES", "check_name", "name_problem", "content_key", "file_digest", "layer_pattern", "manifest_path", "same_pattern", "shot_name",
     "PROTOCOL_VERSION", "Event", "ProtocolError", "check_ready", "JOB_TYPES", "SCHEMA_VERSION", "ColorSettings",
-    "JobSpec", "OutputSettings", "decode", "load_job", "typed_job", "Prompt", "RotoJob", "RotoObject", "PartTones", "ShadeJob",
+    "JobSpec", "OutputSettings", "decode", "job_dict", "load_job", "typed_job", "Prompt", "RotoJob", "RotoObject", "PartTones", "ShadeJob",
     "InkJob", "FinishJob", "CelJob", "PaintJob", "PaintKey",
 ]

@@ -148,7 +148,7 @@ class FrameSequence:
                 missing = sorted(set(full) - set(found))
                 if missing:
                     self._missing_error(missing, f"the frames on disk ({found[0]}-{found[-1]})",
-                                        f"; pass --frames (\"frames\" in the job) to choose a range explicitly")
+                                        "; pass --frames (\"frames\" in the job) to choose a range explicitly")
             return found
         wanted = parse_frame_range(frames, what=what) if isinstance(frames, str) else sorted(set(frames))
         if len(wanted) > MAX_FRAMES:

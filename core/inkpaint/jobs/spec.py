@@ -478,6 +478,20 @@ def typed_job(data: dict[str, Any], *, validate: bool = False) -> JobSpec:
     return job
 
 
+def job_dict(data: dict[str, Any], *, error: type[Exception] = SpecError, validate: bool = False) -> dict[str, Any]:
+    """:func:`typed_job` encoded again: the JSON a host sends (every field, defaults filled in).
+
+    Args:
+        error: the exception a host raises instead of :class:`SpecError` (its message is the SpecError's).
+    """
+    try:
+        return typed_job(data, validate=validate).to_dict()
+    except SpecError as exc:
+        if error is SpecError:
+            raise
+        raise error(str(exc)) from None
+
+
 def replace(job: T, **changes: Any) -> T:
     """``dataclasses.replace`` that keeps the private ``_base_dir`` of a loaded spec."""
     new = dataclasses.replace(job, **changes)  # type: ignore[type-var]
@@ -492,6 +506,7 @@ __all__ = [
     "JOB_TYPES",
     "type_hints",
     "typed_job",
+    "job_dict",
     "ColorSettings",
     "OutputSettings",
     "JobSpec",

@@ -74,7 +74,7 @@ def render_mask(mask: bpy.types.Mask, size: tuple[int, int], frame: int, layer: 
     main.frame_set(frame)
     scene = bpy.data.scenes.new("raster-test")
     tree, target = compositor_for(scene, "raster-test")
-    hidden = {l.name: l.hide_render for l in mask.layers}
+    hidden = {lay.name: lay.hide_render for lay in mask.layers}
     try:
         for lay in mask.layers:
             lay.hide_render = layer is not None and lay.name != layer

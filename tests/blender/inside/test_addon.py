@@ -166,7 +166,7 @@ def tracked(addon, davis_frames, tmp_path_factory):  # type: ignore[no-untyped-d
 def test_roto_keys_a_mask_layer_per_object(tracked) -> None:  # type: ignore[no-untyped-def]
     mask = tracked.inkpaint.result_mask
     assert mask is not None and mask.name == "Inkpaint tracked"
-    assert [l.name for l in mask.layers] == ["swan"]
+    assert [lay.name for lay in mask.layers] == ["swan"]
     layer = mask.layers["swan"]
     assert len(layer.splines) >= 1
     assert (mask.frame_start, mask.frame_end) == (1, N_FRAMES)
@@ -174,7 +174,7 @@ def test_roto_keys_a_mask_layer_per_object(tracked) -> None:  # type: ignore[no-
     assert spline.use_cyclic and len(spline.points) >= 8
     assert all(p.handle_type == "ALIGNED" for p in spline.points)
     action = mask.animation_data.action
-    fcurves = [fc for bag in (b for l in action.layers for s in l.strips for b in s.channelbags) for fc in bag.fcurves]
+    fcurves = [fc for bag in (b for lay in action.layers for s in lay.strips for b in s.channelbags) for fc in bag.fcurves]
     paths = {fc.data_path for fc in fcurves}
     assert 'layers["swan"].splines[0].points[0].co' in paths
     assert 'layers["swan"].splines[0].points[0].handle_left' in paths

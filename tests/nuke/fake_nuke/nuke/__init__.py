@@ -22,6 +22,7 @@ Test control (not part of Nuke's API) lives in :mod:`nuke._fake`.
 from __future__ import annotations
 
 import json
+import re
 import os
 import queue
 import sys
@@ -149,13 +150,29 @@ class Knob:
     def setValue(self, value: Any, *args: Any) -> bool:
         _require_main(f"{self.Class()}.setValue")
         self._value = self._coerce(value)
+        _knob_set(self)
         return True
 
     def _coerce(self, value: Any) -> Any:
         return value
 
     def toScript(self, quote: bool = False, context: Any = None) -> str:
+        expr = getattr(self, "_expression", None)
+        if expr:
+            return "{" + expr + "}"  # as Nuke writes an expression-linked knob
         return json.dumps(self._value)
+
+    def setExpression(self, expression: str, channel: int = -1, view: Any = None) -> bool:
+        _require_main(f"{self.Class()}.setExpression")
+        self._expression = str(expression)
+        return True
+
+    def hasExpression(self, index: int = -1, view: Any = None) -> bool:
+        return bool(getattr(self, "_expression", None))
+
+    def clearAnimated(self, index: int = -1, view: Any = None) -> bool:
+        self._expression = None
+        return True
 
     def _state(self) -> dict[str, Any]:
         return {"value": self._value}
@@ -263,6 +280,7 @@ class Array_Knob(Knob):
             vals = list(self._value)
             vals[index] = self._type(value)
             self._value = vals
+        _knob_set(self)
         return True
 
     def value(self, index: int | None = None, *args: Any) -> Any:
@@ -619,12 +637,15 @@ class Node:
         knob._node = None
 
     def writeKnobs(self, flags: int = 0) -> str:
+        """Like Nuke's: with ``WRITE_NON_DEFAULT_ONLY`` it still writes the UI knobs a script stores (``xpos``,
+        ``ypos``, and ``selected``/``label`` when set), so a hash of it changes when a node is moved or selected."""
         parts = []
         for n in self._order:
             k = self._knobs[n]
             if isinstance(k, (PyScript_Knob, Tab_Knob, Text_Knob)) and n not in ("knobChanged", "onCreate"):
                 continue
             parts.append(f"{n} {k.toScript()}")
+        parts.append(f"xpos {self._xy[0]} ypos {self._xy[1]}")
         return " ".join(parts)
 
     def readKnobs(self, s: str) -> None:
@@ -654,9 +675,16 @@ class Node:
         return self.setInput(i, node)
 
     def dependencies(self, what: int = INPUTS | HIDDEN_INPUTS | EXPRESSIONS) -> list[Node]:
-        out = [n for n in self._inputs if n is not None]
-        if isinstance(self, Group) and not isinstance(self, Root):
-            pass
+        """Input nodes, and with ``EXPRESSIONS`` the nodes this node's knob expressions name (``Grade1.white``),
+        as Nuke resolves them (in the node's own group)."""
+        out = [n for n in self._inputs if n is not None] if what & (INPUTS | HIDDEN_INPUTS) else []
+        if what & EXPRESSIONS:
+            for k in self._knobs.values():
+                expr = getattr(k, "_expression", None)
+                for ref in re.findall(r"(?<![\w.])([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\.[A-Za-z_]\w*", expr or ""):
+                    target = _resolve(self._parent or _root, ref) if ref not in ("parent", "root", "this") else None
+                    if target is not None and target is not self and target not in out:
+                        out.append(target)
         return out
 
     def dependent(self, what: int = INPUTS | HIDDEN_INPUTS | EXPRESSIONS, forceEvaluate: bool = True) -> list[Node]:
@@ -918,6 +946,19 @@ def thisKnob() -> Knob:
 
 
 _script_globals: dict[str, Any] = {"__name__": "__main__"}
+
+
+def _knob_set(knob: Knob) -> None:
+    """Nuke runs a node's ``knobChanged`` when a script sets one of its knobs while its control panel is open
+    (not for the ``knobChanged`` knob itself, and not recursively for the same knob)."""
+    node = knob._node
+    if node is None or not getattr(node, "_panel_shown", False) or knob.name() in ("knobChanged", "onCreate"):
+        return
+    callback = node._knobs.get("knobChanged")
+    script = str(callback.value()) if callback is not None else ""
+    if not script or knob in _context.this_knob:
+        return
+    _run_script(script, node, knob)
 
 
 def _run_script(script: str, node: Node, knob: Knob) -> None:
