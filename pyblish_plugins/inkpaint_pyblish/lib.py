@@ -301,6 +301,11 @@ def outputs_of(data: Mapping[str, Any]) -> list[Output]:
     return out
 
 
+REPORT_OUTPUTS = frozenset({"contact_sheet"})
+"""Outputs that picture a run for QC (roto/shade/cel ``<prefix>.contact.png``), not results: drawn after the frames,
+they carry no job hash."""
+
+
 class HashPlan:
     """Which job hash each output file must carry in its header (``inkpaint:job_hash``) or JSON (``job_hash``).
 
@@ -350,7 +355,10 @@ class HashPlan:
                     self.by_pattern[pattern] = stage_manifest["result"]["job_hash"]
 
     def expected(self, output: Output, frame: int | None) -> str | None:
-        """The hash ``output``'s file for ``frame`` must carry; ``None`` when it cannot be known (see problems)."""
+        """The hash ``output``'s file for ``frame`` must carry; ``None`` when it cannot be known (see problems) or
+        the output is a QC picture of the run (:data:`REPORT_OUTPUTS`: it must exist and be whole, no more)."""
+        if output.name in REPORT_OUTPUTS:
+            return None
         if self.per_frame is not None:
             return self.per_frame.get(frame) if frame is not None else None
         if self.type == "cel":

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import env, inkpaint, openjd
-from shot import cel_spec, roto_spec, save
+from farmkit import env, inkpaint, openjd
+from farm_shot import cel_spec, roto_spec, save
 
 
 def _check(template: Path) -> None:
@@ -123,7 +123,7 @@ def test_a_chunk_writes_only_its_frames_and_no_manifest(tmp_path: Path, shot: di
 def test_two_chunks_of_one_job_run_at_once(tmp_path: Path, shot: dict[str, Any]) -> None:
     import sys
 
-    from conftest import env as child_env
+    from farmkit import env as child_env
 
     cel = save(cel_spec(shot, str(tmp_path / "cel")), tmp_path / "cel.json")
     inkpaint("run", str(cel), "--fit-only", "-q")

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import assert_same_outputs, env, inkpaint, openjd, openjd_run
-from shot import cel_spec, save, write_shot
+from farmkit import assert_same_outputs, env, inkpaint, openjd, openjd_run
+from farm_shot import cel_spec, save, write_shot
 
 
 def _descendants(pid: int) -> list[int]:

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import assert_same_outputs, inkpaint, openjd_run
-from shot import cel_spec, roto_spec, save
+from farmkit import assert_same_outputs, inkpaint, openjd_run
+from farm_shot import cel_spec, roto_spec, save
 
 
 def _bundle(spec_path: Path, out: Path, *args: str) -> dict[str, Any]:

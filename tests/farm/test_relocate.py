@@ -9,8 +9,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from conftest import inkpaint
-from shot import cel_spec, save
+from farmkit import inkpaint
+from farm_shot import cel_spec, save
 
 from inkpaint.farm.paths import relocatable, shot_root
 
