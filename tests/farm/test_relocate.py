@@ -9,6 +9,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from farmkit import inkpaint
 from farm_shot import cel_spec, save
 
@@ -40,6 +42,7 @@ def _validation_errors(folder: Path) -> list[str]:
     return sorted(json.loads(p.stdout)["errors"])
 
 
+@pytest.mark.slow
 def test_a_moved_shot_folder_validates_and_resumes(tmp_path: Path, shot: dict[str, Any]) -> None:
     spec_path = save(cel_spec(shot, str(tmp_path / "shot" / "cel")), tmp_path / "shot" / "cel.json")
     first = json.loads(inkpaint("run", str(spec_path), "-q").stdout)
