@@ -119,7 +119,7 @@ def _print_result(result: object) -> None:
 _PROGRESS: TerminalProgress | None = None
 
 
-def _run_job(job, quiet: bool) -> int:  # type: ignore[no-untyped-def]
+def _run_job(job, quiet: bool, chunk: list[int] | None = None) -> int:  # type: ignore[no-untyped-def]
     global _PROGRESS
     from .ops.base import run_job
 
@@ -130,6 +130,8 @@ def _run_job(job, quiet: bool) -> int:  # type: ignore[no-untyped-def]
     finally:
         if _PROGRESS is not None:
             _PROGRESS.close()
+    if chunk is not None and hasattr(result, "skipped"):  # a farm chunk: "skipped" lists only the chunk's frames
+        result.skipped = [f for f in result.skipped if f in set(chunk)]
     _print_result(result)
     return 0
 
@@ -151,7 +153,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from .ops.base import limit_frames
 
         with limit_frames(frames):
-            return _run_job(job, args.quiet)
+            return _run_job(job, args.quiet, chunk=frames)
     return _run_job(job, args.quiet)
 
 
