@@ -13,7 +13,7 @@ Pipeline per target frame (:func:`propagate_learned`):
    flow-warped reference colours) and a target flag; per segment its geometry; per target segment ``K`` candidate
    reference segments (largest warped overlap first, then the nearest to its flow-carried centroid) with pair
    features (overlap share, the classical colour vote share of the candidate's colour, carried distance, area
-   ratio, "is the classical pick", background flag).
+   ratio, "is the classical pick", background flag), plus one slot holding the classical colour itself.
 3. The network (:func:`build_matcher`): a small CNN on both images, features mean-pooled per segment (segments too
    small for the working resolution take the feature at their centroid), segment geometry added, one round of
    cross-attention from target to reference segments and one self-attention round among target segments, then a
@@ -79,10 +79,11 @@ class PairInputs:
         tgt_centre: ``(nt + 1, 2)`` int32 the same for the target.
         ref_geo: ``(nr + 1, N_REF)`` float32 per reference segment geometry.
         tgt_geo: ``(nt + 1, N_TGT)`` float32 per target segment geometry + classical result.
-        cand: ``(nt + 1, K)`` int64 candidate reference segment ids (row 0 unused).
-        cand_valid: ``(nt + 1, K)`` bool (candidate exists and is painted).
-        cand_colour: ``(nt + 1, K)`` int64 colour index of each candidate (-1 where invalid).
-        pair: ``(nt + 1, K, N_PAIR)`` float32 pair features.
+        cand: ``(nt + 1, K + 1)`` int64 candidate reference segment ids (row 0 unused); the last slot is the
+            classical colour itself (reference id 0).
+        cand_valid: ``(nt + 1, K + 1)`` bool (candidate exists and is painted).
+        cand_colour: ``(nt + 1, K + 1)`` int64 colour index of each candidate (-1 where invalid).
+        pair: ``(nt + 1, K + 1, N_PAIR)`` float32 pair features.
     """
 
     images: np.ndarray
@@ -215,6 +216,19 @@ def pair_inputs(ref: Segmentation, ref_colours: FrameColours, target: Segmentati
     pair[..., 5] = ccol == 0
     pair[..., 6] = np.arange(k)[None, :] / k
     pair[~valid] = 0.0
+    # one more slot: the classical colour itself (it may come from the colour-line rule, which no single reference
+    # segment carries), so the matcher can always keep the classical answer
+    cc = classic.index.astype(np.int64)
+    cvalid = cc >= 0
+    cpair = np.zeros((nt + 1, 1, N_PAIR), np.float32)
+    cpair[:, 0, 1] = np.where(cvalid, cshare[np.arange(nt + 1), np.clip(cc, 0, None)], 0.0)
+    cpair[:, 0, 4] = cvalid
+    cpair[:, 0, 5] = cc == 0
+    cpair[:, 0, 6] = np.where(cvalid, 1.5, 0.0)
+    cand = np.concatenate([cand, np.zeros((nt + 1, 1), np.int64)], 1)
+    valid = np.concatenate([valid, cvalid[:, None]], 1)
+    ccol = np.concatenate([ccol, np.where(cvalid, cc, -1)[:, None]], 1)
+    pair = np.concatenate([pair, cpair], 1)
     return PairInputs(images, ref_pool, tgt_pool, ref_centre, tgt_centre, ref_geo, tgt_geo, cand, valid, ccol, pair)
 
 
