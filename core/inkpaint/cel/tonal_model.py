@@ -11,9 +11,11 @@ Per frame (:meth:`TonalPredictor.predict`):
 2. the U-Net gives 4 logits per working pixel (classes 1..4), turned into probabilities;
 3. **stabilisation**: the previous frame's probabilities are warped to this frame along DIS optical flow (current ->
    previous, on the grey working plates) and blended in, ``p = (1 - a) p_now + a p_prev_warped`` with
-   ``a = EMA * exp(-(d / PLATE_TOL)^2)``, where ``d`` is how much the warped previous plate differs from this one:
-   where the flow explains the pixel, the class carries over, where it does not (disocclusion, a light change),
-   this frame decides;
+   ``a = EMA * m``, ``m = exp(-(d / PLATE_TOL)^2)``, where ``d`` is how much the warped previous plate differs from
+   this one (zero motion is used instead of the flow where it explains the pixel at least as well: still pixels keep
+   what they had); then the previous class gets a head start of ``HYSTERESIS * m`` (hysteresis): where the flow explains
+   the pixel the class carries over unless the new evidence is clearly different, where it does not
+   (disocclusion, a light change) this frame decides. The blended probabilities are carried to the next frame;
 4. the probabilities are upsampled (bilinear) to the frame inside the box and the argmax is taken inside the mattes.
 
 :func:`tone_codes` maps the five classes to the ``tone`` channel's codes for ``--tones 2|3|4``.
@@ -59,6 +61,10 @@ EMA = 0.6
 
 PLATE_TOL = 0.04
 """Grey-level difference (0..1) at which the warped previous frame's weight has fallen to ``EMA / e``."""
+
+HYSTERESIS = 0.15
+"""Head start (in probability) of the class a pixel had in the previous frame, where the flow-warped previous plate
+matches (scaled like the EMA weight): a class changes only when the new evidence beats the old by this much."""
 
 TONE_MAPS = {
     2: np.array([0, 1, 2, 2, 1], np.uint8),
@@ -222,12 +228,21 @@ class TonalPredictor:
         s = working_scale(frame_height or H)
         ys, xs = np.nonzero(inside.any(axis=1))[0], np.nonzero(inside.any(axis=0))[0]
         m = int(np.ceil(CONTEXT / s))
-        y0, y1 = max(0, ys[0] - m), min(H, ys[-1] + 1 + m)
-        x0, x1 = max(0, xs[0] - m), min(W, xs[-1] + 1 + m)
-        crop_rgb = rgb[y0:y1, x0:x1]
-        crop_parts = parts[y0:y1, x0:x1]
-        # working-canvas box (frame coordinates * s)
+        # the box is snapped to a grid of 16 working px fixed to the frame, so the U-Net's stride-2 levels see a still
+        # object at the same phase in every frame (a box that moved by a pixel would otherwise jitter class edges)
+        a = max(1, int(round(16 / s)))
         oy, ox = offset
+        y0 = (oy + int(ys[0]) - m) // a * a - oy
+        x0 = (ox + int(xs[0]) - m) // a * a - ox
+        y1 = y0 + -(-(int(ys[-1]) + 1 + m - y0) // a) * a
+        x1 = x0 + -(-(int(xs[-1]) + 1 + m - x0) // a) * a
+        pt, pb, pl, pr = max(0, -y0), max(0, y1 - H), max(0, -x0), max(0, x1 - W)
+        crop_rgb = rgb[y0 + pt : y1 - pb, x0 + pl : x1 - pr]
+        crop_parts = parts[y0 + pt : y1 - pb, x0 + pl : x1 - pr]
+        if pt or pb or pl or pr:  # the grid reaches past the window: repeat its edge (parts: none there)
+            crop_rgb = np.pad(crop_rgb, ((pt, pb), (pl, pr), (0, 0)), mode="edge")
+            crop_parts = np.pad(crop_parts, ((pt, pb), (pl, pr)))
+        # working-canvas box (frame coordinates * s)
         wy0, wx0 = int(round((y0 + oy) * s)), int(round((x0 + ox) * s))
         wh, ww = max(1, int(round((y1 - y0) * s))), max(1, int(round((x1 - x0) * s)))
         if s != 1.0:
@@ -252,8 +267,9 @@ class TonalPredictor:
             self._prev_frame = frame
         if s != 1.0 or probs.shape[:2] != (y1 - y0, x1 - x0):
             probs = cv2.resize(probs, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-        cls = probs.argmax(-1).astype(np.uint8) + 1
-        out[y0:y1, x0:x1] = np.where(crop_parts > 0, cls, 0)
+        cls = (probs.argmax(-1).astype(np.uint8) + 1)[pt : pt + (y1 - y0 - pt - pb), pl : pl + (x1 - x0 - pl - pr)]
+        inner = crop_parts[pt : pt + cls.shape[0], pl : pl + cls.shape[1]]
+        out[y0 + pt : y1 - pb, x0 + pl : x1 - pr] = np.where(inner > 0, cls, 0)
         self.seconds["total"] += time.perf_counter() - t0
         return out
 
@@ -283,9 +299,21 @@ class TonalPredictor:
         wp = cv2.remap(pp, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         wv = cv2.remap(valid, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         d = np.abs(wg - grey)
-        a = EMA * np.exp(-((d / PLATE_TOL) ** 2)) * (wv > 0.999) * (wp.sum(-1) > 0.5)
-        a = a[..., None].astype(np.float32)
-        return (1 - a) * probs + a * wp
+        # a pixel whose plate did not change where it is keeps what it had there (the flow field is smooth and
+        # spreads a moving limb's motion onto still neighbours): zero motion wins where it explains the pixel as well
+        d0 = np.abs(pg - grey)
+        still = (d0 <= d) & (valid > 0)
+        d = np.where(still, d0, d)
+        wp = np.where(still[..., None], pp, wp)
+        wv = np.where(still, 1.0, wv)
+        match = np.exp(-((d / PLATE_TOL) ** 2)) * (wv > 0.999) * (wp.sum(-1) > 0.5)
+        a = (EMA * match)[..., None].astype(np.float32)
+        out = (1 - a) * probs + a * wp
+        if HYSTERESIS > 0:  # the class the pixel had keeps a head start where the flow explains the pixel
+            prev_cls = wp.argmax(-1)
+            bonus = (HYSTERESIS * match).astype(np.float32)
+            np.put_along_axis(out, prev_cls[..., None], np.take_along_axis(out, prev_cls[..., None], -1) + bonus[..., None], -1)
+        return out
 
 
 def predictor_for(device: str = "auto", weights: str | os.PathLike[str] | None = None) -> TonalPredictor:
