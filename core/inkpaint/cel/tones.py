@@ -192,10 +192,10 @@ def shadow_within_parts(labels: np.ndarray, lstar: np.ndarray, thresholds: np.nd
     k = (2 * radius + 1, 2 * radius + 1)
     h, w = labels.shape
     for p in np.flatnonzero(np.bincount(labels.reshape(-1), minlength=2)[1:]) + 1:
-        m = labels == p
-        x, y, bw, bh = cv2.boundingRect(m.view(np.uint8))
+        m8 = cv2.compare(labels, int(p), cv2.CMP_EQ)  # 0 / 255
+        x, y, bw, bh = cv2.boundingRect(m8)
         y0, y1, x0, x1 = max(y - radius, 0), min(y + bh + radius, h), max(x - radius, 0), min(x + bw + radius, w)
-        mb = m[y0:y1, x0:x1]
+        mb = m8[y0:y1, x0:x1] > 0
         if radius > 0:
             dm = d[y0:y1, x0:x1] * mb
             sp = cv2.boxFilter(dm, -1, k, normalize=False, borderType=cv2.BORDER_CONSTANT) < 0
