@@ -151,10 +151,16 @@ class SplineTrack:
         return len(next(iter(self.frames.values()))) if self.frames else 0
 
 
-ABSENT_RING_RADIUS = 1e-3
-"""Radius in pixels of the ring an absent outline shrinks to."""
-PARK_AT = (-64.0, -64.0)
-"""Where (engine pixels, top-left origin: above and left of the frame) an absent outline's ring is parked."""
+ABSENT_RING_RADIUS = 4.0
+"""Radius in pixels of the ring an absent outline shrinks to (small, but not degenerate: Blender's rasteriser
+mishandles tiny splines)."""
+PARK_AT = (-32.0, -32.0)
+"""Where (engine pixels, top-left origin: above and left of the frame) absent outlines are parked; spline ``k``
+sits ``PARK_STEP * k`` further left, so parked rings never overlap each other."""
+PARK_STEP = 12.0
+EDGE_OFFSET = 0.5
+"""The engine's outlines run through the centres of the matte's boundary pixels; the Mask moves them this many
+pixels outward (holes: inward), onto the pixels' outer edges, so the rasterised Mask covers the matte's pixels."""
 POINT_STEPS = (8, 12, 16, 24, 32, 48, 64, 96, 128, 160, 192, 256)
 """Point counts tried, fewest first, by the adaptive simplification."""
 
@@ -162,6 +168,26 @@ POINT_STEPS = (8, 12, 16, 24, 32, 48, 64, 96, 128, 160, 192, 256)
 def _unit_ring(n: int) -> np.ndarray:
     ang = np.linspace(0.0, 2.0 * np.pi, n, endpoint=False)
     return np.stack([np.cos(ang), np.sin(ang)], axis=1)
+
+
+def grow(points: np.ndarray, distance: float, hole: bool) -> np.ndarray:
+    """Move a closed outline ``(N, 2)`` ``distance`` pixels along its vertex normals, away from the inside of the
+    matte: outward for an outer outline, into the hole for a hole (whatever the winding)."""
+    p = np.asarray(points, np.float64)
+    if distance == 0 or len(p) < 3:
+        return p
+    tangent = np.roll(p, -1, axis=0) - np.roll(p, 1, axis=0)
+    normal = np.stack([tangent[:, 1], -tangent[:, 0]], axis=1)
+    normal /= np.maximum(np.hypot(normal[:, 0], normal[:, 1]), 1e-12)[:, None]
+    # pick the side that enlarges |area| (outer) or shrinks it (hole)
+    area = polygon_area(p)
+    larger = abs(polygon_area(p + distance * normal)) > abs(area)
+    sign = 1.0 if larger != hole else -1.0
+    out = p + sign * distance * normal
+    grown = polygon_area(out)
+    if np.sign(grown) != np.sign(area) or abs(grown) < 0.5 * abs(area):
+        return p  # a hole too thin to shrink (it would turn inside out, which Blender's rasteriser fills wildly)
+    return out
 
 
 def outline_error(outline: np.ndarray, ring: np.ndarray) -> float:
@@ -202,7 +228,9 @@ def track_outlines(
     min_points: int = 8,
     max_points: int = 192,
     tolerance: float = 0.75,
-    min_area: float = 4.0,
+    min_area: float = 16.0,
+    edge_offset: float = EDGE_OFFSET,
+    size_ratio: float = 6.0,
 ) -> list[SplineTrack]:
     """Turn per-frame outlines (variable counts and vertex numbers) into splines with stable point counts.
 
@@ -216,7 +244,11 @@ def track_outlines(
         points: points per spline; 0 picks per spline, adaptively: the fewest that keep every frame's outline
             within ``tolerance`` pixels (``min_points..max_points``, see :func:`adaptive_points`).
         tolerance: adaptive simplification's largest allowed distance, pixels.
-        min_area: outlines smaller than this many square pixels are dropped.
+        min_area: outlines smaller than this many square pixels are dropped (specks; Blender's mask rasteriser
+            fills splines this small wildly, cutting far more than their area: measured on DAVIS hockey).
+        edge_offset: pixels each outline moves away from the matte's inside (:data:`EDGE_OFFSET`, :func:`grow`).
+        size_ratio: an outline only continues a spline whose last outline was at most this many times larger or
+            smaller (a speck beside a big hole starts a spline of its own, with few points).
 
     Returns:
         The splines, outers first.
@@ -225,6 +257,7 @@ def track_outlines(
     tracks: list[SplineTrack] = []
     raw: list[dict[int, np.ndarray]] = []
     centroids: list[np.ndarray] = []
+    areas: list[float] = []
     scale = 1.0
     for f in frames:
         outlines = [o for o in per_frame[f] if len(o.get("points", [])) >= 3]  # type: ignore[arg-type]
@@ -238,10 +271,13 @@ def track_outlines(
             c = pts.mean(axis=0)
             scale = max(scale, float(np.ptp(pts, axis=0).max()))
             hole = bool(o.get("hole"))
+            area = max(abs(float(o.get("area", 0.0))), 1.0)  # type: ignore[arg-type]
             best, best_d = -1, np.inf
             for i, tr in enumerate(tracks):
                 if i in used or tr.hole != hole:
                     continue
+                if max(area / areas[i], areas[i] / area) > size_ratio:
+                    continue  # a speck is not the big hole it sits near: it gets its own spline (and few points)
                 d = float(np.hypot(*(centroids[i] - c)))
                 if d < best_d:
                     best, best_d = i, d
@@ -251,12 +287,16 @@ def track_outlines(
                 tracks.append(SplineTrack(hole))
                 raw.append({})
                 centroids.append(c)
+                areas.append(area)
                 best = len(tracks) - 1
             used.add(best)
             raw[best][f] = pts
             centroids[best] = c
-    park = np.asarray(PARK_AT, np.float64)
-    for tr, frames_pts in zip(tracks, raw):
+            areas[best] = area
+    for k, (tr, frames_pts) in enumerate(zip(tracks, raw)):
+        park = np.asarray(PARK_AT, np.float64) - np.array([PARK_STEP * k, 0.0])
+        if edge_offset:
+            frames_pts = {f: grow(p, edge_offset, tr.hole) for f, p in frames_pts.items()}
         if points:
             n = points
             tr.error = max(outline_error(p, resample_closed(p, n)) for p in frames_pts.values())

@@ -6,7 +6,7 @@ per frame (linear interpolation between frames), with ``ALIGNED`` handles so an 
 frame where an outline vanishes keys its spline as a tiny ring parked outside the frame (renders nothing and cuts
 nothing). Holes and islands are separate splines and the layer fills holes (odd overlap count = inside), so holes
 are holes and islands islands on every frame. Each spline gets as few points as follow its outline to 0.75 px
-(adaptive); the counts are stored on the layer (``layer["inkpaint_points"]``) and reported.
+(adaptive); the counts are stored on the Mask (``mask["inkpaint_points.<layer>"]``) and reported.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 
 from . import compositor
 from .clip_source import Plate
-from .geometry import keyframe_arrays, pixels_to_mask, track_outlines
+from .geometry import EDGE_OFFSET, keyframe_arrays, pixels_to_mask, track_outlines
 
 MASK_PREFIX = "Inkpaint "
 INTERP_LINEAR = "LINEAR"
@@ -125,8 +125,12 @@ def key_object_layer(
     size: tuple[int, int],
     aspect: tuple[float, float],
     spline_points: int = 0,
+    edge_offset: float = EDGE_OFFSET,
 ) -> bpy.types.MaskLayer:
-    """(Re)build the layer ``name`` of ``mask`` from per-frame outlines, keyframed on the mapped scene frames."""
+    """(Re)build the layer ``name`` of ``mask`` from per-frame outlines, keyframed on the mapped scene frames.
+
+    ``edge_offset`` moves the outlines away from the matte's inside (0.5 px: the engine's outlines run through the
+    centres of the matte's edge pixels; 0 for outlines that already lie on the edge, such as drawn polygons)."""
     w, h = size
     layer = mask.layers.get(name)
     if layer is None:
@@ -135,7 +139,7 @@ def key_object_layer(
     for spline in list(layer.splines):
         layer.splines.remove(spline)
     per_frame = {f: list(data.get("objects", {}).get(name, [])) for f, data in contours.items()}
-    tracks = track_outlines(per_frame, points=spline_points)
+    tracks = track_outlines(per_frame, points=spline_points, edge_offset=edge_offset)
     action = _action(mask)
 
     def to_mask(px: np.ndarray) -> np.ndarray:
@@ -160,9 +164,10 @@ def key_object_layer(
                 for axis in (0, 1):
                     _key(_fcurve(mask, action, f"{base}[{i}].{prop}", axis), frames, arr[:, i, axis])
     layer.use_fill_holes = any(t.hole for t in tracks)
-    layer.use_fill_overlap = False
-    layer["inkpaint_points"] = [t.points for t in tracks]
-    layer["inkpaint_error_px"] = round(max((t.error for t in tracks), default=0.0), 3)
+    layer.use_fill_overlap = True  # resolve overlaps before filling (a hole grazing its outer after smoothing)
+    # Mask layers take no custom properties: the counts live on the Mask, per layer
+    mask[f"inkpaint_points.{name}"] = [t.points for t in tracks]
+    mask[f"inkpaint_error_px.{name}"] = round(max((t.error for t in tracks), default=0.0), 3)
     return layer
 
 
@@ -194,8 +199,8 @@ def apply_roto(
         aspect = (float(clip.display_aspect[0]), float(clip.display_aspect[1]))
         points = {}
         for name in names:
-            layer = key_object_layer(mask, name, contours, frame_map, (plate.width, plate.height), aspect, spline_points)
-            points[name] = list(layer["inkpaint_points"])
+            key_object_layer(mask, name, contours, frame_map, (plate.width, plate.height), aspect, spline_points)
+            points[name] = list(mask[f"inkpaint_points.{name}"])
         summary["mask"] = mask.name
         summary["layers"] = list(names)
         summary["points"] = points  # points per spline, per object layer

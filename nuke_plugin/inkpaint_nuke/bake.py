@@ -1,8 +1,9 @@
 """Bake to Roto: the engine's per-frame outlines become a Roto node the compositor can edit.
 
-One Bezier shape per object, keyed on every frame of the range. A Roto shape has the same number of control
-points on every key, while the engine's outlines change length from frame to frame, so each frame's outline (the
-largest outer one of the object) is resampled to a fixed count by arc length and its starting point rotated to
+One Bezier shape per island of each object (every outer outline, followed frame to frame by centroid), keyed on
+every frame of the range; the Roto node is connected to the plate (the roto node's input) so it takes its format.
+Holes are not baked yet. A Roto shape has the same number of control points on every key, while the engine's
+outlines change length from frame to frame, so each frame's outline is resampled to a fixed count by arc length and its starting point rotated to
 sit nearest the previous frame's, which keeps the points from swimming round the shape. Tangents are Catmull-Rom
 (a smooth spline through the points). Frames where the object is absent hide the shape.
 
@@ -48,16 +49,6 @@ def read_outlines(pattern: str, frames: tuple[int, int]) -> tuple[dict[int, dict
     if not out:
         raise FileNotFoundError(f"no outline files for frames {frames[0]}-{frames[1]} at '{pattern}'; Track first")
     return out, height
-
-
-def main_outline(entries: list[dict[str, Any]]) -> list[Point] | None:
-    """The largest outer (non-hole) outline of an object on one frame."""
-    outers = [e for e in entries if not e.get("hole")]
-    if not outers:
-        return None
-    best = max(outers, key=lambda e: float(e.get("area", 0.0)))
-    pts = [(float(x), float(y)) for x, y in best["points"]]
-    return pts if len(pts) >= 3 else None
 
 
 def resample(points: list[Point], count: int) -> list[Point]:
@@ -112,27 +103,62 @@ def tangents(points: list[Point]) -> list[tuple[Point, Point]]:
     return out
 
 
+def _centroid(points: list[Point]) -> Point:
+    return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
+
+
+def island_tracks(frames: dict[int, list[list[Point]]]) -> list[dict[int, list[Point]]]:
+    """Split an object's outer outlines (frame -> outlines, largest first) into islands followed over the shot:
+    each outline continues the island whose last centroid is nearest (within the object's size), else starts one."""
+    tracks: list[dict[int, list[Point]]] = []
+    last: list[Point] = []
+    scale = 1.0
+    for f in sorted(frames):
+        used: set[int] = set()
+        for pts in frames[f]:
+            c = _centroid(pts)
+            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+            scale = max(scale, max(xs) - min(xs), max(ys) - min(ys))
+            best, best_d = -1, float("inf")
+            for i, lc in enumerate(last):
+                d = math.dist(lc, c)
+                if i not in used and d < best_d:
+                    best, best_d = i, d
+            if best < 0 or best_d > scale:
+                tracks.append({})
+                last.append(c)
+                best = len(tracks) - 1
+            used.add(best)
+            tracks[best][f] = pts
+            last[best] = c
+    return tracks
+
+
 def object_tracks(data: dict[int, dict[str, Any]], objects: list[str], height: int) -> dict[str, dict[int, list[Point]]]:
-    """Per object: frame -> resampled, aligned outline in Nuke coordinates (frames without the object omitted)."""
+    """Per shape: frame -> resampled, aligned outline in Nuke coordinates (frames without it omitted).
+
+    Every outer outline (island) of an object becomes a shape: the object's first island is named after the object,
+    further islands ``<object>_2``, ``<object>_3`` ... (holes are not baked: see docs/nuke.md).
+    """
     tracks: dict[str, dict[int, list[Point]]] = {}
     for name in objects:
-        raw: dict[int, list[Point]] = {}
+        per_frame: dict[int, list[list[Point]]] = {}
         for f in sorted(data):
-            pts = main_outline(data[f].get("objects", {}).get(name, []))
-            if pts is not None:
-                raw[f] = [(x, height - y) for x, y in pts]
-        if not raw:
-            continue
-        count = point_count(list(raw.values()))
-        keyed: dict[int, list[Point]] = {}
-        prev: list[Point] | None = None
-        for f in sorted(raw):
-            cur = resample(raw[f], count)
-            if prev is not None:
-                cur = align(prev, cur)
-            keyed[f] = cur
-            prev = cur
-        tracks[name] = keyed
+            entries = [e for e in data[f].get("objects", {}).get(name, []) if not e.get("hole") and len(e.get("points", [])) >= 3]
+            entries.sort(key=lambda e: -float(e.get("area", 0.0)))
+            if entries:
+                per_frame[f] = [[(float(x), height - float(y)) for x, y in e["points"]] for e in entries]
+        for k, raw in enumerate(island_tracks(per_frame)):
+            count = point_count(list(raw.values()))
+            keyed: dict[int, list[Point]] = {}
+            prev: list[Point] | None = None
+            for f in sorted(raw):
+                cur = resample(raw[f], count)
+                if prev is not None:
+                    cur = align(prev, cur)
+                keyed[f] = cur
+                prev = cur
+            tracks[name if k == 0 else f"{name}_{k + 1}"] = keyed
     return tracks
 
 
@@ -155,11 +181,13 @@ def bake(node: nuke.Node) -> nuke.Node:
     with parent:
         roto = nuke.nodes.Roto(name=f"{node.name()}_shapes")
         roto.setXYpos(node.xpos() + 120, node.ypos())
+        plate = node.input(0)
+        if plate is not None:
+            roto.setInput(0, plate)  # the Roto node takes the plate's format (and shows over it)
         roto["output"].setValue("alpha")
         curves = roto["curves"]
         assert isinstance(curves, rp.CurveKnob)
-        for name in record["objects"]:
-            keyed = tracks.get(name)
+        for name, keyed in tracks.items():
             if not keyed:
                 continue
             shape = rp.Shape(curves)

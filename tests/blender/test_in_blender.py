@@ -64,7 +64,9 @@ def inner_ids() -> tuple[str, ...]:
     """Test ids inside Blender (collected once), or a single placeholder when bpy is unavailable."""
     if bpy_problem():
         return ("bpy-unavailable",)
-    r = subprocess.run([blender_python(), *_base_args(), "--collect-only", "-q"], capture_output=True, text=True, env=_env(), cwd=ROOT)  # type: ignore[list-item]
+    # the same selection as inner_run (slow in-Blender tests, such as the Mask fidelity runs, are run by hand:
+    # .venv-blender/bin/python -m pytest tests/blender/inside -m slow -o addopts=)
+    r = subprocess.run([blender_python(), *_base_args(), "--collect-only", "-q", "-m", "not slow"], capture_output=True, text=True, env=_env(), cwd=ROOT)  # type: ignore[list-item]
     ids = tuple(line.split("::", 1)[1] for line in r.stdout.splitlines() if "::" in line)
     return ids or ("collection-failed",)
 
