@@ -67,8 +67,18 @@ def main() -> int:
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="inkpaint-farm-bench-"))
     try:
         t0 = time.perf_counter()
-        scene = make_scene(work / "scene", args.frames, (w, h), 6)
+        marker = work / "scene" / f"done-{args.frames}-{w}x{h}"
+        if marker.exists():  # --work kept from an earlier run: the same scene
+            folder = work / "scene"
+            scene = {"plate": str(folder / "plate" / "shot.####.exr"), "mattes": str(folder / "roto" / "shot.####.exr"),
+                     "palette": str(folder / "palette.yml")}
+        else:
+            scene = make_scene(work / "scene", args.frames, (w, h), 6)
+            marker.touch()
         print(f"scene: {args.frames} frames {w}x{h}, 6 parts ({time.perf_counter() - t0:.1f} s, not timed)", flush=True)
+        for old in work.glob("*"):  # every configuration starts from an empty output folder
+            if old.name != "scene":
+                shutil.rmtree(old) if old.is_dir() else old.unlink()
         size = args.frames // args.chunks
         rows: dict[str, dict[str, float]] = {}
         for label, chunk, separate in (("one task", args.frames, False), (f"{args.chunks} chunks, one session", size, False),
@@ -90,7 +100,6 @@ def main() -> int:
             times["total"] = sum(times.values())
             rows[label] = times
             print(f"{label:32s} " + "  ".join(f"{k} {v:6.2f} s" for k, v in times.items()), flush=True)
-        spec = work / "one_task.json"
         warm = [_run([str(BIN / "inkpaint"), "run", str(work / "b_one_task" / "job.json"), "--frames", f"1-{size}", "-q"]) for _ in range(3)]
         print(f"inkpaint run --frames 1-{size} on complete frames (start-up + resume check): "
               f"{min(warm):.2f} s (best of 3)", flush=True)
