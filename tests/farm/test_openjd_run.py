@@ -4,7 +4,6 @@ and a job spec from a newer inkpaint fails the session at once."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 

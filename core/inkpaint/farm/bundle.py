@@ -112,7 +112,7 @@ def asset_references(spec: dict[str, Any], job_file: str) -> dict[str, Any]:
     """Deadline Cloud ``asset_references.yaml``: the folders of input sequences, input files, and output folders."""
     dirs: list[str] = []
     files: list[str] = [job_file]
-    for field, value in spec_paths(spec, INPUT_FIELDS):
+    for _field, value in spec_paths(spec, INPUT_FIELDS):
         if "://" in value or value.startswith("$"):
             continue
         if any(t in os.path.basename(value) for t in SEQUENCE_TOKENS):
