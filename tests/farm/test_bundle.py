@@ -132,3 +132,11 @@ def test_two_chunks_of_one_job_run_at_once(tmp_path: Path, shot: dict[str, Any])
     outs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outs]
     assert sorted(p.name for p in (tmp_path / "cel" / "cel").glob("*.exr")) == [f"sh.{f:04d}.exr" for f in range(1, 7)]
+
+
+def test_part_of_the_frames_has_no_finalize_and_no_validate(tmp_path: Path, shot: dict[str, Any]) -> None:
+    spec = save(cel_spec(shot, str(tmp_path / "cel")), tmp_path / "cel.json")
+    info = json.loads(inkpaint("farm", "bundle", str(spec), "--out", str(tmp_path / "b"), "--frames", "2-4").stdout)
+    assert info["steps"] == ["fit", "render"] and info["frames"] == "2-4"  # finalize would render the other frames
+    p = inkpaint("farm", "bundle", str(spec), "--out", str(tmp_path / "c"), "--frames", "2-4", "--validate", check=False)
+    assert p.returncode == 1 and "--validate: needs the whole job" in p.stderr

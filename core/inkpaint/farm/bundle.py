@@ -136,8 +136,9 @@ def asset_references(spec: dict[str, Any], job_file: str) -> dict[str, Any]:
     }}
 
 
-def plan_steps(spec: dict[str, Any], chunked: bool, validate: bool) -> list[Step]:
-    """The steps for a job: what it can split, in dependency order (see the module docstring)."""
+def plan_steps(spec: dict[str, Any], chunked: bool, validate: bool, partial: bool = False) -> list[Step]:
+    """The steps for a job: what it can split, in dependency order (see the module docstring). ``partial``: only
+    some of the job's frames are rendered, so there is no ``finalize`` (it would render the rest)."""
     typ = spec.get("type")
     gpu = False
     roto_cpu = 2
@@ -164,7 +165,7 @@ def plan_steps(spec: dict[str, Any], chunked: bool, validate: bool) -> list[Step
             last = ["fit"]
         steps.append(Step("render", run + ["--frames", "{{Task.Param.Frames}}"], depends_on=last, chunked=chunked,
                           vcpu=2, memory_mib=4096, description="render a chunk of frames (skips complete frames)"))
-        if chunked:
+        if chunked and not partial:
             steps.append(Step("finalize", run, depends_on=["render"], vcpu=1, memory_mib=2048,
                               description="check every frame is complete and write the job's manifests"))
     else:
@@ -290,11 +291,11 @@ def environment_template(env: Environment, values: dict[str, str]) -> tuple[dict
 
 
 def job_template(spec: dict[str, Any], frames_expr: str, chunk: int, *, chunked: bool, validate: bool,
-                 env: Environment, plugins: str | None, name: str) -> tuple[dict[str, Any], dict[str, str]]:
+                 env: Environment, plugins: str | None, name: str, partial: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
     """The whole OpenJD job template as a plain dict (dumped to YAML by :func:`write_bundle`), and the values of
     its job parameters. ``JobSpec`` defaults to the bundle's ``job.json`` (OpenJD joins a relative default to the
     template's folder, so the bundle can move); absolute paths (the venv, the plug-ins) are values, not defaults."""
-    steps = plan_steps(spec, chunked, validate)
+    steps = plan_steps(spec, chunked, validate, partial)
     values: dict[str, str] = {}  # JobSpec stays at its default: a relative value would be taken from the caller's folder
     environment, env_params = environment_template(env, values)
     params: list[dict[str, Any]] = [
@@ -367,13 +368,17 @@ def write_bundle(job_path: str | os.PathLike[str], out: str | os.PathLike[str], 
         if job.TYPE in WHOLE_SHOT:
             raise SpecError("--frames", f"a {job.TYPE} job runs as one task over its whole shot; {WHOLE_SHOT[job.TYPE]}")
         _, wanted = chunk_of(job, frames)
+        if validate and set(wanted) != set(all_frames):
+            raise SpecError("--validate", "needs the whole job: a render of part of its frames writes no manifest "
+                            "(the validators check the job's manifests); drop --frames or --validate")
     else:
         wanted = all_frames
     chunked = job.TYPE in ("shade", "cel", "ink", "finish")
     size = min(chunk or DEFAULT_CHUNK, len(wanted))
     name = f"inkpaint {job.TYPE} {Path(job_path).stem}"
     template, values = job_template(spec, frames_to_openjd(wanted), size, chunked=chunked, validate=validate,
-                                    env=env or Environment(), plugins=plugins or default_plugins(), name=name)
+                                    env=env or Environment(), plugins=plugins or default_plugins(), name=name,
+                                    partial=set(wanted) != set(all_frames))
     dump = lambda d: yaml.safe_dump(d, sort_keys=False, width=120, default_flow_style=False)  # noqa: E731
     atomic_write_text(out_dir / "template.yaml", dump(template))
     # Deadline Cloud reads parameter_values.yaml (a parameterValues list); `openjd run --job-param file://...` reads
