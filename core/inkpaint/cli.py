@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "1-99:2); the job, its hash and its tone fit are unchanged, so chunks equal a whole run")
     p.add_argument("--fit-only", action="store_true", help="shade/cel: fit (or reuse) the shot's tone model and "
                    "write no frames (the farm's fit step)")
+    p.add_argument("--path-mapping", metavar="RULES", help="OpenJD path-mapping rules file: the spec's absolute paths "
+                   "are mapped first (a farm worker seeing the files under other roots)")
     p.set_defaults(handler=_cmd_run)
 
     p = sub.add_parser("farm", help="render-farm job bundles (Open Job Description, Deadline Cloud); see docs/farm.md")
@@ -137,9 +139,10 @@ def _run_job(job, quiet: bool, chunk: list[int] | None = None) -> int:  # type: 
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .spec import load_job, replace
+    from .farm.limit import load_mapped_job
+    from .spec import replace
 
-    job = load_job(args.job)
+    job = load_mapped_job(args.job, args.path_mapping)
     if args.overwrite and hasattr(job, "output_options"):
         job = replace(job, output_options=replace(job.output_options, overwrite=True))  # type: ignore[attr-defined]
     if args.dry_run:

@@ -178,9 +178,15 @@ def plan_steps(spec: dict[str, Any], chunked: bool, validate: bool, partial: boo
 
 
 def _command(args: list[str]) -> str:
-    """The bash line of a task: ``inkpaint`` from the session's environment, arguments quoted where needed."""
+    """The bash lines of a task: ``inkpaint`` from the session's environment, arguments quoted where needed, and the
+    session's path-mapping rules when the farm gives some (the spec's paths are the submitter's)."""
     quoted = [a if a.startswith("{{") else shlex.quote(a) for a in args]
-    return "exec inkpaint " + " ".join(f'"{a}"' if a.startswith("{{") else a for a in quoted) + "\n"
+    line = "exec inkpaint " + " ".join(f'"{a}"' if a.startswith("{{") else a for a in quoted)
+    return (
+        "mapping=()\n"
+        'if [ "{{Session.HasPathMappingRules}}" = "true" ]; then mapping=(--path-mapping "{{Session.PathMappingRulesFile}}"); fi\n'
+        + line + ' ${mapping[@]+"${mapping[@]}"}\n'
+    )
 
 
 def step_template(step: Step, frames_expr: str, chunk: int) -> dict[str, Any]:

@@ -27,6 +27,7 @@ def add_farm_cli(p: argparse.ArgumentParser) -> None:
     v.add_argument("job", help="job spec file (JSON), or a manifest (*.inkpaint.json) or a folder of them")
     v.add_argument("--plugins", help="inkpaint's pyblish_plugins folder (default: $INKPAINT_PYBLISH_PLUGINS, else "
                    "this checkout's)")
+    v.add_argument("--path-mapping", metavar="RULES", help="OpenJD path-mapping rules file applied to the spec's paths")
     v.set_defaults(handler=_cmd_validate)
 
 
@@ -53,7 +54,7 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .validate import validate
 
-    report = validate(args.job, args.plugins)
+    report = validate(args.job, args.plugins, args.path_mapping)
     for err in report["errors"]:
         print(f"inkpaint: validation failed: {err}", file=sys.stderr)
     print(json.dumps(report, indent=2, default=str))

@@ -93,3 +93,29 @@ def chunk_of(job: JobSpec, frames: str | None, *, fit_only: bool = False) -> tup
 
 
 __all__ = ["chunk_of", "job_frames", "openjd_to_frames", "frames_to_openjd", "SPLITTABLE", "WHOLE_SHOT"]
+
+
+def load_mapped_job(path: str, mapping: str | None) -> JobSpec:
+    """``load_job(path)``, with every absolute path of the spec first mapped by the OpenJD path-mapping rules file
+    ``mapping`` (a farm worker that sees the submitter's files under other roots: Deadline Cloud job attachments,
+    shared storage mounted elsewhere). Relative paths still resolve against the spec's folder."""
+    import json
+    import os
+
+    from ..spec import load_job
+    from .paths import apply_path_mapping, load_path_mapping
+
+    if not mapping:
+        return load_job(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise SpecError("", f"cannot read job spec '{path}': {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise SpecError("", f"job spec '{path}' is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SpecError("", f"a job spec must be a JSON object, got {type(data).__name__}")
+    job = load_job(apply_path_mapping(data, load_path_mapping(mapping)))
+    object.__setattr__(job, "_base_dir", os.path.dirname(os.path.abspath(path)))
+    return job

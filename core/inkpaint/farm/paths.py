@@ -151,3 +151,54 @@ def relocate(path: str, root: str | None, anchor: str) -> str:
 
 __all__ = ["INPUT_FIELDS", "OUTPUT_FIELDS", "PATH_FIELDS", "path_fields", "set_field", "absolute", "anchor_of",
            "shot_root", "relocatable", "relocate"]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# OpenJD path mapping (a farm worker sees the submitter's files under other roots)
+
+
+def load_path_mapping(path: str) -> list[tuple[str, str]]:
+    """``(source, destination)`` POSIX rules from an OpenJD path-mapping file (``{{Session.PathMappingRulesFile}}``:
+    ``{"version": "pathmapping-1.0", "path_mapping_rules": [{"source_path_format", "source_path",
+    "destination_path"}, ...]}``, or the bare list), the most specific source first.
+
+    Raises:
+        SpecError: the file cannot be read or is not such a document (naming it).
+    """
+    from ..errors import SpecError
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise SpecError("--path-mapping", f"cannot read path mapping rules '{path}': {exc}") from exc
+    rules = data.get("path_mapping_rules") if isinstance(data, dict) else data
+    if not isinstance(rules, list):
+        raise SpecError("--path-mapping", f"'{path}' has no path_mapping_rules list")
+    out: list[tuple[str, str]] = []
+    for i, r in enumerate(rules):
+        if not isinstance(r, dict) or not {"source_path", "destination_path"} <= set(r):
+            raise SpecError("--path-mapping", f"'{path}': rule {i} needs source_path and destination_path")
+        if str(r.get("source_path_format", "POSIX")).upper() != "POSIX":
+            continue  # Windows or URI sources: a job submitted from elsewhere; inkpaint's farm scripts are POSIX
+        out.append((os.path.normpath(str(r["source_path"])), str(r["destination_path"])))
+    out.sort(key=lambda rule: -len(rule[0].rstrip("/").split("/")))
+    return out
+
+
+def map_path(path: str, rules: list[tuple[str, str]]) -> str:
+    """``path`` under the first rule whose source is it or one of its folders (whole components only)."""
+    norm = os.path.normpath(path)
+    for src, dst in rules:
+        if norm == src or norm.startswith(src.rstrip("/") + "/"):
+            return dst.rstrip("/") + norm[len(src.rstrip("/")):] if norm != src else dst
+    return path
+
+
+def apply_path_mapping(spec: dict[str, Any], rules: list[tuple[str, str]]) -> dict[str, Any]:
+    """A copy of a spec dict with every absolute path field mapped by ``rules``."""
+    out = json.loads(json.dumps(spec))
+    for field, value in path_fields(spec):
+        if is_path_like(value) and os.path.isabs(value):
+            set_field(out, field, map_path(value, rules))
+    return out

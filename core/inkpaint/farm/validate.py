@@ -15,23 +15,24 @@ from typing import Any
 from ..errors import InkpaintError, SpecError
 
 
-def manifest_targets(job_path: str) -> list[str]:
+def manifest_targets(job_path: str, mapping: str | None = None) -> list[str]:
     """The manifest files or folders that describe the job at ``job_path``'s outputs.
 
     ``job_path`` may also be a manifest (``*.inkpaint.json``) or a folder of them, e.g. a shot folder that moved.
     """
     from ..ops.base import manifest_path
-    from ..spec import load_job, resolve_path
+    from ..spec import resolve_path
+    from .limit import load_mapped_job
 
     if os.path.isdir(job_path) or job_path.endswith(".inkpaint.json"):
         return [job_path]
-    job = load_job(job_path)
+    job = load_mapped_job(job_path, mapping)
     if job.TYPE == "cel":
         return [resolve_path(job, job.out_dir)]  # type: ignore[attr-defined]
     return [manifest_path(resolve_path(job, job.output))]  # type: ignore[attr-defined]
 
 
-def validate(job_path: str, plugins: str | None = None) -> dict[str, Any]:
+def validate(job_path: str, plugins: str | None = None, mapping: str | None = None) -> dict[str, Any]:
     """Publish-validate the job's outputs; return the report (``ok``, ``errors``, ``jobs``).
 
     Raises:
@@ -50,7 +51,7 @@ def validate(job_path: str, plugins: str | None = None) -> dict[str, Any]:
     except ImportError as exc:
         raise InkpaintError(f"cannot load the pyblish validators ({exc}); install pyblish-base and pass --plugins "
                             f"<inkpaint>/pyblish_plugins (looked in {folder!r})") from exc
-    targets = manifest_targets(job_path)
+    targets = manifest_targets(job_path, mapping)
     missing = [t for t in targets if not os.path.exists(t)]
     if missing:
         raise SpecError("output", f"no manifest at '{missing[0]}': the job has not finished (run its finalize step "
