@@ -4,7 +4,9 @@ A random SAM2.1-tiny (128 px model input, CPU) is saved as a checkpoint. Stock s
 ``init_state`` on a JPEG folder, ``add_new_points_or_box``, ``propagate_in_video``. inkpaint runs the CLI as a
 subprocess on the same JPEGs (read through OIIO) with the same clicks. With identical weights the masks must agree:
 per-frame IoU >= 0.97 for one object; for two objects, stock's masks are made exclusive the way the roto op makes
-them (each pixel to the object with the highest logit, if that logit is > 0) before comparing.
+them (each pixel to the object with the highest logit, if that logit is > 0) before comparing, on the pixels where
+stock's decision is not a numerical tie (random weights give both objects almost the same logits); there the
+exclusive matte must also equal sigmoid of stock's best logit.
 """
 
 from __future__ import annotations
@@ -75,7 +77,8 @@ def _stock(net: object, folder: Path, names: list[str]) -> dict[int, np.ndarray]
     return out
 
 
-def _inkpaint(root: Path, names: list[str], tag: str) -> dict[int, dict[str, np.ndarray]]:
+def _inkpaint(root: Path, names: list[str], tag: str, soft: bool = False) -> dict[int, dict[str, np.ndarray]]:
+    """Run the roto CLI; per frame and object the matte (``soft``) or the mask (matte > 0.5)."""
     prompts = {"objects": [{"name": n, "prompts": [{"frame": 0, "points": [[x, y, 1] for x, y in CLICKS[n]]}]} for n in names]}
     (root / f"{tag}.json").write_text(json.dumps(prompts))
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "core")}
@@ -87,7 +90,7 @@ def _inkpaint(root: Path, names: list[str], tag: str) -> dict[int, dict[str, np.
     out = {}
     for i in range(N):
         ch = read_channels(str(root / tag / f"m.{i:05d}.exr"), [f"{n}.A" for n in names], frame=i)
-        out[i] = {n: ch[f"{n}.A"] > 0.5 for n in names}
+        out[i] = {n: ch[f"{n}.A"] if soft else ch[f"{n}.A"] > 0.5 for n in names}
     return out
 
 
@@ -106,14 +109,28 @@ def test_two_objects_match_stock_made_exclusive(setup: tuple[Path, object]) -> N
     root, net = setup
     names = ["red", "blue"]
     stock = _stock(net, root / "jpg", names)
-    ours = _inkpaint(root, names, "two")
+    ours = _inkpaint(root, names, "two", soft=True)
+    decided_total = union_total = 0
     for i in range(N):
         logits = stock[i]
         winner = np.argmax(logits, axis=0)
         best = np.max(logits, axis=0)
-        mine = ours[i]
+        second = np.min(logits, axis=0)
+        mine = {n: m >= 0.5 for n, m in ours[i].items()}
         assert not (mine["red"] & mine["blue"]).any()
+        # The exclusive matte is sigmoid(best logit) where an object wins: it must be stock's best logit.
+        soft = np.maximum(ours[i]["red"], ours[i]["blue"])
+        open_ = (soft > 0.02) & (soft < 0.98)
+        got = np.log(soft[open_] / (1.0 - soft[open_]))
+        assert np.abs(got - best[open_]).max() < 0.02, (i, float(np.abs(got - best[open_]).max()))
+        # Random weights give both objects nearly the same logits (stock's own gap is often < 0.001 where trained
+        # weights differ by ~10), so who wins is a numerical tie on most pixels: compare the winner where stock's
+        # margin over the other object and over 0 exceeds the two sides' measured logit disagreement (< 0.01).
+        decided = (np.abs(best) > 0.01) & ((best - second) > 0.01)
         for k, n in enumerate(names):
             theirs = (winner == k) & (best > 0)
-            iou = region_similarity(mine[n], theirs)
+            decided_total += int(np.count_nonzero(decided & (theirs | mine[n])))
+            union_total += int(np.count_nonzero(theirs | mine[n]))
+            iou = region_similarity(mine[n] & decided, theirs & decided)
             assert iou >= 0.97, (i, n, round(iou, 4))
+    assert decided_total >= 0.05 * union_total, (decided_total, union_total)  # not a vacuous comparison
