@@ -285,6 +285,10 @@ class ObjectTrack:
             they are found again when they reappear.
         confidence: the carried confidence in 0..1 (1 on the keyframe; drops at once on a doubtful frame and
             recovers by at most ``CONFIDENCE_RECOVERY`` per frame, because errors persist once made).
+        expected_area: the keyframe area carried by the object's own similarity motion (its scale factor squared,
+            frame by frame): what the area should be if nothing leaked in or was lost.
+        size_agreement: 1 while the area is within ``SIZE_TOLERANCE`` of ``expected_area``, falling to 0 at
+            ``2 · SIZE_TOLERANCE`` (slow leaks and slow losses, which frame-to-frame evidence cannot see).
     """
 
     sdf: np.ndarray
@@ -295,10 +299,15 @@ class ObjectTrack:
     key_area: int
     memory: np.ndarray | None = None
     confidence: float = 1.0
+    expected_area: float = 0.0
+    size_agreement: float = 1.0
 
 
 CONFIDENCE_RECOVERY = 0.15
 """How much the carried confidence of an object may rise per frame."""
+
+SIZE_TOLERANCE = 1.25
+"""An object's area may differ from the area its own motion predicts by this factor before confidence drops."""
 
 UPDATE_CONFIDENCE = 0.6
 """Running colour models learn only from frames at least this confident (a leak must not teach the model)."""
@@ -400,7 +409,8 @@ class ClassicBackend(RotoBackend):
         sdf = signed_distance(mask)
         fg = colour_histogram(idx, mask)
         bg = colour_histogram(idx, self._background_ring(sdf))
-        return ObjectTrack(sdf, fg, bg, fg.copy(), bg.copy(), int(np.count_nonzero(mask)))
+        area = int(np.count_nonzero(mask))
+        return ObjectTrack(sdf, fg, bg, fg.copy(), bg.copy(), area, expected_area=float(area))
 
     def _background_ring(self, sdf: np.ndarray, inner: float = 0.0) -> np.ndarray:
         """Pixels outside the object within ``4 * band`` of its edge (the local background)."""
@@ -497,7 +507,15 @@ class ClassicBackend(RotoBackend):
         for n, st in states.items():
             ev = self.evidence[n]
             conf = ev.confidence
-            st.confidence = float(min(conf, st.confidence + CONFIDENCE_RECOVERY))
+            area = int(np.count_nonzero(out[n]))
+            if st.expected_area > 0 and area > 0:
+                off = abs(np.log(area / st.expected_area))
+                st.size_agreement = float(np.clip(2.0 - off / np.log(SIZE_TOLERANCE), 0.0, 1.0))
+            elif st.expected_area > 0:
+                st.size_agreement = 0.0
+            # The running models learn from frame evidence (conf); the reported confidence also asks whether the
+            # size still agrees with the object's own motion since the keyframe.
+            st.confidence = float(min(conf * st.size_agreement, st.confidence + CONFIDENCE_RECOVERY))
             self._update(idx, out[n], st, learn=conf >= UPDATE_CONFIDENCE)
             solid = (st.sdf > 3.0 * scale).astype(np.float32)  # thin parts are not remembered
             st.memory = np.maximum(solid, float(self.options["memory_decay"]) * memory[n])
@@ -521,6 +539,8 @@ class ClassicBackend(RotoBackend):
             dst = np.stack([xs, ys], axis=1).astype(np.float32)
             src = np.stack([map_x[ys, xs], map_y[ys, xs]], axis=1).astype(np.float32)
             transform, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=3.0)
+        if transform is not None:
+            st.expected_area *= float(abs(np.linalg.det(transform[:, :2])))  # similarity: det = scale squared
         if transform is not None:
             return cv2.warpAffine(prev, transform, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         return cv2.remap(prev, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
