@@ -248,9 +248,9 @@ def exclusive_keyframe(image_bgr: np.ndarray, masks: dict[str, np.ndarray], prom
                 cv2.circle(seeds, (int(x), int(y)), r, 1, -1)
             if prompts[n].mask is not None:
                 seeds[prompts[n].mask] = 1
-            if not seeds.any() and prompts[n].box is not None:
-                x0, y0, x1, y1 = prompts[n].box
-                cv2.circle(seeds, (int((x0 + x1) / 2), int((y0 + y1) / 2)), r, 1, -1)
+            box = prompts[n].box
+            if not seeds.any() and box is not None:
+                cv2.circle(seeds, (int((box[0] + box[2]) / 2), int((box[1] + box[3]) / 2)), r, 1, -1)
             dist = cv2.distanceTransform(1 - seeds, cv2.DIST_L2, 3)[contested] if seeds.any() else np.zeros(ci.shape, np.float32)
             s = np.where(stack[i][contested], np.log(hist[ci]) - dist / reach, -np.inf)
             prompted = prompts[n].mask
