@@ -149,6 +149,15 @@ def test_cli_method_learned_and_fallback(tmp_path: Path) -> None:
     man = json.loads(next((tmp_path / "b").glob("*.inkpaint.json")).read_text())
     summary = man["result"]["summary"]
     assert summary["method"] == "classic" and "absent.safetensors" in summary["method_reason"]
+    if M.WEIGHTS.is_file():  # the shipped weights: auto takes the learned path, exact palette colours out
+        env.pop(M.WEIGHTS_ENV)
+        r = _run_cli(["paint", *base, "--out", str(tmp_path / "c" / "####.png")], env)
+        assert r.returncode == 0, r.stderr
+        man = json.loads(next((tmp_path / "c").glob("*.inkpaint.json")).read_text())
+        assert man["result"]["summary"]["method"] == "learned"
+        out = cv2.cvtColor(cv2.imread(str(tmp_path / "c" / "0002.png"), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA)
+        painted = {tuple(int(v) for v in px) for px in out[out[..., 3] > 0][:, :3]}
+        assert painted and painted <= set(COLOURS.values()), painted
 
 
 @pytest.mark.skipif(not M.WEIGHTS.is_file(), reason=f"no shipped weights at {M.WEIGHTS} (inkpaint train paint ...)")
