@@ -223,3 +223,17 @@ def test_model_is_plain_json_with_tiny_and_one_mode_parts() -> None:
     json.dumps(model.to_dict(), allow_nan=False)  # no numpy scalars, no NaN
     back = ToneModel.from_dict(json.loads(json.dumps(model.to_dict())))
     assert back.parts[0].method == model.parts[0].method and back.smooth_px == model.smooth_px
+
+
+def test_four_tones_always_get_a_second_shadow_and_missing_highlights_are_reported() -> None:
+    rng = np.random.default_rng(5)
+    labels, lstar = scene()
+    m = labels == 1
+    lstar[m] = np.where(np.where(m)[1][None, :].T[:, 0] < 22, 70.0, 28.0) + rng.normal(0, 1.0, int(m.sum()))  # two flat modes
+    model = fit([(labels, lstar)], tones=4)
+    a = model.parts[0]
+    assert a.shadow2 is not None and a.shadow2 < a.shadow
+    tone = assign_tones(labels, lstar, model)
+    assert (tone[m] == 4).mean() > 0.005  # a second shadow exists although the shadow side has one (noisy, flat) mode
+    if a.highlight is not None and a.highlight > 100:
+        assert any("'a' gets no highlight" in w for w in fit_warnings(model))

@@ -99,6 +99,12 @@ TAIL_SIGMA = 3
 """A one-mode part is split this many robust standard deviations of its *lit* side below its median: a
 symmetric mode gives ~16 % shadow, a mode with a dark shoulder (the usual form-shadow skew) gives more."""
 TAIL_SHARE = 0.1
+EXTRA_TONE_MIN_SHARE = 0.02
+EXTRA_TONE_SHARE = 0.1
+"""With ``tones`` 4, when the second-shadow split leaves under EXTRA_TONE_MIN_SHARE of the shadow side to it, the
+darkest 3 x EXTRA_TONE_SHARE of the shadow side is the second shadow. (Highlights are not forced the same way: on
+the synthetic sets a forced highlight on parts without one halved the highlight IoU; a part whose highlight rule
+asks for a lightness above white is reported instead, :func:`fit_warnings`.)"""
 BROAD_RATIO = 2.0
 SHARE_WARN_LOW = 0.03
 SHARE_WARN_HIGH = 0.85
@@ -548,17 +554,21 @@ def fit_part(
         base[:k] = 0
         med, sig = _robust_sigma(base, centres)
         if np.isfinite(med):
-            out["highlight"] = _to_lstar(max(med + highlight_sigma * sig, med + HIGHLIGHT_MIN_RATIO))
+            t_hl = max(med + highlight_sigma * sig, med + HIGHLIGHT_MIN_RATIO)
+            out["highlight"] = _to_lstar(t_hl)
     if tones == 4:
         dark = hist.copy()
         dark[k:] = 0
         k2, d_lo, d_hi = otsu(dark, centres)
         if k2 > 0 and not is_unimodal(dark):
-            out["shadow2"] = _to_lstar(0.5 * (d_lo + d_hi))
+            t2 = 0.5 * (d_lo + d_hi)
         elif dark.sum() > 0:
-            out["shadow2"] = _to_lstar(tail_split(dark, centres))  # the second shadow is the shadow's darker tail
+            t2 = tail_split(dark, centres)  # the second shadow is the shadow's darker tail
         else:
-            out["shadow2"] = out["shadow_centre"] - 1e-3
+            t2 = float("nan")
+        if dark.sum() > 0 and (not np.isfinite(t2) or _share_below(dark, t2) < EXTRA_TONE_MIN_SHARE):
+            t2 = _quantile(dark, centres, 3 * EXTRA_TONE_SHARE)  # the darkest part of the shadow side
+        out["shadow2"] = _to_lstar(t2) if np.isfinite(t2) else out["shadow_centre"] - 1e-3
     return out
 
 
@@ -674,7 +684,8 @@ def fit_warnings(model: ToneModel) -> list[str]:
 
     - a part with one lightness mode, split anyway at its darker tail;
     - a fitted share moved to :data:`MIN_AUTO_SHARE` / :data:`MAX_AUTO_SHARE`;
-    - a part empty on every fitted frame.
+    - a part empty on every fitted frame;
+    - a part asked for highlights that gets none (its highlight rule asks for a lightness above white).
     """
     out: list[str] = []
     for p in model.parts:
@@ -686,7 +697,10 @@ def fit_warnings(model: ToneModel) -> list[str]:
                 f"part '{p.name}' has one lightness mode (no visible shadow): split anyway at its darker tail, "
                 f"shadow below L* {p.shadow:.1f} ({pct} of it); set --part {p.name}:shadow=S or threshold_l=L to choose"
             )
-        elif p.method == "clamped":
+        if p.tones >= 3 and p.highlight is not None and p.highlight > 100.0 and p.method != "empty":
+            out.append(f"part '{p.name}' gets no highlight: none of its pixels stands out above its lit side "
+                       f"(the highlight rule asks for L* {p.highlight:.0f})")
+        if p.method == "clamped":
             out.append(
                 f"part '{p.name}': the 2-means split put too {'little' if p.share <= MIN_AUTO_SHARE + 1e-6 else 'much'} "
                 f"of it in shadow; moved to {pct} (shadow below L* {p.shadow:.1f})"
