@@ -305,7 +305,7 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--data", required=True, help="folder of clips (plate/, tone/, parts/, label/ per clip, any depth)")
     p.add_argument("--val-split", default="0.15", help="held-out clips: a fraction (default 0.15) or comma-separated clip names")
     p.add_argument("--out", required=True, help="run folder (log.jsonl, checkpoints/, packaged weights)")
-    p.add_argument("--epochs", type=int, default=14)
+    p.add_argument("--epochs", type=int, default=36)
     p.add_argument("--seed", type=int, default=3)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.pt")
     p.add_argument("--steps-per-epoch", type=int, default=50)
@@ -313,8 +313,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--crop", type=int, default=224, help="training crop size in px (default 224)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--width", type=int, default=16, help="U-Net width at half resolution (default 16)")
-    p.add_argument("--in-channels", type=int, choices=[5, 6], default=5, help="input planes: 5 = plate, matte, part "
-                   "boundaries; 6 = + lightness relative to the part's mean (default 5)")
+    p.add_argument("--in-channels", type=int, choices=[5, 6], default=6, help="input planes: 5 = plate, matte, part "
+                   "boundaries; 6 = + lightness relative to the part's mean (default 6)")
     p.add_argument("--val-frame-step", type=int, default=3, help="validate on every Nth frame of the held-out clips")
     p.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cuda, cuda:N, mps, cpu")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
