@@ -101,6 +101,7 @@ def test_keyframe_checks(prompt: Prompt, field: str, words: str) -> None:
     with pytest.raises(SpecError) as info:
         build_keyframes(_job([prompt]), list(range(1, 11)), (100, 50))
     assert info.value.field == field and words in str(info.value)
+    assert "object 'o0'" in str(info.value)  # names the object, the frame (field/words) and the click
 
 
 def test_prompts_on_one_frame_merge_into_one_keyframe() -> None:

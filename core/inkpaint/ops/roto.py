@@ -136,12 +136,12 @@ def build_keyframes(job: RotoJob, frames: list[int], size: tuple[int, int]) -> d
                 bad = (pts[:, 0] < 0) | (pts[:, 0] > w) | (pts[:, 1] < 0) | (pts[:, 1] > h)
                 if bad.any():
                     k = int(np.argmax(bad))
-                    raise SpecError(f"{where}.points[{k}]", f"point ({pts[k, 0]:g}, {pts[k, 1]:g}) is outside the {w}x{h} image on frame {pr.frame}")
+                    raise SpecError(f"{where}.points[{k}]", f"object {obj.name!r}: point ({pts[k, 0]:g}, {pts[k, 1]:g}) is outside the {w}x{h} image on frame {pr.frame}")
                 kf.points = np.concatenate([kf.points, pts])
             if pr.box:
                 x0, y0, x1, y1 = pr.box
                 if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
-                    raise SpecError(f"{where}.box", f"box {list(pr.box)} is outside the {w}x{h} image on frame {pr.frame}")
+                    raise SpecError(f"{where}.box", f"object {obj.name!r}: box {list(pr.box)} is outside the {w}x{h} image on frame {pr.frame}")
                 kf.box = pr.box
             if pr.mask:
                 m = read_mask_prompt(resolve_path(job, pr.mask), size, f"{where}.mask")
