@@ -221,11 +221,16 @@ def _unchanged(path: str, pixels: np.ndarray, scale: float = 1.0) -> bool:
     return old.shape == pixels.shape and bool(np.array_equal(old, pixels))
 
 
+_LINEAR_TAG = {"oiio:ColorSpace": "lin_rec709_scene"}
+"""The demo's plates are Linear Rec.709 values: tagged, so ``auto`` does not read them in an ACES config's
+scene_linear role (ACEScg)."""
+
+
 def _write_exr_input(path: str, rgb: np.ndarray) -> None:
     """Write a scene-linear RGB EXR (half) unless the file already holds the same pixels."""
     half = rgb.astype(np.float16).astype(np.float32)
     if not _unchanged(path, half):
-        write_exr(path, {c: rgb[..., k] for k, c in enumerate("RGB")})
+        write_exr(path, {c: rgb[..., k] for k, c in enumerate("RGB")}, metadata=_LINEAR_TAG)
 
 
 def _write_png_input(path: str, rgb8: np.ndarray) -> None:
@@ -417,7 +422,7 @@ def make_clip(folder: Path, frames: int = 24, size: tuple[int, int] = (320, 240)
         bx0, by0 = int(210 + 40 * t), int(40 - 30 * t)
         box = (xs >= bx0) & (xs < bx0 + 60) & (ys >= by0) & (ys < by0 + 50) & ~ball
         img[box] = (0.05, 0.3, 0.7)
-        write_exr(seq.path(f + 1), {c: img[..., i] for i, c in enumerate("RGB")})
+        write_exr(seq.path(f + 1), {c: img[..., i] for i, c in enumerate("RGB")}, metadata=_LINEAR_TAG)
 
     def pt(x: float, y: float) -> list[float]:
         return [round(x * sx, 1), round(y * sy, 1)]

@@ -23,13 +23,23 @@ import nuke
 
 ENGINE_EXTENSIONS = {".exr", ".dpx", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
 
-# Nuke's own (nuke-default) colourspace names -> names OpenImageIO's built-in OCIO config knows.
+# Nuke's own (nuke-default) colourspace names -> the same space in the engine's fall-back config (OCIO's built-in
+# studio config, inkpaint.io.colour.BUILTIN_CONFIG). Used only when no config file is handed to the engine and $OCIO
+# is unset. Only exact equivalents are listed: curve-only nuke-default spaces (rec709, the gammas) with Rec.709/sRGB
+# primaries. nuke-default's log spaces (Cineon, AlexaV3LogC, SLog...) are curves WITHOUT a gamut change; the studio
+# config's camera spaces change gamut, so they are not equivalents and need Nuke's own nuke-default config file.
 NUKE_DEFAULT_COLOURSPACES = {
     "linear": "lin_rec709_scene",
     "srgb": "srgb_rec709_scene",
     "srgbf": "srgb_rec709_scene",
-    "rec709": "rec709",
+    "rec709": "Camera Rec.709",
+    "gamma1.8": "Gamma 1.8 Encoded Rec.709",
+    "gamma2.2": "Gamma 2.2 Encoded Rec.709",
+    "gamma2.4": "Gamma 2.4 Encoded Rec.709",
 }
+
+# The shipped config Nuke uses under its own colour management (root colorManagement "Nuke").
+NUKE_DEFAULT_CONFIG = "nuke-default"
 
 _FRAME_TOKEN = re.compile(r"(#+|@+|%0?\d*d)")
 
@@ -85,11 +95,24 @@ def root_knob(name: str, default: object = None) -> object:
     return knob.value() if knob is not None else default
 
 
-def ocio_config_path() -> str | None:
-    """The OCIO config the engine should use so colourspace names mean what they mean in Nuke.
+def shipped_config(name: str) -> str | None:
+    """The file of the OCIO config ``name`` shipped with this Nuke (``<install>/plugins/OCIOConfigs/configs``)."""
+    path = os.path.join(os.path.dirname(nuke.EXE_PATH), "plugins", "OCIOConfigs", "configs", name, "config.ocio")
+    return path if os.path.isfile(path) else None
 
-    ``$OCIO`` (inherited by the worker) wins; else a custom config path from the project settings; else the
-    file of a config shipped with Nuke when it can be found; else ``None``.
+
+def ocio_config_path() -> str | None:
+    """The OCIO config the engine should use so colourspace names mean what they mean in this script.
+
+    From the root knobs ``colorManagement``, ``OCIO_config`` and ``customOCIOConfigPath``:
+
+    - ``$OCIO`` set: ``None`` (the worker inherits ``$OCIO``, and Nuke itself uses it over the knobs);
+    - ``OCIO_config`` ``custom``: ``customOCIOConfigPath``;
+    - Nuke's own colour management (``colorManagement`` ``Nuke``, or ``OCIO_config`` ``nuke-default``): the
+      nuke-default config file shipped with Nuke (it defines ``rec709``, ``Cineon``, ``AlexaV3LogC`` ...);
+    - any other config name: the file of that name shipped with Nuke (``aces_1.2`` ...), else, for the OCIO
+      built-in configs Nuke 14+ offers (``[fn-nuke_]cg-config-...``/``studio-config-...``), its ``ocio://`` URI;
+    - else ``None``: the engine's built-in config, and :func:`engine_colorspace` maps nuke-default names.
     """
     if os.environ.get("OCIO"):
         return None
@@ -97,30 +120,65 @@ def ocio_config_path() -> str | None:
     if name == "custom":
         path = str(root_knob("customOCIOConfigPath", "") or "")
         return path or None
-    if name and name != "nuke-default":
-        shipped = os.path.join(os.path.dirname(nuke.EXE_PATH), "plugins", "OCIOConfigs", "configs", name, "config.ocio")
-        if os.path.isfile(shipped):
-            return shipped
+    if str(root_knob("colorManagement", "") or "").lower() == "nuke" or not name:
+        name = NUKE_DEFAULT_CONFIG
+    shipped = shipped_config(name)
+    if shipped:
+        return shipped
+    builtin = re.sub(r"^fn-nuke_", "", name)
+    if re.match(r"^(cg|studio)-config-", builtin):
+        return f"ocio://{builtin}"
     return None
 
 
-def engine_colorspace(nuke_name: str, ocio_config: str | None) -> str:
+def engine_colorspace(nuke_name: str, ocio_config: str | None, where: str = "", path: str = "") -> str:
     """The engine's name for a Nuke colourspace knob value.
 
-    ``default (linear)`` style values are unwrapped. With Nuke's own colour management (no OCIO config handed to
-    the engine) Nuke's names are mapped to OpenImageIO's built-in config; with a config, names pass unchanged.
+    ``default (linear)`` style values are unwrapped. Names pass unchanged when a config reaches the engine
+    (``ocio_config``, or ``$OCIO`` inherited by the worker). Without one the engine falls back to OCIO's built-in
+    studio config, and nuke-default names are mapped to their exact equivalents there
+    (:data:`NUKE_DEFAULT_COLOURSPACES`).
+
+    ``default`` is the engine's ``auto`` (float files in the config's scene_linear role, others sRGB), except that
+    without a config a float file (``path`` ends in .exr/.hdr) is nuke-default's ``linear``, Linear Rec.709: the
+    engine's built-in config's scene_linear is ACEScg.
+
+    Raises:
+        PixelsError: a nuke-default name with no equivalent in the built-in config (``Cineon``, ``AlexaV3LogC``
+            ...) while Nuke's nuke-default config file cannot be found; ``where`` (the Read) is named.
     """
     name = nuke_name.strip()
+    fallback = ocio_config is None and not os.environ.get("OCIO")
     if name == "default":
+        if fallback and os.path.splitext(path)[1].lower() in (".exr", ".hdr"):
+            return NUKE_DEFAULT_COLOURSPACES["linear"]
         return "auto"  # Nuke's file-type default (float files linear, 8/16-bit sRGB): the engine's "auto" rule
     m = re.match(r"^default \((.*)\)$", name)
     if m:
         name = m.group(1)
     if not name:
         return "auto"
-    if ocio_config is None:
-        return NUKE_DEFAULT_COLOURSPACES.get(name.lower(), name)
-    return name
+    if not fallback:
+        return name
+    mapped = NUKE_DEFAULT_COLOURSPACES.get(name.lower())
+    if mapped:
+        return mapped
+    if name.lower() in NUKE_DEFAULT_ONLY:
+        raise PixelsError(
+            f"{where + ': ' if where else ''}colourspace {name!r} is a nuke-default name with no equivalent in "
+            "OCIO's built-in config, and Nuke's nuke-default config file was not found "
+            f"({os.path.join(os.path.dirname(nuke.EXE_PATH), 'plugins', 'OCIOConfigs', 'configs', NUKE_DEFAULT_CONFIG)}). "
+            "Set $OCIO or the project's OCIO config (custom) to a config that defines it, or convert in Nuke "
+            "(the node then renders its input in the working space)."
+        )
+    return name  # e.g. an ACES name: the built-in studio config knows it
+
+
+# nuke-default colourspaces without an exact equivalent in OCIO's built-in studio config (curves without a gamut).
+NUKE_DEFAULT_ONLY = {n.lower() for n in (
+    "Cineon", "AlexaV3LogC", "Panalog", "REDLog", "ViperLog", "PLogLin", "SLog", "SLog1", "SLog2", "SLog3", "CLog",
+    "Log3G10", "Log3G12", "Protune", "HybridLogGamma", "st2084", "BT1886", "rec2020",
+)}
 
 
 def working_colorspace() -> str:
@@ -240,7 +298,9 @@ def plan_source(group: nuke.Node, input_index: int, folder: str, frames: tuple[i
     path = plain_read_pattern(upstream)
     if path is not None:
         raw = _is_true(upstream, "raw")
-        space = "auto" if raw else engine_colorspace(str(_value(upstream, "colorspace", "") or ""), config)
+        # raw: the file's values as they are, i.e. as Nuke's default for the file type (float files: working linear)
+        knob = "default" if raw else str(_value(upstream, "colorspace", "") or "")
+        space = engine_colorspace(knob, config, upstream.name(), path)
         return PlateSource(path, space, config, rendered=False)
     key = upstream_key(upstream, frames)
     pattern = os.path.join(folder, f"{what}-{key}", f"{what}.####.exr").replace("\\", "/")

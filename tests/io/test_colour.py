@@ -149,3 +149,38 @@ def test_half_lut_matches_full_ocio_transform_and_is_skipped_for_matrices() -> N
     np.testing.assert_allclose(fast, full, rtol=1e-6, atol=1e-7)
     assert _channel_lut("ACEScg", "sRGB", "") is None  # channel-mixing: full OCIO path
     np.testing.assert_allclose(convert(x, "ACEScg", "sRGB"), _colorconvert(x, "ACEScg", "sRGB", ""), rtol=1e-6)
+
+
+def test_untagged_exr_takes_the_configs_scene_linear_role(tmp_path: Path, tiny_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An untagged EXR is read in the config's ``scene_linear`` role: ACEScg in the built-in studio config (a
+    saturated ACEScg red leaves sRGB's gamut, so it differs from reading it as Linear Rec.709), the tiny config's
+    Linear Rec.709 when that config is the job's."""
+    from inkpaint.io.colour import BUILTIN_CONFIG, config_in_use, convert, guess_colorspace
+
+    monkeypatch.delenv("OCIO", raising=False)
+    assert guess_colorspace("/a/plate.0001.exr", None) == "scene_linear"
+    assert guess_colorspace("/a/plate.0001.exr", "ACEScct") == "ACEScct"  # the file's tag wins
+    assert guess_colorspace("/a/plate.0001.png", None) == "srgb_rec709_scene"
+    assert config_in_use(None) == BUILTIN_CONFIG == "ocio://studio-config-latest"
+    path = tmp_path / "red.exr"
+    plane = np.full((2, 2), 0.18, np.float32)
+    write_exr(str(path), {"R": plane * 2, "G": plane, "B": plane * 0.5}, dtype="float")
+    rgb = np.array([[[0.36, 0.18, 0.09]]], np.float32)
+    out = read_rgb(str(path))[0, 0]
+    np.testing.assert_allclose(out, np.clip(convert(rgb, "ACEScg", "sRGB"), 0, 1)[0, 0], atol=1e-5)
+    assert np.abs(out - np.clip(convert(rgb, "lin_rec709_scene", "sRGB"), 0, 1)[0, 0]).max() > 0.02
+    tiny = read_rgb(str(path), ColorSettings(ocio_config=str(tiny_config)))[0, 0]
+    np.testing.assert_allclose(tiny, np.sqrt([0.36, 0.18, 0.09]), atol=5e-4)  # scene_linear = lin_rec709 there
+
+
+def test_builtin_config_knows_camera_and_aces_names(grey_exr: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names a Nuke Read carries under an ACES/studio config resolve in the built-in config (no $OCIO, no job
+    config); Nuke's own nuke-default names (rec709, Cineon, AlexaV3LogC) are not in it (the Nuke adapter maps or
+    ships them)."""
+    monkeypatch.delenv("OCIO", raising=False)
+    for name in ("ACES - ACEScg", "ACEScg", "ACEScct", "ARRI LogC3 (EI800)", "Camera Rec.709", "Linear Rec.709 (sRGB)"):
+        out = read_rgb(str(grey_exr), ColorSettings(input_colorspace=name))
+        assert out.shape == (4, 6, 3) and np.isfinite(out).all(), name
+    for name in ("Cineon", "AlexaV3LogC"):
+        with pytest.raises(FrameError, match=name):
+            read_rgb(str(grey_exr), ColorSettings(input_colorspace=name))

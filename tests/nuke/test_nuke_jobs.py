@@ -39,8 +39,8 @@ def test_roto_job_validates_and_flips_y(fake: object, clip: dict[str, object]) -
     ball, block = job.objects
     assert [(p.frame, p.points) for p in ball.prompts] == [(1, [(80.0, 120.0, 1)]), (3, [(300.0, 200.0, 0)])]
     assert block.prompts[0].box == (206.0, 36.0, 274.0, 94.0)
-    # A plain Read of EXR is read directly, with Nuke's "default" colourspace mapped to the engine's "auto".
-    assert not plan.source.rendered and job.input == clip["plate"] and job.color.input_colorspace == "auto"
+    # A plain Read of EXR is read directly; Nuke's "default" for a float file is nuke-default's linear (Rec.709).
+    assert not plan.source.rendered and job.input == clip["plate"] and job.color.input_colorspace == "lin_rec709_scene"
     assert plan.mattes.endswith(f"roto-{plan.key}/mattes.####.exr") and os.environ["INKPAINT_NUKE_CACHE"] in plan.mattes
 
 

@@ -79,7 +79,7 @@ def test_shade_sends_one_cel_job_on_the_roto_mattes(fake: object, clip: dict[str
     plan = shade_node.plan(shade)
     (job,) = plan["jobs"]
     assert job["type"] == "cel" and job["mattes"] == mattes and job["objects"] == [] and job["over"] is None
-    assert job["input"] == clip["plate"] and job["color"]["input_colorspace"] == "auto" and job["frames"] == "1-4"
+    assert job["input"] == clip["plate"] and job["color"]["input_colorspace"] == "lin_rec709_scene" and job["frames"] == "1-4"
     assert job["out_dir"] == plan["folder"] and plan["folder"].endswith(f"shade-{plan['key']}")
     cel = load_job(job)  # the engine accepts the job as built ...
     roto_stage, shade_stage, ink_stage, finish_stage = cel.stages()
@@ -166,32 +166,32 @@ def test_shade_over_a_background(fake: object, clip: dict[str, object], tmp_path
     np.testing.assert_allclose(ch["R"][outside], plate["R"][outside], atol=2e-3)
 
     # The same Read with its colourspace knob set: same file, other colour settings -> over_color, and a new key.
-    bg["colorspace"].setValue("linear")
+    # ("linear" is what "default" means for an EXR under nuke-default, so it would change nothing.)
+    bg["colorspace"].setValue("sRGB")
     lin = shade_node.plan(shade)
     (job,) = lin["jobs"]
-    assert job["over"] == p["jobs"][0]["over"] and job["over_color"]["input_colorspace"] == "lin_rec709_scene"
+    assert job["over"] == p["jobs"][0]["over"] and job["over_color"]["input_colorspace"] == "srgb_rec709_scene"
     assert lin["key"] != p["key"] and p["jobs"][0]["over_color"] is None
     bg["raw"].setValue(True)
     assert shade_node.plan(shade)["key"] == p["key"]  # raw again: read as the plate is, the first key back
 
-    # A graded background is rendered in the working space: colour-managed unlike the plain-Read plate. Still the
-    # one cel job; the background's colour settings go in `over_color`, which the finish stage reads it with.
+    # A graded background is rendered in the working space (nuke-default's linear): colour-managed as the plain-Read
+    # EXR plate is (a float file's default is that same linear), so no `over_color`. Still the one cel job.
     grade = nuke.nodes.Grade(white=0.5)
     grade.setInput(0, bg)
     shade.setInput(1, grade)
     g = shade_node.plan(shade)
     (job,) = g["jobs"]
     assert job["type"] == "cel" and g["key"] not in (p["key"], lin["key"]) and job["out_dir"] == g["folder"]
-    assert job["color"]["input_colorspace"] == "auto" and job["over_color"]["input_colorspace"] == "lin_rec709_scene"
+    assert job["color"]["input_colorspace"] == "lin_rec709_scene" and job["over_color"] is None
     cel = load_job(job)
     _, shd, ink, fin = cel.stages()
-    assert cel.over_color is not None and cel.over_color.input_colorspace == "lin_rec709_scene"
-    assert shd.color.input_colorspace == "auto" and fin.color.input_colorspace == "lin_rec709_scene"
+    assert shd.color.input_colorspace == "lin_rec709_scene" and fin.color.input_colorspace == "lin_rec709_scene"
     assert fin.over == g["over"].pattern and _same(fin.output, g["outputs"]["cel"])
     sent.clear()
     shade_node.run(shade)
     assert [(kind, payload["job"]["type"]) for kind, payload in sent] == [("run", "cel")]  # one request, not three
-    assert sent[0][1]["job"] == job and sent[0][1]["job"]["over_color"]["input_colorspace"] == "lin_rec709_scene"
+    assert sent[0][1]["job"] == job
     assert shade[knobs.STATUS_KNOB].value().startswith("cels for frames 1-4")
     graded = read_channels(_read_file(shade, "InkpaintCel").replace("####", "0001"))
     np.testing.assert_allclose(graded["R"][outside], 0.5 * plate["R"][outside], atol=2e-3)

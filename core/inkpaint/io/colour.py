@@ -1,8 +1,10 @@
 """Colour management through OCIO (via OpenImageIO's ColorConfig).
 
 Scene-linear inputs are converted to a display-referred working space (sRGB by default) before models see them.
-``$OCIO`` is honoured; without it OIIO's built-in config is used. PNG/JPEG/TIFF/DPX are taken as sRGB unless the file
-or the job says otherwise.
+The config is the job's ``color.ocio_config``, else ``$OCIO``, else OCIO's built-in studio config
+(:data:`BUILTIN_CONFIG`, ``ocio://studio-config-latest``: ACES, the camera log spaces and ``Camera Rec.709``).
+Untagged EXR/HDR files are in the config's ``scene_linear`` role (ACEScg in the built-in config; whatever the
+studio's config says otherwise); PNG/JPEG/TIFF/DPX are taken as sRGB unless the file or the job says otherwise.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ import OpenImageIO as oiio
 from ..errors import FrameError, SpecError
 
 _LINEAR_EXTS = {".exr", ".hdr", ".sxr", ".mxr"}
-_LINEAR_NAMES = {"linear", "scene_linear", "lin_rec709", "lin_rec709_scene", "lin_srgb", "linear rec.709 (srgb)"}
+BUILTIN_CONFIG = "ocio://studio-config-latest"
+"""The config used when neither the job nor ``$OCIO`` names one (OCIO >= 2.2 built-in; OIIO resolves the URI)."""
+
+SCENE_LINEAR = "scene_linear"
+"""The role untagged scene-linear files (EXR, HDR) are read in."""
+
+# Names that are the same space whatever the config (the role ``scene_linear`` is not: ACEScg in ACES configs).
+_LINEAR_NAMES = {"lin_rec709", "lin_rec709_scene", "lin_srgb", "linear rec.709 (srgb)"}
 _SRGB_NAMES = {"srgb", "srgb_rec709_scene", "srgb_texture", "srgb encoded rec.709 (srgb)", "srgb - display"}
 
 
@@ -24,14 +33,19 @@ _SRGB_NAMES = {"srgb", "srgb_rec709_scene", "srgb_texture", "srgb encoded rec.70
 def _config_error(path: str, env_ocio: str | None) -> str:
     """Why the config cannot be loaded ("" when it can). Only the verdict is cached: nanobind reports OIIO objects
     still alive at interpreter exit as leaks."""
-    cfg = oiio.ColorConfig(path or env_ocio or "")
+    cfg = oiio.ColorConfig(path or env_ocio or BUILTIN_CONFIG)
     err = cfg.geterror() if hasattr(cfg, "geterror") else ""
     del cfg
     return str(err or "")
 
 
+def config_in_use(path: str | None = None) -> str:
+    """The config a conversion uses: ``path``, else ``$OCIO``, else :data:`BUILTIN_CONFIG`."""
+    return path or os.environ.get("OCIO") or BUILTIN_CONFIG
+
+
 def color_config(path: str | None = None) -> oiio.ColorConfig:
-    """The OCIO config: ``path``, else ``$OCIO``, else OIIO's built-in one (``ocio://default``).
+    """The OCIO config: ``path``, else ``$OCIO``, else OCIO's built-in studio config (:data:`BUILTIN_CONFIG`).
 
     ``ocio://`` URIs of OCIO's built-in configs are accepted as ``path``.
 
@@ -45,7 +59,7 @@ def color_config(path: str | None = None) -> oiio.ColorConfig:
         if path:
             raise SpecError("color.ocio_config", f"cannot load OCIO config '{path}': {err}")
         raise SpecError("$OCIO", f"cannot load the OCIO config '{env}' named by $OCIO: {err}. Fix or unset $OCIO.")
-    return oiio.ColorConfig(path or env or "")
+    return oiio.ColorConfig(path or env or BUILTIN_CONFIG)
 
 
 def check_config(path: str | None = None) -> None:
@@ -61,19 +75,20 @@ def config_name(path: str | None = None) -> str:
     if path:
         return path
     env = os.environ.get("OCIO")
-    return f"$OCIO={env}" if env else "ocio://default (OIIO built-in)"
+    return f"$OCIO={env}" if env else f"{BUILTIN_CONFIG} (OCIO built-in)"
 
 
 def guess_colorspace(path: str, file_colorspace: str | None) -> str:
     """The colour space of ``path`` under ``input_colorspace="auto"``.
 
-    The file's own ``oiio:ColorSpace`` wins when it names a space; else EXR/HDR are scene-linear Rec.709 and
+    The file's own ``oiio:ColorSpace`` wins when it names a space; else EXR/HDR are in the config's
+    ``scene_linear`` role (:data:`SCENE_LINEAR`; the role is resolved by the config at conversion time) and
     everything else sRGB.
     """
     if file_colorspace:
         return file_colorspace
     ext = os.path.splitext(path)[1].lower()
-    return "lin_rec709_scene" if ext in _LINEAR_EXTS else "srgb_rec709_scene"
+    return SCENE_LINEAR if ext in _LINEAR_EXTS else "srgb_rec709_scene"
 
 
 def _same_space(a: str, b: str) -> bool:
@@ -98,7 +113,7 @@ def convert(
         pixels: ``(H, W, C)`` float32, C in {3, 4}; alpha is passed through unchanged.
         src: source colour space name (OCIO name, role or alias).
         dst: destination colour space name.
-        ocio_config: config path; ``None`` = ``$OCIO`` or built-in.
+        ocio_config: config path or ``ocio://`` URI; ``None`` = ``$OCIO``, else :data:`BUILTIN_CONFIG`.
         path, frame: named in errors.
 
     Returns:
@@ -110,7 +125,7 @@ def convert(
         return pixels
     check_config(ocio_config)  # a broken config is a clear error, not a silent fall-back
     # $OCIO is passed explicitly: OIIO reads it only once per process, when its default config is first built.
-    config = ocio_config or os.environ.get("OCIO") or ""
+    config = config_in_use(ocio_config)
     lut = _channel_lut(src, dst, config)
     if lut is not None:
         rgb = np.take(lut, np.ascontiguousarray(pixels[..., :3]).astype(np.float16, copy=False).view(np.uint16))

@@ -51,10 +51,11 @@ class ColorSettings:
     """How input pixels are colour-managed before they reach a model.
 
     Attributes:
-        input_colorspace: ``"auto"`` (EXR/HDR are scene-linear Rec.709, everything else sRGB, unless the file's
-            ``oiio:ColorSpace`` says otherwise) or any colour-space name known to the OCIO config.
+        input_colorspace: ``"auto"`` (EXR/HDR are in the config's ``scene_linear`` role, everything else sRGB,
+            unless the file's ``oiio:ColorSpace`` says otherwise) or any colour-space name known to the OCIO config.
         working_colorspace: the display-referred space models see; ``"sRGB"`` by default.
-        ocio_config: path to an OCIO config; ``None`` uses ``$OCIO`` when set, else OIIO's built-in config.
+        ocio_config: path to an OCIO config (relative: to the spec file's folder) or an ``ocio://`` URI; ``None``
+            uses ``$OCIO`` when set, else OCIO's built-in ``ocio://studio-config-latest``.
     """
 
     input_colorspace: str = "auto"
@@ -119,6 +120,14 @@ class JobSpec:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+
+    def resolve_color(self, color: ColorSettings) -> ColorSettings:
+        """``color`` with a relative ``ocio_config`` resolved like every other path (:func:`resolve_path`, against
+        the spec file's folder); ``ocio://`` URIs and absolute paths are kept."""
+        cfg = color.ocio_config
+        if not cfg or "://" in cfg:
+            return color
+        return dataclasses.replace(color, ocio_config=resolve_path(self, cfg))
 
     def job_hash(self) -> str:
         """A stable SHA-256 (hex, 16 chars) of everything that changes the job's results.

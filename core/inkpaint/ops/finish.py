@@ -277,7 +277,7 @@ class FinishStage:
         for seq in (self.tone_seq, self.ink_seq):
             if seq is not None and not layers_in_memory:
                 seq.resolve_frames(self.frames)
-        self.background = Background(resolve_path(job, job.over), job.color, self.mattes) if job.over else None
+        self.background = Background(resolve_path(job, job.over), job.resolve_color(job.color), self.mattes) if job.over else None
         self.out_pattern = resolve_path(job, job.output)
         self.png = self.out_pattern.lower().endswith(".png")
         self.job_hash = job.job_hash()

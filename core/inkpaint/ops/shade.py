@@ -191,7 +191,7 @@ class ShadeStage:
         unknown = [n for n in job.parts if n not in self.mattes.names]
         if unknown:
             raise SpecError("parts", f"--part names {', '.join(repr(n) for n in unknown)}, which the mattes don't have; they have {', '.join(self.mattes.names)}")
-        self.plate = PlateSource(in_pattern, job.color, self.mattes)
+        self.plate = PlateSource(in_pattern, job.resolve_color(job.color), self.mattes)
         self.plate.check(self.frames[0])
         self.out_pattern = resolve_path(job, job.output)
         self.job_hash = job.job_hash()
