@@ -92,7 +92,7 @@ def run_speed(args: argparse.Namespace) -> dict[str, float]:
         pred.predict(plates[i % len(plates)], parts[i % len(parts)], frame=i)
     per = (time.perf_counter() - t0) / n
     cpu = (time.process_time() - c0) / n
-    full = np.random.default_rng(0).standard_normal((1, 5, 544, 960)).astype(np.float32)
+    full = np.random.default_rng(0).standard_normal((1, pred.in_channels, 544, 960)).astype(np.float32)
     pred.logits(full)
     t1, c1 = time.perf_counter(), time.process_time()
     for _ in range(max(3, n // 4)):
@@ -129,7 +129,7 @@ def run_sheet(args: argparse.Namespace) -> str:
         p = predict_clip(pred, clip)
         f = clip.frames[len(clip.frames) // 2]
         m = clip.label[f] > 0
-        sheet.add([clip.plate[f].astype(np.float32) / 255, _tonal_rgb(np.where(m, clip.tone[f], 0)), _tonal_rgb(p[f])], label=f"dev {name} f{f}")
+        sheet.add([clip.plate[f].astype(np.float32) / 255, _tonal_rgb(np.where(m, clip.tone[f], 0)), _tonal_rgb(p[f])], label=f"dev{name[-3:]} f{f}")
     for seq in ("dance-jump", "rollerblade"):
         imgs = sorted((DAVIS / "JPEGImages" / "480p" / seq).glob("*.jpg"))
         anns = sorted((DAVIS / "Annotations" / "480p" / seq).glob("*.png"))
@@ -139,9 +139,13 @@ def run_sheet(args: argparse.Namespace) -> str:
             rgb = cv2.cvtColor(cv2.imread(str(imgs[k])), cv2.COLOR_BGR2RGB).astype(np.float32) / 255
             mask = (cv2.imread(str(anns[k]), cv2.IMREAD_GRAYSCALE) > 127).astype(np.uint8)
             cls = pred.predict(rgb, mask, frame=k)
-        sheet.add([rgb, None, _tonal_rgb(cls)], label=f"DAVIS {seq} f{mid}")
+        ys, xs = np.nonzero(mask)
+        pad = 24
+        y0, y1, x0, x1 = max(0, ys.min() - pad), min(mask.shape[0], ys.max() + pad), max(0, xs.min() - pad), min(mask.shape[1], xs.max() + pad)
+        crop = (slice(y0, y1), slice(x0, x1))  # the person's box: at 854x480 the dancer is small
+        sheet.add([rgb[crop], None, _tonal_rgb(cls)[crop]], label=f"{seq[:6]} {mid}")
     sheet.footer.append("colours: material = cream, attached shadow = lilac, cast shadow = dark blue, highlight = yellow; "
-                        "GT parts (dev) / DAVIS person annotation as mattes; DAVIS has no tone ground truth")
+                        "GT parts (dev) / DAVIS person annotation as mattes; DAVIS (dance-jump, rollerblade; cropped to the person) has no tone ground truth")
     sheet.footer.append("bench/tonal.py --sheet")
     return sheet.write(args.sheet)
 
