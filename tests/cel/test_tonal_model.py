@@ -139,3 +139,26 @@ def test_without_torch_learned_fails_with_the_install_command(tmp_path: Path) ->
     r = _shade(plate, mattes, str(tmp_path / "t" / "s.####.exr"), pre=block)
     assert r.returncode == 1, r.stderr
     assert "pip install" in r.stderr and "torch" in r.stderr and "classic" in r.stderr
+
+
+def test_cel_job_with_the_learned_method_writes_the_tonal_channel(tmp_path: Path) -> None:
+    pytest.importorskip("torch", reason="the learned method needs torch")
+    pytest.importorskip("safetensors", reason="the learned method needs safetensors")
+    import json
+
+    from inkpaint.demo import make_palette, make_plate, make_prompts
+    from inkpaint.io.frames import read_image
+
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    plate, _ = make_plate(folder, 3, (128, 96))
+    prompts, pal = make_prompts(folder, (128, 96)), make_palette(folder)
+    code = "import sys; from inkpaint.cli import main; sys.exit(main(sys.argv[1:]))"
+    r = subprocess.run([sys.executable, "-c", code, "-q", "cel", plate, "--prompts", prompts, "--palette", pal, "--out-dir",
+                        str(tmp_path / "cel"), "--method", "learned", "--tones", "3"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["summary"]["stages"]["shade"]["written"] == 3
+    img = read_image(str(tmp_path / "cel" / "tone" / "demo.0002.exr"))
+    tonal = np.rint(img.channel("tonal")).astype(np.uint8)
+    tone = np.rint(img.channel("tone")).astype(np.uint8)
+    assert tonal.max() >= 1 and np.array_equal(tone, TONE_MAPS[3][tonal])
