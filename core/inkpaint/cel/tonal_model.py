@@ -90,7 +90,7 @@ def tone_codes(tonal: np.ndarray, tones: int | np.ndarray) -> np.ndarray:
     out = TONE_MAPS[2][tonal]
     for t in (3, 4):
         sel = tones == t
-        if sel.any():
+        if np.any(sel):
             out[sel] = TONE_MAPS[t][tonal[sel]]
     return out
 
@@ -183,7 +183,7 @@ class TonalPredictor:
         self.stabilise = stabilise
         self._prev: _Prev | None = None
         self._prev_frame: int | None = None
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST) if stabilise else None
+        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST) if stabilise else None  # type: ignore[attr-defined]
         self.seconds = {"model": 0.0, "flow": 0.0, "total": 0.0}
 
     def reset(self) -> None:
