@@ -127,9 +127,12 @@ def test_missing_or_corrupted_weights_name_the_file_and_the_command(tmp_path: Pa
         M.load_matcher(bad)
 
 
-def test_auto_falls_back_to_classic_and_says_why(tmp_path: Path) -> None:
+def test_auto_falls_back_to_classic_and_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(M, "LEARNED_IS_DEFAULT", True)
     m = M.select_method("auto", tmp_path / "nothing.safetensors")
     assert m.used == "classic" and "nothing.safetensors" in m.why
+    monkeypatch.setattr(M, "LEARNED_IS_DEFAULT", False)
+    assert "does not beat" in M.select_method("auto").why
     assert M.select_method("classic").vote_function(np.zeros((1, 3), np.uint8)) is M.propagate_colours
 
 
@@ -149,9 +152,9 @@ def test_cli_method_learned_and_fallback(tmp_path: Path) -> None:
     man = json.loads(next((tmp_path / "b").glob("*.inkpaint.json")).read_text())
     summary = man["result"]["summary"]
     assert summary["method"] == "classic" and "absent.safetensors" in summary["method_reason"]
-    if M.WEIGHTS.is_file():  # the shipped weights: auto takes the learned path, exact palette colours out
+    if M.WEIGHTS.is_file():  # the shipped weights: --method learned uses them, exact palette colours out
         env.pop(M.WEIGHTS_ENV)
-        r = _run_cli(["paint", *base, "--out", str(tmp_path / "c" / "####.png")], env)
+        r = _run_cli(["paint", *base, "--out", str(tmp_path / "c" / "####.png"), "--method", "learned"], env)
         assert r.returncode == 0, r.stderr
         man = json.loads(next((tmp_path / "c").glob("*.inkpaint.json")).read_text())
         assert man["result"]["summary"]["method"] == "learned"

@@ -262,7 +262,7 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
     from ..paint.matcher import select_method  # numpy-only import; torch loads only for the learned method
 
     paint_method = select_method(job.method)
-    (log.info if paint_method.used == "learned" or job.method == "classic" else log.warning)("paint: %s", paint_method.why)
+    (log.warning if paint_method.fallback else log.info)("paint: %s", paint_method.why)
     side = {name: (FrameSequence.parse(resolve_path(job, p), what=f"{name}_output") if (p := job.side_pattern(name)) else None)
             for name in ("lines", "labels", "segments", "qc")}
 

@@ -450,9 +450,10 @@ def propagate_learned(ref: Segmentation, ref_colours: FrameColours, target: Segm
     return out
 
 
-LEARNED_IS_DEFAULT = True
-"""Whether ``method="auto"`` picks the learned matcher when torch and the weights are present (set from the synth_dev
-measurement in docs/benchmarks.md: a learned path that loses to the classical one is not the default)."""
+LEARNED_IS_DEFAULT = False
+"""Whether ``method="auto"`` picks the learned matcher when torch and the weights are present. Set from the synth_dev
+measurement in docs/benchmarks.md: run 1 loses to the classical path (consecutive Acc 0.903 vs 0.908, chained 0.821
+vs 0.832), so ``auto`` stays classic until a model beats it."""
 
 
 @dataclasses.dataclass
@@ -463,11 +464,13 @@ class PaintMethod:
         used: ``"learned"`` or ``"classic"``.
         why: one sentence: why this one (for the log, the CLI and the run summary).
         matcher: the loaded matcher (learned only).
+        fallback: ``auto`` wanted the learned matcher but torch or the weights are missing (logged as a warning).
     """
 
     used: str
     why: str
     matcher: LoadedMatcher | None = None
+    fallback: bool = False
 
     def vote_function(self, table_rgb: np.ndarray) -> Any:
         """A callable with :func:`~inkpaint.paint.propagate.propagate_colours`' signature."""
@@ -493,10 +496,11 @@ def select_method(method: str, weights: str | os.PathLike[str] | None = None) ->
     if method == "learned":
         m = load_matcher(weights)
         return PaintMethod("learned", f"--method learned: matcher weights '{weights_path(weights)}' (sha256 {m.record.get('sha256', '')[:12]})", m)
-    if not LEARNED_IS_DEFAULT:
-        return PaintMethod("classic", "the learned matcher does not beat the classical path on synth_dev yet, so auto uses classic (ask for --method learned)")
     why = torch_problem() or weights_problem(weights)
     if why:
-        return PaintMethod("classic", f"classical propagation: the learned matcher is unavailable ({why})")
+        return PaintMethod("classic", f"classical propagation: the learned matcher is unavailable ({why})", fallback=True)
+    if not LEARNED_IS_DEFAULT:
+        return PaintMethod("classic", "classical propagation: the shipped learned matcher does not beat it on synth_dev "
+                                      "yet (docs/benchmarks.md), so auto uses classic; ask for --method learned")
     m = load_matcher(weights)
     return PaintMethod("learned", f"learned matcher (torch and weights '{weights_path(weights)}' present)", m)
