@@ -198,7 +198,7 @@ def shadow_within_parts(labels: np.ndarray, lstar: np.ndarray, thresholds: np.nd
     k = (2 * radius + 1, 2 * radius + 1)
     h, w = labels.shape
     for p in np.flatnonzero(np.bincount(labels.reshape(-1), minlength=2)[1:]) + 1:
-        m8 = cv2.compare(labels, int(p), cv2.CMP_EQ)  # 0 / 255
+        m8 = cv2.compare(labels, int(p), cv2.CMP_EQ)  # type: ignore[call-overload]  # 0 / 255
         x, y, bw, bh = cv2.boundingRect(m8)
         y0, y1, x0, x1 = max(y - radius, 0), min(y + bh + radius, h), max(x - radius, 0), min(x + bw + radius, w)
         mb = m8[y0:y1, x0:x1] > 0
@@ -294,7 +294,8 @@ class ToneModel:
     def from_dict(cls, data: dict[str, Any]) -> "ToneModel":
         fields = {f.name for f in dataclasses.fields(PartToneModel)}
         return cls(
-            parts=[PartToneModel(**{k: (float("nan") if k == "share" and v is None else v) for k, v in p.items() if k in fields}) for p in data["parts"]],
+            parts=[PartToneModel(**{k: (float("nan") if k == "share" and v is None else v) for k, v in p.items() if k in fields})  # type: ignore[arg-type]
+                   for p in data["parts"]],
             hysteresis=float(data.get("hysteresis", 0.04)),
             min_region=int(data.get("min_region", 24)),
             fitted_on=list(data.get("fitted_on", [])),

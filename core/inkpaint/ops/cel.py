@@ -124,7 +124,7 @@ def cel_report(job: CelJob, shade: "ShadeStage", finish: "FinishStage", out_dir:
 
     figures, warnings = shade.finish_report()
     names = shade.mattes.names
-    tones = {n: (job.parts[n].tones if n in job.parts and job.parts[n].tones else job.tones) for n in names}
+    tones: dict[str, int] = {n: int(job.parts[n].tones or job.tones) if n in job.parts else job.tones for n in names}
     warnings = list(warnings) + tone_qc.report(tone_qc.palette_warnings(finish.palette, shade.stats, names, tones))
     shade.warnings = warnings
     sheet = None
