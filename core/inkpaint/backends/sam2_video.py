@@ -40,562 +40,67 @@ elsewhere), ``compile`` (torch.compile where CUDA + Triton exist), ``image_size`
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
-import importlib.util
 import logging
-import queue
 import threading
 import time
-import warnings
 from collections import OrderedDict
 from collections.abc import Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import cv2
 import numpy as np
 
-from ..errors import BackendError, CheckpointError, SpecError
+from ..errors import SpecError
 from ..progress import RunContext
 from .base import FrameMasks, FrameSource, Keyframe, RotoBackend, RotoRequest
 
-if TYPE_CHECKING:  # torch is imported lazily, only when the backend is created
-    import torch
-
 log = logging.getLogger("inkpaint.sam2")
 
-MODELS = ("tiny", "small", "base_plus", "large")
+# The backend is split along its concerns; every name stays importable from here.
+from .sam2_frames import FramePrefetcher  # noqa: E402
+from .sam2_model import (  # noqa: E402
+    DEFAULTS,
+    IMG_MEAN,
+    IMG_STD,
+    MODELS,
+    LoadedModel,
+    Sam2Options,
+    _import_torch,
+    _maybe_compile,
+    check_state_dict,
+    load_model,
+    load_weights,
+    pick_device,
+)
+from .sam2_state import (  # noqa: E402
+    FrameFeatures,
+    MemoryEntry,
+    ObjectMemory,
+    PassDirection,
+    PassPlan,
+    PassState,
+    TrackStats,
+    _memory_indices,
+    _signatures,
+    dirty_frames,
+    keyframe_digest,
+    plan_passes,
+)
 
-DEFAULTS: dict[str, Any] = {
-    "model": "base_plus",
-    "checkpoint": None,
-    "device": "auto",
-    "precision": "auto",
-    "compile": False,
-    "image_size": None,
-    "conditioning": "past",
-    "prefetch": 2,
-    "random_weights": False,
-    "seed": 0,
-}
-
-IMG_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
-IMG_STD = np.array([0.229, 0.224, 0.225], np.float32)
-
-PassDirection = Literal["forward", "backward"]
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Options
-
-
-@dataclasses.dataclass
-class Sam2Options:
-    """Validated backend options (see the module docstring)."""
-
-    model: str = "base_plus"
-    checkpoint: str | None = None
-    device: str = "auto"
-    precision: Literal["auto", "float32", "bfloat16"] = "auto"
-    compile: bool = False
-    image_size: int | None = None
-    conditioning: Literal["past", "all"] = "past"
-    prefetch: int = 2
-    random_weights: bool = False
-    seed: int = 0
-
-    @classmethod
-    def from_dict(cls, options: dict[str, Any]) -> "Sam2Options":
-        unknown = sorted(set(options) - set(DEFAULTS))
-        if unknown:
-            raise SpecError(f"backend_options.{unknown[0]}", f"unknown option for the sam2 backend; known: {', '.join(DEFAULTS)}")
-        o = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
-        if o["model"] not in MODELS:
-            raise SpecError("backend_options.model", f"{o['model']!r} is not a SAM2.1 model; choose one of {', '.join(MODELS)}")
-        if o["precision"] not in ("auto", "float32", "bfloat16"):
-            raise SpecError("backend_options.precision", f"{o['precision']!r}: choose auto, float32 or bfloat16")
-        if o["conditioning"] not in ("past", "all"):
-            raise SpecError("backend_options.conditioning", f"{o['conditioning']!r}: choose past or all")
-        if o["image_size"] is not None:
-            if not isinstance(o["image_size"], int) or o["image_size"] < 64 or o["image_size"] % 32:
-                raise SpecError("backend_options.image_size", f"{o['image_size']!r}: must be an integer >= 64 and a multiple of 32")
-        if not isinstance(o["prefetch"], int) or o["prefetch"] < 0:
-            raise SpecError("backend_options.prefetch", "must be an integer >= 0")
-        if o["checkpoint"] is not None and o["random_weights"]:
-            raise SpecError("backend_options.random_weights", "cannot be combined with checkpoint")
-        if not isinstance(o["device"], str):
-            raise SpecError("backend_options.device", "must be a string (auto, cuda, cuda:N, mps, cpu)")
-        return cls(**o)
+__all__ = [
+    "DEFAULTS", "IMG_MEAN", "IMG_STD", "MODELS", "FrameFeatures", "FramePrefetcher", "LoadedModel", "MemoryEntry",
+    "ObjectMemory", "PassDirection", "PassPlan", "PassState", "Sam2Backend", "Sam2Options", "TrackStats",
+    "check_state_dict", "create_backend", "dirty_frames", "keyframe_digest", "load_model", "load_weights",
+    "pick_device", "plan_passes",
+    # private helpers, importable from here as before the split
+    "_import_torch", "_maybe_compile", "_memory_indices", "_signatures",
+]
 
 
 def create_backend(options: dict[str, Any]) -> "Sam2Backend":
     """Load the model named by ``options`` and return a backend holding it (the worker keeps it between jobs)."""
     return Sam2Backend(Sam2Options.from_dict(options))
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Model loading
-
-
-def _import_torch() -> Any:
-    try:
-        import torch
-    except ImportError as exc:
-        raise BackendError(f"the sam2 backend needs torch ({exc}); install it with: python install/bootstrap.py --with sam2") from exc
-    return torch
-
-
-def pick_device(name: str) -> "torch.device":
-    """``auto`` -> CUDA, else MPS, else CPU; otherwise the named device, checked to exist.
-
-    Raises:
-        SpecError: the named device is not available (``backend_options.device``).
-    """
-    torch = _import_torch()
-    mps = getattr(torch.backends, "mps", None)
-    has_mps = bool(mps is not None and mps.is_available())
-    if name in ("auto", ""):
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        return torch.device("mps") if has_mps else torch.device("cpu")
-    try:
-        dev = torch.device(name)
-    except (RuntimeError, ValueError) as exc:
-        raise SpecError("backend_options.device", f"{name!r} is not a device (auto, cuda, cuda:N, mps, cpu)") from exc
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise SpecError("backend_options.device", f"{name!r} requested, but this torch build sees no CUDA GPU")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise SpecError("backend_options.device", f"{name!r}: only {torch.cuda.device_count()} CUDA device(s)")
-    elif dev.type == "mps" and not has_mps:
-        raise SpecError("backend_options.device", "'mps' requested, but MPS is not available here")
-    elif dev.type not in ("cpu", "cuda", "mps"):
-        raise SpecError("backend_options.device", f"{name!r}: use auto, cuda, cuda:N, mps or cpu")
-    return dev
-
-
-def load_weights(path: str | Path) -> dict[str, Any]:
-    """Load a checkpoint with ``torch.load(weights_only=True)``; accepts sam2's ``{"model": state_dict}`` or a bare
-    state dict.
-
-    Raises:
-        CheckpointError: unreadable, not loadable weights-only, or not a state dict (names the file).
-    """
-    torch = _import_torch()
-    p = Path(path)
-    if not p.is_file():
-        raise CheckpointError(f"checkpoint '{p}' does not exist")
-    try:
-        obj = torch.load(str(p), map_location="cpu", weights_only=True)
-    except Exception as exc:  # UnpicklingError, RuntimeError (zip/format), EOFError ...
-        raise CheckpointError(f"checkpoint '{p}' cannot be loaded as weights only (corrupt, truncated, or not a torch checkpoint): {exc}") from exc
-    sd = obj.get("model") if isinstance(obj, dict) and isinstance(obj.get("model"), dict) else obj
-    if not isinstance(sd, dict) or not sd or not all(isinstance(v, torch.Tensor) for v in sd.values()):
-        raise CheckpointError(f"checkpoint '{p}' holds no state dict (expected {{'model': state_dict}} as SAM2 saves it)")
-    return sd
-
-
-def check_state_dict(model: Any, sd: dict[str, Any], path: str | Path, config: str) -> None:
-    """Check that ``sd`` has exactly ``model``'s keys and shapes.
-
-    Raises:
-        CheckpointError: listing missing, unexpected and mis-shaped keys (up to 8 of each) and naming the config.
-    """
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(sd))
-    unexpected = sorted(set(sd) - set(expected))
-    shapes = sorted(k for k in set(expected) & set(sd) if tuple(expected[k].shape) != tuple(sd[k].shape))
-    if not (missing or unexpected or shapes):
-        return
-
-    def some(keys: list[str]) -> str:
-        return ", ".join(keys[:8]) + (f" ... (+{len(keys) - 8})" if len(keys) > 8 else "")
-
-    parts = []
-    if missing:
-        parts.append(f"{len(missing)} missing key(s): {some(missing)}")
-    if unexpected:
-        parts.append(f"{len(unexpected)} unexpected key(s): {some(unexpected)}")
-    if shapes:
-        parts.append(
-            f"{len(shapes)} key(s) with another shape: "
-            + some([f"{k} {tuple(sd[k].shape)} vs {tuple(expected[k].shape)}" for k in shapes])
-        )
-    raise CheckpointError(f"checkpoint '{path}' does not match {config} (is --model right?): " + "; ".join(parts))
-
-
-@dataclasses.dataclass
-class LoadedModel:
-    """A SAM2 network ready for inference.
-
-    Attributes:
-        net: the ``SAM2VideoPredictor`` module (used for its network only, never its inference state).
-        device: where it runs.
-        autocast: dtype for ``torch.autocast`` (bf16 on CUDA), or ``None``.
-        config: the sam2 config it was built from.
-        weights: the checkpoint path, or ``"random"``.
-    """
-
-    net: Any
-    device: Any
-    autocast: Any
-    config: str
-    weights: str
-
-
-def load_model(opts: Sam2Options) -> LoadedModel:
-    """Build the SAM2.1 network for ``opts.model`` and load verified weights.
-
-    Official weights come from the models folder and are verified against the lock file; a custom ``checkpoint``
-    is loaded weights-only with a warning (no official checksum) and its keys checked against the config.
-
-    Raises:
-        CheckpointError: missing/unverifiable/mismatched weights.
-        BackendError: torch or sam2 not importable.
-    """
-    torch = _import_torch()
-    from ..models import official_checkpoint, resolve_official
-
-    try:
-        import sam2  # noqa: F401  (initialises hydra's config search path)
-        from sam2.build_sam import build_sam2_video_predictor
-    except ImportError as exc:
-        raise BackendError(f"the sam2 backend needs the sam2 package ({exc}); install it with: python install/bootstrap.py --with sam2") from exc
-    config = official_checkpoint(opts.model).config
-    device = pick_device(opts.device)
-    if opts.random_weights:
-        weights_path = None
-        warnings.warn("sam2: RANDOM weights (random_weights=true): masks are meaningless; for tests and benchmarks only", stacklevel=2)
-    elif opts.checkpoint:
-        weights_path = Path(opts.checkpoint).expanduser()
-        if not weights_path.is_file():
-            raise CheckpointError(f"--checkpoint '{weights_path}' does not exist")
-        log.warning("custom checkpoint '%s' has no official checksum; loading it weights-only and checking its keys against %s", weights_path, config)
-    else:
-        weights_path = resolve_official(opts.model)  # raises with the install command when missing/bad
-    overrides = [f"++model.image_size={opts.image_size}"] if opts.image_size else []
-    if opts.random_weights:
-        torch.manual_seed(int(opts.seed))
-    net = build_sam2_video_predictor(config, ckpt_path=None, device="cpu", mode="eval", hydra_overrides_extra=overrides)
-    if weights_path is not None:
-        sd = load_weights(weights_path)
-        check_state_dict(net, sd, weights_path, config)
-        net.load_state_dict(sd, strict=True)
-        del sd
-    net = net.to(device).eval()
-    autocast = None
-    if device.type == "cuda":
-        if opts.precision in ("auto", "bfloat16"):
-            autocast = torch.bfloat16
-        if torch.cuda.get_device_properties(device).major >= 8:
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
-    elif opts.precision == "bfloat16":
-        autocast = torch.bfloat16
-    if opts.compile:
-        _maybe_compile(net, device, opts.model)
-    return LoadedModel(net, device, autocast, config, str(weights_path) if weights_path else "random")
-
-
-def _maybe_compile(net: Any, device: Any, model: str) -> None:
-    """``torch.compile`` the network's parts where CUDA and Triton exist; each part falls back to eager on error."""
-    torch = _import_torch()
-    if device.type != "cuda" or importlib.util.find_spec("triton") is None:
-        log.info("torch.compile skipped: it needs a CUDA device and Triton (device %s, triton %s)", device, importlib.util.find_spec("triton") is not None)
-        return
-    parts = ["memory_attention", "memory_encoder", "sam_prompt_encoder", "sam_mask_decoder"]
-    if model != "tiny":  # sam2's own note: Hiera-T does not support compilation
-        parts.append("image_encoder")
-    for name in parts:
-        mod = getattr(net, name)
-        eager = mod.forward
-        compiled = torch.compile(eager, dynamic=True)
-        state = {"ok": True}
-
-        def guarded(*args: Any, _eager: Any = eager, _compiled: Any = compiled, _state: dict[str, bool] = state, _name: str = name, _mod: Any = mod, **kwargs: Any) -> Any:
-            if _state["ok"]:
-                try:
-                    return _compiled(*args, **kwargs)
-                except Exception as exc:  # compile failures surface on the first call
-                    _state["ok"] = False
-                    _mod.forward = _eager
-                    log.warning("torch.compile of %s failed, using eager mode: %s", _name, exc)
-            return _eager(*args, **kwargs)
-
-        mod.forward = guarded
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Typed inference state
-
-
-@dataclasses.dataclass
-class MemoryEntry:
-    """One object's SAM2 output on one frame, as far as later frames need it.
-
-    Attributes:
-        maskmem_features: ``(1, C_mem, h, w)`` bf16 spatial memory, or ``None`` once only the pointer is needed.
-        obj_ptr: ``(1, C)`` object pointer.
-        object_score_logits: ``(1, 1)`` object-presence logit.
-        pred_masks: ``(1, 1, S/4, S/4)`` low-res mask logits (kept on conditioning frames, which are output as is).
-    """
-
-    maskmem_features: Any
-    obj_ptr: Any
-    object_score_logits: Any
-    pred_masks: Any = None
-
-
-@dataclasses.dataclass
-class ObjectMemory:
-    """What one object carries through a pass.
-
-    Attributes:
-        name: the object.
-        start: frame index (into ``request.frames``) where the object joins this pass.
-        keys: keyframe indices this pass may condition on, in processing order.
-        conditioning: index -> entry for keyframes (and a resume seed) computed so far.
-        recent: index -> entry for the bounded window of non-conditioning memories.
-    """
-
-    name: str
-    start: int
-    keys: list[int]
-    conditioning: dict[int, MemoryEntry] = dataclasses.field(default_factory=dict)
-    recent: dict[int, MemoryEntry] = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass
-class PassPlan:
-    """One propagation pass over the range for every object it covers.
-
-    Attributes:
-        direction: ``forward`` (increasing frames) or ``backward``.
-        order: frame indices in processing order.
-        starts: object -> index where it joins (its first keyframe in processing order).
-        keys: object -> its keyframe indices in this pass's span, in processing order.
-    """
-
-    direction: PassDirection
-    order: list[int]
-    starts: dict[str, int]
-    keys: dict[str, list[int]]
-
-    def position(self, idx: int) -> int:
-        return idx - self.order[0] if self.direction == "forward" else self.order[0] - idx
-
-    def active(self, idx: int) -> list[str]:
-        """Objects this pass covers at frame index ``idx``."""
-        p = self.position(idx)
-        return [n for n, s in self.starts.items() if self.position(s) <= p]
-
-
-@dataclasses.dataclass
-class TrackStats:
-    """Sizes the backend held while tracking (for tests and benchmarks: they must not grow with the shot)."""
-
-    frames_encoded: int = 0
-    frames_yielded: int = 0
-    max_frames_held: int = 0
-    max_recent_per_object: int = 0
-    max_spatial_memories_per_object: int = 0
-    max_conditioning_per_object: int = 0
-    batches: int = 0
-    passes: list[tuple[str, int, int]] = dataclasses.field(default_factory=list)
-
-
-@dataclasses.dataclass
-class FrameFeatures:
-    """The image encoder's output for one frame (batch 1), expanded per batch on demand."""
-
-    index: int
-    backbone_fpn: list[Any]
-    vision_pos_enc: list[Any]
-
-    def batched(self, net: Any, batch: int) -> tuple[list[Any], list[Any], list[tuple[int, int]]]:
-        out = {
-            "backbone_fpn": [f.expand(batch, -1, -1, -1) for f in self.backbone_fpn],
-            "vision_pos_enc": [p.expand(batch, -1, -1, -1) for p in self.vision_pos_enc],
-        }
-        _, feats, pos, sizes = net._prepare_backbone_features(out)
-        return feats, pos, sizes
-
-
-@dataclasses.dataclass
-class PassState:
-    """The whole inference state of one pass: objects' memories and the current frame's features only."""
-
-    plan: PassPlan
-    objects: dict[str, ObjectMemory]
-    maskmem_pos_enc: list[Any] | None = None
-    features: FrameFeatures | None = None
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Planning
-
-
-def keyframe_digest(kf: Keyframe) -> str:
-    """A stable digest of one keyframe's prompts (points, box, mask)."""
-    h = hashlib.sha256()
-    h.update(np.ascontiguousarray(kf.points, np.float32).tobytes())
-    h.update(repr(None if kf.box is None else tuple(float(v) for v in kf.box)).encode())
-    if kf.mask is not None:
-        m = np.ascontiguousarray(kf.mask, bool)
-        h.update(repr(m.shape).encode())
-        h.update(np.packbits(m).tobytes())
-    return h.hexdigest()[:16]
-
-
-def plan_passes(request: RotoRequest) -> list[PassPlan]:
-    """Split a request into at most two passes (forward, backward), each carrying every object it covers.
-
-    ``forward``/``both``: a forward pass from each object's first keyframe to the end. ``both``: a backward pass from
-    each object's first keyframe to the start. ``backward``: a backward pass from each object's last keyframe to the
-    start. Keyframes outside ``request.frames`` are ignored.
-    """
-    index = {f: i for i, f in enumerate(request.frames)}
-    n = len(request.frames)
-    keys = {o: sorted(index[k.frame] for k in request.keyframes.get(o, []) if k.frame in index) for o in request.objects}
-    keys = {o: k for o, k in keys.items() if k}
-    plans: list[PassPlan] = []
-    if not keys:
-        return plans
-    if request.direction in ("forward", "both"):
-        starts = {o: k[0] for o, k in keys.items()}
-        first = min(starts.values())
-        plans.append(PassPlan("forward", list(range(first, n)), starts, dict(keys)))
-    if request.direction in ("backward", "both"):
-        starts = {o: (k[0] if request.direction == "both" else k[-1]) for o, k in keys.items()}
-        bkeys = {o: sorted((i for i in k if i <= starts[o]), reverse=True) for o, k in keys.items()}
-        last = max(starts.values())
-        plans.append(PassPlan("backward", list(range(last, -1, -1)), starts, bkeys))
-    return plans
-
-
-def _signatures(request: RotoRequest, conditioning: str) -> dict[tuple[str, int], tuple[Any, ...]]:
-    """(object, frame) -> what its result on that frame depends on (pass, start, keyframes that condition it)."""
-    digests = {o: {k.frame: keyframe_digest(k) for k in request.keyframes.get(o, [])} for o in request.objects}
-    out: dict[tuple[str, int], tuple[Any, ...]] = {}
-    for plan in plan_passes(request):
-        for o, start in plan.starts.items():
-            keys = plan.keys[o] if conditioning == "past" else sorted({request.frames.index(f) for f in digests[o] if f in request.frames})
-            all_keys = tuple((request.frames[k], digests[o][request.frames[k]]) for k in keys)
-            reached: list[tuple[int, str]] = []
-            ki = 0
-            for idx in plan.order[plan.position(start) :]:
-                if conditioning == "past":
-                    while ki < len(keys) and plan.position(keys[ki]) <= plan.position(idx):
-                        reached.append((request.frames[keys[ki]], digests[o][request.frames[keys[ki]]]))
-                        ki += 1
-                    sig: tuple[Any, ...] = (plan.direction, request.frames[start], tuple(reached))
-                else:
-                    sig = (plan.direction, request.frames[start], all_keys)
-                out.setdefault((o, request.frames[idx]), sig)
-    return out
-
-
-def dirty_frames(old: RotoRequest, new: RotoRequest, conditioning: str = "past") -> list[int]:
-    """Frames of ``new`` whose mattes differ from ``old``'s because prompts changed (a correction).
-
-    With ``past`` conditioning a changed, added or removed keyframe of an object at frame *k* dirties that object
-    from *k* on in the direction of each pass that reaches *k*; other objects are unaffected (but a frame is written
-    whole, so every object on a dirty frame is recomputed). With ``all`` conditioning a change dirties every frame of
-    that object. A different frame list or direction dirties everything.
-
-    Rerunning ``new`` with ``done`` = every frame not listed (and ``load_done`` reading the old mattes) recomputes
-    exactly these frames: each pass restarts from the last clean frame before them.
-    """
-    if old.frames != new.frames or old.direction != new.direction:
-        return list(new.frames)
-    a, b = _signatures(old, conditioning), _signatures(new, conditioning)
-    dirty = {f for (o, f) in set(a) | set(b) if a.get((o, f)) != b.get((o, f))}
-    return sorted(f for f in new.frames if f in dirty)
-
-
-def _memory_indices(idx: int, reverse: bool, num_maskmem: int, stride: int) -> set[int]:
-    """Frame indices whose spatial memory SAM2 reads when tracking ``idx`` (``_prepare_memory_conditioned_features``)."""
-    out = set()
-    for t_pos in range(1, num_maskmem):
-        t_rel = num_maskmem - t_pos
-        if t_rel == 1:
-            prev = idx + t_rel if reverse else idx - t_rel
-        elif not reverse:
-            prev = ((idx - 2) // stride) * stride - (t_rel - 2) * stride
-        else:
-            prev = -(-(idx + 2) // stride) * stride + (t_rel - 2) * stride
-        out.add(prev)
-    return out
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Frames
-
-
-class FramePrefetcher:
-    """Reads frames in processing order on a background thread and turns them into model inputs.
-
-    At most ``depth`` prepared frames wait in the queue; the source is only touched from this thread while it runs.
-    """
-
-    def __init__(self, source: FrameSource, frames: list[int], prepare: Any, depth: int, lock: threading.Lock) -> None:
-        self.frames = frames
-        self.prepare = prepare
-        self.source = source
-        self.lock = lock
-        self.depth = depth
-        self.q: queue.Queue[tuple[int, Any]] = queue.Queue(maxsize=max(depth, 1))
-        self.stop = threading.Event()
-        self.pos = 0
-        self.thread: threading.Thread | None = None
-        if depth > 0:
-            self.thread = threading.Thread(target=self._run, name="inkpaint-sam2-frames", daemon=True)
-            self.thread.start()
-
-    def _read(self, frame: int) -> Any:
-        with self.lock:
-            rgb = self.source.rgb(frame)
-        return self.prepare(rgb)
-
-    def _run(self) -> None:
-        for f in self.frames:
-            if self.stop.is_set():
-                return
-            try:
-                item: tuple[int, Any] = (f, self._read(f))
-            except BaseException as exc:  # hand read errors to the consumer
-                item = (f, exc)
-            while not self.stop.is_set():
-                try:
-                    self.q.put(item, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
-            if isinstance(item[1], BaseException):
-                return
-
-    def get(self, frame: int) -> Any:
-        if self.thread is None:
-            return self._read(frame)
-        f, data = self.q.get()
-        if isinstance(data, BaseException):
-            raise data
-        assert f == frame, f"prefetch order mismatch: expected frame {frame}, got {f}"
-        return data
-
-    def held(self) -> int:
-        return self.q.qsize()
-
-    def close(self) -> None:
-        self.stop.set()
-        if self.thread is not None:
-            while True:
-                try:
-                    self.q.get_nowait()
-                except queue.Empty:
-                    break
-            self.thread.join(timeout=5)
 
 
 # ----------------------------------------------------------------------------------------------------------------
