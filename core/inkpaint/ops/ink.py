@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import os
 import time
 from typing import Any
 
@@ -28,8 +27,9 @@ from ..errors import FrameError, MissingChannelError, SpecError
 from ..io.frames import ImageData, Window, paste, read_attributes, read_image, write_png
 from ..io.sequence import FrameSequence
 from ..progress import RunContext
-from ..spec import JobSpec, OutputSettings, resolve_path
-from .base import FrameOutputs, JobResult, run_frames, split_names, write_manifest, write_window_exr
+from ..spec import OutputSettings, resolve_path
+from .base import FrameOutputs, JobResult, run_frames, write_manifest, write_window_exr
+from .job_options import FieldOption, add_field_options, job_kwargs
 from .roto import add_common_options, common_settings
 from ..jobs.ink import InkJob  # noqa: F401  (job class lives in inkpaint.jobs)
 
@@ -313,40 +313,33 @@ def write_ink_frame(
     write_window_exr(path, channels, window, size, options, metadata=metadata)
 
 
+CLI_OPTIONS = [
+    FieldOption("mattes", path=True, help="matte EXR pattern from roto, e.g. 'roto/shot.####.exr'"),
+    FieldOption("output", flag="--out", path=True),
+    FieldOption("width"),
+    FieldOption("width_reference"),
+    FieldOption("tones", path=True),
+    FieldOption("tone_width"),
+    FieldOption("smooth", flag="--smooth-lines", metavar="SIGMA"),
+    FieldOption("silhouette", flag="--no-silhouette", help="don't draw the outline against the outside"),
+    FieldOption("inner", flag="--no-inner", help="don't draw lines where parts meet"),
+    FieldOption("parts", names=True, help="only these parts, comma-separated"),
+    FieldOption("frames"),
+]
+"""The ``inkpaint ink`` options: types, defaults and help come from :class:`InkJob`'s fields (see
+:mod:`inkpaint.ops.job_options`)."""
+
+
 def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("ink", help="draw line art (silhouettes, part lines, optional tone lines) from part mattes")
-    p.add_argument("--mattes", required=True, help="matte EXR pattern from roto, e.g. 'roto/shot.####.exr'")
-    p.add_argument("--out", required=True, help="output pattern: .exr (ink.A, ink_hard.A) or .png (black lines on white)")
-    p.add_argument("--width", type=float, default=2.0, help="line width in pixels (default 2)")
-    p.add_argument("--width-reference", type=int, help="image height the width is given at (e.g. 1080): lines scale with resolution")
-    p.add_argument("--tones", help="shade output pattern: also draw tone boundaries (shadow/base, highlight)")
-    p.add_argument("--tone-width", type=float, help="width of tone lines in pixels (default: --width)")
-    p.add_argument("--smooth-lines", type=float, default=1.0, metavar="SIGMA", help="smooth the part boundaries with this "
-                   "Gaussian sigma (px) and ink them at sub-pixel precision: no stair-steps from the mattes (default 1; 0 off)")
-    p.add_argument("--no-silhouette", action="store_true", help="don't draw the outline against the outside")
-    p.add_argument("--no-inner", action="store_true", help="don't draw lines where parts meet")
-    p.add_argument("--parts", help="only these parts, comma-separated")
-    p.add_argument("--frames", help="frame range, e.g. 1001-1100 (default: every matte frame on disk)")
+    add_field_options(p, InkJob, CLI_OPTIONS)
     add_common_options(p)
     p.set_defaults(make_job=_job_from_args)
 
 
 def _job_from_args(args: argparse.Namespace) -> InkJob:
     _, output = common_settings(args)
-    job = InkJob(
-        mattes=os.path.abspath(args.mattes),
-        output=os.path.abspath(args.out),
-        frames=args.frames,
-        width=args.width,
-        width_reference=args.width_reference,
-        silhouette=not args.no_silhouette,
-        inner=not args.no_inner,
-        tones=os.path.abspath(args.tones) if args.tones else None,
-        tone_width=args.tone_width,
-        smooth=args.smooth_lines,
-        parts=split_names(args.parts, "--parts"),
-        output_options=output,
-    )
+    job = InkJob(**job_kwargs(args, InkJob, CLI_OPTIONS), output_options=output)
     job.validate()
     return job
 

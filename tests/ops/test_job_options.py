@@ -1,0 +1,95 @@
+"""CLI options built from job fields (inkpaint.ops.job_options): `inkpaint ink` parses exactly as its hand-written
+parser did (the old parser is kept here as the reference), and the builder refuses what it cannot express."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+
+import pytest
+
+from inkpaint.jobs.ink import InkJob
+from inkpaint.ops import ink
+from inkpaint.ops.base import split_names
+from inkpaint.ops.job_options import FieldOption, add_field_options, field_docs, job_kwargs
+from inkpaint.spec import OutputSettings
+
+
+def _old_parser() -> argparse.ArgumentParser:
+    """`inkpaint ink` as written by hand before the options came from InkJob's fields (minus the common options)."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--mattes", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--width", type=float, default=2.0)
+    p.add_argument("--width-reference", type=int)
+    p.add_argument("--tones")
+    p.add_argument("--tone-width", type=float)
+    p.add_argument("--smooth-lines", type=float, default=1.0, metavar="SIGMA")
+    p.add_argument("--no-silhouette", action="store_true")
+    p.add_argument("--no-inner", action="store_true")
+    p.add_argument("--parts")
+    p.add_argument("--frames")
+    return p
+
+
+def _old_job(args: argparse.Namespace) -> InkJob:
+    return InkJob(mattes=os.path.abspath(args.mattes), output=os.path.abspath(args.out), frames=args.frames, width=args.width,
+                  width_reference=args.width_reference, silhouette=not args.no_silhouette, inner=not args.no_inner,
+                  tones=os.path.abspath(args.tones) if args.tones else None, tone_width=args.tone_width, smooth=args.smooth_lines,
+                  parts=split_names(args.parts, "--parts"), output_options=OutputSettings())
+
+
+ARGVS = [
+    ["--mattes", "m.####.exr", "--out", "i.####.exr"],
+    ["--mattes", "/a/m.####.exr", "--out", "i.####.png", "--width", "3.5", "--width-reference", "1080", "--tones",
+     "t.####.exr", "--tone-width", "1.5", "--smooth-lines", "0", "--no-silhouette", "--parts", "body, head", "--frames", "1-4"],
+    ["--mattes", "m.####.exr", "--out", "i.####.exr", "--no-inner", "--no-silhouette", "--tones", "t.####.exr"],
+]
+
+
+@pytest.mark.parametrize("argv", ARGVS)
+def test_ink_options_parse_as_the_hand_written_parser_did(argv: list[str]) -> None:
+    new = argparse.ArgumentParser()
+    add_field_options(new, InkJob, ink.CLI_OPTIONS)
+    got = InkJob(**job_kwargs(new.parse_args(argv), InkJob, ink.CLI_OPTIONS), output_options=OutputSettings())
+    assert dataclasses.asdict(got) == dataclasses.asdict(_old_job(_old_parser().parse_args(argv)))
+    assert vars(new.parse_args(argv)) == vars(_old_parser().parse_args(argv))  # same dests, types and defaults
+
+
+def test_required_fields_and_types_come_from_the_dataclass() -> None:
+    p = argparse.ArgumentParser()
+    add_field_options(p, InkJob, ink.CLI_OPTIONS)
+    with pytest.raises(SystemExit):
+        p.parse_args(["--out", "i.####.exr"])  # mattes has no default: required
+    with pytest.raises(SystemExit):
+        p.parse_args(["--mattes", "m.####.exr", "--out", "i.####.exr", "--width-reference", "1080.5"])  # int field
+    text = p.format_help()
+    assert "line width in pixels (default 2)" in text and "``" not in text
+    with pytest.raises(SystemExit):
+        _parse_empty_parts(p)
+
+
+def _parse_empty_parts(p: argparse.ArgumentParser) -> None:
+    from inkpaint.errors import SpecError
+
+    try:
+        job_kwargs(p.parse_args(["--mattes", "m", "--out", "o", "--parts", " , "]), InkJob, ink.CLI_OPTIONS)
+    except SpecError as exc:
+        assert exc.field == "--parts"
+        raise SystemExit(2) from None
+
+
+def test_builder_refuses_what_it_cannot_express() -> None:
+    with pytest.raises(TypeError, match="no field"):
+        add_field_options(argparse.ArgumentParser(), InkJob, [FieldOption("nope")])
+    with pytest.raises(TypeError, match="--no-"):
+        add_field_options(argparse.ArgumentParser(), InkJob, [FieldOption("silhouette")])
+    with pytest.raises(TypeError, match="no command-line form"):
+        add_field_options(argparse.ArgumentParser(), InkJob, [FieldOption("output_options")])
+
+
+def test_field_docs_reads_google_attributes() -> None:
+    docs = field_docs(InkJob)
+    assert docs["width"] == "line width in pixels." and docs["smooth"].startswith("part boundaries are smoothed")
+    assert "as before" in docs["smooth"]  # continuation lines joined
