@@ -468,8 +468,8 @@ def propagate_learned(ref: Segmentation, ref_colours: FrameColours, target: Segm
 
 LEARNED_IS_DEFAULT = False
 """Whether ``method="auto"`` picks the learned matcher when torch and the weights are present. Set from the synth_dev
-measurement in docs/benchmarks.md: run 1 loses to the classical path (consecutive Acc 0.903 vs 0.908, chained 0.821
-vs 0.832), so ``auto`` stays classic until a model beats it."""
+measurement in docs/benchmarks.md: run 1 ties the classical path consecutive (Acc 0.9086 vs 0.9081) and loses chained
+(0.8239 vs 0.8321), so ``auto`` stays classic until a model beats it."""
 
 
 @dataclasses.dataclass
