@@ -272,7 +272,7 @@ def build_matcher(config: MatcherConfig | None = None) -> Any:
                 self.pair_lin.weight[0, 1] = 2.0
                 self.pair_lin.weight[0, 0] = 1.0
                 self.pair_lin.bias.zero_()
-                self.dustbin[-1].bias.fill_(-4.0)
+                self.dustbin[-1].bias.fill_(-4.0)  # type: ignore[operator]
 
         @staticmethod
         def _pool(feat: Any, pool: Any, centre: Any, n1: int) -> Any:

@@ -74,9 +74,11 @@ def _affine(rng: np.random.Generator, shape: tuple[int, int], strong: bool) -> n
     return M
 
 
-def make_pair(data: PaintClips, ci: int, a: int, b: int, rng: np.random.Generator | None) -> tuple[PairInputs, np.ndarray] | None:
-    """One training/validation sample: the matcher inputs and the target's ground-truth colour per segment
-    (``(nt + 1,)`` int64, -1 unknown). ``rng=None``: no augmentation. ``None`` when a frame has no segments."""
+def make_pair(data: PaintClips, ci: int, a: int, b: int,
+              rng: np.random.Generator | None) -> tuple[PairInputs, np.ndarray, np.ndarray] | None:
+    """One training/validation sample: the matcher inputs, the target's ground-truth colour per segment
+    (``(nt + 1,)`` int64, -1 unknown) and the classical colour per segment. ``rng=None``: no augmentation. ``None``
+    when a frame has no segments."""
     from ..paint.colours import colours_from_image
     from ..paint.propagate import (METHOD_KEY, FrameColours, TINY_SEGMENT, dense_flow, flow_image, propagate_colours,
                                    tiny_rule_agreement, tiny_rule_holds)
@@ -166,7 +168,7 @@ def train_paint(args: argparse.Namespace) -> dict[str, Any]:
 
     def train_epoch(epoch: int, rng: np.random.Generator):  # type: ignore[no-untyped-def]
         for _ in range(args.steps_per_epoch):
-            batch = []
+            batch: list[tuple[dict[str, Any], Any]] = []
             while len(batch) < args.batch:
                 ci = int(rng.integers(len(train_clips)))
                 a, b = _sample_frames(train_clips[ci], rng)
