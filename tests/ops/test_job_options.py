@@ -93,3 +93,35 @@ def test_field_docs_reads_google_attributes() -> None:
     docs = field_docs(InkJob)
     assert docs["width"] == "line width in pixels." and docs["smooth"].startswith("part boundaries are smoothed")
     assert "as before" in docs["smooth"]  # continuation lines joined
+
+
+def _old_finish_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser()
+    p.add_argument("--mattes", required=True)
+    p.add_argument("--tones")
+    p.add_argument("--ink")
+    p.add_argument("--palette", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--over")
+    p.add_argument("--no-layers", action="store_true")
+    p.add_argument("--frames")
+    return p
+
+
+@pytest.mark.parametrize("argv", [
+    ["--mattes", "m.####.exr", "--palette", "p.yml", "--out", "c.####.exr"],
+    ["--mattes", "m.####.exr", "--palette", "/x/p.yml", "--out", "c.####.png", "--tones", "t.####.exr", "--ink",
+     "i.####.exr", "--over", "bg.exr", "--no-layers", "--frames", "2-3"],
+])
+def test_finish_options_parse_as_the_hand_written_parser_did(argv: list[str]) -> None:
+    from inkpaint.jobs.finish import FinishJob
+    from inkpaint.ops import finish
+
+    new = argparse.ArgumentParser()
+    add_field_options(new, FinishJob, finish.CLI_OPTIONS)
+    assert vars(new.parse_args(argv)) == vars(_old_finish_parser().parse_args(argv))
+    old = _old_finish_parser().parse_args(argv)
+    ab = lambda v: os.path.abspath(v) if v else None  # noqa: E731
+    want = FinishJob(mattes=ab(old.mattes), palette=ab(old.palette), output=ab(old.out), tones=ab(old.tones), ink=ab(old.ink),
+                     over=ab(old.over), frames=old.frames, layers=not old.no_layers)
+    assert FinishJob(**job_kwargs(new.parse_args(argv), FinishJob, finish.CLI_OPTIONS)) == want

@@ -30,10 +30,11 @@ from ..io.frames import Window, paste, read_rgb, write_png
 from ..io.sequence import FrameSequence
 from ..palette import Palette, load_palette
 from ..progress import RunContext
-from ..spec import ColorSettings, JobSpec, OutputSettings, resolve_path
+from ..spec import ColorSettings, OutputSettings, resolve_path
 from .base import FrameOutputs, JobResult, run_frames, write_manifest, write_window_exr
 from .ink import MatteSource, PartLabels, read_layer, read_tone
 from .roto import add_common_options, common_settings
+from .job_options import FieldOption, add_field_options, job_kwargs
 from ..jobs.finish import FinishJob  # noqa: F401  (job class lives in inkpaint.jobs)
 from ..jobs.paths import layer_pattern  # noqa: F401
 
@@ -354,38 +355,29 @@ def run(job: FinishJob, ctx: RunContext) -> JobResult:
     return stage.result()
 
 
+CLI_OPTIONS = [
+    FieldOption("mattes", path=True),
+    FieldOption("tones", path=True, help="tone EXR pattern from shade (default: every part in its normal colour)"),
+    FieldOption("ink", path=True, help="ink EXR pattern from ink (default: no lines)"),
+    FieldOption("palette", path=True),
+    FieldOption("output", flag="--out", path=True, help="cel pattern: .exr (composite + colour/ink/tone layers) or .png"),
+    FieldOption("over", path=True, help="background image or sequence to composite the cel over"),
+    FieldOption("layers", flag="--no-layers", help="write only the composite"),
+    FieldOption("frames"),
+]
+"""The ``inkpaint finish`` options, typed and defaulted from :class:`FinishJob`'s fields (:mod:`.job_options`)."""
+
+
 def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("finish", help="paint flat cels from mattes, tones, ink and a colour design sheet")
-    p.add_argument("--mattes", required=True, help="matte EXR pattern from roto")
-    p.add_argument("--tones", help="tone EXR pattern from shade (default: every part in its normal colour)")
-    p.add_argument("--ink", help="ink EXR pattern from ink (default: no lines)")
-    p.add_argument("--palette", required=True, help="design sheet YAML or BasicPBC colorbook.yml")
-    p.add_argument("--out", required=True, help="cel pattern: .exr (composite + colour/ink/tone layers) or .png")
-    p.add_argument("--over", help="background image or sequence to composite the cel over")
-    p.add_argument("--no-layers", action="store_true", help="write only the composite")
-    p.add_argument("--frames", help="frame range (default: every matte frame on disk)")
+    add_field_options(p, FinishJob, CLI_OPTIONS)
     add_common_options(p)
     p.set_defaults(make_job=_job_from_args)
 
 
-def _abs(path: str | None) -> str | None:
-    return os.path.abspath(path) if path else None
-
-
 def _job_from_args(args: argparse.Namespace) -> FinishJob:
     color, output = common_settings(args)
-    job = FinishJob(
-        mattes=os.path.abspath(args.mattes),
-        palette=os.path.abspath(args.palette),
-        output=os.path.abspath(args.out),
-        tones=_abs(args.tones),
-        ink=_abs(args.ink),
-        over=_abs(args.over),
-        frames=args.frames,
-        layers=not args.no_layers,
-        color=color,
-        output_options=output,
-    )
+    job = FinishJob(**job_kwargs(args, FinishJob, CLI_OPTIONS), color=color, output_options=output)
     job.validate()
     return job
 
