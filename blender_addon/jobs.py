@@ -157,6 +157,14 @@ def _objects(clip: bpy.types.MovieClip) -> list[Any]:
     return objs
 
 
+def plate_color(plate: Plate) -> dict[str, Any]:
+    """The job's ``color`` for a plate: float files (the clip's own linear EXRs, or Blender's conversion renders)
+    hold Blender's scene-linear Linear Rec.709, said explicitly because the engine's ``auto`` reads an untagged EXR
+    in its OCIO config's ``scene_linear`` role (ACEScg in its built-in config); others are sRGB (``auto``)."""
+    linear = os.path.splitext(plate.pattern)[1].lower() in clip_source.FLOAT_EXTENSIONS
+    return {"input_colorspace": "lin_rec709_scene" if linear else "auto"}
+
+
 def build_roto(
     clip: bpy.types.MovieClip,
     *,
@@ -197,6 +205,7 @@ def build_roto(
         "backend": backend,
         "backend_options": backend_options(backend, model or s.model, device or s.device),
         "direction": direction or s.direction,
+        "color": plate_color(plate),
         "contours": True,
         "contour_tolerance": float(s.contour_tolerance if contour_tolerance is None else contour_tolerance),
         "cryptomatte": bool(s.cryptomatte if cryptomatte is None else cryptomatte),
@@ -233,6 +242,7 @@ def build_segment(clip: bpy.types.MovieClip, frame: int, *, backend: str | None 
         "objects": objects,
         "backend": backend,
         "backend_options": backend_options(backend, s.model, s.device),
+        "color": plate_color(plate),
         "output": os.path.join(wd, "preview", f"{bpy.path.clean_name(clip.name)}.{plate.file_frame(frame)}.exr"),
     }
     return req, plate

@@ -257,6 +257,11 @@ def test_convert_path_renders_the_clip_to_exr(clip) -> None:  # type: ignore[no-
         jpg = read_pixels(str(Path(bpy.path.abspath(clip.filepath)).with_name(f"{f - 1:05d}.jpg")))[..., :3]
         assert np.abs(conv - jpg).mean() < 0.01, f"converted frame {f} is not the clip's frame"
     assert s.result_mask is not None and len(s.result_mask.layers["swan"].splines) >= 1
+    # the converted EXRs hold Blender's scene linear (Linear Rec.709): the job says so (the engine's "auto" would
+    # read an untagged EXR in its config's scene_linear role, ACEScg in the built-in config)
+    jobs = sys.modules[f"{ADDON}.jobs"]
+    assert jobs.plate_color(clip_source.Plate(s.plate_pattern, 1, 1, True, 2, 2)) == {"input_colorspace": "lin_rec709_scene"}
+    assert jobs.plate_color(clip_source.Plate("/a/b.####.jpg", 1, 1, False, 2, 2)) == {"input_colorspace": "auto"}
 
 
 # ------------------------------------------------------------------------------------------------------------------
