@@ -27,8 +27,6 @@ EXCLUDED = {
     "cel/tonal_model.py": "cv2.DISOpticalFlow_create [attr-defined]; [union-attr]",
     # OpenCV stubs: grabCut rect None, DISOpticalFlow_create (cvcompat has both); a None unpacked [misc]
     "backends/classic.py": "cv2.grabCut [call-overload]; DISOpticalFlow_create [attr-defined]; [misc]",
-    "paint/matcher.py": "'Tensor' not callable [operator]",
-    "training/paint.py": "return type of a 3-tuple vs 2-tuple [return-value], [var-annotated], [misc]",
     "metrics/paint.py": "PaintJob(method=str) where a Literal is expected [arg-type]",
     "ops/cel.py": "palette_warnings(dict[str, int | None]) [arg-type]",
 }
