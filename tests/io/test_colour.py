@@ -147,8 +147,28 @@ def test_half_lut_matches_full_ocio_transform_and_is_skipped_for_matrices() -> N
     full = _colorconvert(x, "lin_rec709_scene", "sRGB", "")
     assert _channel_lut("lin_rec709_scene", "sRGB", "") is not None
     np.testing.assert_allclose(fast, full, rtol=1e-6, atol=1e-7)
-    assert _channel_lut("ACEScg", "sRGB", "") is None  # channel-mixing: full OCIO path
-    np.testing.assert_allclose(convert(x, "ACEScg", "sRGB"), _colorconvert(x, "ACEScg", "sRGB", ""), rtol=1e-6)
+    assert _channel_lut("ACEScg", "sRGB", "") is None  # channel-mixing: never a per-channel table
+
+
+def test_gamut_conversions_take_the_matrix_and_curve_path_within_half_precision() -> None:
+    """ACEScg (the built-in config's scene_linear) -> sRGB is a gamut matrix then a per-channel curve: the fast path
+    reproduces the full OCIO transform to half precision, and a transform that is not of that shape is refused."""
+    import numpy as np
+
+    from inkpaint.io.colour import BUILTIN_CONFIG, _colorconvert, _matrix_then_lut, convert
+
+    x = np.random.default_rng(4).uniform(-0.05, 6.0, (64, 48, 3)).astype(np.float16).astype(np.float32)
+    assert _matrix_then_lut("scene_linear", "srgb_rec709_scene", BUILTIN_CONFIG) is not None
+    fast = convert(x, "scene_linear", "srgb_rec709_scene", ocio_config=BUILTIN_CONFIG)
+    full = _colorconvert(x, "scene_linear", "srgb_rec709_scene", BUILTIN_CONFIG)
+    np.testing.assert_allclose(fast, full, rtol=2e-3, atol=2e-4)
+    # ACEScct -> sRGB is a log curve, then a matrix, then a curve: not "matrix then curve" -> full OCIO path.
+    assert _matrix_then_lut("ACEScct", "srgb_rec709_scene", BUILTIN_CONFIG) is None
+    np.testing.assert_allclose(
+        convert(x[..., :3] * 0.1, "ACEScct", "srgb_rec709_scene", ocio_config=BUILTIN_CONFIG),
+        _colorconvert(x[..., :3] * 0.1, "ACEScct", "srgb_rec709_scene", BUILTIN_CONFIG),
+        rtol=1e-6,
+    )
 
 
 def test_untagged_exr_takes_the_configs_scene_linear_role(tmp_path: Path, tiny_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:

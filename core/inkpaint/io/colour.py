@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 
+import cv2
 import numpy as np
 import OpenImageIO as oiio
 
@@ -130,6 +131,12 @@ def convert(
     if lut is not None:
         rgb = np.take(lut, np.ascontiguousarray(pixels[..., :3]).astype(np.float16, copy=False).view(np.uint16))
         return np.concatenate([rgb, pixels[..., 3:]], axis=2) if pixels.shape[2] == 4 else rgb
+    gamut = _matrix_then_lut(src, dst, config)
+    if gamut is not None:
+        matrix, curve = gamut
+        lin = cv2.transform(np.ascontiguousarray(pixels[..., :3], dtype=np.float32), matrix.T)  # rgb @ matrix, SIMD
+        rgb = np.take(curve, lin.astype(np.float16).view(np.uint16))
+        return np.concatenate([rgb, pixels[..., 3:].astype(np.float32)], axis=2) if pixels.shape[2] == 4 else rgb
     return _colorconvert(pixels, src, dst, config, ocio_config=ocio_config, path=path, frame=frame)
 
 
@@ -160,6 +167,43 @@ def _channel_lut(src: str, dst: str, config: str) -> np.ndarray | None:
     if not ok.all() or not np.allclose(exact, via_lut, rtol=1e-4, atol=1e-5):
         return None
     return lut
+
+
+#: Linear Rec.709 under the names configs give it: the hub :func:`_matrix_then_lut` tries for gamut conversions.
+_LINEAR_HUBS = ("lin_rec709_scene", "Linear Rec.709 (sRGB)", "lin_rec709")
+
+
+@functools.lru_cache(maxsize=16)
+def _matrix_then_lut(src: str, dst: str, config: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """A 3x3 matrix and a half-indexed curve that reproduce ``src -> dst`` as ``curve[(rgb @ matrix)]``.
+
+    Scene-linear plates in ACES configs (``scene_linear`` = ACEScg) go to a display space through a gamut matrix to
+    linear Rec.709 and then the same 1-D curve on each channel; :func:`_channel_lut` alone refuses them because the
+    matrix mixes channels, and the full OIIO path costs ~13x the table at 1080p. The matrix is read off OCIO by
+    converting the unit colours ``src -> linear Rec.709``, checked to be linear on random colours, the curve is
+    :func:`_channel_lut` of ``linear Rec.709 -> dst``, and the composite is checked against the full transform.
+    The intermediate is half-float, as the curve's index, so results agree to ~1e-3 relative (8-bit display
+    output is unaffected). Returns ``None`` when any check fails; the caller then uses the full OCIO path.
+    """
+    rng = np.random.default_rng(1)
+    probe = rng.uniform(-0.02, 4.0, (1, 2048, 3)).astype(np.float32)
+    for hub in _LINEAR_HUBS:
+        try:
+            matrix = _colorconvert(np.eye(3, dtype=np.float32)[None], src, hub, config)[0]
+            linear_ok = np.allclose(probe[0] @ matrix, _colorconvert(probe, src, hub, config)[0], rtol=1e-4, atol=1e-6)
+        except FrameError:
+            continue
+        if not linear_ok:
+            return None
+        curve = _channel_lut(hub, dst, config)
+        if curve is None:
+            return None
+        exact = _colorconvert(probe, src, dst, config)[0]
+        via = curve[(probe[0] @ matrix).astype(np.float16).view(np.uint16)]
+        if np.isfinite(exact).all() and np.allclose(exact, via, rtol=2e-3, atol=2e-4):
+            return np.ascontiguousarray(matrix, dtype=np.float32), curve
+        return None
+    return None
 
 
 def _colorconvert(
