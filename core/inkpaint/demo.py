@@ -54,7 +54,7 @@ from .io.frames import read_channels, read_image, read_rgb, write_exr, write_png
 from .io.sequence import FrameSequence
 from .ops.base import JobResult, run_job
 from .progress import RunContext, TerminalProgress
-from .qc.contact_sheet import ContactSheet, part_tint, pick_frames, tint_parts
+from .qc.contact_sheet import ContactSheet, part_tint, pick_frames, tint_parts, wrap_words
 from .spec import JobSpec, OutputSettings, replace
 
 MARKER = ".inkpaint-demo"
@@ -654,7 +654,7 @@ def run_demo(
 
 def _stage_pattern(run: DemoRun, stage: str) -> str:
     job = run.stage_jobs[stage]
-    return str(getattr(job, "output"))
+    return str(job.output)
 
 
 def _part_labels(mattes: dict[str, np.ndarray]) -> np.ndarray:
@@ -748,14 +748,7 @@ def _note_image(size: tuple[int, int], title: str, body: str) -> np.ndarray:
     u8 = np.full((h, w, 3), 31, np.uint8)
     cv2.putText(u8, title, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (240, 240, 240), 1, cv2.LINE_AA)
     per_line = max(12, int(w / 7.6))
-    words, lines, cur = body.split(), [], ""
-    for word in words:
-        if cur and len(cur) + 1 + len(word) > per_line:
-            lines.append(cur)
-            cur = word
-        else:
-            cur = f"{cur} {word}".strip()
-    lines.append(cur)
+    lines = wrap_words(body, per_line)
     for k, line in enumerate(lines):
         y = 46 + 18 * k
         if y > h - 4:

@@ -166,7 +166,7 @@ class ContactSheet:
             _, y0, _, _ = self.cell_box(i, 0)
             _text(sheet, row.label, 6, y0 + 18, 0.5)
             if row.flag:
-                for k, part in enumerate(_wrap(row.flag, 11)[:4]):
+                for k, part in enumerate(wrap_words(row.flag, 11)[:4]):
                     _text(sheet, part, 6, y0 + 38 + 14 * k, 0.33, FLAG_COLOUR)
             for j, cell in enumerate(row.cells):
                 x0, y0, w, h = self.cell_box(i, j)
@@ -185,7 +185,8 @@ class ContactSheet:
         return path
 
 
-def _wrap(text: str, width: int) -> list[str]:
+def wrap_words(text: str, width: int) -> list[str]:
+    """``text`` cut at word boundaries into lines of at most ``width`` characters (a longer word stands alone)."""
     words, lines, cur = text.split(), [], ""
     for w in words:
         if cur and len(cur) + 1 + len(w) > width:
@@ -224,4 +225,4 @@ def _paste_fit(sheet: np.ndarray, cell: np.ndarray, x0: int, y0: int, w: int, h:
     sheet[oy : oy + nh, ox : ox + nw] = np.rint(np.clip(small, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-__all__ = ["PART_TINTS", "ContactSheet", "SheetRow", "label_image", "part_tint", "pick_frames", "tint_parts"]
+__all__ = ["PART_TINTS", "ContactSheet", "SheetRow", "label_image", "part_tint", "pick_frames", "tint_parts", "wrap_words"]

@@ -41,6 +41,25 @@ LAST = "checkpoints/last.pt"
 BEST = "checkpoints/best.pt"
 
 
+def run_training(train: Callable[[Any], dict[str, Any]], args: Any, weights: Path) -> int:
+    """The ``inkpaint train TASK`` handler every task shares: check torch and safetensors are importable (else a
+    :class:`~inkpaint.errors.BackendError` with the install command), run ``train(args)`` and print what it packaged
+    (weights path, size, SHA-256, validation metrics) as one JSON line. Returns the exit status."""
+    try:
+        import safetensors  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError as exc:
+        from ..errors import BackendError
+
+        raise BackendError(
+            f"training needs torch and safetensors ({exc.name} is missing): pip install 'inkpaint[sam2]' "
+            "(or pip install torch safetensors)"
+        ) from exc
+    rec = train(args)
+    print(json.dumps({"weights": str(weights), "size": rec["size"], "sha256": rec["sha256"], "validation": rec["validation"]}))
+    return 0
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, numpy and torch, and make torch pick deterministic kernels."""
     import torch

@@ -20,7 +20,6 @@ import argparse
 import dataclasses
 import json
 import logging
-import os
 import platform
 import shlex
 import time
@@ -322,13 +321,6 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    try:
-        import torch  # noqa: F401
-        import safetensors  # noqa: F401
-    except ImportError as exc:
-        from ..errors import BackendError
+    from .loop import run_training
 
-        raise BackendError(f"training needs torch and safetensors ({exc.name} is missing): pip install 'inkpaint[sam2]' (or pip install torch safetensors)") from exc
-    rec = train_tonal(args)
-    print(json.dumps({"weights": str(Path(args.out) / WEIGHTS_NAME), "size": rec["size"], "sha256": rec["sha256"], "validation": rec["validation"]}))
-    return 0
+    return run_training(train_tonal, args, Path(args.out) / WEIGHTS_NAME)
