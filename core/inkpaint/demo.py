@@ -654,7 +654,7 @@ def run_demo(
 
 def _stage_pattern(run: DemoRun, stage: str) -> str:
     job = run.stage_jobs[stage]
-    return str(job.output)
+    return str(getattr(job, "output"))  # noqa: B009 - every stage job has `output`; JobSpec (the dict's type) does not
 
 
 def _part_labels(mattes: dict[str, np.ndarray]) -> np.ndarray:
