@@ -8,6 +8,8 @@ Known mismatches (opencv-python 4.x stubs):
   equivalent spelling is the class method ``cv2.DISOpticalFlow.create`` (:func:`dis_optical_flow`).
 - ``cv2.compare(src, scalar, op)``: OpenCV takes a number as ``src2``; the stubs require an array
   (:func:`compare_scalar`).
+- ``DenseOpticalFlow.calc(I0, I1, None)``: with ``flow=None`` OpenCV allocates the ``(H, W, 2)`` float32 result; the
+  stubs require an array (:func:`flow_calc`).
 - ``cv2.grabCut(..., rect=None, ..., mode=GC_INIT_WITH_MASK)``: with a mask the rectangle is unused and may be
   ``None``; the stubs require a ``Rect`` (:func:`grab_cut_with_mask`).
 """
@@ -21,6 +23,17 @@ import numpy as np
 def dis_optical_flow(preset: int = cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST) -> cv2.DISOpticalFlow:
     """A DIS optical-flow object (the same object ``cv2.DISOpticalFlow_create(preset)`` returns)."""
     return cv2.DISOpticalFlow.create(preset)
+
+
+def flow_calc(flow: cv2.DenseOpticalFlow, i0: np.ndarray, i1: np.ndarray) -> np.ndarray:
+    """``flow.calc(i0, i1, None)``: ``(H, W, 2)`` float32 flow such that ``i0(p) ~ i1(p + flow(p))``.
+
+    Args:
+        flow: a dense optical-flow object (e.g. :func:`dis_optical_flow`).
+        i0, i1: ``(H, W)`` uint8 (or float32 where the method allows) single-channel frames of one size.
+    """
+    # OpenCV allocates the output when flow is None (no initial flow); the stubs only declare MatLike/UMat.
+    return np.asarray(flow.calc(i0, i1, None))  # type: ignore[call-overload]
 
 
 def compare_scalar(src: np.ndarray, value: float, op: int) -> np.ndarray:

@@ -29,6 +29,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..cvcompat import dis_optical_flow, flow_calc, grab_cut_with_mask
 from ..progress import RunContext
 from .base import FrameMasks, FrameSource, Keyframe, RotoBackend, RotoRequest, plan_tracks
 
@@ -143,7 +144,7 @@ def grabcut_keyframe(image: np.ndarray, kf: Keyframe, iters: int = 5) -> np.ndar
         return np.zeros((h, w), bool)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
-        cv2.grabCut(img, gc, None, bgd, fgd, iters, cv2.GC_INIT_WITH_MASK)
+        grab_cut_with_mask(img, gc, bgd, fgd, iters)
     except cv2.error:
         pass  # degenerate colour models (e.g. a flat image): keep the prompt's own region
     out = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
@@ -358,7 +359,7 @@ class ClassicBackend(RotoBackend):
         self.options = options
         preset = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
                   "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}[options["flow_preset"]]
-        self._dis = cv2.DISOpticalFlow_create(preset)
+        self._dis = dis_optical_flow(preset)
         self._grid: tuple[np.ndarray, np.ndarray] | None = None
         self.evidence: dict[str, FrameEvidence] = {}
 
@@ -439,11 +440,11 @@ class ClassicBackend(RotoBackend):
             size = (max(8, int(round(w * scale))), max(8, int(round(h * scale))))
             s0 = cv2.resize(g0, size, interpolation=cv2.INTER_AREA)
             s1 = cv2.resize(g1, size, interpolation=cv2.INTER_AREA)
-            bwd = cv2.resize(self._dis.calc(s1, s0, None), (w, h), interpolation=cv2.INTER_LINEAR) * np.float32(w / size[0])
-            fwd = cv2.resize(self._dis.calc(s0, s1, None), (w, h), interpolation=cv2.INTER_LINEAR) * np.float32(w / size[0])
+            bwd = cv2.resize(flow_calc(self._dis, s1, s0), (w, h), interpolation=cv2.INTER_LINEAR) * np.float32(w / size[0])
+            fwd = cv2.resize(flow_calc(self._dis, s0, s1), (w, h), interpolation=cv2.INTER_LINEAR) * np.float32(w / size[0])
         else:
-            bwd = self._dis.calc(g1, g0, None)  # cur -> prev
-            fwd = self._dis.calc(g0, g1, None)  # prev -> cur
+            bwd = flow_calc(self._dis, g1, g0)  # cur -> prev
+            fwd = flow_calc(self._dis, g0, g1)  # prev -> cur
         map_x, map_y = gx + bwd[..., 0], gy + bwd[..., 1]
         fwd_at = cv2.remap(fwd, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         err = np.sqrt(((bwd + fwd_at) ** 2).sum(axis=2)).astype(np.float32)

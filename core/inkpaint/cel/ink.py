@@ -13,6 +13,7 @@ import dataclasses
 import cv2
 import numpy as np
 
+from ..cvcompat import compare_scalar
 from .labels import bounding_box, region_edges
 
 
@@ -107,7 +108,7 @@ def smooth_line_coverage(labels: np.ndarray, width: float, sigma: float = SMOOTH
     kern = cv2.getGaussianKernel(k, sigma, cv2.CV_32F)  # sepFilter2D: 3x faster than GaussianBlur's exact 8-bit path
     g_max = np.zeros(labels.shape, np.uint8)
     for p in np.flatnonzero(np.bincount(labels.reshape(-1), minlength=2)[1:]) + 1:
-        m = cv2.compare(labels, int(p), cv2.CMP_EQ)  # type: ignore[call-overload]  # 0 / 255
+        m = compare_scalar(labels, int(p), cv2.CMP_EQ)  # 0 / 255
         x, y, bw, bh = cv2.boundingRect(m)
         y0, y1, x0, x1 = max(y - pad, 0), min(y + bh + pad, h), max(x - pad, 0), min(x + bw + pad, w)
         f = cv2.sepFilter2D(m[y0:y1, x0:x1], -1, kern, kern, borderType=cv2.BORDER_REPLICATE)

@@ -34,6 +34,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..cvcompat import dis_optical_flow, flow_calc
 from ..errors import BackendError, CheckpointError
 from .tonal_net import N_CLASSES, TonalNetConfig, build_tonal_unet, tonal_features
 
@@ -183,7 +184,7 @@ class TonalPredictor:
         self.stabilise = stabilise
         self._prev: _Prev | None = None
         self._prev_frame: int | None = None
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST) if stabilise else None  # type: ignore[attr-defined]
+        self._dis = dis_optical_flow(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST) if stabilise else None
         self.seconds = {"model": 0.0, "flow": 0.0, "total": 0.0}
 
     def reset(self) -> None:
@@ -275,8 +276,8 @@ class TonalPredictor:
 
     def _blend(self, probs: np.ndarray, grey: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
         """Blend the flow-warped previous probabilities into ``probs`` (both on the working canvas)."""
-        prev = self._prev
-        assert prev is not None
+        prev, dis = self._prev, self._dis
+        assert prev is not None and dis is not None  # only called when stabilising, after a frame
         # previous frame's grey/probs resampled onto this box's canvas (zeros where the previous box did not reach)
         y0, x0, y1, x1 = box
         h, w = y1 - y0, x1 - x0
@@ -292,7 +293,7 @@ class TonalPredictor:
         valid[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] = 1.0
         a8 = np.clip(grey * 255, 0, 255).astype(np.uint8)
         b8 = np.clip(pg * 255, 0, 255).astype(np.uint8)
-        flow = self._dis.calc(a8, b8, None)  # type: ignore[union-attr]  # current -> previous
+        flow = flow_calc(dis, a8, b8)  # current -> previous
         gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
         mx, my = gx + flow[..., 0], gy + flow[..., 1]
         wg = cv2.remap(pg, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)

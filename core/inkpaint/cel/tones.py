@@ -32,6 +32,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..cvcompat import compare_scalar
 from ..palette import TONE_BASE, TONE_HIGHLIGHT, TONE_OUTSIDE, TONE_SHADOW, TONE_SHADOW2
 from .labels import bounding_box, region_edges
 
@@ -198,7 +199,7 @@ def shadow_within_parts(labels: np.ndarray, lstar: np.ndarray, thresholds: np.nd
     k = (2 * radius + 1, 2 * radius + 1)
     h, w = labels.shape
     for p in np.flatnonzero(np.bincount(labels.reshape(-1), minlength=2)[1:]) + 1:
-        m8 = cv2.compare(labels, int(p), cv2.CMP_EQ)  # type: ignore[call-overload]  # 0 / 255
+        m8 = compare_scalar(labels, int(p), cv2.CMP_EQ)  # 0 / 255
         x, y, bw, bh = cv2.boundingRect(m8)
         y0, y1, x0, x1 = max(y - radius, 0), min(y + bh + radius, h), max(x - radius, 0), min(x + bw + radius, w)
         mb = m8[y0:y1, x0:x1] > 0
@@ -293,9 +294,14 @@ class ToneModel:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ToneModel":
         fields = {f.name for f in dataclasses.fields(PartToneModel)}
+
+        def part(p: dict[str, Any]) -> PartToneModel:
+            # unknown keys dropped; a null share (NaN written as JSON null) read back as NaN
+            kwargs: dict[str, Any] = {k: (float("nan") if k == "share" and v is None else v) for k, v in p.items() if k in fields}
+            return PartToneModel(**kwargs)
+
         return cls(
-            parts=[PartToneModel(**{k: (float("nan") if k == "share" and v is None else v) for k, v in p.items() if k in fields})  # type: ignore[arg-type]
-                   for p in data["parts"]],
+            parts=[part(p) for p in data["parts"]],
             hysteresis=float(data.get("hysteresis", 0.04)),
             min_region=int(data.get("min_region", 24)),
             fitted_on=list(data.get("fitted_on", [])),

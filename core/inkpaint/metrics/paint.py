@@ -24,7 +24,7 @@ import json
 import os
 import sys
 import tempfile
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -33,6 +33,7 @@ from ..io.frames import read_image
 
 BG_CODE = -1
 METRICS = ("acc", "acc_thres", "pix_acc", "pix_f_acc", "pix_b_miou")
+Method = Literal["auto", "learned", "classic"]  # PaintJob.method
 
 
 def _codes(rgba: np.ndarray) -> np.ndarray:
@@ -102,7 +103,7 @@ def _rgba(path: str) -> np.ndarray:
     return px
 
 
-def evaluate_clip(clip: str, mode: str, work: str, method: str = "auto") -> dict[str, Any]:
+def evaluate_clip(clip: str, mode: str, work: str, method: Method = "auto") -> dict[str, Any]:
     """Run the real paint op on one synth_dev-style clip and score it (mode ``consecutive`` or ``chained``)."""
     from ..ops.base import run_job
     from ..ops.paint import PaintJob, PaintKey
@@ -154,7 +155,7 @@ def evaluate_clip(clip: str, mode: str, work: str, method: str = "auto") -> dict
 
 
 def evaluate_paint(data: str, modes: list[str], clips: list[str] | None = None, work_dir: str | None = None,
-                   method: str = "auto") -> dict[str, Any]:
+                   method: Method = "auto") -> dict[str, Any]:
     """Score every clip of ``data`` in each mode. Returns ``{mode: {"clips": {name: scores}, "mean": scores}}``."""
     names = clips or sorted(d for d in os.listdir(data) if os.path.isdir(os.path.join(data, d, "line")))
     res: dict[str, Any] = {}
