@@ -243,3 +243,53 @@ def test_tiny_segment_rule_is_used_only_where_the_keyframe_supports_it(tmp_path)
     used, px = run((40, 200, 40), "own")  # the painter gave the chips their own colour: the rule is not used
     assert used["used"] is False and used["agreement"] == 0.0
     assert all(tuple(px[y, x, :3]) == (40, 200, 40) for y, x in chips)  # the vote keeps the painter's colour
+
+
+def _summary(stdout):
+    res = json.loads(stdout)
+    return res, {k: v for k, v in res["summary"].items() if k not in ("seconds", "propagated_frames")}
+
+
+def test_a_complete_rerun_propagates_nothing_and_a_missing_frame_repaints_only_its_chain(clip):
+    """Without a palette the colour table grows with each keyframe: a rerun that repaints only key 4's span must
+    still read key 1 first so the frames come out the same. A complete rerun segments and propagates nothing
+    (summary ``propagated_frames`` 0) and rebuilds the same summary from the frames' header records."""
+    args = ("paint", "line/####.png", "--key", "1=key1.png", "--key", "4=key4.png", "--out", "paint/####.png",
+            "--direction", "forward")
+    r = _cli(*args, cwd=clip)
+    assert r.returncode == 0, r.stderr
+    first, s1 = _summary(r.stdout)
+    assert first["written"] == [1, 2, 3, 4, 5, 6] and first["summary"]["propagated_frames"] == 6
+    files = sorted(p for p in (clip / "paint").iterdir() if not p.name.startswith(".") and ".inkpaint." not in p.name)
+    before = {p.name: (p.read_bytes(), os.stat(p).st_mtime_ns) for p in files}
+    manifest = json.loads((clip / "paint" / "inkpaint.json").read_text()) if (clip / "paint" / "inkpaint.json").exists() else None
+
+    r = _cli(*args, cwd=clip)
+    assert r.returncode == 0, r.stderr
+    again, s2 = _summary(r.stdout)
+    assert again["written"] == [] and again["summary"]["propagated_frames"] == 0
+    assert s2 == s1  # the same per-frame counts, warnings, tiny-segment figures, colour count
+    assert {p.name: (p.read_bytes(), os.stat(p).st_mtime_ns) for p in files} == before
+    if manifest is not None:
+        assert json.loads((clip / "paint" / "inkpaint.json").read_text())["result"]["summary"]["per_frame"] == \
+            manifest["result"]["summary"]["per_frame"]
+
+    os.remove(clip / "paint" / "0005.png")
+    r = _cli(*args, cwd=clip)
+    assert r.returncode == 0, r.stderr
+    third, s3 = _summary(r.stdout)
+    assert third["written"] == [5]
+    assert third["summary"]["propagated_frames"] == 1  # key 4 read (not repainted), its chain only as far as 5
+    assert s3 == s1
+    assert (clip / "paint" / "0005.png").read_bytes() == before["0005.png"][0]
+    assert all(os.stat(p).st_mtime_ns == before[p.name][1] for p in files if not p.name.startswith("0005."))
+
+
+def test_paint_spans_follow_the_direction():
+    from inkpaint.ops.paint import paint_spans
+
+    frames = list(range(1, 13))
+    assert paint_spans(frames, [3, 9], "forward") == [[1, 2, 3, 4, 5, 6, 7, 8], [9, 10, 11, 12]]
+    assert paint_spans(frames, [3, 9], "backward") == [[1, 2, 3], [4, 5, 6, 7, 8, 9, 10, 11, 12]]
+    assert paint_spans(frames, [3, 9], "nearest") == [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]]
+    assert paint_spans(frames, [5], "nearest") == [frames]

@@ -49,10 +49,15 @@ from ..paint.segments import LINE_BLACK, Segmentation, segment_lines
 from ..progress import RunContext
 from ..spec import JobSpec, OutputSettings, resolve_path
 from ..io.verify import frame_is_complete
-from .base import JOB_HASH_KEY, JobResult, WriteQueue, lock_outputs, write_manifest
+from .base import JOB_HASH_KEY, JobResult, WriteQueue, frame_limit, lock_outputs, write_manifest
 from ..jobs.paint import PaintJob, PaintKey  # noqa: F401  (job classes live in inkpaint.jobs)
 
 log = logging.getLogger("inkpaint.paint")
+
+FRAME_RECORD_KEY = "inkpaint:paint_frame"
+"""Header attribute of the main output: the frame's summary entry (counts, its warnings, and for a keyframe its
+snap and tiny-segment figures) as JSON, so a rerun that finds the frame complete builds the run summary without
+recomputing it."""
 
 LOW_CONFIDENCE = 0.75
 """Painted segments under this confidence are highlighted (yellow) in the QC overlay."""
@@ -102,6 +107,36 @@ def _file_sig(path: str | None) -> str:
 
 # ------------------------------------------------------------------------------------------------------------------
 # planning
+
+
+def paint_spans(frames: list[int], keys: list[int], direction: str) -> list[list[int]]:
+    """The job's frames grouped by the keyframe that paints them, in frame order: each group is independent of the
+    others and can run as its own farm task (``inkpaint run job.json --frames <group>``).
+
+    A frame is painted only along the chain from its source key (:func:`plan_sources`), so a group needs nothing
+    from the frames of another group; the one thing keys share is the colour table (without a palette it grows with
+    each keyframe's colours), and :func:`run` rebuilds it by reading every earlier keyframe (one segmentation each)
+    before it paints a group. Frames no keyframe reaches join the neighbouring group (they are written unpainted).
+
+    Returns:
+        Frame lists, one per keyframe (a single list with one keyframe), each sorted.
+    """
+    sources = plan_sources(frames, keys, direction)
+    groups: dict[int, list[int]] = {}
+    loose: list[int] = []
+    for f in sorted(frames):
+        src = sources[f]
+        if src is None:
+            loose.append(f)
+        else:
+            groups.setdefault(src, []).append(f)
+    if not groups:
+        return [sorted(frames)] if frames else []
+    ordered = [groups[k] for k in sorted(groups)]
+    for f in loose:  # before the first key (forward) or after the last (backward): the nearest group
+        target = ordered[0] if f < ordered[0][0] else ordered[-1]
+        target.append(f)
+    return [sorted(g) for g in ordered]
 
 
 def plan_sources(frames: list[int], keys: list[int], direction: str) -> dict[int, int | None]:
@@ -237,6 +272,18 @@ def _srgb_to_linear(x: np.ndarray) -> np.ndarray:
 # running
 
 
+def _frame_record(attrs: dict[str, Any]) -> dict[str, Any] | None:
+    """The summary record a complete frame's header carries (:data:`FRAME_RECORD_KEY`), ``None`` if it has none."""
+    text = attrs.get(FRAME_RECORD_KEY)
+    if not isinstance(text, str):
+        return None
+    try:
+        rec = json.loads(text)
+    except ValueError:
+        return None
+    return rec if isinstance(rec, dict) and isinstance(rec.get("counts"), dict) else None
+
+
 def _low_confidence(colours: FrameColours) -> np.ndarray:
     """Per segment (index 0 unused): painted by propagation with a confidence under the QC mark."""
     return (colours.index > BACKGROUND) & (colours.confidence < LOW_CONFIDENCE) & (colours.method != METHOD_KEY)
@@ -296,9 +343,12 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
             ensure_writable_dir(s.folder)
     lock_outputs(out_pattern, job.job_hash(), what="output")  # no other job writes this sequence meanwhile
     out_abs = os.path.abspath(out_pattern)
+    limit = frame_limit()  # a farm task paints one span (inkpaint run job.json --frames A-B); the rest isn't ours
+    scope = [f for f in frames if limit is None or f in limit]
     todo: set[int] = set()
     foreign: list[int] = []
-    for f in frames:
+    records: dict[int, dict[str, Any]] = {}  # complete frames: their summary entry, read back from the header
+    for f in scope:
         p = out_seq.path(f)
         if not os.path.exists(p):
             todo.add(f)
@@ -309,7 +359,13 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
             attrs = {}
         if attrs.get(JOB_HASH_KEY) == provenance[f] and all(s is None or os.path.exists(s.path(f)) for s in side.values()):
             check = frame_is_complete(p)
+            record = _frame_record(attrs)
+            if check and record is not None:
+                records[f] = record
+                continue
             if check:
+                log.info("frame %d '%s' carries no summary record (written before it was kept): rewriting it", f, p)
+                todo.add(f)
                 continue
             log.warning("frame %d '%s' was written by this job but is incomplete (%s): rewriting it", f, p, check.reason)
             todo.add(f)
@@ -324,12 +380,15 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
             f"(first: '{out_seq.path(foreign[0])}', frames {format_frame_range(foreign)}). Choose another output "
             "path or pass --overwrite.")
 
-    warnings: list[str] = []
-    snapped: list[dict[str, Any]] = []
+    notes: dict[int, dict[str, Any]] = {}  # per frame: its warnings, and a keyframe's snap/tiny-segment figures
     per_frame: dict[int, dict[str, Any]] = {}
     written: list[int] = []
     done_count = 0
-    total = len(frames)
+    total = len(todo)
+    ctx.report("paint", 0, total, message=f"{len(scope) - len(todo)} frame(s) already done" if len(todo) < len(scope) else "")
+
+    def note(f: int) -> dict[str, Any]:
+        return notes.setdefault(f, {"warnings": []})
 
     def key_colours(f: int, seg: Segmentation) -> FrameColours:
         k = keys[f]
@@ -350,9 +409,9 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
                        f"nearest entry (largest distance {kc.distance[worst]:.1f} in 8-bit RGB, segment {worst} -> "
                        f"{table.names[kc.index[worst]]})")
                 log.warning(msg)
-                warnings.append(msg)
-                snapped.append({"frame": f, "segments": len(ids), "max_distance": round(float(kc.distance[worst]), 2),
-                                "mean_distance": round(float(kc.distance[ids].mean()), 2)})
+                note(f)["warnings"].append(msg)
+                note(f)["snapped"] = {"frame": f, "segments": len(ids), "max_distance": round(float(kc.distance[worst]), 2),
+                                      "mean_distance": round(float(kc.distance[ids].mean()), 2)}
         for where, fn in (("clicks", k.clicks), ("segments_json", k.segments_json)):
             if not fn:
                 continue
@@ -384,8 +443,8 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
         nonlocal done_count
         if f in todo:
             written.append(f)
-        done_count += 1
-        ctx.report("paint", done_count, total, frame=f)
+            done_count += 1
+            ctx.report("paint", done_count, total, frame=f)
 
     writes = WriteQueue(2, counted)
 
@@ -396,9 +455,12 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
         counts["background"] = int((colours.index[1:] == BACKGROUND).sum())
         counts["low_confidence"] = int(_low_confidence(colours)[1:].sum()) if seg.n else 0
         per_frame[f] = {"segments": int(seg.n), "source_key": src, "reference": ref, **counts}
-        writes.add(f, [writer.submit(_write_frame, f, seg, colours, ref, src)] if f in todo else [])
+        record = {"counts": per_frame[f], "colours": len(table), **notes.get(f, {})}
+        painted.append(f)
+        writes.add(f, [writer.submit(_write_frame, f, seg, colours, ref, src, record)] if f in todo else [])
 
-    def _write_frame(f: int, seg: Segmentation, colours: FrameColours, ref: int | None, src: int | None) -> None:
+    def _write_frame(f: int, seg: Segmentation, colours: FrameColours, ref: int | None, src: int | None,
+                     record: dict[str, Any]) -> None:
         meta = {JOB_HASH_KEY: provenance[f], "inkpaint:frame": int(f), "inkpaint:paint_output": out_abs,
                 "inkpaint:paint_source_key": -1 if src is None else int(src)}
         fill = _fill_rgba(seg, colours, table)
@@ -426,7 +488,8 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
             body = {"job_hash": provenance[f], "frame": f, "line": in_seq.path(f), "source_key": src,
                     "reference": ref, "segments": segs}
             atomic_write_text(side["segments"].path(f), json.dumps(body, indent=1) + "\n")
-        # the main output last: its provenance marks the frame complete
+        # the main output last: its provenance marks the frame complete, its record keeps the frame's summary entry
+        meta = {**meta, FRAME_RECORD_KEY: json.dumps(record, sort_keys=True, separators=(",", ":"))}
         if out_seq.suffix.lower().endswith(".exr"):
             lin = _srgb_to_linear(main[..., :3].astype(np.float32) / 255)
             a = main[..., 3].astype(np.float32) / 255
@@ -437,14 +500,13 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
 
     # chains: from each keyframe forward and/or backward over the frames it serves -----------------------------
     empty_cache: dict[int, str] = {}
-    tiny_rule: dict[str, dict[str, Any]] = {}  # per keyframe: does the tiny-segment corner rule hold for this art
 
     def seg_of(f: int) -> Segmentation:
         seg, warn = read_segments(in_seq.path(f), f, job)
         if warn and f not in empty_cache:
             empty_cache[f] = warn
             log.warning(warn)
-            warnings.append(warn)
+            note(f)["warnings"].append(warn)
         return seg
 
     def blank(seg: Segmentation) -> bool:
@@ -453,9 +515,18 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
     def empty_colours(seg: Segmentation) -> FrameColours:
         return FrameColours(np.full(seg.n + 1, -1, np.int32), np.zeros(seg.n + 1, np.float32), np.zeros(seg.n + 1, np.uint8))
 
+    # only chains that reach a frame to write are propagated, and only up to its last such frame; every keyframe up
+    # to the last one needed is read in order (without a palette the colour table grows with each keyframe's colours,
+    # and later chains vote over it), so a span paints exactly what a whole run paints
+    painted: list[int] = []
+    needed_keys = sorted({sources[f] for f in todo if sources[f] is not None})  # type: ignore[type-var]
+    if not todo:
+        log.info("paint: every frame is complete with this job's provenance; nothing to propagate")
     flows = cf.ThreadPoolExecutor(1, thread_name_prefix="inkpaint-paint-flow")
     try:
         for k in sorted(keys):
+            if not needed_keys or k > needed_keys[-1]:
+                break
             ctx.check_cancel()
             kseg = seg_of(k)
             if blank(kseg):
@@ -464,10 +535,15 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
             kcol = key_colours(k, kseg)
             agree, evidence = tiny_rule_agreement(kseg, kcol, job.tiny_segments, same_rgb=table.rgb_ids())  # the table grows with keys
             use_tiny = tiny_rule_holds(agree, evidence)
-            tiny_rule[str(k)] = {"agreement": round(agree, 3), "segments": evidence, "used": bool(use_tiny)}
-            emit(k, kseg, kcol, None, k)
+            note(k)["tiny_segments"] = {"agreement": round(agree, 3), "segments": evidence, "used": bool(use_tiny)}
+            if k not in needed_keys:
+                continue  # read for the colour table only
+            if k in todo:
+                emit(k, kseg, kcol, None, k)
             for step in (1, -1):
                 served = [f for f in (frames if step == 1 else frames[::-1]) if sources[f] == k and f != k and (f - k) * step > 0]
+                last = max((i for i, f in enumerate(served) if f in todo), default=-1)
+                served = served[: last + 1]  # nothing after the chain's last frame to write
                 ref_seg, ref_col, ref_f = kseg, kcol, k
                 for f in served:
                     seg = seg_of(f)
@@ -486,7 +562,7 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
                     emit(f, seg, col, ref_f, k)
                     ref_seg, ref_col, ref_f = seg, col, f
         for f in frames:
-            if sources[f] is None:
+            if sources[f] is None and f in todo:
                 seg = seg_of(f)
                 emit(f, seg, empty_colours(seg), None, None)
         writes.finish()
@@ -496,27 +572,36 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
     finally:
         flows.shutdown(wait=True, cancel_futures=True)
         writer.shutdown(wait=True)
-    unreached = [f for f in frames if sources[f] is None]
+    # the summary: frames painted now from what was computed, complete ones from the record in their header
+    for f in scope:
+        if f not in todo:
+            rec = records[f]
+            per_frame[f] = rec["counts"]
+            notes[f] = {k: v for k, v in rec.items() if k not in ("counts", "colours")}
+    colours = max([len(table)] + [int(records[f].get("colours", 0)) for f in records])
+    warnings = [w for f in scope for w in notes.get(f, {}).get("warnings", [])]
+    unreached = [f for f in scope if sources[f] is None]
     if unreached:
         msg = f"no keyframe reaches frame(s) {format_frame_range(unreached)} with direction {job.direction!r}; written unpainted"
         log.warning(msg)
         warnings.append(msg)
 
-    unpainted_total = sum(v["unpainted"] for v in per_frame.values())
+    unpainted_total = sum(per_frame[f]["unpainted"] for f in scope)
     summary = {
         "seconds": round(time.perf_counter() - t0, 3),
         "method": paint_method.used,
         "method_reason": paint_method.why,
         "keyframes": sorted(keys),
-        "colours": len(table),
+        "colours": colours,
         "unpainted_segments": unpainted_total,
-        "frames_with_unpainted": [f for f in frames if per_frame[f]["unpainted"] > 0],
-        "low_confidence_segments": sum(v["low_confidence"] for v in per_frame.values()),
-        "tiny_segments": tiny_rule,
-        "snapped": snapped,
+        "frames_with_unpainted": [f for f in scope if per_frame[f]["unpainted"] > 0],
+        "low_confidence_segments": sum(per_frame[f]["low_confidence"] for f in scope),
+        "tiny_segments": {str(f): notes[f]["tiny_segments"] for f in scope if "tiny_segments" in notes.get(f, {})},
+        "snapped": [notes[f]["snapped"] for f in scope if "snapped" in notes.get(f, {})],
         "warnings": warnings,
-        "per_frame": {str(f): per_frame[f] for f in frames},
-        "provenance": {str(f): provenance[f] for f in frames},
+        "propagated_frames": len(painted),
+        "per_frame": {str(f): per_frame[f] for f in scope},
+        "provenance": {str(f): provenance[f] for f in scope},
     }
     if unpainted_total:
         log.warning("%d segment(s) left unpainted (no confident match); see the QC overlays", unpainted_total)
