@@ -186,11 +186,18 @@ def read_manifest(pattern: str) -> dict[str, Any] | None:
 # Cel (shade + ink + finish fused, issue 4) and paint (issue 5)
 
 CEL_LAYERS = ("tone", "ink", "cel")
+TONE_METHODS = ("classic", "learned")
+"""``CelJob.method`` / ``ShadeJob.method``: the classic per-shot fit or the learned tonal U-Net (issue 15)."""
+TONAL_CHANNEL = "tonal"
+"""The learned method's 5-class channel in the tone EXRs (0 background, 1 material, 2 attached shadow, 3 cast
+shadow, 4 highlight); an unlayered EXR channel, so Nuke reads it as ``other.tonal``."""
+PAINT_METHODS = ("auto", "learned", "classic")
+"""``PaintJob.method`` (issue 16): ``auto`` uses the learned matcher when it is the better one, else classic."""
 
 
 def cel_job(*, input: str, mattes: str, palette: str, out_dir: str, frames: tuple[int, int], tones: int, width: float,
             tone_lines: bool = False, over: str | None = None, color: dict[str, Any] | None = None,
-            over_color: dict[str, Any] | None = None) -> dict[str, Any]:
+            over_color: dict[str, Any] | None = None, method: str = "classic") -> dict[str, Any]:
     """A ``cel`` job on existing part mattes (the engine's ``CelJob`` with ``mattes``: roto is skipped).
 
     The engine runs shade, ink and finish fused, one frame at a time (each input read once), and writes
@@ -211,9 +218,11 @@ def cel_job(*, input: str, mattes: str, palette: str, out_dir: str, frames: tupl
         over_color: colour management of the background when it differs from the plate's (``CelJob.over_color``,
             used by the finish stage); ``None`` or equal to ``color`` leaves the field out (the engine then reads
             the background with ``color``), so the job, and its key, only carry it when it matters.
+        method: tone method (``CelJob.method``): ``classic`` (thresholds fitted per shot) or ``learned`` (the
+            tonal U-Net, issue 15; the tone EXRs then also carry a ``tonal`` channel, 5 classes).
 
     Raises:
-        JobBuildError: no palette, a bad tone count or width, a range that ends before it starts, or a background
+        JobBuildError: no palette, a bad tone count or width, a tone method other than classic/learned, a range that ends before it starts, or a background
             colour setting without a background.
     """
     if not palette:
@@ -222,10 +231,12 @@ def cel_job(*, input: str, mattes: str, palette: str, out_dir: str, frames: tupl
         raise JobBuildError(f"tones must be 2, 3 or 4, not {tones}")
     if not float(width) > 0:
         raise JobBuildError(f"ink width must be > 0 pixels, not {width}")
+    if method not in TONE_METHODS:
+        raise JobBuildError(f"tone method must be classic or learned, not {method!r}")
     if frames[1] < frames[0]:
         raise JobBuildError(f"frame range {frames[0]}-{frames[1]} ends before it starts")
     job: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION, "type": "cel", "input": input, "objects": [], "mattes": mattes,
+        "schema_version": SCHEMA_VERSION, "type": "cel", "method": method, "input": input, "objects": [], "mattes": mattes,
         "palette": palette, "out_dir": out_dir, "frames": f"{frames[0]}-{frames[1]}", "tones": int(tones),
         "width": float(width), "tone_lines": bool(tone_lines), "over": over or None, "color": dict(color or {}),
     }
@@ -251,7 +262,7 @@ def paint_job(*, input: str, output: str, frames: tuple[int, int], keys: list[di
               direction: str = "nearest", max_gap: int = 0, speck_size: int = 0, line_threshold: float = 0.5,
               confidence: float = 0.5, composite_lines: bool = False, lines_output: str | None = None,
               labels_output: str | None = None, segments_output: str | None = None, qc_output: str | None = None,
-              overwrite: bool = False) -> dict[str, Any]:
+              overwrite: bool = False, method: str = "auto") -> dict[str, Any]:
     """A ``paint`` job (the engine's ``PaintJob``): segments of the line art filled from keyframes and carried
     through the range.
 
@@ -261,6 +272,8 @@ def paint_job(*, input: str, output: str, frames: tuple[int, int], keys: list[di
             from the top-left and colour a palette index, ``"part/tone"``, ``"part"``, ``"#rrggbb"`` or
             ``"background"`` (transparent).
         lines_output ... qc_output: side outputs; ``None`` derives them from ``output``, ``""`` turns one off.
+        method: how colours travel between frames (``PaintJob.method``, issue 16): ``auto``, ``learned`` (the
+            inclusion matcher; needs torch) or ``classic``.
 
     Raises:
         JobBuildError: no keyframes, a frame given twice, a bad option, or named colours without a palette.
@@ -278,6 +291,8 @@ def paint_job(*, input: str, output: str, frames: tuple[int, int], keys: list[di
         raise JobBuildError(f"line threshold must be in (0, 1], not {line_threshold}")
     if not 0.0 <= confidence <= 1.0:
         raise JobBuildError(f"confidence must be in [0, 1], not {confidence}")
+    if method not in PAINT_METHODS:
+        raise JobBuildError(f"paint method must be auto, learned or classic, not {method!r}")
     for k in keys:
         for c in k.get("clicks") or []:
             colour = c[2]
@@ -290,7 +305,7 @@ def paint_job(*, input: str, output: str, frames: tuple[int, int], keys: list[di
         "direction": direction, "max_gap": int(max_gap), "speck_size": int(speck_size),
         "line_threshold": float(line_threshold), "confidence": float(confidence), "composite_lines": bool(composite_lines),
         "lines_output": lines_output, "labels_output": labels_output, "segments_output": segments_output,
-        "qc_output": qc_output, "output_options": {"overwrite": bool(overwrite)},
+        "qc_output": qc_output, "output_options": {"overwrite": bool(overwrite)}, "method": method,
     }
     return _typed(job)
 

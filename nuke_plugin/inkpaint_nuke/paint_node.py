@@ -67,6 +67,10 @@ def build(group: nuke.Node) -> None:
     group.addKnob(knobs.button("add_click", "add colour click", "paint_add_click", newline=True,
                                tooltip="a point on this frame painted with a palette entry; drag it onto the segment"))
     group.addKnob(nuke.Enumeration_Knob("direction", "propagate", ["nearest", "forward", "backward"]))
+    method = nuke.Enumeration_Knob("method", "method", list(jobs.PAINT_METHODS))
+    method.setTooltip("how colours travel between frames: auto (the learned matcher where it is the better one, "
+                      "else classic), learned (the inclusion matcher; needs torch in the worker) or classic (flow vote)")
+    group.addKnob(method)
     group.addKnob(_int_knob("max_gap", "close gaps up to (px)", 0, "close line breaks up to this many pixels (0 = off)"))
     group.addKnob(_int_knob("speck_size", "merge specks up to (px)", 0, "segments this small merge into a neighbour (0 = off)"))
     lines_from = nuke.Enumeration_Knob("lines_from", "lines from", ["rgb", "alpha"])
@@ -210,6 +214,7 @@ def plan(node: nuke.Node, cache_dir: str | None = None) -> dict[str, Any]:
         palette=palette or None, direction=str(node["direction"].value()), max_gap=int(node["max_gap"].value()),
         speck_size=int(node["speck_size"].value()), line_threshold=float(node["line_threshold"].value()),
         confidence=float(node["confidence"].value()), composite_lines=bool(node["composite_lines"].value()),
+        method=str(node["method"].value() or "auto"),
     )
     key = jobs.job_key({**job, "palette_digest": jobs.file_digest(palette) if palette else "", "key_digests": digests})
     out = f"{folder}/paint-{key}"

@@ -12,7 +12,10 @@ plain-Read plate, say) is still the one cel job: its colour settings go in ``ove
 finish stage reads the background with (the plate keeps ``color``).
 
 Output: the finished cel: the composite in rgba plus layers ``colour`` (flat paint), ``ink`` (line alpha) and the
-``tone`` codes; "show" switches to the ink or the tone image alone.
+``tone`` codes; "show" switches to the ink or the tone image alone. With ``method`` learned (the tonal U-Net,
+issue 15) the tone EXRs also carry the ``tonal`` channel (5 classes: 0 background, 1 material, 2 attached shadow,
+3 cast shadow, 4 highlight); Nuke reads the unlayered channel as ``other.tonal``, and a Copy brings it into the cel
+view too, so every view of a learned run has it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from . import graph, jobs, knobs, pixels, roto_node, runner
 NODE_TYPE = "InkpaintShade"
 RESULTS_KNOB = "inkpaint_results"
 SHOWS = ["cel", "ink", "tones", "input"]
+TONAL_NUKE_CHANNEL = f"other.{jobs.TONAL_CHANNEL}"
+"""How Nuke names the unlayered ``tonal`` EXR channel (like ``tone``: ``other.<name>``; fake-verified only)."""
 
 
 def create(name: str | None = None, inpanel: bool = True) -> nuke.Group:
@@ -42,6 +47,11 @@ def build(group: nuke.Node) -> None:
     group["palette"].setTooltip("colour design sheet (inkpaint YAML or a BasicPBC colorbook.yml)")
     group.addKnob(nuke.Enumeration_Knob("tones", "tones", ["2", "3", "4"]))
     group["tones"].setTooltip("2: base/shadow, 3: + highlight, 4: two shadows + highlight")
+    method = nuke.Enumeration_Knob("method", "method", list(jobs.TONE_METHODS))
+    method.setTooltip("classic: per-part thresholds fitted once per shot; learned: the shipped tonal U-Net (needs "
+                      "torch in the worker), also writes the 'tonal' channel (0 bg, 1 material, 2 attached shadow, "
+                      "3 cast shadow, 4 highlight)")
+    group.addKnob(method)
     width = nuke.Double_Knob("ink_width", "ink width")
     width.setValue(2.0)
     group.addKnob(width)
@@ -116,6 +126,7 @@ def plan(node: nuke.Node, cache_dir: str | None = None) -> dict[str, Any]:
         tones=int(node["tones"].value()), width=float(node["ink_width"].value()),
         tone_lines=bool(node["tone_lines"].value()), over=over_source.pattern if over_source else None,
         color=rplan.source.color(), over_color=over_source.color() if over_source else None,
+        method=str(node["method"].value() or "classic"),
     )
     key = jobs.job_key({**cel, "palette_digest": jobs.file_digest(palette)})  # over_color is in the job
     out = f"{folder}/shade-{key}"
@@ -154,7 +165,12 @@ def show_results(node: nuke.Node, p: dict[str, Any], warnings: list[str] | None 
     graph.set_read(node, "InkpaintInk", out["ink"], first, last)
     graph.set_read(node, "InkpaintTone", out["tone"], first, last)
     # The cel EXR already holds the composite in rgba plus the colour, ink and tone layers.
-    graph.connect_view_input(node, 1, graph.inner(node, "InkpaintCel"))
+    cel_view = graph.inner(node, "InkpaintCel")
+    if p["jobs"][0].get("method") == "learned":  # the tone EXRs carry 'tonal': bring it into the cel view too
+        cel_view = graph.copy_chain(node, "InkpaintTonal", "InkpaintTone", cel_view, [TONAL_NUKE_CHANNEL])
+    else:
+        graph.copy_chain(node, "InkpaintTonal", "InkpaintTone", cel_view, [])  # drop a chain from a learned run
+    graph.connect_view_input(node, 1, cel_view)
     graph.connect_view_input(node, 2, graph.inner(node, "InkpaintInk"))
     graph.connect_view_input(node, 3, graph.inner(node, "InkpaintTone"))
     node["show"].setValue("cel")
