@@ -74,7 +74,7 @@ def _run(clip: dict, mode: str) -> tuple[float, float]:
     done = {0: key}
     accs, pixs = [], []
     for f in range(1, len(segs)):
-        def vote(r: int) -> FrameColours:
+        def vote(r: int, f: int = f) -> FrameColours:
             return propagate_colours(segs[r], done[r], segs[f], len(table), confidence=DEFAULTS.confidence,
                                      flow=_flow(clip, f, r), tones=tones,
                                      line_strength=DEFAULTS.line_shading, tiny=tiny)
@@ -87,7 +87,7 @@ def _run(clip: dict, mode: str) -> tuple[float, float]:
             sources = [chain, vote(0)] + ([vote(f - 2)] if mode == "oracle3" and f > 2 else [])
             g = same[gts[f]]
 
-            def right(i: np.ndarray) -> np.ndarray:
+            def right(i: np.ndarray, g: np.ndarray = g) -> np.ndarray:
                 return (i >= 0) & (same[np.clip(i, 0, None)] == g)
 
             index = chain.index.copy()

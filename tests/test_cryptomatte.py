@@ -194,7 +194,7 @@ def test_round_trip_through_oiio_and_openexr(tmp_path: Path) -> None:
     for name, dtype in types.items():  # OpenEXR may group RGBA layers; split them back into channels
         ch = exr.channels()[name]
         if ch.pixels.ndim == 3:
-            for i, c in enumerate("RGBA"[: ch.pixels.shape[2]]):
+            for c in "RGBA"[: ch.pixels.shape[2]]:
                 flat[f"{name}.{c}" if name else c] = dtype
         else:
             flat[name] = dtype

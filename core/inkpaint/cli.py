@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score results against ground truth")
     esub = p.add_subparsers(dest="eval_command", metavar="WHAT", required=True)
-    for name, module in EVALUATIONS.items():
+    for module in EVALUATIONS.values():
         try:
             importlib.import_module(module).add_cli(esub)
         except ImportError:

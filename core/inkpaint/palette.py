@@ -525,7 +525,7 @@ def _design_sheet(data: _Map, src: str) -> Palette:
             if k not in known:
                 raise PaletteError(f"'{src}' line {spec.lines[k]}, part {_short(name)}: unknown field {_short(k)}; known: {', '.join(known)}")
 
-        def where(field: str) -> str:
+        def where(field: str, spec: _Map = spec, line: int = line, name: str = name) -> str:
             return f"'{src}' line {spec.lines.get(field, line)}, part {_short(name)}, field '{field}'"
 
         if "normal" not in spec:

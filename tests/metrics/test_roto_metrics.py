@@ -52,10 +52,14 @@ def test_boundary_map_is_davis_seg2bmap() -> None:
         [0, 0, 0, 0, 0, 0],
     ], bool)
     # Check against a direct transcription of the toolkit's rule.
-    e = np.zeros_like(m); s = np.zeros_like(m); se = np.zeros_like(m)
-    e[:, :-1] = m[:, 1:]; s[:-1, :] = m[1:, :]; se[:-1, :-1] = m[1:, 1:]
+    e, s, se = np.zeros_like(m), np.zeros_like(m), np.zeros_like(m)
+    e[:, :-1] = m[:, 1:]
+    s[:-1, :] = m[1:, :]
+    se[:-1, :-1] = m[1:, 1:]
     ref = (m ^ e) | (m ^ s) | (m ^ se)
-    ref[-1, :] = m[-1, :] ^ e[-1, :]; ref[:, -1] = m[:, -1] ^ s[:, -1]; ref[-1, -1] = False
+    ref[-1, :] = m[-1, :] ^ e[-1, :]
+    ref[:, -1] = m[:, -1] ^ s[:, -1]
+    ref[-1, -1] = False
     assert np.array_equal(b, ref)
     assert np.array_equal(b, expected)
     assert not boundary_map(np.zeros((4, 4), bool)).any()

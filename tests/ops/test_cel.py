@@ -14,7 +14,6 @@ import pytest
 from inkpaint.demo import PALETTE as DEMO_PALETTE
 from inkpaint.demo import make_palette, make_plate, make_prompts
 from inkpaint.io.frames import read_image
-from inkpaint.palette import PaletteError
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared cel test scene
 from cel.scene import write_scene  # noqa: E402
 

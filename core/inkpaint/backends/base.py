@@ -152,7 +152,7 @@ def plan_tracks(request: RotoRequest) -> list[Track]:
         for start, direction, span in spans:
             runs.setdefault((start, direction, tuple(span)), []).append(name)
     tracks: list[Track] = []
-    for (start, direction, frames_in_run), names in sorted(runs.items(), key=lambda kv: (kv[0][1] != "forward", kv[0][0])):
+    for (_start, direction, frames_in_run), names in sorted(runs.items(), key=lambda kv: (kv[0][1] != "forward", kv[0][0])):
         span_list = list(frames_in_run)
         # Resume: skip the leading run of done frames, restarting from the last of them.
         seed: Literal["keyframe", "done"] = "keyframe"
@@ -198,5 +198,5 @@ class RotoBackend(abc.ABC):
             object -> ``(H, W)`` float32 logits.
         """
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (an optional hook: backends without models keep this no-op)
         """Release models and caches."""

@@ -384,10 +384,10 @@ class ClassicBackend(RotoBackend):
             k = min(1.0, float(self.options["max_side"]) / max(full)) if self.options["max_side"] else 1.0
             work = (max(8, int(round(full[0] * k))), max(8, int(round(full[1] * k))))
 
-            def shrink(img: np.ndarray) -> np.ndarray:
+            def shrink(img: np.ndarray, work: tuple[int, int] = work, full: tuple[int, int] = full) -> np.ndarray:
                 return img if work == full else cv2.resize(img, work, interpolation=cv2.INTER_AREA)
 
-            def grow(sdf: np.ndarray) -> np.ndarray:
+            def grow(sdf: np.ndarray, work: tuple[int, int] = work, full: tuple[int, int] = full) -> np.ndarray:
                 return sdf if work == full else cv2.resize(sdf, full, interpolation=cv2.INTER_LINEAR) * np.float32(full[0] / work[0])
 
             if work != full:

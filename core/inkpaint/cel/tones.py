@@ -34,7 +34,7 @@ import numpy as np
 
 from ..cvcompat import compare_scalar
 from ..palette import TONE_BASE, TONE_HIGHLIGHT, TONE_OUTSIDE, TONE_SHADOW, TONE_SHADOW2
-from .labels import bounding_box, region_edges
+from .labels import bounding_box
 
 FEATURE_OFFSET = 2.0
 """The clustering feature is ``log(L* + FEATURE_OFFSET)``."""

@@ -27,29 +27,26 @@ import contextlib
 import dataclasses
 import os
 import time
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import SpecError
 from ..io.sequence import FrameSequence
 from ..palette import load_palette
 from ..progress import RunContext
-from ..spec import ColorSettings, JobSpec, OutputSettings, replace, resolve_path
-from ..cel.tones import PartTones
+from ..spec import replace, resolve_path
 from .base import JobResult, WriteQueue, frame_limit, limit_frames, prefetch, require_output_dir, write_manifest
 from ..cel.ink import InkLines
-from .ink import InkJob, PartLabels
+from .ink import PartLabels
 from .roto import (
     RotoJob,
-    RotoObject,
     add_backend_options,
     add_common_options,
     backend_options_from_args,
     common_settings,
     load_prompts,
 )
-from .shade import ShadeJob, add_tone_options, check_tone_settings, tone_settings_from_args
+from .shade import add_tone_options, tone_settings_from_args
 from ..jobs.cel import CelJob  # noqa: F401  (job class lives in inkpaint.jobs)
 
 if TYPE_CHECKING:

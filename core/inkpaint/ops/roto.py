@@ -21,22 +21,22 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from ..backends.base import FrameMasks, Keyframe, RotoRequest
 from ..errors import FrameError, InkpaintError, OutputError, SpecError
 from ..cel.labels import bounding_box
-from ..io.frames import Window, image_size, read_attributes, read_channels, read_image, read_rgb, write_exr, write_png
-from ..io.sequence import FrameSequence, format_frame_range, parse_frame_range
+from ..io.frames import Window, image_size, read_attributes, read_channels, read_image, read_rgb, write_png
+from ..io.sequence import FrameSequence, format_frame_range
 from ..progress import RunContext
-from ..spec import ColorSettings, JobSpec, OutputSettings, decode, resolve_path
+from ..spec import ColorSettings, OutputSettings, decode, resolve_path
 from .base import FrameOutputs, JobResult, split_names, write_manifest, write_window_exr
 from ..jobs.names import NAME_RX as _NAME_RX  # noqa: F401  (moved to inkpaint.jobs.names)
 from ..jobs.paths import same_pattern as _same_pattern  # noqa: F401
 from ..jobs.roto import RESERVED_NAMES, Prompt, RotoJob, RotoObject  # noqa: F401  (job classes live in inkpaint.jobs)
-from ..qc.contact_sheet import ContactSheet, SheetRow, part_tint, pick_frames, tint_parts
+from ..qc.contact_sheet import ContactSheet, SheetRow, pick_frames, tint_parts
 
 log = logging.getLogger("inkpaint.roto")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import contextlib
-import dataclasses
 import json
 import logging
 import os
@@ -27,7 +26,7 @@ from ..io.atomic import atomic_write_text
 from ..io.frames import Window, image_size, read_image, to_rgb
 from ..io.sequence import FrameSequence, parse_frame_range
 from ..progress import RunContext
-from ..spec import ColorSettings, JobSpec, OutputSettings, resolve_path
+from ..spec import ColorSettings, resolve_path
 from .base import FrameOutputs, JobResult, frame_limit, prefetch, run_frames, write_manifest, write_window_exr
 from .ink import MatteSource, PartLabels
 from .roto import add_common_options, common_settings

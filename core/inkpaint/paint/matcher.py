@@ -156,7 +156,6 @@ def pair_inputs(ref: Segmentation, ref_colours: FrameColours, target: Segmentati
     images = np.stack([_image(ref, ref_rgb, 0.0, size), _image(target, wrgb, 1.0, size)])
     ref_pool, ref_centre = _pool_map(ref, size)
     tgt_pool, tgt_centre = _pool_map(target, size)
-    diag = float(np.hypot(h, w))
     a_t = np.maximum(target.area, 1).astype(np.float64)
     a_r = np.maximum(ref.area, 1).astype(np.float64)
     ref_col = ref_colours.index.astype(np.int64)

@@ -20,8 +20,8 @@ import dataclasses
 
 import numpy as np
 
-from .colours import UNPAINTED, ColourTable
-from .segments import LINE_BLACK, LINE_BLUE, LINE_GREEN, LINE_RED, Segmentation
+from .colours import ColourTable
+from .segments import LINE_BLUE, LINE_RED, Segmentation
 
 TONE_NONE, TONE_NORMAL, TONE_SHADOW, TONE_HIGHLIGHT = 0, 1, 2, 3
 _TONE_CODES = {"normal": TONE_NORMAL, "shadow": TONE_SHADOW, "highlight": TONE_HIGHLIGHT}

@@ -240,9 +240,9 @@ def train_tonal(args: argparse.Namespace) -> dict[str, Any]:
             conf.add(pred[i], val.tone[i], val.mask[i])
         return {k: round(v, 5) for k, v in conf.metrics().items()}
 
-    res = fit(model=model, optimizer=optimizer, train_epoch=train_epoch, loss_fn=lambda m, b: _loss(m, b, wt), validate=validate,
-              out_dir=args.out, epochs=args.epochs, seed=args.seed, steps_per_epoch=args.steps_per_epoch, base_lr=args.lr,
-              score_key="miou", config=config, resume=args.resume)
+    fit(model=model, optimizer=optimizer, train_epoch=train_epoch, loss_fn=lambda m, b: _loss(m, b, wt), validate=validate,
+        out_dir=args.out, epochs=args.epochs, seed=args.seed, steps_per_epoch=args.steps_per_epoch, base_lr=args.lr,
+        score_key="miou", config=config, resume=args.resume)
     out = Path(args.out)
     best = load_checkpoint(out / "checkpoints" / "best.pt")
     log_lines = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines() if x.strip()]
