@@ -11,7 +11,7 @@ A bundle is a folder::
 Steps follow what each operation can split (see :func:`plan_steps`): roto is one task per shot (it tracks through
 time); shade and cel fit the shot's tone model once in a ``fit`` step and then ``render`` frame chunks
 (``CHUNK[INT]`` task parameter, OpenJD's ``TASK_CHUNKING`` extension) that depend on it; ink and finish render
-chunks; paint is one task; a ``finalize`` step after chunks runs the whole job once more (every frame is complete,
+chunks; paint runs one task per keyframe span (:func:`inkpaint.farm.limit.spans_of`); a ``finalize`` step after chunks runs the whole job once more (every frame is complete,
 so it only checks them and writes the job's manifests) and an optional ``validate`` step runs the pyblish
 validators. Every task is ``inkpaint run job.json [--frames A-B | --fit-only]``: resumable and idempotent.
 
@@ -66,6 +66,9 @@ class Step:
     memory_mib: int = 2048
     gpu: bool = False
     description: str = ""
+    spans: list[str] | None = None
+    """Task values of a ``STRING`` ``Frames`` parameter (one task each: paint's keyframe spans); ``None`` = one task
+    over the step's frames (or chunks when ``chunked``)."""
 
 
 def absolute_spec(spec: dict[str, Any], base_dir: str) -> tuple[dict[str, Any], list[str]]:
@@ -136,9 +139,11 @@ def asset_references(spec: dict[str, Any], job_file: str) -> dict[str, Any]:
     }}
 
 
-def plan_steps(spec: dict[str, Any], chunked: bool, validate: bool, partial: bool = False) -> list[Step]:
+def plan_steps(spec: dict[str, Any], chunked: bool, validate: bool, partial: bool = False,
+               spans: list[str] | None = None) -> list[Step]:
     """The steps for a job: what it can split, in dependency order (see the module docstring). ``partial``: only
-    some of the job's frames are rendered, so there is no ``finalize`` (it would render the rest)."""
+    some of the job's frames are rendered, so there is no ``finalize`` (it would render the rest). ``spans``: a paint
+    job's keyframe spans as OpenJD range expressions, one task each (one span, or ``None``: one task)."""
     typ = spec.get("type")
     gpu = False
     roto_cpu = 2
@@ -150,9 +155,17 @@ def plan_steps(spec: dict[str, Any], chunked: bool, validate: bool, partial: boo
     if typ == "roto":
         steps.append(Step("roto", run, vcpu=roto_cpu, memory_mib=8192 if gpu else 4096, gpu=gpu,
                           description="track every object through the whole shot (temporal: one task per shot)"))
+    elif typ == "paint" and (len(spans or []) > 1 or partial):
+        steps.append(Step("paint", run + ["--frames", "{{Task.Param.Frames}}"], vcpu=2, memory_mib=4096, spans=spans,
+                          description="propagate one keyframe's colours along its span (one task per span; "
+                                      "skips complete frames)"))
+        if not partial:
+            steps.append(Step("finalize", run, depends_on=["paint"], vcpu=1, memory_mib=2048,
+                              description="check every frame is complete (propagates nothing) and write the job's "
+                                          "manifest and summary"))
     elif typ == "paint":
         steps.append(Step("paint", run, vcpu=2, memory_mib=4096,
-                          description="propagate the keyframes' colours along the shot (one task)"))
+                          description="propagate the keyframe's colours along the shot (one keyframe: one task)"))
     elif typ in ("shade", "cel", "ink", "finish"):
         last: list[str] = []
         if typ == "cel" and not spec.get("mattes"):
@@ -202,7 +215,7 @@ def step_template(step: Step, frames_expr: str, chunk: int) -> dict[str, Any]:
             param["range"] = frames_expr
             param["chunks"] = {"defaultTaskCount": chunk, "rangeConstraint": "CONTIGUOUS"}
         else:
-            param["range"] = [frames_expr]
+            param["range"] = list(step.spans) if step.spans else [frames_expr]
         body["parameterSpace"] = {"taskParameterDefinitions": [param]}
     amounts: list[dict[str, Any]] = [
         {"name": "amount.worker.vcpu", "min": step.vcpu},
@@ -297,11 +310,12 @@ def environment_template(env: Environment, values: dict[str, str]) -> tuple[dict
 
 
 def job_template(spec: dict[str, Any], frames_expr: str, chunk: int, *, chunked: bool, validate: bool,
-                 env: Environment, plugins: str | None, name: str, partial: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
+                 env: Environment, plugins: str | None, name: str, partial: bool = False,
+                 spans: list[str] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """The whole OpenJD job template as a plain dict (dumped to YAML by :func:`write_bundle`), and the values of
     its job parameters. ``JobSpec`` defaults to the bundle's ``job.json`` (OpenJD joins a relative default to the
     template's folder, so the bundle can move); absolute paths (the venv, the plug-ins) are values, not defaults."""
-    steps = plan_steps(spec, chunked, validate, partial)
+    steps = plan_steps(spec, chunked, validate, partial, spans)
     values: dict[str, str] = {}  # JobSpec stays at its default: a relative value would be taken from the caller's folder
     environment, env_params = environment_template(env, values)
     params: list[dict[str, Any]] = [
@@ -341,13 +355,15 @@ def write_bundle(job_path: str | os.PathLike[str], out: str | os.PathLike[str], 
         job_path: the saved job spec (JSON).
         out: bundle folder (created; its four files are replaced).
         chunk: frames per render task (1..150); ``None`` = :data:`DEFAULT_CHUNK`.
-        frames: render only these frames of the job (shade, ink, finish, cel; inside the job's frames).
+        frames: render only these frames of the job (shade, ink, finish, cel; paint: whole keyframe spans; inside
+            the job's frames).
         validate: add the pyblish ``validate`` step.
         env: where inkpaint lives on the worker.
         plugins: the worker's ``pyblish_plugins`` folder (default: this checkout's).
 
     Returns:
-        ``{"bundle", "template", "steps", "frames", "chunk", "notes"}`` (notes: the paths rewritten).
+        ``{"bundle", "template", "steps", "frames", "chunk", "spans", "notes"}`` (notes: the paths rewritten; spans:
+        a paint job's task frame ranges, else ``None``).
 
     Raises:
         SpecError: the spec does not load (names the field; a newer schema is refused), an input path does not
@@ -355,7 +371,7 @@ def write_bundle(job_path: str | os.PathLike[str], out: str | os.PathLike[str], 
     """
     from ..io.atomic import atomic_write_text
     from ..spec import load_job
-    from .limit import WHOLE_SHOT, chunk_of, frames_to_openjd, job_frames
+    from .limit import WHOLE_SHOT, chunk_of, frames_to_openjd, job_frames, spans_of
 
     if chunk is not None and not 1 <= chunk <= MAX_CHUNK:
         raise SpecError("--chunk", f"must be 1..{MAX_CHUNK} frames per task (Deadline Cloud's largest chunk); got {chunk}")
@@ -381,10 +397,13 @@ def write_bundle(job_path: str | os.PathLike[str], out: str | os.PathLike[str], 
         wanted = all_frames
     chunked = job.TYPE in ("shade", "cel", "ink", "finish")
     size = min(chunk or DEFAULT_CHUNK, len(wanted))
+    spans = None
+    if job.TYPE == "paint":  # one task per keyframe span (chunk_of has checked --frames gives whole spans)
+        spans = [frames_to_openjd(s) for s in spans_of(job, all_frames) if set(s) <= set(wanted)]
     name = f"inkpaint {job.TYPE} {Path(job_path).stem}"
     template, values = job_template(spec, frames_to_openjd(wanted), size, chunked=chunked, validate=validate,
                                     env=env or Environment(), plugins=plugins or default_plugins(), name=name,
-                                    partial=set(wanted) != set(all_frames))
+                                    partial=set(wanted) != set(all_frames), spans=spans)
     dump = lambda d: yaml.safe_dump(d, sort_keys=False, width=120, default_flow_style=False)  # noqa: E731
     atomic_write_text(out_dir / "template.yaml", dump(template))
     # Deadline Cloud reads parameter_values.yaml (a parameterValues list); `openjd run --job-param file://...` reads
@@ -401,6 +420,7 @@ def write_bundle(job_path: str | os.PathLike[str], out: str | os.PathLike[str], 
         "steps": [s["name"] for s in template["steps"]],
         "frames": frames_to_openjd(wanted),
         "chunk": size if chunked else None,
+        "spans": spans,
         "notes": notes,
     }
 

@@ -15,9 +15,22 @@ SPLITTABLE = ("shade", "ink", "finish", "cel")
 """Job types whose frames are independent once the shot's tone model is fitted (shade/cel fit it once per shot)."""
 WHOLE_SHOT = {
     "roto": "roto tracks objects through the whole shot (a chunk would start a new track)",
-    "paint": "paint propagates colours from the keyframes along the whole shot",
 }
 """Job types a chunk must not split, and why."""
+BY_SPAN = ("paint",)
+"""Job types split only at keyframe spans (:func:`spans_of`): a task paints whole spans."""
+
+
+def spans_of(job: JobSpec, frames: list[int] | None = None) -> list[list[int]]:
+    """The independent frame groups of a job a farm may run as separate tasks: one per keyframe span for paint
+    (:func:`inkpaint.ops.paint.paint_spans`: the frames one keyframe paints, by the job's ``direction``), else one
+    group of every frame."""
+    frames = job_frames(job) if frames is None else frames
+    if job.TYPE != "paint":
+        return [list(frames)]
+    from ..ops.paint import paint_spans  # pure Python; the op module loads numpy, which the engine has
+
+    return paint_spans(frames, [k.frame for k in getattr(job, "keys", [])], getattr(job, "direction", "nearest"))
 
 
 def openjd_to_frames(text: str) -> str:
@@ -66,8 +79,8 @@ def chunk_of(job: JobSpec, frames: str | None, *, fit_only: bool = False) -> tup
 
     Raises:
         SpecError: the range is malformed, empty or outside the job's frames (naming the frames), the job type
-            cannot be split (roto, paint: unless the chunk is the whole shot), or ``--fit-only`` on a job that
-            fits no tone model.
+            cannot be split (roto: unless the chunk is the whole shot; paint: unless it is whole keyframe spans), or
+            ``--fit-only`` on a job that fits no tone model.
     """
     from ..io.sequence import format_frame_range, parse_frame_range
 
@@ -87,12 +100,21 @@ def chunk_of(job: JobSpec, frames: str | None, *, fit_only: bool = False) -> tup
     if job.TYPE in WHOLE_SHOT and set(wanted) != set(allowed):
         raise SpecError("--frames", f"{format_frame_range(wanted)} is part of the shot, but {WHOLE_SHOT[job.TYPE]}; "
                         f"run the whole job ({format_frame_range(allowed)}) as one task")
+    if job.TYPE in BY_SPAN and set(wanted) != set(allowed):
+        spans = spans_of(job, allowed)
+        cut = [s for s in spans if set(s) & set(wanted) and not set(s) <= set(wanted)]
+        if cut:
+            raise SpecError("--frames", f"{format_frame_range(wanted)} cuts the keyframe span {format_frame_range(cut[0])}; "
+                            f"a {job.TYPE} task propagates each keyframe along its whole span, so give whole spans: "
+                            + ", ".join(format_frame_range(s) for s in spans))
+        return job, wanted
     if job.TYPE not in SPLITTABLE and job.TYPE not in WHOLE_SHOT and set(wanted) != set(allowed):
         raise SpecError("--frames", f"a {job.TYPE} job cannot be split into frame chunks; run it whole")
     return job, wanted
 
 
-__all__ = ["chunk_of", "job_frames", "openjd_to_frames", "frames_to_openjd", "SPLITTABLE", "WHOLE_SHOT"]
+__all__ = ["chunk_of", "job_frames", "spans_of", "openjd_to_frames", "frames_to_openjd", "SPLITTABLE", "WHOLE_SHOT",
+           "BY_SPAN"]
 
 
 def load_mapped_job(path: str, mapping: str | None) -> JobSpec:
