@@ -176,6 +176,14 @@ class INKPAINT_PG_settings(bpy.types.PropertyGroup):
     # -- shade (ink / shade / finish) --
     palette: StringProperty(name="Palette", subtype="FILE_PATH", description="Colour design sheet (YAML) or BasicPBC colorbook.yml")  # type: ignore[valid-type]
     tones: IntProperty(name="Tones", default=2, min=2, max=4, description="2 base/shadow, 3 adds highlight, 4 two shadows + highlight")  # type: ignore[valid-type]
+    shade_method: EnumProperty(  # type: ignore[valid-type]
+        name="Method",
+        items=[("classic", "Classic", "Per-part thresholds fitted once per shot"),
+               ("learned", "Learned", "The shipped tonal U-Net (needs torch in the worker); also writes the 'tonal' "
+                "channel: 0 background, 1 material, 2 attached shadow, 3 cast shadow, 4 highlight")],
+        default="classic",
+    )
+    tonal_pattern: StringProperty(name="Tonal classes", default="", description="The last learned shade run's tonal class frames (set by Shade)")  # type: ignore[valid-type]
     ink_width: FloatProperty(name="Line width", default=2.0, min=0.0, soft_max=10.0, description="Ink line width in pixels")  # type: ignore[valid-type]
     finish_over_clip: BoolProperty(name="Over the clip", default=False, description="Composite the cels over the clip's frames")  # type: ignore[valid-type]
 
@@ -187,6 +195,13 @@ class INKPAINT_PG_settings(bpy.types.PropertyGroup):
         name="Direction",
         items=[("nearest", "Nearest key", "From the nearest keyframe"), ("forward", "Forward", ""), ("backward", "Backward", "")],
         default="nearest",
+    )
+    paint_method: EnumProperty(  # type: ignore[valid-type]
+        name="Method",
+        items=[("auto", "Auto", "The learned matcher where it is the better one, else classic"),
+               ("learned", "Learned", "The inclusion matcher (needs torch in the worker)"),
+               ("classic", "Classic", "Flow-carried colour vote")],
+        default="auto",
     )
     paint_max_gap: IntProperty(name="Close gaps", default=0, min=0, soft_max=16, subtype="PIXEL", description="Close line breaks up to this many pixels (0 = off)")  # type: ignore[valid-type]
     paint_speck_size: IntProperty(name="Merge specks", default=0, min=0, soft_max=64, description="Segments of at most this many pixels merge into a neighbour (0 = off)")  # type: ignore[valid-type]

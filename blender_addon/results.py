@@ -256,3 +256,32 @@ def load_preview(clip: bpy.types.MovieClip, path: str) -> bpy.types.Image:
     except (AttributeError, TypeError):
         pass
     return img
+
+
+def apply_tonal(
+    context: bpy.types.Context, clip: bpy.types.MovieClip, tone_pattern: str, frames: list[int], plate: Plate, y: float = -750.0
+) -> dict[str, Any]:
+    """Bring a learned shade run's ``tonal`` channel (5 classes: 0 background, 1 material, 2 attached shadow, 3 cast
+    shadow, 4 highlight) into Blender: Blender 5.0 cannot open the engine's tone EXRs (bare ``tone``/``tonal``
+    channels), so each frame's channel is decoded here and written as ``<folder>/tonal/<file>.####.exr`` with one
+    layer ``tonal`` (see :mod:`exr_channels`), loaded as a non-colour sequence and placed in the clip's compositor
+    tree as an Image node (role ``tonal``) whose ``tonal`` output carries the class codes.
+
+    Raises:
+        exr_channels.ExrError: a tone frame without the ``tonal`` channel (a classic run) or unreadable.
+    """
+    from .exr_channels import read_channel, write_layer
+
+    frames = sorted(frames)
+    tone_dir = os.path.dirname(tone_pattern)
+    out_pattern = os.path.join(os.path.dirname(tone_dir), "tonal", os.path.basename(tone_pattern))
+    pad = tone_pattern.count("#")
+    for f in frames:
+        src = tone_pattern.replace("#" * pad, f"{f:0{pad}d}")
+        write_layer(out_pattern.replace("#" * pad, f"{f:0{pad}d}"), "tonal", read_channel(src, "tonal"))
+    img = compositor.load_sequence(out_pattern, frames[0], plate.scene_frame(frames[0]), frames[-1] - frames[0] + 1,
+                                   f"{clip.name} tonal", non_color=True)
+    tree, _ = compositor.clip_tree(context.scene, clip)
+    compositor.image_node(tree, "tonal", img, (-600, y), "tonal classes (0 bg, 1 material, 2 attached, 3 cast, 4 highlight)")
+    clip.inkpaint.tonal_pattern = out_pattern
+    return {"image": img.name, "tree": tree.name, "frames": len(frames), "pattern": out_pattern}

@@ -19,6 +19,12 @@ from .geometry import parse_keyframes
 from .operators import UNSET, _RunOperator
 
 
+TONE_METHODS = ("classic", "learned")
+"""``CelJob.method``: the classic per-shot fit or the learned tonal U-Net (issue 15)."""
+PAINT_METHODS = ("auto", "learned", "classic")
+"""``PaintJob.method`` (issue 16)."""
+
+
 def _abs(path: str) -> str:
     return os.path.normpath(bpy.path.abspath(path)) if path else ""
 
@@ -33,6 +39,7 @@ class INKPAINT_OT_shade(_RunOperator, bpy.types.Operator):
 
     palette: StringProperty(name="Palette", subtype="FILE_PATH", description="Colour design sheet YAML (default: panel)", default="")  # type: ignore[valid-type]
     tones: IntProperty(name="Tones", description="2-4 (0 = panel)", default=0, min=0, max=4)  # type: ignore[valid-type]
+    method: StringProperty(name="Method", description="classic or learned (default: panel)", default="")  # type: ignore[valid-type]
     ink_width: FloatProperty(name="Line width", description="Pixels (-1 = panel)", default=-1.0)  # type: ignore[valid-type]
     over_clip: EnumProperty(name="Over the clip", items=[("PANEL", "Panel", ""), ("ON", "On", ""), ("OFF", "Off", "")], default="PANEL")  # type: ignore[valid-type]
     overwrite: EnumProperty(name="Overwrite", items=[("PANEL", "Panel", ""), ("ON", "On", ""), ("OFF", "Off", "")], default="PANEL")  # type: ignore[valid-type]
@@ -56,7 +63,7 @@ class INKPAINT_OT_shade(_RunOperator, bpy.types.Operator):
         roto = jobs.read_manifest(s.roto_manifest) if s.roto_manifest else {}
         job = build_cel_job(s.plate_pattern, mattes, palette, tones, width, over, overwrite, jobs.work_dir(clip),
                             frames=roto.get("result", {}).get("frame_range") or None,
-                            mattes_hash=str(roto.get("result", {}).get("job_hash") or ""))
+                            mattes_hash=str(roto.get("result", {}).get("job_hash") or ""), method=self.method or s.shade_method)
         clip_name = clip.name
 
         def apply(result: dict[str, Any]) -> str:
@@ -67,6 +74,10 @@ class INKPAINT_OT_shade(_RunOperator, bpy.types.Operator):
                 raise RuntimeError(f"the cel job reported no cels (outputs {sorted(result.get('outputs', {}))}, {len(frames)} frame(s))")
             summ = results.apply_sequence(bpy.context, c, cel, frames, plate, "cel", "cels", -450, over)
             text = f"cels on {summ['frames']} frame(s): image '{summ['image']}', compositor '{summ['tree']}'"
+            if job.get("method") == "learned":  # the tone EXRs carry the 5-class 'tonal' channel (issue 15)
+                tone = result.get("outputs", {}).get("tone") or os.path.join(os.path.dirname(os.path.dirname(cel)), "tone", os.path.basename(cel))
+                tonal = results.apply_tonal(bpy.context, c, tone, frames, plate)
+                text += f", tonal classes: image '{tonal['image']}'"
             warns = (result.get("summary") or {}).get("warnings") or []  # shade/palette warnings (issue 14)
             return text + (f"; {len(warns)} warning(s): " + " | ".join(warns) if warns else "")
 
@@ -74,7 +85,7 @@ class INKPAINT_OT_shade(_RunOperator, bpy.types.Operator):
 
 
 def build_cel_job(plate: str, mattes: str, palette: str, tones: int, width: float, over: bool, overwrite: bool, work: str,
-                  frames: str | None = None, mattes_hash: str = "") -> dict[str, Any]:
+                  frames: str | None = None, mattes_hash: str = "", method: str = "classic") -> dict[str, Any]:
     """The engine's ``cel`` job on existing part mattes (``inkpaint cel PLATE --mattes ... --palette ... --out-dir``).
 
     Roto is skipped; shade, ink and finish run fused per frame (each input read once) and write
@@ -95,10 +106,15 @@ def build_cel_job(plate: str, mattes: str, palette: str, tones: int, width: floa
         work: the clip's output folder (``<output>/<clip>``).
         frames: file frame range (``"0-9"``, the roto job's); ``None`` = every frame on disk.
         mattes_hash: the roto job's hash (from its manifest): new mattes at the same path make a new key.
+        method: tone method (``CelJob.method``, issue 15): ``classic`` or ``learned`` (the tonal U-Net; the tone
+            EXRs then also carry the 5-class ``tonal`` channel). Only a learned job names it, so classic jobs keep
+            the folders (keys) they had before the field existed.
 
     Raises:
-        JobBuildError: tones outside 2-4 or a width that is not positive.
+        JobBuildError: tones outside 2-4, a width that is not positive or a method other than classic/learned.
     """
+    if method not in TONE_METHODS:
+        raise jobs.JobBuildError(f"tone method must be classic or learned, not {method!r}")
     if tones not in (2, 3, 4):
         raise jobs.JobBuildError(f"tones must be 2, 3 or 4, not {tones}")
     if not width > 0:
@@ -110,6 +126,8 @@ def build_cel_job(plate: str, mattes: str, palette: str, tones: int, width: floa
         # Blender 5.0 loads an EXR's data window as the whole image (display window ignored): ask for full frames
         "output_options": {"overwrite": bool(overwrite), "data_window": "full"},
     }
+    if method != "classic":
+        job["method"] = method
     settings = {k: v for k, v in job.items() if k not in ("out_dir", "output_options")}
     key = jobs.job_key({**settings, "palette_digest": jobs.file_digest(palette), "mattes_hash": mattes_hash})
     job["out_dir"] = os.path.join(work, f"shade-{key}")
@@ -128,6 +146,7 @@ class INKPAINT_OT_paint(_RunOperator, bpy.types.Operator):
     keys: StringProperty(name="Keyframes", description="FRAME=PATH, comma-separated; a painted image, or a .json segment->colour file (default: panel)", default="")  # type: ignore[valid-type]
     palette: StringProperty(name="Palette", subtype="FILE_PATH", default="")  # type: ignore[valid-type]
     direction: StringProperty(name="Direction", description="nearest, forward or backward (default: panel)", default="")  # type: ignore[valid-type]
+    method: StringProperty(name="Method", description="auto, learned or classic (default: panel)", default="")  # type: ignore[valid-type]
     frames: StringProperty(name="Frames", description="Line-art file frame range, e.g. 1-24 (default: every frame on disk)", default="")  # type: ignore[valid-type]
     max_gap: IntProperty(name="Close gaps", description="Pixels (-1 = panel)", default=-1, min=-1)  # type: ignore[valid-type]
     speck_size: IntProperty(name="Merge specks", description="Pixels (-1 = panel)", default=-1, min=-1)  # type: ignore[valid-type]
@@ -168,7 +187,7 @@ class INKPAINT_OT_paint(_RunOperator, bpy.types.Operator):
             speck_size=s.paint_speck_size if self.speck_size < 0 else self.speck_size,
             line_threshold=s.paint_line_threshold if self.line_threshold < 0 else self.line_threshold,
             confidence=s.paint_confidence if self.confidence < 0 else self.confidence,
-            composite_lines=composite,
+            composite_lines=composite, method=self.method or s.paint_method,
         )
         first_scene = clip_source.clip_scene_range(clip)[0] if self.first_scene_frame == UNSET else self.first_scene_frame
         clip_name = clip.name
@@ -199,10 +218,13 @@ class INKPAINT_OT_paint(_RunOperator, bpy.types.Operator):
 
 def build_paint_job(lines: str, keys: list[tuple[int, str]], palette: str, direction: str, output: str, overwrite: bool, *,
                     frames: str | None = None, max_gap: int = 0, speck_size: int = 0, line_threshold: float = 0.5,
-                    confidence: float = 0.5, composite_lines: bool = False) -> dict[str, Any]:
+                    confidence: float = 0.5, composite_lines: bool = False, method: str = "auto") -> dict[str, Any]:
     """The engine's ``PaintJob`` (``inkpaint paint LINES --key F=PATH --out OUT``): one key entry per frame, a
     ``.json`` key file as ``segments_json``, any other file as the painted ``image``; side outputs (lines, labels,
-    segments JSON, QC overlay) derived from ``output``."""
+    segments JSON, QC overlay) derived from ``output``. ``method`` (``PaintJob.method``, issue 16): ``auto``,
+    ``learned`` (the inclusion matcher; needs torch in the worker) or ``classic``."""
+    if method not in PAINT_METHODS:
+        raise jobs.JobBuildError(f"paint method must be auto, learned or classic, not {method!r}")
     if direction not in ("nearest", "forward", "backward"):
         raise jobs.JobBuildError(f"direction must be nearest, forward or backward, not {direction!r}")
     by_frame: dict[int, dict[str, Any]] = {}
@@ -226,6 +248,7 @@ def build_paint_job(lines: str, keys: list[tuple[int, str]], palette: str, direc
         "line_threshold": float(line_threshold),
         "confidence": float(confidence),
         "composite_lines": bool(composite_lines),
+        "method": method,
         "output": output,
         "output_options": {"overwrite": overwrite},
     }

@@ -112,6 +112,7 @@ class INKPAINT_PT_shade(_ClipPanel, bpy.types.Panel):
         s = context.space_data.clip.inkpaint
         layout.prop(s, "palette")
         layout.prop(s, "tones")
+        layout.prop(s, "shade_method")
         layout.prop(s, "ink_width")
         layout.prop(s, "finish_over_clip")
         col = layout.column()
@@ -134,6 +135,7 @@ class INKPAINT_PT_paint(_ClipPanel, bpy.types.Panel):
         layout.prop(s, "paint_keys")
         layout.prop(s, "paint_palette")
         layout.prop(s, "paint_direction")
+        layout.prop(s, "paint_method")
         col = layout.column(align=True)
         col.prop(s, "paint_max_gap")
         col.prop(s, "paint_speck_size")
