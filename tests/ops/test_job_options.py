@@ -125,3 +125,85 @@ def test_finish_options_parse_as_the_hand_written_parser_did(argv: list[str]) ->
     want = FinishJob(mattes=ab(old.mattes), palette=ab(old.palette), output=ab(old.out), tones=ab(old.tones), ink=ab(old.ink),
                      over=ab(old.over), frames=old.frames, layers=not old.no_layers)
     assert FinishJob(**job_kwargs(new.parse_args(argv), FinishJob, finish.CLI_OPTIONS)) == want
+
+
+def _old_shade_parser() -> argparse.ArgumentParser:
+    """`inkpaint shade` as written by hand before the options came from ShadeJob's fields (minus the common options)."""
+    p = argparse.ArgumentParser()
+    p.add_argument("input")
+    p.add_argument("--mattes", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--model")
+    p.add_argument("--frames")
+    p.add_argument("--tones", type=int, default=2)
+    p.add_argument("--fit-frames")
+    p.add_argument("--fit-samples", type=int, default=12)
+    p.add_argument("--part", action="append")
+    p.add_argument("--shadow", type=float)
+    p.add_argument("--smoothing", type=float, default=1.0)
+    p.add_argument("--hysteresis", type=float, default=0.04)
+    p.add_argument("--min-region", type=int, default=24)
+    p.add_argument("--no-contact-sheet", dest="contact_sheet", action="store_false")
+    p.add_argument("--method", choices=["classic", "learned"], default="classic")
+    return p
+
+
+SHADE_ARGVS = [
+    ["p.####.exr", "--mattes", "m.####.exr", "--out", "t.####.exr"],
+    ["/a/p.####.exr", "--mattes", "m.####.exr", "--out", "t.####.exr", "--model", "tm.json", "--frames", "1-9", "--tones", "4",
+     "--fit-frames", "1,5", "--fit-samples", "3", "--part", "skin:shadow=0.3", "--part", "hair:tones=3,threshold_l=35",
+     "--shadow", "0.25", "--smoothing", "0", "--hysteresis", "0.1", "--min-region", "0", "--no-contact-sheet",
+     "--method", "learned"],
+]
+
+
+@pytest.mark.parametrize("argv", SHADE_ARGVS)
+def test_shade_options_parse_as_the_hand_written_parser_did(argv: list[str]) -> None:
+    from inkpaint.jobs.shade import ShadeJob
+    from inkpaint.ops import shade
+
+    new = argparse.ArgumentParser()
+    add_field_options(new, ShadeJob, shade.CLI_OPTIONS)
+    shade.add_tone_options(new)
+    assert vars(new.parse_args(argv)) == vars(_old_shade_parser().parse_args(argv))  # same dests, types and defaults
+    old = _old_shade_parser().parse_args(argv)
+    want = ShadeJob(input=os.path.abspath(old.input), mattes=os.path.abspath(old.mattes), output=os.path.abspath(old.out),
+                    frames=old.frames, tones=old.tones, fit_frames=old.fit_frames, fit_samples=old.fit_samples,
+                    parts=shade.parse_part_overrides(old.part), hysteresis=old.hysteresis, min_region=old.min_region,
+                    method=old.method, shadow=old.shadow, smoothing=old.smoothing, contact_sheet=old.contact_sheet,
+                    model=os.path.abspath(old.model) if old.model else None)
+    args = new.parse_args(argv)
+    assert ShadeJob(**job_kwargs(args, ShadeJob, shade.CLI_OPTIONS), **shade.tone_settings_from_args(args)) == want
+    with pytest.raises(SystemExit):
+        new.parse_args([*argv, "--method", "fancy"])  # Literal field: choices
+    with pytest.raises(SystemExit):
+        new.parse_args([*argv, "--tones", "2.5"])  # int field
+
+
+def test_shade_help_keeps_hidden_and_percent_texts() -> None:
+    from inkpaint.jobs.shade import ShadeJob
+    from inkpaint.ops import shade
+
+    p = argparse.ArgumentParser()
+    add_field_options(p, ShadeJob, shade.CLI_OPTIONS)
+    shade.add_tone_options(p)
+    text = " ".join(p.format_help().split())
+    assert "--hysteresis" not in text  # argparse.SUPPRESS survives (no "(default ...)" appended to it)
+    assert "(default 24; regions under 1% of their part go too)" in text and "(default 12)" in text
+    assert "{classic,learned}" in text
+
+
+def test_docstring_help_escapes_percent() -> None:
+    @dataclasses.dataclass
+    class Job:
+        """A job.
+
+        Attributes:
+            share: share of the frame, 0..100% (0 = off).
+        """
+
+        share: float = 5.0
+
+    p = argparse.ArgumentParser()
+    add_field_options(p, Job, [FieldOption("share")])
+    assert "0..100% (0 = off) (default 5)" in " ".join(p.format_help().split())

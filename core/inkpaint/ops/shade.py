@@ -29,6 +29,7 @@ from ..progress import RunContext
 from ..spec import ColorSettings, resolve_path
 from .base import FrameOutputs, JobResult, frame_limit, prefetch, run_frames, write_manifest, write_window_exr
 from .ink import MatteSource, PartLabels
+from .job_options import FieldOption, add_field_options, job_kwargs
 from .roto import add_common_options, common_settings
 from ..jobs.shade import ShadeJob, check_tone_settings  # noqa: F401  (job class lives in inkpaint.jobs)
 
@@ -358,41 +359,51 @@ def parse_part_overrides(items: list[str] | None) -> dict[str, PartTones]:
     return out
 
 
+TONE_OPTIONS = [
+    FieldOption("tones", help="2 base/shadow, 3 + highlight, 4 + second shadow"),
+    FieldOption("fit_frames", help="frames to fit the tone model on (keyframes, e.g. 1001,1050); default: sampled"),
+    FieldOption("fit_samples", help="frames sampled for the fit"),
+    FieldOption("shadow", metavar="S", help="target shadow share (0..1) for every part without its own --part ...:shadow"),
+    FieldOption("smoothing", default_help="", help="smoothing of the lightness within each part before thresholding: 0 off, "
+                "1 default (radius = frame height / 240 px), 2 twice that"),
+    FieldOption("hysteresis", help=argparse.SUPPRESS),  # unused, kept for old scripts
+    FieldOption("min_region", default_help="24; regions under 1%% of their part go too", help="smallest tone region kept, pixels"),
+    FieldOption("contact_sheet", flag="--no-contact-sheet", field_dest=True, help="don't write the contact sheet PNG"),
+    FieldOption("method", default_help="", help="classic: thresholds fitted once per shot (default); learned: the shipped tonal "
+                "U-Net, also writes a 'tonal' channel (5 classes; needs torch)"),
+]
+"""The tone options ``shade`` and ``cel`` share (types and defaults from :class:`ShadeJob`'s fields; ``--part`` is
+parsed by :func:`parse_part_overrides`)."""
+
+
 def add_tone_options(p: argparse.ArgumentParser) -> None:
     """Tone options shared by ``shade`` and ``cel``."""
-    p.add_argument("--tones", type=int, default=2, help="2 base/shadow, 3 + highlight, 4 + second shadow (default 2)")
-    p.add_argument("--fit-frames", help="frames to fit the tone model on (keyframes, e.g. 1001,1050); default: sampled")
-    p.add_argument("--fit-samples", type=int, default=12, help="frames sampled for the fit (default 12)")
+    add_field_options(p, ShadeJob, TONE_OPTIONS[:3])
     p.add_argument("--part", action="append", metavar="PART:shadow=S|threshold_l=L|tones=N",
                    help="per-part control (repeatable): shadow=0.3 puts 30%% of the part in shadow over the shot; threshold_l=45 "
                         "makes everything darker than L* 45 shadow; tones=2|3|4. Default: fitted (two lightness modes: "
                         "2-means; one mode: its darker tail)")
-    p.add_argument("--shadow", type=float, metavar="S", help="target shadow share (0..1) for every part without its own --part ...:shadow")
-    p.add_argument("--smoothing", type=float, default=1.0, help="smoothing of the lightness within each part before "
-                   "thresholding: 0 off, 1 default (radius = frame height / 240 px), 2 twice that")
-    p.add_argument("--hysteresis", type=float, default=0.04, help=argparse.SUPPRESS)  # unused, kept for old scripts
-    p.add_argument("--min-region", type=int, default=24, help="smallest tone region kept, pixels (default 24; regions under 1%% of their part go too)")
-    p.add_argument("--no-contact-sheet", dest="contact_sheet", action="store_false", help="don't write the contact sheet PNG")
-    p.add_argument("--method", choices=["classic", "learned"], default="classic", help="classic: thresholds fitted once per "
-                   "shot (default); learned: the shipped tonal U-Net, also writes a 'tonal' channel (5 classes; needs torch)")
+    add_field_options(p, ShadeJob, TONE_OPTIONS[3:])
 
 
 def tone_settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The job fields :func:`add_tone_options` sets (``tones`` ... ``min_region``), for ``ShadeJob`` and ``CelJob``."""
-    return {
-        "tones": args.tones, "fit_frames": args.fit_frames, "fit_samples": args.fit_samples,
-        "parts": parse_part_overrides(args.part), "hysteresis": args.hysteresis, "min_region": args.min_region,
-        "method": args.method, "shadow": args.shadow, "smoothing": args.smoothing, "contact_sheet": args.contact_sheet,
-    }
+    return {**job_kwargs(args, ShadeJob, TONE_OPTIONS), "parts": parse_part_overrides(args.part)}
+
+
+CLI_OPTIONS = [
+    FieldOption("input", positional=True, path=True, help="plate pattern, e.g. 'plates/shot.####.exr'"),
+    FieldOption("mattes", path=True, help="matte EXR pattern from roto"),
+    FieldOption("output", flag="--out", path=True, help="tone EXR pattern (channel 'tone')"),
+    FieldOption("model", path=True, help="apply this tone-model JSON (from an earlier shade run) instead of fitting"),
+    FieldOption("frames", help="frame range (default: every plate frame on disk)"),
+]
+"""The ``inkpaint shade`` options before the tone options (see :mod:`inkpaint.ops.job_options`)."""
 
 
 def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("shade", help="split each part into base/shadow/highlight tones (fitted once per shot)")
-    p.add_argument("input", help="plate pattern, e.g. 'plates/shot.####.exr'")
-    p.add_argument("--mattes", required=True, help="matte EXR pattern from roto")
-    p.add_argument("--out", required=True, help="tone EXR pattern (channel 'tone')")
-    p.add_argument("--model", help="apply this tone-model JSON (from an earlier shade run) instead of fitting")
-    p.add_argument("--frames", help="frame range (default: every plate frame on disk)")
+    add_field_options(p, ShadeJob, CLI_OPTIONS)
     add_tone_options(p)
     add_common_options(p)
     p.set_defaults(make_job=_job_from_args)
@@ -400,16 +411,7 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _job_from_args(args: argparse.Namespace) -> ShadeJob:
     color, output = common_settings(args)
-    job = ShadeJob(
-        input=os.path.abspath(args.input),
-        mattes=os.path.abspath(args.mattes),
-        output=os.path.abspath(args.out),
-        frames=args.frames,
-        **tone_settings_from_args(args),
-        model=os.path.abspath(args.model) if args.model else None,
-        color=color,
-        output_options=output,
-    )
+    job = ShadeJob(**job_kwargs(args, ShadeJob, CLI_OPTIONS), **tone_settings_from_args(args), color=color, output_options=output)
     job.validate()
     return job
 
