@@ -2,7 +2,10 @@
 
 One Bezier shape per island of each object (every outer outline, followed frame to frame by centroid), keyed on
 every frame of the range; the Roto node is connected to the plate (the roto node's input) so it takes its format.
-Holes are not baked yet. A Roto shape has the same number of control points on every key, while the engine's
+Holes are baked too: every hole outline of an object, followed frame to frame the same way, becomes a shape
+``<object>_hole`` (``_hole_2`` ...) placed after the object's islands with its blending mode set to minus
+(``Shape.getAttributes()`` -> ``AnimAttributes.kBlendingModeAttribute``), so it cuts the islands under it. That is
+checked only against the fake nuke (see docs/nuke.md: the integer for "minus" is not in Foundry's reference). A Roto shape has the same number of control points on every key, while the engine's
 outlines change length from frame to frame, so each frame's outline is resampled to a fixed count by arc length and its starting point rotated to
 sit nearest the previous frame's, which keeps the points from swimming round the shape. Tangents are Catmull-Rom
 (a smooth spline through the points). Frames where the object is absent hide the shape.
@@ -16,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from typing import Any
 
 import nuke
@@ -25,6 +29,13 @@ from . import knobs
 from .runner import InkpaintNukeError
 
 Point = tuple[float, float]
+
+HOLE_BLENDING_MODE = 8
+"""Value written to a hole shape's ``kBlendingModeAttribute`` for Nuke's "minus" blending mode. Foundry's Python
+reference (nuke.curvelib.AnimAttributes, Nuke 16.0v4) names the attribute but not the enum values; 8 is minus's
+0-based place in the Roto blending modes listed alphabetically (color-burn, color-dodge, difference, exclusion,
+from, hard-light, max, min, minus, ...): an ASSUMPTION to check in a real Nuke (docs/nuke.md, "verified against the
+fake only")."""
 
 
 def read_outlines(pattern: str, frames: tuple[int, int]) -> tuple[dict[int, dict[str, Any]], int]:
@@ -134,32 +145,48 @@ def island_tracks(frames: dict[int, list[list[Point]]]) -> list[dict[int, list[P
     return tracks
 
 
+def _tracks(data: dict[int, dict[str, Any]], name: str, height: int, holes: bool) -> list[dict[int, list[Point]]]:
+    """The object's outer outlines (``holes`` False) or its holes, followed over the shot, resampled and aligned."""
+    per_frame: dict[int, list[list[Point]]] = {}
+    for f in sorted(data):
+        entries = [e for e in data[f].get("objects", {}).get(name, []) if bool(e.get("hole")) == holes and len(e.get("points", [])) >= 3]
+        entries.sort(key=lambda e: -float(e.get("area", 0.0)))
+        if entries:
+            per_frame[f] = [[(float(x), height - float(y)) for x, y in e["points"]] for e in entries]
+    out = []
+    for raw in island_tracks(per_frame):
+        count = point_count(list(raw.values()))
+        keyed: dict[int, list[Point]] = {}
+        prev: list[Point] | None = None
+        for f in sorted(raw):
+            cur = resample(raw[f], count)
+            if prev is not None:
+                cur = align(prev, cur)
+            keyed[f] = cur
+            prev = cur
+        out.append(keyed)
+    return out
+
+
 def object_tracks(data: dict[int, dict[str, Any]], objects: list[str], height: int) -> dict[str, dict[int, list[Point]]]:
     """Per shape: frame -> resampled, aligned outline in Nuke coordinates (frames without it omitted).
 
     Every outer outline (island) of an object becomes a shape: the object's first island is named after the object,
-    further islands ``<object>_2``, ``<object>_3`` ... (holes are not baked: see docs/nuke.md).
+    further islands ``<object>_2``, ``<object>_3`` ...; then its holes, ``<object>_hole``, ``<object>_hole_2`` ...
+    (in that order: a hole comes after the islands it cuts). :func:`is_hole` tells the two apart by name.
     """
     tracks: dict[str, dict[int, list[Point]]] = {}
     for name in objects:
-        per_frame: dict[int, list[list[Point]]] = {}
-        for f in sorted(data):
-            entries = [e for e in data[f].get("objects", {}).get(name, []) if not e.get("hole") and len(e.get("points", [])) >= 3]
-            entries.sort(key=lambda e: -float(e.get("area", 0.0)))
-            if entries:
-                per_frame[f] = [[(float(x), height - float(y)) for x, y in e["points"]] for e in entries]
-        for k, raw in enumerate(island_tracks(per_frame)):
-            count = point_count(list(raw.values()))
-            keyed: dict[int, list[Point]] = {}
-            prev: list[Point] | None = None
-            for f in sorted(raw):
-                cur = resample(raw[f], count)
-                if prev is not None:
-                    cur = align(prev, cur)
-                keyed[f] = cur
-                prev = cur
+        for k, keyed in enumerate(_tracks(data, name, height, holes=False)):
             tracks[name if k == 0 else f"{name}_{k + 1}"] = keyed
+        for k, keyed in enumerate(_tracks(data, name, height, holes=True)):
+            tracks[f"{name}_hole" if k == 0 else f"{name}_hole_{k + 1}"] = keyed
     return tracks
+
+
+def is_hole(shape_name: str, objects: list[str]) -> bool:
+    """Whether ``shape_name`` (from :func:`object_tracks`) is a hole of one of ``objects``."""
+    return any(re.fullmatch(re.escape(o) + r"_hole(_\d+)?", shape_name) for o in objects)
 
 
 def bake(node: nuke.Node) -> nuke.Node:
@@ -204,6 +231,9 @@ def bake(node: nuke.Node) -> nuke.Node:
                     cp.rightTangent.addPositionKey(f, rp.CVec2(rx, ry))
             for f in range(frames[0], frames[1] + 1):
                 shape.setVisible(f, f in keyed)
+            if is_hole(name, list(record["objects"])):
+                attrs = shape.getAttributes()  # a hole: blending mode minus cuts the islands appended before it
+                attrs.set(attrs.kBlendingModeAttribute, HOLE_BLENDING_MODE)
             curves.rootLayer.append(shape)
         curves.changed()
     return roto

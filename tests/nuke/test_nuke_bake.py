@@ -52,8 +52,16 @@ def test_bake_keys_every_frame_with_y_flipped(fake: object, tmp_path: Path) -> N
     curves = roto["curves"]
     assert isinstance(curves, rp.CurveKnob) and curves.changes >= 1
     shapes = {s.name: s for s in curves.rootLayer}
-    # "ghost" has no outline on any frame: no shape; ball's second island (frame 2 only) is a shape of its own
-    assert set(shapes) == {"ball", "ball_2", "prop"}
+    # "ghost" has no outline on any frame: no shape; ball's second island (frame 2 only) is a shape of its own,
+    # and so is its hole (frame 1 only), after the islands, blending mode minus
+    assert set(shapes) == {"ball", "ball_2", "ball_hole", "prop"}
+    names = [s.name for s in curves.rootLayer]
+    assert names.index("ball_hole") > max(names.index("ball"), names.index("ball_2"))
+    assert [shapes["ball_hole"].getVisible(f) for f in (1, 2, 3)] == [True, False, False]
+    attrs = shapes["ball_hole"].getAttributes()
+    assert attrs.getValue(1, attrs.kBlendingModeAttribute) == bake.HOLE_BLENDING_MODE
+    with pytest.raises(KeyError):
+        shapes["ball"].getAttributes().getValue(1, attrs.kBlendingModeAttribute)  # islands keep the default (over)
     assert [shapes["ball_2"].getVisible(f) for f in (1, 2, 3)] == [False, True, False]
     ball = shapes["ball"]
     assert isinstance(ball, rp.Shape) and len(ball) == 16  # resampled to a fixed count
@@ -120,3 +128,38 @@ def test_bake_real_results_match_the_mattes(fake: object, clip: dict[str, object
         if stats[big, cv2.CC_STAT_AREA] > 200:  # a few-pixel island's outline area is dominated by its border
             assert abs(abs(area) - stats[big, cv2.CC_STAT_AREA]) < 0.1 * stats[big, cv2.CC_STAT_AREA]
     assert checked >= 1 and ball.getVisible(1)
+
+
+def test_bake_cuts_holes_out_of_islands(fake: object, tmp_path: Path) -> None:
+    """A ring (outer square with a square hole) on two frames: the baked shapes, filled in layer order with the
+    hole's minus blending mode (rasterised here, test side: the fake does not render Roto), give the ring."""
+    import cv2
+    import numpy as np
+
+    frames = {}
+    for f, dx in ((1, 0), (2, 6)):
+        frames[f] = {"ring": [{"points": _square(60 + dx, 50, 30), "hole": False, "area": 3600.0},
+                              {"points": _square(60 + dx, 50, 12), "hole": True, "area": 576.0}]}
+    pattern = _write_contours(tmp_path / "c", frames)
+    node = inkpaint_nuke.create_roto("Ring", inpanel=False)
+    knobs.set_json(node, roto_node.RESULTS_KNOB, {"key": "k", "mattes": "", "contours": pattern, "objects": ["ring"], "frames": [1, 2]})
+    roto = bake.bake(node)
+    layer = list(roto["curves"].rootLayer)
+    assert [s.name for s in layer] == ["ring", "ring_hole"]
+    h = 100
+    for f, dx in ((1, 0), (2, 6)):
+        canvas = np.zeros((h, 200), np.uint8)
+        for shape in layer:  # top-left rows from Nuke's bottom-left y
+            pts = np.array([[cp.center.getPosition(f).x, h - cp.center.getPosition(f).y] for cp in shape], np.float32)
+            attrs = shape.getAttributes()
+            try:
+                minus = attrs.getValue(f, attrs.kBlendingModeAttribute) == bake.HOLE_BLENDING_MODE
+            except KeyError:
+                minus = False
+            cv2.fillPoly(canvas, [np.round(pts).astype(np.int32)], 0 if minus else 1)
+        want = np.zeros_like(canvas)
+        want[20:80, 30 + dx : 90 + dx] = 1
+        want[38:62, 48 + dx : 72 + dx] = 0
+        inter, union = (canvas & want).sum(), (canvas | want).sum()
+        assert inter / union > 0.9, (f, inter / union)
+        assert canvas[50, 60 + dx] == 0 and canvas[25, 60 + dx] == 1  # the hole is empty, the ring is not

@@ -124,11 +124,55 @@ class ShapeControlPoint:
         self.featherRightTangent = AnimControlPoint()
 
 
+class AnimAttributes:
+    """A shape's named attributes (Foundry: nuke.curvelib.AnimAttributes, reached by ``Shape.getAttributes()``).
+
+    The fake keeps constant values and keys per name and implements ``set(name, value)``, ``set(time, name,
+    value)`` and ``getValue(time, name)`` as documented. Only the two constants the plug-in uses are defined; their
+    string values here are the fake's own (the plug-in always uses the constants, never the strings). The fake does
+    not render Roto nodes, so a blending mode is recorded, not composited.
+    """
+
+    kBlendingModeAttribute = "bm"
+    kInvertedAttribute = "inv"
+
+    def __init__(self) -> None:
+        self._const: dict[str, float] = {}
+        self._keys: dict[str, dict[float, float]] = {}
+
+    def set(self, *args: Any) -> None:
+        if len(args) == 2:
+            name, value = args
+            time = None
+        elif len(args) in (3, 4):  # (time, name, value[, view])
+            time, name, value = args[0], args[1], args[2]
+        else:
+            raise TypeError("AnimAttributes.set(time, name, value, view) or set(name, value)")
+        if not isinstance(name, str) or not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise TypeError(f"AnimAttributes.set: attribute name must be a str and value an int or float, got {name!r}, {value!r}")
+        if time is None:
+            self._const[name] = float(value)
+        else:
+            self._keys.setdefault(name, {})[float(time)] = float(value)
+
+    def getValue(self, time: float, indexOrName: str, view: str = "main") -> float:
+        keys = self._keys.get(indexOrName)
+        if keys:
+            return _interp(sorted(keys.items()), float(time))
+        if indexOrName not in self._const:
+            raise KeyError(f"no attribute {indexOrName!r}")
+        return self._const[indexOrName]
+
+
 class Element:
     def __init__(self) -> None:
         self.name = ""
         self.locked = False
         self._visible: dict[float, bool] = {}
+        self._attributes = AnimAttributes()
+
+    def getAttributes(self) -> AnimAttributes:
+        return self._attributes
 
     def setVisible(self, time: float, value: bool) -> None:
         self._visible[float(time)] = bool(value)
