@@ -207,3 +207,57 @@ def test_docstring_help_escapes_percent() -> None:
     p = argparse.ArgumentParser()
     add_field_options(p, Job, [FieldOption("share")])
     assert "0..100% (0 = off) (default 5)" in " ".join(p.format_help().split())
+
+
+def _old_cel_parser() -> argparse.ArgumentParser:
+    """`inkpaint cel` as written by hand before the options came from CelJob's fields; the shared option groups
+    (backend, common) are the same functions as before, the tone options the old hand-written ones."""
+    from inkpaint.ops.roto import add_backend_options, add_common_options
+
+    p = argparse.ArgumentParser()
+    p.add_argument("input")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--prompts")
+    src.add_argument("--mattes")
+    p.add_argument("--palette", required=True)
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--frames")
+    add_backend_options(p)
+    p.add_argument("--width", type=float, default=2.0)
+    p.add_argument("--width-reference", type=int)
+    p.add_argument("--tone-lines", action="store_true")
+    p.add_argument("--smooth-lines", type=float, default=1.0, metavar="SIGMA")
+    p.add_argument("--over")
+    p.add_argument("--over-colorspace")
+    p.add_argument("--cel-format", choices=["exr", "png"], default="exr")
+    tones = _old_shade_parser()
+    for action in tones._actions[6:]:  # after -h, input, --mattes, --out, --model, --frames: the tone options
+        p._add_action(action)
+    add_common_options(p)
+    return p
+
+
+@pytest.mark.parametrize("argv", [
+    ["p.####.exr", "--mattes", "m.####.exr", "--palette", "pal.yml", "--out-dir", "o"],
+    ["/a/p.####.exr", "--prompts", "prompts.json", "--palette", "/b/pal.yml", "--out-dir", "o", "--frames", "1-3",
+     "--backend", "classic", "--direction", "forward", "--width", "1.5", "--width-reference", "540", "--tone-lines",
+     "--smooth-lines", "0", "--over", "bg.####.exr", "--over-colorspace", "sRGB", "--cel-format", "png", "--tones", "3",
+     "--part", "skin:shadow=0.2", "--no-contact-sheet", "--colorspace", "lin_rec709_scene", "--overwrite"],
+])
+def test_cel_options_parse_as_the_hand_written_parser_did(argv: list[str]) -> None:
+    from inkpaint.ops import cel
+
+    sub = argparse.ArgumentParser().add_subparsers()
+    cel.add_cli(sub)
+    new = sub.choices["cel"]
+    got, want = vars(new.parse_args(argv)), vars(_old_cel_parser().parse_args(argv))
+    assert got.pop("make_job") is cel._job_from_args
+    assert got == want  # same dests, types and defaults
+    if "--mattes" in argv:  # (--prompts needs the file) the job too
+        args = new.parse_args(argv)
+        job = cel._job_from_args(args)
+        assert (job.input, job.palette, job.out_dir, job.mattes) == tuple(
+            os.path.abspath(v) for v in ("p.####.exr", "pal.yml", "o", "m.####.exr"))
+        assert (job.width, job.width_reference, job.tone_lines, job.smooth_lines, job.over, job.cel_format) == (
+            2.0, None, False, 1.0, None, "exr")
+        assert job.objects == [] and job.contact_sheet is True and job.tones == 2

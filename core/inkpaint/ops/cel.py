@@ -46,6 +46,7 @@ from .roto import (
     common_settings,
     load_prompts,
 )
+from .job_options import FieldOption, add_field_options, job_kwargs
 from .shade import add_tone_options, tone_settings_from_args
 from ..jobs.cel import CelJob  # noqa: F401  (job class lives in inkpaint.jobs)
 
@@ -215,24 +216,37 @@ def run_fused(shade: "ShadeStage", ink: "InkStage", finish: "FinishStage", ctx: 
     return todo
 
 
+CLI_INPUT = [FieldOption("input", positional=True, path=True, help="plate pattern, e.g. 'plates/shot.####.exr'")]
+CLI_OPTIONS = [
+    FieldOption("palette", path=True, help="design sheet YAML or BasicPBC colorbook.yml"),
+    FieldOption("out_dir", path=True, help="folder for roto/, tone/, ink/ and cel/"),
+    FieldOption("frames", help="frame range (default: every plate frame on disk)"),
+]
+CLI_INK_OPTIONS = [
+    FieldOption("width", help="ink line width in pixels"),
+    FieldOption("width_reference", help="image height the width is given at"),
+    FieldOption("tone_lines", help="also ink tone boundaries"),
+    FieldOption("smooth_lines", metavar="SIGMA", default_help="1; 0: on the pixel boundaries",
+                help="ink the part boundaries smoothed with this Gaussian sigma (px), at sub-pixel precision"),
+    FieldOption("over", path=True, help="background image or sequence"),
+]
+CLI_FORMAT = [FieldOption("cel_format", help="cel output format")]
+"""The ``inkpaint cel`` options taken from :class:`CelJob`'s fields (see :mod:`inkpaint.ops.job_options`); the
+prompts/mattes choice, the backend, ``--over-colorspace`` and the tone options (:func:`add_tone_options`) are added
+around them."""
+
+
 def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("cel", help="roto -> shade -> ink -> finish: finished cels from a plate, click prompts and a palette")
-    p.add_argument("input", help="plate pattern, e.g. 'plates/shot.####.exr'")
+    add_field_options(p, CelJob, CLI_INPUT)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--prompts", help="prompts JSON file ({\"objects\": [...]}), one object per palette part")
     src.add_argument("--mattes", help="existing part mattes (EXR pattern, <part>.A channels, e.g. a roto output): skip roto")
-    p.add_argument("--palette", required=True, help="design sheet YAML or BasicPBC colorbook.yml")
-    p.add_argument("--out-dir", required=True, help="folder for roto/, tone/, ink/ and cel/")
-    p.add_argument("--frames", help="frame range (default: every plate frame on disk)")
+    add_field_options(p, CelJob, CLI_OPTIONS)
     add_backend_options(p)
-    p.add_argument("--width", type=float, default=2.0, help="ink line width in pixels")
-    p.add_argument("--width-reference", type=int, help="image height the width is given at")
-    p.add_argument("--tone-lines", action="store_true", help="also ink tone boundaries")
-    p.add_argument("--smooth-lines", type=float, default=1.0, metavar="SIGMA", help="ink the part boundaries smoothed "
-                   "with this Gaussian sigma (px), at sub-pixel precision (default 1; 0: on the pixel boundaries)")
-    p.add_argument("--over", help="background image or sequence")
+    add_field_options(p, CelJob, CLI_INK_OPTIONS)
     p.add_argument("--over-colorspace", help="colour space of --over when it differs from the plate's --colorspace")
-    p.add_argument("--cel-format", choices=["exr", "png"], default="exr", help="cel output format (default exr)")
+    add_field_options(p, CelJob, CLI_FORMAT)
     add_tone_options(p)
     add_common_options(p)
     p.set_defaults(make_job=_job_from_args)
@@ -240,23 +254,15 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _job_from_args(args: argparse.Namespace) -> CelJob:
     color, output = common_settings(args)
+    fields = CLI_INPUT + CLI_OPTIONS + CLI_INK_OPTIONS + CLI_FORMAT
     job = CelJob(
-        input=os.path.abspath(args.input),
+        **job_kwargs(args, CelJob, fields),
         objects=load_prompts(args.prompts) if args.prompts else [],
         mattes=os.path.abspath(args.mattes) if args.mattes else None,
-        palette=os.path.abspath(args.palette),
-        out_dir=os.path.abspath(args.out_dir),
-        frames=args.frames,
         backend=args.backend,
         backend_options=backend_options_from_args(args),
         direction=args.direction,
-        width=args.width,
-        width_reference=args.width_reference,
-        tone_lines=args.tone_lines,
-        smooth_lines=args.smooth_lines,
         **tone_settings_from_args(args),
-        over=os.path.abspath(args.over) if args.over else None,
-        cel_format=args.cel_format,
         color=color,
         over_color=dataclasses.replace(color, input_colorspace=args.over_colorspace) if args.over_colorspace else None,
         output_options=output,
