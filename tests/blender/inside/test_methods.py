@@ -16,6 +16,7 @@ import bpy
 from blender_helpers import scene_tree
 from conftest import ADDON, N_FRAMES, engine_python
 from test_addon import tracked  # noqa: F401  (module fixture: one classic roto run on the DAVIS frames)
+from test_paint import line_clip  # noqa: F401  (generated line-art clip)
 
 PALETTE = "parts:\n  swan:\n    normal: [240, 240, 235]\n    shadow: [120, 130, 160]\n"
 
@@ -108,3 +109,25 @@ def test_paint_method_reaches_the_paint_job(addon, tmp_path) -> None:  # type: i
     settings = bpy.types.MovieClip.bl_rna.properties["inkpaint"].fixed_type.bl_rna.properties
     assert settings["paint_method"].default == "auto" and [i.identifier for i in settings["paint_method"].enum_items] == ["auto", "learned", "classic"]
     assert settings["shade_method"].default == "classic"
+
+
+def test_paint_panel_method_goes_through_the_operator_to_the_worker(line_clip, monkeypatch) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """The panel's Paint method (and the operator's ``method`` over it) is what the worker gets; the learned matcher
+    runs through the real worker (shipped weights) and paints."""
+    runner = sys.modules[f"{ADDON}.runner"]
+    sent: list[dict] = []  # type: ignore[type-arg]
+    real = runner.run_sync
+
+    def spy(client, kind, payload, **kw):  # type: ignore[no-untyped-def]
+        sent.append(payload["job"])
+        return real(client, kind, payload, **kw)
+
+    monkeypatch.setattr(runner, "run_sync", spy)
+    clip, folder = line_clip
+    s = clip.inkpaint
+    s.paint_method = "classic"
+    args = dict(clip=clip.name, lines=str(folder / "line" / "0001.png"), keys=f"1={folder / 'key_0001.png'}", direction="forward")
+    assert bpy.ops.inkpaint.paint(**args) == {"FINISHED"}
+    assert bpy.ops.inkpaint.paint(**args, method="learned", overwrite="ON") == {"FINISHED"}
+    assert [j["method"] for j in sent] == ["classic", "learned"]
+    assert s.status.startswith("painted 3 frame(s)"), s.status
