@@ -261,3 +261,65 @@ def test_cel_options_parse_as_the_hand_written_parser_did(argv: list[str]) -> No
         assert (job.width, job.width_reference, job.tone_lines, job.smooth_lines, job.over, job.cel_format) == (
             2.0, None, False, 1.0, None, "exr")
         assert job.objects == [] and job.contact_sheet is True and job.tones == 2
+
+
+def _old_backend_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", default="classic")
+    p.add_argument("--model")
+    p.add_argument("--checkpoint")
+    p.add_argument("--device")
+    p.add_argument("--image-size", type=int)
+    p.add_argument("--direction", choices=["forward", "backward", "both"], default="both")
+
+
+def _old_roto_parser() -> argparse.ArgumentParser:
+    """`inkpaint roto` as written by hand before the options came from RotoJob's fields (common options: the same
+    function as before)."""
+    from inkpaint.ops.roto import add_common_options
+
+    p = argparse.ArgumentParser()
+    p.add_argument("input")
+    p.add_argument("--prompts", required=True)
+    p.add_argument("--out")
+    p.add_argument("--out-dir")
+    p.add_argument("--qc", action="store_true")
+    p.add_argument("--no-contact-sheet", dest="contact_sheet", action="store_false")
+    p.add_argument("--frames")
+    p.add_argument("--objects")
+    _old_backend_options(p)
+    p.add_argument("--contours", action="store_true")
+    p.add_argument("--contour-tolerance", type=float, default=1.0)
+    p.add_argument("--cryptomatte", action="store_true")
+    add_common_options(p)
+    return p
+
+
+@pytest.mark.parametrize("argv", [
+    ["p.####.exr", "--prompts", "prompts.json", "--out", "r.####.exr"],
+    ["/a/p.####.exr", "--prompts", "prompts.json", "--out-dir", "roto", "--qc", "--no-contact-sheet", "--frames", "1-9x2",
+     "--objects", "cat,dog", "--backend", "sam2", "--model", "tiny", "--checkpoint", "c.pt", "--device", "cpu", "--image-size",
+     "512", "--direction", "backward", "--contours", "--contour-tolerance", "0.5", "--cryptomatte"],
+])
+def test_roto_options_parse_as_the_hand_written_parser_did(argv: list[str], tmp_path) -> None:
+    from inkpaint.ops import roto
+
+    sub = argparse.ArgumentParser().add_subparsers()
+    roto.add_cli(sub)
+    new = sub.choices["roto"]
+    got = vars(new.parse_args(argv))
+    assert got.pop("make_job") is roto._job_from_args
+    assert got == vars(_old_roto_parser().parse_args(argv))  # same dests, types and defaults
+    with pytest.raises(SystemExit):
+        new.parse_args([*argv, "--direction", "sideways"])  # Literal field: choices
+    # the job (prompts file needed): fields from the options, the rest as before
+    (tmp_path / "prompts.json").write_text('{"objects": [{"name": "dog", "prompts": [{"frame": 1, "points": [[1, 1, 1]]}]},'
+                                           ' {"name": "cat", "prompts": [{"frame": 1, "points": [[2, 2, 1]]}]}]}')
+    args = new.parse_args([str(tmp_path / "prompts.json") if v == "prompts.json" else v for v in argv])
+    job = roto._job_from_args(args)
+    old = _old_roto_parser().parse_args(argv)
+    assert (job.input, job.frames, job.qc, job.contact_sheet, job.contours, job.contour_tolerance, job.cryptomatte) == (
+        os.path.abspath(old.input), old.frames, old.qc, old.contact_sheet, old.contours, old.contour_tolerance, old.cryptomatte)
+    assert (job.backend, job.direction, [o.name for o in job.objects]) == (
+        old.backend, old.direction, ["cat", "dog"] if old.objects else ["dog", "cat"])
+    assert job.backend_options == ({"model": "tiny", "checkpoint": os.path.abspath("c.pt"), "device": "cpu", "image_size": 512}
+                                   if old.model else {})

@@ -33,6 +33,7 @@ from ..io.sequence import FrameSequence, format_frame_range
 from ..progress import RunContext
 from ..spec import ColorSettings, OutputSettings, decode, resolve_path
 from .base import FrameOutputs, JobResult, split_names, write_manifest, write_window_exr
+from .job_options import FieldOption, add_field_options, job_kwargs
 from ..jobs.names import NAME_RX as _NAME_RX  # noqa: F401  (moved to inkpaint.jobs.names)
 from ..jobs.paths import same_pattern as _same_pattern  # noqa: F401
 from ..jobs.roto import RESERVED_NAMES, Prompt, RotoJob, RotoObject  # noqa: F401  (job classes live in inkpaint.jobs)
@@ -679,35 +680,47 @@ def _frames_to_write(stream: Iterator[FrameMasks], request: RotoRequest, pending
 # CLI
 
 
+CLI_INPUT = [FieldOption("input", positional=True, path=True, help="plate pattern, e.g. 'plates/shot.####.exr'")]
+CLI_OPTIONS = [
+    FieldOption("qc", help="also write a per-frame QC overlay sequence (<prefix>.qc.####.png)"),
+    FieldOption("contact_sheet", flag="--no-contact-sheet", field_dest=True, help="don't write the contact sheet <prefix>.contact.png"),
+    FieldOption("frames", help="frame range, e.g. 1001-1100 or 1-99x2 (default: every frame on disk)"),
+]
+CLI_OUTLINE_OPTIONS = [
+    FieldOption("contours", help="also write per-frame outline JSON for Roto/Mask shapes"),
+    FieldOption("contour_tolerance", default_help="", help="outline simplification in pixels"),
+    FieldOption("cryptomatte", help="also write a CryptoObject Cryptomatte layer"),
+]
+"""The ``inkpaint roto`` options taken from :class:`RotoJob`'s fields (see :mod:`inkpaint.ops.job_options`);
+``--prompts``/``--objects``, ``--out``/``--out-dir`` (one of the two), the backend settings and the common options
+are added around them."""
+
+
 def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("roto", help="track named objects through a plate and write per-object mattes")
-    p.add_argument("input", help="plate pattern, e.g. 'plates/shot.####.exr'")
+    add_field_options(p, RotoJob, CLI_INPUT)
     p.add_argument("--prompts", required=True, help="prompts JSON file ({\"objects\": [...]})")
     p.add_argument("--out", help="matte EXR pattern, e.g. 'roto/shot.####.exr'")
     p.add_argument("--out-dir", help="folder for the mattes instead of --out: '<folder>/<shot>.<frame>.exr' with the "
                    "plate's shot name and frame padding ('shot/#####.jpg' -> '<folder>/shot.#####.exr')")
-    p.add_argument("--qc", action="store_true", help="also write a per-frame QC overlay sequence (<prefix>.qc.####.png)")
-    p.add_argument("--no-contact-sheet", dest="contact_sheet", action="store_false",
-                   help="don't write the contact sheet <prefix>.contact.png")
-    p.add_argument("--frames", help="frame range, e.g. 1001-1100 or 1-99x2 (default: every frame on disk)")
+    add_field_options(p, RotoJob, CLI_OPTIONS)
     p.add_argument("--objects", help="comma-separated subset of the prompts file's objects to track (default: all)")
     add_backend_options(p)
-    p.add_argument("--contours", action="store_true", help="also write per-frame outline JSON for Roto/Mask shapes")
-    p.add_argument("--contour-tolerance", type=float, default=1.0, help="outline simplification in pixels")
-    p.add_argument("--cryptomatte", action="store_true", help="also write a CryptoObject Cryptomatte layer")
+    add_field_options(p, RotoJob, CLI_OUTLINE_OPTIONS)
     add_common_options(p)
     p.set_defaults(make_job=_job_from_args)
 
 
 def add_backend_options(p: argparse.ArgumentParser) -> None:
-    """Backend choice and tracking direction, shared by ``roto`` and ``cel``."""
-    p.add_argument("--backend", default="classic", help="roto backend (default: classic, no weights)")
+    """Backend choice and tracking direction, shared by ``roto`` and ``cel`` (``--backend`` and ``--direction`` typed
+    and defaulted from :class:`RotoJob`'s fields; the rest become ``backend_options``)."""
+    add_field_options(p, RotoJob, [FieldOption("backend", default_help="", help="roto backend (default: classic, no weights)")])
     p.add_argument("--model", help="model size for learned backends (tiny, small, base_plus, large)")
     p.add_argument("--checkpoint", help="custom checkpoint for learned backends")
     p.add_argument("--device", help="cuda, mps or cpu (default: best available)")
     p.add_argument("--image-size", type=int, help="model input size in pixels for learned backends (a multiple of 32; "
                    "default: the model's own, 1024 for SAM2)")
-    p.add_argument("--direction", choices=["forward", "backward", "both"], default="both")
+    add_field_options(p, RotoJob, [FieldOption("direction")])
 
 
 def backend_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -757,18 +770,12 @@ def _job_from_args(args: argparse.Namespace) -> RotoJob:
         raise SpecError("--out", "give either --out (a matte pattern) or --out-dir (a folder), not both" if args.out else "give --out (a matte pattern) or --out-dir (a folder)")
     out = args.out or output_in_folder(os.path.abspath(args.input), os.path.abspath(args.out_dir))
     job = RotoJob(
-        input=os.path.abspath(args.input),
+        **job_kwargs(args, RotoJob, CLI_INPUT + CLI_OPTIONS + CLI_OUTLINE_OPTIONS),
         output=os.path.abspath(out),
         objects=load_prompts(args.prompts, split_names(args.objects, "--objects", "object names")),
-        frames=args.frames,
         backend=args.backend,
         backend_options=backend_options_from_args(args),
         direction=args.direction,
-        contours=args.contours,
-        contour_tolerance=args.contour_tolerance,
-        cryptomatte=args.cryptomatte,
-        contact_sheet=args.contact_sheet,
-        qc=args.qc,
         color=color,
         output_options=output,
     )
