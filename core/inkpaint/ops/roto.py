@@ -734,8 +734,9 @@ def backend_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 def add_common_options(p: argparse.ArgumentParser) -> None:
     """Options every frame-writing subcommand shares."""
-    p.add_argument("--colorspace", default="auto", help="input colour space (default auto: EXR linear, others sRGB)")
-    p.add_argument("--ocio", help="OCIO config path (default: $OCIO, else OIIO's built-in config)")
+    p.add_argument("--colorspace", default="auto", help="input colour space (default auto: the file's own tag, else EXR/HDR "
+                   "in the config's scene_linear role, others sRGB)")
+    p.add_argument("--ocio", help="OCIO config path or ocio:// URI (default: $OCIO, else ocio://studio-config-latest)")
     p.add_argument("--compression", default="zip", help="EXR compression (zip, piz, dwaa, ...)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs of a different job")
     p.add_argument("--data-window", choices=["tight", "full"], default="tight",
