@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 import yaml
 from farmkit import assert_same_outputs, frame_files, inkpaint, openjd_run
 from farm_shot import save

@@ -32,22 +32,23 @@ import json
 import logging
 import os
 import time
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Optional
 
 import numpy as np
 
 from ..errors import FrameError, OutputExistsError, SpecError
 from ..io.atomic import atomic_write_text, ensure_writable_dir
 from ..io.frames import read_attributes, read_image, write_exr, write_png
-from ..io.sequence import FrameSequence, format_frame_range, parse_frame_range
+from ..io.sequence import FrameSequence, format_frame_range
 from ..palette import load_palette
 from ..paint.colours import BACKGROUND, ColourTable, KeyColours, colours_from_clicks, colours_from_image, colours_from_json
 from ..paint.propagate import (METHOD_KEY, METHOD_LINES, METHOD_NAMES, METHOD_NONE, METHOD_SECOND, TINY_SEGMENT,
-                               FrameColours, propagate_colours, tiny_rule_agreement, tiny_rule_holds)
+                               FrameColours, tiny_rule_agreement, tiny_rule_holds)
 from ..paint.shading import ToneModel, shade_from_lines
 from ..paint.segments import LINE_BLACK, Segmentation, segment_lines
 from ..progress import RunContext
-from ..spec import JobSpec, OutputSettings, resolve_path
+from ..spec import resolve_path
 from ..io.verify import frame_is_complete
 from .base import JOB_HASH_KEY, JobResult, WriteQueue, frame_limit, lock_outputs, write_manifest
 from ..jobs.paint import PaintJob, PaintKey  # noqa: F401  (job classes live in inkpaint.jobs)
@@ -289,45 +290,84 @@ def _low_confidence(colours: FrameColours) -> np.ndarray:
     return (colours.index > BACKGROUND) & (colours.confidence < LOW_CONFIDENCE) & (colours.method != METHOD_KEY)
 
 
-def run(job: PaintJob, ctx: RunContext) -> JobResult:
-    """Run a paint job (resumable; only frames whose provenance changed are written)."""
-    t0 = time.perf_counter()
-    job.validate()
-    in_pattern = resolve_path(job, job.input)
-    out_pattern = resolve_path(job, job.output)
-    in_seq = FrameSequence.parse(in_pattern, what="input")
-    out_seq = FrameSequence.parse(out_pattern, what="output")
-    frames = in_seq.resolve_frames(job.frames)
-    frame_set = set(frames)
-    for i, pk in enumerate(job.keys):
-        if pk.frame not in frame_set:
-            raise SpecError(f"keys[{i}].frame", f"keyframe {pk.frame} is not a line frame of '{in_pattern}' "
-                            f"(line frames: {format_frame_range(frames)})")
-    palette = load_palette(resolve_path(job, job.palette)) if job.palette else None
-    table = ColourTable.create(palette)
-    tones = ToneModel.from_table(table) if job.line_shading > 0 else None
-    from ..paint.matcher import select_method  # numpy-only import; torch loads only for the learned method
+@dataclasses.dataclass
+class PaintPlan:
+    """What a paint run works from, resolved once: sequences, frames, keyframes, colour table, method, provenance.
 
-    paint_method = select_method(job.method)
-    (log.warning if paint_method.fallback else log.info)("paint: %s", paint_method.why)
-    side = {name: (FrameSequence.parse(resolve_path(job, p), what=f"{name}_output") if (p := job.side_pattern(name)) else None)
-            for name in ("lines", "labels", "segments", "qc")}
+    Attributes:
+        job: the job.
+        out_pattern: the main output's pattern, resolved against the spec's folder.
+        in_seq, out_seq: line-art input and main (fill) output sequences.
+        side: side-output sequences (``lines``, ``labels``, ``segments``, ``qc``; ``None`` = off).
+        frames: the job's line frames, in order.
+        keys: keyframe number -> its :class:`PaintKey`.
+        sources: frame -> the keyframe that paints it (:func:`plan_sources`; ``None`` = none reaches it).
+        table: the colour table (grows with keyframe colours when there is no palette).
+        tones: shadow/highlight tones of the palette's parts (``None`` with ``line_shading`` 0).
+        method: the propagation method selected (:func:`inkpaint.paint.matcher.select_method`).
+        provenance: frame -> its provenance hash (16 hex digits).
+    """
 
-    # provenance: settings + source key + the line frames from it -------------------------------------------
+    job: PaintJob
+    out_pattern: str
+    in_seq: FrameSequence
+    out_seq: FrameSequence
+    side: dict[str, FrameSequence | None]
+    frames: list[int]
+    keys: dict[int, PaintKey]
+    sources: dict[int, int | None]
+    table: ColourTable
+    tones: ToneModel | None
+    method: Any
+    provenance: dict[int, str]
+
+    @classmethod
+    def create(cls, job: PaintJob) -> "PaintPlan":
+        """Resolve the job's paths, check its keyframes are line frames, build the table and the provenance.
+
+        Raises:
+            SpecError: a keyframe that is not a line frame (``keys[i].frame``), a bad pattern.
+        """
+        in_pattern = resolve_path(job, job.input)
+        in_seq = FrameSequence.parse(in_pattern, what="input")
+        out_pattern = resolve_path(job, job.output)
+        out_seq = FrameSequence.parse(out_pattern, what="output")
+        frames = in_seq.resolve_frames(job.frames)
+        frame_set = set(frames)
+        for i, pk in enumerate(job.keys):
+            if pk.frame not in frame_set:
+                raise SpecError(f"keys[{i}].frame", f"keyframe {pk.frame} is not a line frame of '{in_pattern}' "
+                                f"(line frames: {format_frame_range(frames)})")
+        palette = load_palette(resolve_path(job, job.palette)) if job.palette else None
+        table = ColourTable.create(palette)
+        tones = ToneModel.from_table(table) if job.line_shading > 0 else None
+        from ..paint.matcher import select_method  # numpy-only import; torch loads only for the learned method
+
+        method = select_method(job.method)
+        (log.warning if method.fallback else log.info)("paint: %s", method.why)
+        side = {name: (FrameSequence.parse(resolve_path(job, p), what=f"{name}_output") if (p := job.side_pattern(name)) else None)
+                for name in ("lines", "labels", "segments", "qc")}
+        keys = {k.frame: k for k in job.keys}
+        sources = plan_sources(frames, list(keys), job.direction)
+        provenance = provenance_hashes(job, in_seq, frames, keys, sources, method)
+        return cls(job, out_pattern, in_seq, out_seq, side, frames, keys, sources, table, tones, method, provenance)
+
+
+def provenance_hashes(job: PaintJob, in_seq: FrameSequence, frames: list[int], keys: dict[int, PaintKey],
+                      sources: dict[int, int | None], method: Any) -> dict[int, str]:
+    """Per frame: a hash of the settings, its source keyframe (content signature) and the line frames from it."""
     settings = {k: v for k, v in job.to_dict().items() if k not in ("keys", "frames", "output_options")}
     settings["palette_sig"] = _file_sig(resolve_path(job, job.palette)) if job.palette else ""
-    settings["method"] = paint_method.used  # auto resolves per machine; the frames record what painted them
-    if paint_method.matcher is not None:
-        settings["matcher_sha256"] = paint_method.matcher.record.get("sha256", "")
+    settings["method"] = method.used  # auto resolves per machine; the frames record what painted them
+    if method.matcher is not None:
+        settings["matcher_sha256"] = method.matcher.record.get("sha256", "")
     set_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
-    keys = {k.frame: k for k in job.keys}
     key_sig = {}
     for f, pk in keys.items():
         body = dataclasses.asdict(pk)
         body["image_sig"] = _file_sig(resolve_path(job, pk.image)) if pk.image else ""
         body["json_sig"] = _file_sig(resolve_path(job, pk.segments_json)) if pk.segments_json else ""
         key_sig[f] = json.dumps(body, sort_keys=True)
-    sources = plan_sources(frames, list(keys), job.direction)
     line_sig = {f: _file_sig(in_seq.path(f)) for f in frames}
     provenance: dict[int, str] = {}
     for f in frames:
@@ -335,19 +375,24 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
         chain = [g for g in frames if src is not None and min(src, f) <= g <= max(src, f)]
         payload = json.dumps([set_hash, src, key_sig.get(src, "") if src is not None else "", [line_sig[g] for g in chain]])
         provenance[f] = hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return provenance
 
-    # what to write -----------------------------------------------------------------------------------------
-    ensure_writable_dir(out_seq.folder)
-    for s in side.values():
-        if s is not None:
-            ensure_writable_dir(s.folder)
-    lock_outputs(out_pattern, job.job_hash(), what="output")  # no other job writes this sequence meanwhile
-    out_abs = os.path.abspath(out_pattern)
-    limit = frame_limit()  # a farm task paints one span (inkpaint run job.json --frames A-B); the rest isn't ours
-    scope = [f for f in frames if limit is None or f in limit]
+
+def output_state(plan: PaintPlan, scope: list[int]) -> tuple[set[int], dict[int, dict[str, Any]]]:
+    """Which frames of ``scope`` to write, and the summary records of the complete ones.
+
+    A frame is complete when its main output exists, carries its current provenance, decodes, carries a summary
+    record and its side outputs exist. A frame an earlier paint run of this output wrote (other provenance) is
+    rewritten.
+
+    Raises:
+        OutputExistsError: frames not written by a paint job into this output exist (unless ``overwrite``).
+    """
+    job, out_seq = plan.job, plan.out_seq
+    out_abs = os.path.abspath(plan.out_pattern)
     todo: set[int] = set()
     foreign: list[int] = []
-    records: dict[int, dict[str, Any]] = {}  # complete frames: their summary entry, read back from the header
+    records: dict[int, dict[str, Any]] = {}
     for f in scope:
         p = out_seq.path(f)
         if not os.path.exists(p):
@@ -357,7 +402,7 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
             attrs = read_attributes(p, f)
         except Exception:
             attrs = {}
-        if attrs.get(JOB_HASH_KEY) == provenance[f] and all(s is None or os.path.exists(s.path(f)) for s in side.values()):
+        if attrs.get(JOB_HASH_KEY) == plan.provenance[f] and all(s is None or os.path.exists(s.path(f)) for s in plan.side.values()):
             check = frame_is_complete(p)
             record = _frame_record(attrs)
             if check and record is not None:
@@ -376,166 +421,185 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
             foreign.append(f)
     if foreign:
         raise OutputExistsError(
-            f"{len(foreign)} existing output frame(s) were not written by a paint job into '{out_pattern}' "
+            f"{len(foreign)} existing output frame(s) were not written by a paint job into '{plan.out_pattern}' "
             f"(first: '{out_seq.path(foreign[0])}', frames {format_frame_range(foreign)}). Choose another output "
             "path or pass --overwrite.")
+    return todo, records
 
-    notes: dict[int, dict[str, Any]] = {}  # per frame: its warnings, and a keyframe's snap/tiny-segment figures
-    per_frame: dict[int, dict[str, Any]] = {}
-    written: list[int] = []
-    done_count = 0
-    total = len(todo)
-    ctx.report("paint", 0, total, message=f"{len(scope) - len(todo)} frame(s) already done" if len(todo) < len(scope) else "")
 
-    def note(f: int) -> dict[str, Any]:
-        return notes.setdefault(f, {"warnings": []})
+class FrameNotes:
+    """Per frame: its warnings, and for a keyframe its palette-snap and tiny-segment figures (summary material)."""
 
-    def key_colours(f: int, seg: Segmentation) -> FrameColours:
-        k = keys[f]
-        idx = np.full(seg.n + 1, -1, np.int32)
-        if k.image:
-            path = resolve_path(job, k.image)
-            rgba = _read_key_rgba(path, f)
-            if rgba.shape[:2] != seg.shape:
-                raise FrameError(f"keyframe image is {rgba.shape[1]}x{rgba.shape[0]} but the line art "
-                                 f"'{in_seq.path(f)}' is {seg.shape[1]}x{seg.shape[0]}", frame=f, path=path)
-            kc = colours_from_image(seg, rgba, table)
-            idx = np.where(kc.index >= 0, kc.index, idx)
-            far = kc.distance > 0
-            if far.any():
-                ids = np.flatnonzero(far)
-                worst = int(ids[np.argmax(kc.distance[ids])])
-                msg = (f"keyframe {f} '{path}': {len(ids)} segment(s) have colours not in the palette, snapped to the "
-                       f"nearest entry (largest distance {kc.distance[worst]:.1f} in 8-bit RGB, segment {worst} -> "
-                       f"{table.names[kc.index[worst]]})")
-                log.warning(msg)
-                note(f)["warnings"].append(msg)
-                note(f)["snapped"] = {"frame": f, "segments": len(ids), "max_distance": round(float(kc.distance[worst]), 2),
+    def __init__(self) -> None:
+        self.by_frame: dict[int, dict[str, Any]] = {}
+
+    def of(self, f: int) -> dict[str, Any]:
+        return self.by_frame.setdefault(f, {"warnings": []})
+
+    def warn(self, f: int, msg: str) -> None:
+        log.warning(msg)
+        self.of(f)["warnings"].append(msg)
+
+
+def key_colours(plan: PaintPlan, f: int, seg: Segmentation, notes: FrameNotes) -> FrameColours:
+    """Keyframe ``f``'s colours per segment: its image (snapped to the table), then its clicks and segment JSON,
+    then (with a palette) shadow/highlight across colour lines from clicked segments.
+
+    Raises:
+        FrameError: the key image's size differs from the line art, a click or JSON entry is bad.
+    """
+    job, table, tones = plan.job, plan.table, plan.tones
+    k = plan.keys[f]
+    idx = np.full(seg.n + 1, -1, np.int32)
+    if k.image:
+        path = resolve_path(job, k.image)
+        rgba = _read_key_rgba(path, f)
+        if rgba.shape[:2] != seg.shape:
+            raise FrameError(f"keyframe image is {rgba.shape[1]}x{rgba.shape[0]} but the line art "
+                             f"'{plan.in_seq.path(f)}' is {seg.shape[1]}x{seg.shape[0]}", frame=f, path=path)
+        kc = colours_from_image(seg, rgba, table)
+        idx = np.where(kc.index >= 0, kc.index, idx)
+        far = kc.distance > 0
+        if far.any():
+            ids = np.flatnonzero(far)
+            worst = int(ids[np.argmax(kc.distance[ids])])
+            notes.warn(f, f"keyframe {f} '{path}': {len(ids)} segment(s) have colours not in the palette, snapped to the "
+                          f"nearest entry (largest distance {kc.distance[worst]:.1f} in 8-bit RGB, segment {worst} -> "
+                          f"{table.names[kc.index[worst]]})")
+            notes.of(f)["snapped"] = {"frame": f, "segments": len(ids), "max_distance": round(float(kc.distance[worst]), 2),
                                       "mean_distance": round(float(kc.distance[ids].mean()), 2)}
-        for where, fn in (("clicks", k.clicks), ("segments_json", k.segments_json)):
-            if not fn:
-                continue
-            try:
-                if where == "clicks":
-                    kc2: KeyColours = colours_from_clicks(seg, [(c[0], c[1], c[2]) for c in k.clicks or []], table,
-                                                          f"keys[frame {f}].clicks")
-                else:
-                    kc2 = colours_from_json(seg, resolve_path(job, k.segments_json or ""), table)
-            except ValueError as exc:
-                raise FrameError(str(exc), frame=f) from None
-            idx = np.where(kc2.index >= 0, kc2.index, idx)
-        if tones is not None and (k.clicks or k.segments_json) and (idx[1:] < 0).any():
-            # regions across blue/red lines from painted ones take the part's shadow/highlight (design sheet)
-            shaded = shade_from_lines(seg, idx, tones)
-            derived = (idx < 0) & (shaded >= 0)
-            idx = shaded
-            conf = np.where(idx >= 0, 1.0, 0.0).astype(np.float32)
-            method = np.where(derived, METHOD_LINES, np.where(idx >= 0, METHOD_KEY, METHOD_NONE)).astype(np.uint8)
-            return FrameColours(idx.astype(np.int32), conf, method)
+    for where, fn in (("clicks", k.clicks), ("segments_json", k.segments_json)):
+        if not fn:
+            continue
+        try:
+            if where == "clicks":
+                kc2: KeyColours = colours_from_clicks(seg, [(c[0], c[1], c[2]) for c in k.clicks or []], table,
+                                                      f"keys[frame {f}].clicks")
+            else:
+                kc2 = colours_from_json(seg, resolve_path(job, k.segments_json or ""), table)
+        except ValueError as exc:
+            raise FrameError(str(exc), frame=f) from None
+        idx = np.where(kc2.index >= 0, kc2.index, idx)
+    if tones is not None and (k.clicks or k.segments_json) and (idx[1:] < 0).any():
+        # regions across blue/red lines from painted ones take the part's shadow/highlight (design sheet)
+        shaded = shade_from_lines(seg, idx, tones)
+        derived = (idx < 0) & (shaded >= 0)
+        idx = shaded
         conf = np.where(idx >= 0, 1.0, 0.0).astype(np.float32)
-        method = np.where(idx >= 0, METHOD_KEY, METHOD_NONE).astype(np.uint8)
+        method = np.where(derived, METHOD_LINES, np.where(idx >= 0, METHOD_KEY, METHOD_NONE)).astype(np.uint8)
         return FrameColours(idx.astype(np.int32), conf, method)
+    conf = np.where(idx >= 0, 1.0, 0.0).astype(np.float32)
+    method = np.where(idx >= 0, METHOD_KEY, METHOD_NONE).astype(np.uint8)
+    return FrameColours(idx.astype(np.int32), conf, method)
 
-    # frames are written by one writer thread while the next frame is coloured; at most two wait, so memory stays flat
-    writer = cf.ThreadPoolExecutor(1, thread_name_prefix="inkpaint-paint-write")
 
-    def counted(f: int) -> None:
-        nonlocal done_count
-        if f in todo:
-            written.append(f)
-            done_count += 1
-            ctx.report("paint", done_count, total, frame=f)
+class SegmentSource:
+    """Line frames segmented on demand; a blank frame's warning is noted once."""
 
-    writes = WriteQueue(2, counted)
+    def __init__(self, plan: PaintPlan, notes: FrameNotes) -> None:
+        self.plan = plan
+        self.notes = notes
+        self.warned: set[int] = set()
 
-    def emit(f: int, seg: Segmentation, colours: FrameColours, ref: int | None, src: int | None) -> None:
-        ctx.check_cancel()
-        counts = {name: int(((colours.method[1:] == m) & (colours.index[1:] != BACKGROUND if m != METHOD_NONE else True)).sum())
-                  for m, name in METHOD_NAMES.items()}
-        counts["background"] = int((colours.index[1:] == BACKGROUND).sum())
-        counts["low_confidence"] = int(_low_confidence(colours)[1:].sum()) if seg.n else 0
-        per_frame[f] = {"segments": int(seg.n), "source_key": src, "reference": ref, **counts}
-        record = {"counts": per_frame[f], "colours": len(table), **notes.get(f, {})}
-        painted.append(f)
-        writes.add(f, [writer.submit(_write_frame, f, seg, colours, ref, src, record)] if f in todo else [])
-
-    def _write_frame(f: int, seg: Segmentation, colours: FrameColours, ref: int | None, src: int | None,
-                     record: dict[str, Any]) -> None:
-        meta = {JOB_HASH_KEY: provenance[f], "inkpaint:frame": int(f), "inkpaint:paint_output": out_abs,
-                "inkpaint:paint_source_key": -1 if src is None else int(src)}
-        fill = _fill_rgba(seg, colours, table)
-        lines = _line_layer(seg)
-        main = _over(lines, fill) if job.composite_lines else fill
-        if side["labels"] is not None:
-            if seg.n > 65535:
-                raise FrameError(f"{seg.n} segments do not fit a 16-bit label map", frame=f, path=in_seq.path(f))
-            write_png(side["labels"].path(f), seg.labels.astype(np.uint16), metadata=meta)
-        if side["lines"] is not None:
-            write_png(side["lines"].path(f), lines, metadata=meta)
-        if side["qc"] is not None:
-            write_png(side["qc"].path(f), _qc(seg, colours, fill, lines), metadata=meta)
-        if side["segments"] is not None:
-            segs = []
-            for i in range(1, seg.n + 1):
-                c = int(colours.index[i])
-                status = "background" if c == BACKGROUND else METHOD_NAMES[int(colours.method[i])]
-                segs.append({"id": i, "area": int(seg.area[i]),
-                             "centroid": [round(float(seg.centroid[i, 0]), 1), round(float(seg.centroid[i, 1]), 1)],
-                             "status": status, "name": table.names[c] if c >= 0 else None,
-                             "color": [int(v) for v in table.rgb[c]] if c > BACKGROUND else None,
-                             "confidence": round(float(colours.confidence[i]), 3),
-                             "flow_residual": None if colours.residual is None else round(float(colours.residual[i]), 3)})
-            body = {"job_hash": provenance[f], "frame": f, "line": in_seq.path(f), "source_key": src,
-                    "reference": ref, "segments": segs}
-            atomic_write_text(side["segments"].path(f), json.dumps(body, indent=1) + "\n")
-        # the main output last: its provenance marks the frame complete, its record keeps the frame's summary entry
-        meta = {**meta, FRAME_RECORD_KEY: json.dumps(record, sort_keys=True, separators=(",", ":"))}
-        if out_seq.suffix.lower().endswith(".exr"):
-            lin = _srgb_to_linear(main[..., :3].astype(np.float32) / 255)
-            a = main[..., 3].astype(np.float32) / 255
-            write_exr(out_seq.path(f), {"R": lin[..., 0] * a, "G": lin[..., 1] * a, "B": lin[..., 2] * a, "A": a},
-                      metadata=meta, compression=job.output_options.compression, dtype="float")
-        else:
-            write_png(out_seq.path(f), main, metadata=meta)
-
-    # chains: from each keyframe forward and/or backward over the frames it serves -----------------------------
-    empty_cache: dict[int, str] = {}
-
-    def seg_of(f: int) -> Segmentation:
-        seg, warn = read_segments(in_seq.path(f), f, job)
-        if warn and f not in empty_cache:
-            empty_cache[f] = warn
-            log.warning(warn)
-            note(f)["warnings"].append(warn)
+    def __call__(self, f: int) -> Segmentation:
+        seg, warn = read_segments(self.plan.in_seq.path(f), f, self.plan.job)
+        if warn and f not in self.warned:
+            self.warned.add(f)
+            self.notes.warn(f, warn)
         return seg
 
+    @staticmethod
     def blank(seg: Segmentation) -> bool:
         return not seg.lines.ink.any() or seg.n == 0
 
+    @staticmethod
     def empty_colours(seg: Segmentation) -> FrameColours:
         return FrameColours(np.full(seg.n + 1, -1, np.int32), np.zeros(seg.n + 1, np.float32), np.zeros(seg.n + 1, np.uint8))
 
-    # only chains that reach a frame to write are propagated, and only up to its last such frame; every keyframe up
-    # to the last one needed is read in order (without a palette the colour table grows with each keyframe's colours,
-    # and later chains vote over it), so a span paints exactly what a whole run paints
-    painted: list[int] = []
-    needed_keys = sorted({sources[f] for f in todo if sources[f] is not None})  # type: ignore[type-var]
-    if not todo:
-        log.info("paint: every frame is complete with this job's provenance; nothing to propagate")
+
+def frame_counts(seg: Segmentation, colours: FrameColours, ref: int | None, src: int | None) -> dict[str, Any]:
+    """A frame's summary entry: segments, source key, reference frame, segments per method, background, low confidence."""
+    counts = {name: int(((colours.method[1:] == m) & (colours.index[1:] != BACKGROUND if m != METHOD_NONE else True)).sum())
+              for m, name in METHOD_NAMES.items()}
+    counts["background"] = int((colours.index[1:] == BACKGROUND).sum())
+    counts["low_confidence"] = int(_low_confidence(colours)[1:].sum()) if seg.n else 0
+    return {"segments": int(seg.n), "source_key": src, "reference": ref, **counts}
+
+
+def write_frame(plan: PaintPlan, f: int, seg: Segmentation, colours: FrameColours, ref: int | None, src: int | None,
+                record: dict[str, Any]) -> None:
+    """Write one frame's side outputs, then its main output (last: its provenance marks the frame complete; its
+    :data:`FRAME_RECORD_KEY` keeps the frame's summary ``record``)."""
+    job, side, table, in_seq, out_seq = plan.job, plan.side, plan.table, plan.in_seq, plan.out_seq
+    meta = {JOB_HASH_KEY: plan.provenance[f], "inkpaint:frame": int(f), "inkpaint:paint_output": os.path.abspath(plan.out_pattern),
+            "inkpaint:paint_source_key": -1 if src is None else int(src)}
+    fill = _fill_rgba(seg, colours, table)
+    lines = _line_layer(seg)
+    main = _over(lines, fill) if job.composite_lines else fill
+    if side["labels"] is not None:
+        if seg.n > 65535:
+            raise FrameError(f"{seg.n} segments do not fit a 16-bit label map", frame=f, path=in_seq.path(f))
+        write_png(side["labels"].path(f), seg.labels.astype(np.uint16), metadata=meta)
+    if side["lines"] is not None:
+        write_png(side["lines"].path(f), lines, metadata=meta)
+    if side["qc"] is not None:
+        write_png(side["qc"].path(f), _qc(seg, colours, fill, lines), metadata=meta)
+    if side["segments"] is not None:
+        segs = []
+        for i in range(1, seg.n + 1):
+            c = int(colours.index[i])
+            status = "background" if c == BACKGROUND else METHOD_NAMES[int(colours.method[i])]
+            segs.append({"id": i, "area": int(seg.area[i]),
+                         "centroid": [round(float(seg.centroid[i, 0]), 1), round(float(seg.centroid[i, 1]), 1)],
+                         "status": status, "name": table.names[c] if c >= 0 else None,
+                         "color": [int(v) for v in table.rgb[c]] if c > BACKGROUND else None,
+                         "confidence": round(float(colours.confidence[i]), 3),
+                         "flow_residual": None if colours.residual is None else round(float(colours.residual[i]), 3)})
+        body = {"job_hash": plan.provenance[f], "frame": f, "line": in_seq.path(f), "source_key": src,
+                "reference": ref, "segments": segs}
+        atomic_write_text(side["segments"].path(f), json.dumps(body, indent=1) + "\n")
+    meta = {**meta, FRAME_RECORD_KEY: json.dumps(record, sort_keys=True, separators=(",", ":"))}
+    if out_seq.suffix.lower().endswith(".exr"):
+        lin = _srgb_to_linear(main[..., :3].astype(np.float32) / 255)
+        a = main[..., 3].astype(np.float32) / 255
+        write_exr(out_seq.path(f), {"R": lin[..., 0] * a, "G": lin[..., 1] * a, "B": lin[..., 2] * a, "A": a},
+                  metadata=meta, compression=job.output_options.compression, dtype="float")
+    else:
+        write_png(out_seq.path(f), main, metadata=meta)
+
+
+Emit = Callable[[int, Segmentation, FrameColours, Optional[int], Optional[int]], None]
+"""``emit(frame, seg, colours, reference frame, source key)``."""
+
+
+def propagate(plan: PaintPlan, todo: set[int], notes: FrameNotes, emit: Emit, ctx: RunContext) -> None:
+    """Colour the frames to write: from each keyframe forward and/or backward over the frames it serves.
+
+    Only chains that reach a frame in ``todo`` are propagated, and only up to their last such frame; every keyframe
+    up to the last one needed is read in order (without a palette the colour table grows with each keyframe's
+    colours, and later chains vote over it), so a span paints exactly what a whole run paints. ``emit(frame, seg,
+    colours, reference, source_key)`` receives each coloured frame in order (also chain frames not to write).
+
+    Raises:
+        FrameError: a blank keyframe, bad key colours.
+    """
+    job, table, frames, sources = plan.job, plan.table, plan.frames, plan.sources
+    seg_of = SegmentSource(plan, notes)
+    needed_keys = sorted({s for f in todo if (s := sources[f]) is not None})
     flows = cf.ThreadPoolExecutor(1, thread_name_prefix="inkpaint-paint-flow")
     try:
-        for k in sorted(keys):
+        for k in sorted(plan.keys):
             if not needed_keys or k > needed_keys[-1]:
                 break
             ctx.check_cancel()
             kseg = seg_of(k)
-            if blank(kseg):
+            if seg_of.blank(kseg):
                 raise FrameError("the keyframe's line art is blank (all white or all ink); it cannot carry colours",
-                                 frame=k, path=in_seq.path(k))
-            kcol = key_colours(k, kseg)
+                                 frame=k, path=plan.in_seq.path(k))
+            kcol = key_colours(plan, k, kseg, notes)
             agree, evidence = tiny_rule_agreement(kseg, kcol, job.tiny_segments, same_rgb=table.rgb_ids())  # the table grows with keys
             use_tiny = tiny_rule_holds(agree, evidence)
-            note(k)["tiny_segments"] = {"agreement": round(agree, 3), "segments": evidence, "used": bool(use_tiny)}
+            notes.of(k)["tiny_segments"] = {"agreement": round(agree, 3), "segments": evidence, "used": bool(use_tiny)}
             if k not in needed_keys:
                 continue  # read for the colour table only
             if k in todo:
@@ -547,11 +611,11 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
                 ref_seg, ref_col, ref_f = kseg, kcol, k
                 for f in served:
                     seg = seg_of(f)
-                    if blank(seg):
-                        emit(f, seg, empty_colours(seg), None, k)
+                    if seg_of.blank(seg):
+                        emit(f, seg, seg_of.empty_colours(seg), None, k)
                         continue
-                    vote = functools.partial(paint_method.vote_function(table.rgb), target=seg, n_colours=len(table), confidence=job.confidence,
-                                             tones=tones, line_strength=job.line_shading,
+                    vote = functools.partial(plan.method.vote_function(table.rgb), target=seg, n_colours=len(table),
+                                             confidence=job.confidence, tones=plan.tones, line_strength=job.line_shading,
                                              tiny=job.tiny_segments if use_tiny else 0)
                     if ref_f != k:
                         # chained: the previous frame's vote and the keyframe's own, their two flows side by side
@@ -564,51 +628,101 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
         for f in frames:
             if sources[f] is None and f in todo:
                 seg = seg_of(f)
-                emit(f, seg, empty_colours(seg), None, None)
-        writes.finish()
-    except BaseException:
-        writes.settle()  # frames handed to the writer finish (each file is whole or absent)
-        raise
+                emit(f, seg, seg_of.empty_colours(seg), None, None)
     finally:
         flows.shutdown(wait=True, cancel_futures=True)
-        writer.shutdown(wait=True)
-    # the summary: frames painted now from what was computed, complete ones from the record in their header
+
+
+def build_summary(plan: PaintPlan, scope: list[int], todo: set[int], per_frame: dict[int, dict[str, Any]],
+                  records: dict[int, dict[str, Any]], notes: FrameNotes, painted: int, seconds: float) -> dict[str, Any]:
+    """The run summary over ``scope``: frames painted now from what was computed, complete ones from their records."""
+    job, sources = plan.job, plan.sources
+    per_frame = dict(per_frame)
+    by_frame = dict(notes.by_frame)
     for f in scope:
         if f not in todo:
             rec = records[f]
             per_frame[f] = rec["counts"]
-            notes[f] = {k: v for k, v in rec.items() if k not in ("counts", "colours")}
-    colours = max([len(table)] + [int(records[f].get("colours", 0)) for f in records])
-    warnings = [w for f in scope for w in notes.get(f, {}).get("warnings", [])]
+            by_frame[f] = {k: v for k, v in rec.items() if k not in ("counts", "colours")}
+    colours = max([len(plan.table)] + [int(records[f].get("colours", 0)) for f in records])
+    warnings = [w for f in scope for w in by_frame.get(f, {}).get("warnings", [])]
     unreached = [f for f in scope if sources[f] is None]
     if unreached:
         msg = f"no keyframe reaches frame(s) {format_frame_range(unreached)} with direction {job.direction!r}; written unpainted"
         log.warning(msg)
         warnings.append(msg)
-
     unpainted_total = sum(per_frame[f]["unpainted"] for f in scope)
-    summary = {
-        "seconds": round(time.perf_counter() - t0, 3),
-        "method": paint_method.used,
-        "method_reason": paint_method.why,
-        "keyframes": sorted(keys),
+    if unpainted_total:
+        log.warning("%d segment(s) left unpainted (no confident match); see the QC overlays", unpainted_total)
+    return {
+        "seconds": round(seconds, 3),
+        "method": plan.method.used,
+        "method_reason": plan.method.why,
+        "keyframes": sorted(plan.keys),
         "colours": colours,
         "unpainted_segments": unpainted_total,
         "frames_with_unpainted": [f for f in scope if per_frame[f]["unpainted"] > 0],
         "low_confidence_segments": sum(per_frame[f]["low_confidence"] for f in scope),
-        "tiny_segments": {str(f): notes[f]["tiny_segments"] for f in scope if "tiny_segments" in notes.get(f, {})},
-        "snapped": [notes[f]["snapped"] for f in scope if "snapped" in notes.get(f, {})],
+        "tiny_segments": {str(f): by_frame[f]["tiny_segments"] for f in scope if "tiny_segments" in by_frame.get(f, {})},
+        "snapped": [by_frame[f]["snapped"] for f in scope if "snapped" in by_frame.get(f, {})],
         "warnings": warnings,
-        "propagated_frames": len(painted),
+        "propagated_frames": painted,
         "per_frame": {str(f): per_frame[f] for f in scope},
-        "provenance": {str(f): provenance[f] for f in scope},
+        "provenance": {str(f): plan.provenance[f] for f in scope},
     }
-    if unpainted_total:
-        log.warning("%d segment(s) left unpainted (no confident match); see the QC overlays", unpainted_total)
-    outputs = {"fill": out_pattern, **{n: s.pattern for n, s in side.items() if s is not None}}
-    result = JobResult(job.TYPE, job.job_hash(), outputs, frames, sorted(written),
-                       [f for f in frames if f not in todo], summary=summary)
-    result.manifest = write_manifest(job, result, out_pattern)
+
+
+def run(job: PaintJob, ctx: RunContext) -> JobResult:
+    """Run a paint job (resumable; only frames whose provenance changed are written, only their chains computed)."""
+    t0 = time.perf_counter()
+    job.validate()
+    plan = PaintPlan.create(job)
+    ensure_writable_dir(plan.out_seq.folder)
+    for s in plan.side.values():
+        if s is not None:
+            ensure_writable_dir(s.folder)
+    lock_outputs(plan.out_pattern, job.job_hash(), what="output")  # no other job writes this sequence meanwhile
+    limit = frame_limit()  # a farm task paints whole spans (inkpaint run job.json --frames A-B); the rest isn't ours
+    scope = [f for f in plan.frames if limit is None or f in limit]
+    todo, records = output_state(plan, scope)
+
+    notes = FrameNotes()
+    per_frame: dict[int, dict[str, Any]] = {}
+    written: list[int] = []
+    painted: list[int] = []
+    ctx.report("paint", 0, len(todo), message=f"{len(scope) - len(todo)} frame(s) already done" if len(todo) < len(scope) else "")
+    if not todo:
+        log.info("paint: every frame is complete with this job's provenance; nothing to propagate")
+
+    def counted(f: int) -> None:
+        if f in todo:
+            written.append(f)
+            ctx.report("paint", len(written), len(todo), frame=f)
+
+    # frames are written by one writer thread while the next frame is coloured; at most two wait, so memory stays flat
+    writer = cf.ThreadPoolExecutor(1, thread_name_prefix="inkpaint-paint-write")
+    writes = WriteQueue(2, counted)
+
+    def emit(f: int, seg: Segmentation, colours: FrameColours, ref: int | None, src: int | None) -> None:
+        ctx.check_cancel()
+        per_frame[f] = frame_counts(seg, colours, ref, src)
+        record = {"counts": per_frame[f], "colours": len(plan.table), **notes.by_frame.get(f, {})}
+        painted.append(f)
+        writes.add(f, [writer.submit(write_frame, plan, f, seg, colours, ref, src, record)] if f in todo else [])
+
+    try:
+        propagate(plan, todo, notes, emit, ctx)
+        writes.finish()
+    except BaseException:
+        writes.settle()  # frames handed to the writer finish (each file is whole or absent)
+        raise
+    finally:
+        writer.shutdown(wait=True)
+    summary = build_summary(plan, scope, todo, per_frame, records, notes, len(painted), time.perf_counter() - t0)
+    outputs = {"fill": plan.out_pattern, **{n: s.pattern for n, s in plan.side.items() if s is not None}}
+    result = JobResult(job.TYPE, job.job_hash(), outputs, plan.frames, sorted(written),
+                       [f for f in plan.frames if f not in todo], summary=summary)
+    result.manifest = write_manifest(job, result, plan.out_pattern)
     return result
 
 
