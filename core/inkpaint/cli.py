@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _unavailable(sub: argparse._SubParsersAction, name: str, exc: BaseException) -> None:  # type: ignore[type-arg]
+def _unavailable(sub: argparse._SubParsersAction, name: str, exc: BaseException) -> None:
     """A subcommand whose module failed to import: it stays listed and says why when used."""
     reason = f"{type(exc).__name__}: {exc}"
     logging.getLogger("inkpaint").debug("operation %s unavailable: %s", name, reason)
@@ -121,7 +121,7 @@ def _print_result(result: object) -> None:
 _PROGRESS: TerminalProgress | None = None
 
 
-def _run_job(job, quiet: bool, chunk: list[int] | None = None) -> int:  # type: ignore[no-untyped-def]
+def _run_job(job, quiet: bool, chunk: list[int] | None = None) -> int:
     global _PROGRESS
     from .ops.base import run_job
 
@@ -144,7 +144,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     job = load_mapped_job(args.job, args.path_mapping)
     if args.overwrite and hasattr(job, "output_options"):
-        job = replace(job, output_options=replace(job.output_options, overwrite=True))  # type: ignore[attr-defined]
+        job = replace(job, output_options=replace(job.output_options, overwrite=True))
     if args.dry_run:
         job.validate()
         print(job.to_json())
@@ -160,7 +160,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return _run_job(job, args.quiet)
 
 
-class _LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _LogHandler(logging.StreamHandler):
     """stderr logging that first clears an unfinished progress bar line, so messages never run into it."""
 
     def emit(self, record: logging.LogRecord) -> None:

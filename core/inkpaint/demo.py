@@ -537,7 +537,7 @@ def _save(run: DemoRun, name: str, job: JobSpec) -> None:
     path = run.folder / "jobs" / f"{name}.json"
     path.parent.mkdir(exist_ok=True)
     oo = getattr(job, "output_options", None)
-    saved = replace(job, output_options=replace(oo, overwrite=False)) if oo is not None else job  # type: ignore[arg-type]
+    saved = replace(job, output_options=replace(oo, overwrite=False)) if oo is not None else job
     saved.save(path)
     run.jobs[name] = str(path)
     run.stage_jobs[name] = job

@@ -308,14 +308,14 @@ def part_name(text: str) -> str:
     return "_" + name if name[0].isdigit() else name
 
 
-class _Map(dict):  # type: ignore[type-arg]
+class _Map(dict):
     """A YAML mapping that remembers the line of each key (1-based)."""
 
     line: int = 0
     lines: dict[Any, int]
 
 
-class _Seq(list):  # type: ignore[type-arg]
+class _Seq(list):
     line: int = 0
 
 

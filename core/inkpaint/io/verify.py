@@ -91,7 +91,7 @@ def frame_is_complete(path: str | os.PathLike[str]) -> FrameCheck:
     return FrameCheck(False, reason) if reason else _OK
 
 
-def _check_png(fh, size: int) -> str:  # type: ignore[no-untyped-def]
+def _check_png(fh, size: int) -> str:
     """``""`` when every chunk is whole, its CRC right, IHDR first and IEND last; else the reason."""
     pos = 8
     first = True
@@ -128,7 +128,7 @@ def _read_cstr(buf: bytes, pos: int) -> tuple[str, int]:
     return buf[pos:end].decode("latin-1"), end + 1
 
 
-def _check_exr(fh, size: int) -> str | None:  # type: ignore[no-untyped-def]
+def _check_exr(fh, size: int) -> str | None:
     """``""`` when complete, a reason when not, ``None`` for layouts left to a full decode."""
     (version,) = struct.unpack("<i", fh.read(4))
     flags = version & ~0xFF

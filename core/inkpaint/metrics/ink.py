@@ -128,7 +128,7 @@ def evaluate_ink(
     return result
 
 
-def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_cli(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ink", help="F-score of ink lines against GT part boundaries on synth_dev (2-px tolerance)")
     p.add_argument("--data", required=True, help="synth_dev-style folder")
     p.add_argument("--clips", help="comma-separated clip names (default: all)")

@@ -168,7 +168,7 @@ def evaluate_paint(data: str, modes: list[str], clips: list[str] | None = None, 
     return res
 
 
-def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_cli(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("paint", help="BasicPBC metrics (Acc, Acc-Thres, Pix-Acc, Pix-F-Acc, Pix-B-MIoU) of the paint op")
     p.add_argument("--data", required=True, help="synth_dev-style folder (clip_*/line, gt, colorbook.yml)")
     p.add_argument("--mode", choices=["consecutive", "chained", "both"], default="both")

@@ -410,7 +410,7 @@ def evaluate(
 # CLI
 
 
-def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_cli(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "roto",
         help="DAVIS J, F and J&F of roto mattes against ground-truth masks",

@@ -273,7 +273,7 @@ def kmeans_per_frame(plate: np.ndarray, parts: np.ndarray, attempts: int = 3, se
         if len(v) < 2:
             out[m] = 1
             continue
-        _, lab, centres = cv2.kmeans(v, 2, None, crit, attempts, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]
+        _, lab, centres = cv2.kmeans(v, 2, None, crit, attempts, cv2.KMEANS_PP_CENTERS)
         hi = int(np.argmax(centres[:, 0]))
         out[m] = np.where(lab[:, 0] == hi, 1, 2)
     return out
@@ -375,7 +375,7 @@ def format_table(results: Sequence[ShadeScores]) -> str:
     return "\n".join(lines)
 
 
-def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_cli(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("shade", help="tone accuracy, IoU and flicker on synth_dev (GT parts as mattes) vs per-frame k-means")
     p.add_argument("--data", required=True, help="synth_dev-style folder (clip_*/plate, parts, label, tone)")
     p.add_argument("--clips", help="comma-separated clip names (default: all)")

@@ -236,7 +236,7 @@ prompts/mattes choice, the backend, ``--over-colorspace`` and the tone options (
 around them."""
 
 
-def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_cli(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("cel", help="roto -> shade -> ink -> finish: finished cels from a plate, click prompts and a palette")
     add_field_options(p, CelJob, CLI_INPUT)
     src = p.add_mutually_exclusive_group(required=True)

@@ -171,7 +171,7 @@ def _render_box(labels: np.ndarray, tone: np.ndarray | None, ink_alpha: np.ndarr
     ink = np.asarray(palette.ink, np.uint8)
     ink_c = srgb_to_linear(ink) if linear else ink
     alpha = ink_alpha if ink_alpha is not None else np.zeros(labels.shape, np.float32)
-    comp = ink_over(colour, alpha, tuple(ink_c), binary_alpha=True)  # type: ignore[arg-type]
+    comp = ink_over(colour, alpha, tuple(ink_c), binary_alpha=True)
     if background is not None:
         bg = srgb_to_linear(background) if linear else background.astype(np.float32)
         comp = over(comp, bg)
@@ -368,7 +368,7 @@ CLI_OPTIONS = [
 """The ``inkpaint finish`` options, typed and defaulted from :class:`FinishJob`'s fields (:mod:`.job_options`)."""
 
 
-def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_cli(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("finish", help="paint flat cels from mattes, tones, ink and a colour design sheet")
     add_field_options(p, FinishJob, CLI_OPTIONS)
     add_common_options(p)

@@ -330,7 +330,7 @@ CLI_OPTIONS = [
 :mod:`inkpaint.ops.job_options`)."""
 
 
-def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_cli(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ink", help="draw line art (silhouettes, part lines, optional tone lines) from part mattes")
     add_field_options(p, InkJob, CLI_OPTIONS)
     add_common_options(p)

@@ -696,7 +696,7 @@ CLI_OUTLINE_OPTIONS = [
 are added around them."""
 
 
-def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_cli(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("roto", help="track named objects through a plate and write per-object mattes")
     add_field_options(p, RotoJob, CLI_INPUT)
     p.add_argument("--prompts", required=True, help="prompts JSON file ({\"objects\": [...]})")

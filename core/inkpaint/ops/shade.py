@@ -401,7 +401,7 @@ CLI_OPTIONS = [
 """The ``inkpaint shade`` options before the tone options (see :mod:`inkpaint.ops.job_options`)."""
 
 
-def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_cli(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("shade", help="split each part into base/shadow/highlight tones (fitted once per shot)")
     add_field_options(p, ShadeJob, CLI_OPTIONS)
     add_tone_options(p)

@@ -13,7 +13,7 @@ TASKS = {"tonal": "inkpaint.training.tonal", "paint": "inkpaint.training.paint"}
 """Training task name -> module (``add_cli(subparsers)``)."""
 
 
-def add_cli(sub) -> None:  # type: ignore[no-untyped-def]
+def add_cli(sub) -> None:
     """Add ``inkpaint train TASK`` to the top-level subparsers."""
     import importlib
 

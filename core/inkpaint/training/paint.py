@@ -166,7 +166,7 @@ def train_paint(args: argparse.Namespace) -> dict[str, Any]:
               "val_clips": [c.name for c in val_clips], "seed": args.seed, "epochs": args.epochs,
               "steps_per_epoch": args.steps_per_epoch, "batch": args.batch, "lr": args.lr, "net": cfg.to_dict()}
 
-    def train_epoch(epoch: int, rng: np.random.Generator):  # type: ignore[no-untyped-def]
+    def train_epoch(epoch: int, rng: np.random.Generator):
         for _ in range(args.steps_per_epoch):
             batch: list[tuple[dict[str, Any], Any]] = []
             while len(batch) < args.batch:
@@ -246,7 +246,7 @@ def model_card_markdown(rec: dict[str, Any]) -> str:
     ])
 
 
-def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_cli(sub: argparse._SubParsersAction) -> None:
     """``inkpaint train paint``."""
     p = sub.add_parser("paint", help="train the learned inclusion matcher of the paint bucket (seed 002)")
     p.add_argument("--data", required=True, help="folder of clips (line/, gt/, colorbook.yml per clip, any depth)")

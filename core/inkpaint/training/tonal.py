@@ -226,7 +226,7 @@ def train_tonal(args: argparse.Namespace) -> dict[str, Any]:
         "batch": args.batch, "crop": args.crop, "lr": args.lr, "net": cfg.to_dict(), "class_weights": weights.tolist(),
     }
 
-    def train_epoch(epoch: int, rng: np.random.Generator):  # type: ignore[no-untyped-def]
+    def train_epoch(epoch: int, rng: np.random.Generator):
         for _ in range(args.steps_per_epoch):
             xs, ys = zip(*(sample_crop(train, rng, args.crop) for _ in range(args.batch)))
             yield torch.from_numpy(np.stack(xs)).to(device), torch.from_numpy(np.stack(ys)).to(device)
@@ -298,7 +298,7 @@ def model_card_markdown(rec: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_cli(sub: argparse._SubParsersAction) -> None:
     """``inkpaint train tonal``."""
     p = sub.add_parser("tonal", help="train the five-class tonal segmenter (seed 003) on clips in the synth format")
     p.add_argument("--data", required=True, help="folder of clips (plate/, tone/, parts/, label/ per clip, any depth)")
