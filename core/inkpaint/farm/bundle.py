@@ -11,8 +11,9 @@ A bundle is a folder::
 Steps follow what each operation can split (see :func:`plan_steps`): roto is one task per shot (it tracks through
 time); shade and cel fit the shot's tone model once in a ``fit`` step and then ``render`` frame chunks
 (``CHUNK[INT]`` task parameter, OpenJD's ``TASK_CHUNKING`` extension) that depend on it; ink and finish render
-chunks; paint runs one task per keyframe span (:func:`inkpaint.farm.limit.spans_of`); a ``finalize`` step after chunks runs the whole job once more (every frame is complete,
-so it only checks them and writes the job's manifests) and an optional ``validate`` step runs the pyblish
+chunks; paint runs one task per keyframe span (:func:`inkpaint.farm.limit.spans_of`); a ``finalize`` step after
+chunks or spans runs the whole job once more (every frame is complete, so it only checks them and writes the job's
+manifests) and an optional ``validate`` step runs the pyblish
 validators. Every task is ``inkpaint run job.json [--frames A-B | --fit-only]``: resumable and idempotent.
 
 Only the standard library and PyYAML are used here; the spec is read as JSON. The engine checks it fully when the
