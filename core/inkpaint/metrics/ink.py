@@ -91,8 +91,12 @@ def evaluate_ink(
     from ..ops.ink import run as run_ink
     from ..progress import RunContext
 
-    tmp = tempfile.TemporaryDirectory(prefix="inkpaint-eval-ink-") if work_dir is None else None
-    root = Path(tmp.name if tmp else work_dir)  # type: ignore[arg-type]
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    if work_dir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="inkpaint-eval-ink-")
+        root = Path(tmp.name)
+    else:
+        root = Path(work_dir)
     rows: dict[str, dict[str, float]] = {}
     base_rows: dict[str, dict[str, float]] = {}
     try:

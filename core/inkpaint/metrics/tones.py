@@ -330,8 +330,12 @@ def evaluate_shade(
 
     ours = ShadeScores(f"inkpaint shade (tones={tones}, fitted once per shot)" if method == "classic" else f"inkpaint shade --method learned (tones={tones}, tonal U-Net)", {})
     base = ShadeScores("per-frame cv2.kmeans(k=2) on L* per part (seed 000)", {})
-    tmp = tempfile.TemporaryDirectory(prefix="inkpaint-eval-shade-") if work_dir is None else None
-    root = Path(tmp.name if tmp else work_dir)  # type: ignore[arg-type]
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    if work_dir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="inkpaint-eval-shade-")
+        root = Path(tmp.name)
+    else:
+        root = Path(work_dir)
     try:
         for d in synth_clips(data_dir, clips):
             clip = load_synth_clip(d)
