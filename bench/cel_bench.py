@@ -42,7 +42,8 @@ from inkpaint.io.frames import Window, write_exr  # noqa: E402
 from inkpaint.ops.base import run_job  # noqa: E402
 from inkpaint.ops.cel import CelJob  # noqa: E402
 from inkpaint.ops.finish import FinishJob, FinishStage, finish_frame  # noqa: E402
-from inkpaint.ops.ink import InkJob, InkStage, PartLabels  # noqa: E402
+from inkpaint.ops.ink import InkJob, InkStage  # noqa: E402
+from inkpaint.ops.sources import PartLabels  # noqa: E402
 from inkpaint.ops.shade import ShadeJob, ShadeStage  # noqa: E402
 from inkpaint.palette import Palette, PaletteEntry, save_palette  # noqa: E402
 from inkpaint.progress import ProgressEvent, RunContext  # noqa: E402

@@ -80,7 +80,7 @@ def load_backend(args: argparse.Namespace, model: str | None = None):  # type: i
 
 def run_inkpaint(backend, pattern: str, n: int, n_obj: int, w: int, h: int) -> float:  # type: ignore[no-untyped-def]
     from inkpaint.backends.base import Keyframe, RotoRequest
-    from inkpaint.ops.roto import SequenceSource
+    from inkpaint.ops.sources import SequenceSource
     from inkpaint.progress import RunContext
     from inkpaint.spec import ColorSettings
 

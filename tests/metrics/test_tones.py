@@ -20,7 +20,7 @@ from inkpaint.metrics.tones import (
     synth_part_maps,
     write_synth_mattes,
 )
-from inkpaint.ops.ink import MatteSource
+from inkpaint.ops.sources import MatteSource
 
 
 def test_two_tone_merging() -> None:

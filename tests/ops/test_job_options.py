@@ -212,7 +212,7 @@ def test_docstring_help_escapes_percent() -> None:
 def _old_cel_parser() -> argparse.ArgumentParser:
     """`inkpaint cel` as written by hand before the options came from CelJob's fields; the shared option groups
     (backend, common) are the same functions as before, the tone options the old hand-written ones."""
-    from inkpaint.ops.roto import add_backend_options, add_common_options
+    from inkpaint.ops.cli_options import add_backend_options, add_common_options
 
     p = argparse.ArgumentParser()
     p.add_argument("input")
@@ -275,7 +275,7 @@ def _old_backend_options(p: argparse.ArgumentParser) -> None:
 def _old_roto_parser() -> argparse.ArgumentParser:
     """`inkpaint roto` as written by hand before the options came from RotoJob's fields (common options: the same
     function as before)."""
-    from inkpaint.ops.roto import add_common_options
+    from inkpaint.ops.cli_options import add_common_options
 
     p = argparse.ArgumentParser()
     p.add_argument("input")

@@ -367,7 +367,7 @@ class LearnedTones:
         return str(self.predictor.record.get("sha256", ""))
 
     def frame(self, frame: int, parts: Any, rgb: np.ndarray) -> np.ndarray:
-        """Tone codes of one frame on ``parts.window`` (a :class:`~inkpaint.ops.ink.PartLabels`; ``rgb``: the plate
+        """Tone codes of one frame on ``parts.window`` (a :class:`~inkpaint.ops.sources.PartLabels`; ``rgb``: the plate
         there); the tonal classes are kept for :meth:`pop_tonal`."""
         from ..io.frames import paste
 

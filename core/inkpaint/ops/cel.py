@@ -37,15 +37,9 @@ from ..progress import RunContext
 from ..spec import replace, resolve_path
 from .base import JobResult, WriteQueue, frame_limit, limit_frames, prefetch, require_output_dir, write_manifest
 from ..cel.ink import InkLines
-from .ink import PartLabels
-from .roto import (
-    RotoJob,
-    add_backend_options,
-    add_common_options,
-    backend_options_from_args,
-    common_settings,
-    load_prompts,
-)
+from .sources import PartLabels
+from .cli_options import add_backend_options, add_common_options, backend_options_from_args, common_settings
+from .roto import RotoJob, load_prompts
 from .job_options import FieldOption, add_field_options, job_kwargs
 from .shade import add_tone_options, tone_settings_from_args
 from ..jobs.cel import CelJob  # noqa: F401  (job class lives in inkpaint.jobs)

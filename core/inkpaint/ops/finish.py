@@ -32,8 +32,8 @@ from ..palette import Palette, load_palette
 from ..progress import RunContext
 from ..spec import ColorSettings, OutputSettings, resolve_path
 from .base import FrameOutputs, JobResult, run_frames, write_manifest, write_window_exr
-from .ink import MatteSource, PartLabels, read_layer, read_tone
-from .roto import add_common_options, common_settings
+from .sources import MatteSource, PartLabels, read_layer, read_tone
+from .cli_options import add_common_options, common_settings
 from .job_options import FieldOption, add_field_options, job_kwargs
 from ..jobs.finish import FinishJob  # noqa: F401  (job class lives in inkpaint.jobs)
 from ..jobs.paths import layer_pattern  # noqa: F401

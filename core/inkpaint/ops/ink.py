@@ -8,13 +8,13 @@ Reads the roto output (one ``<part>.A`` channel per part, looked up by name) and
 
 Lines are centred on part boundaries (silhouette and where parts meet) and ``width`` px wide; ``width_reference``
 makes the width resolution-independent (the width is given at that image height and scales with the frame).
-This module also holds :class:`MatteSource`, the matte reader the shade, finish and cel operations share.
+:class:`MatteSource`, the matte reader the shade, finish and cel operations share, lives in :mod:`.sources`
+(re-exported here).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import time
 from typing import Any
@@ -22,195 +22,21 @@ from typing import Any
 import numpy as np
 
 from ..cel.ink import InkLines, draw_ink
-from ..cel.labels import MAX_PARTS, bounding_box, mattes_to_labels
-from ..errors import FrameError, MissingChannelError, SpecError
-from ..io.frames import ImageData, Window, paste, read_attributes, read_image, write_png
+from ..io.frames import Window, paste, write_png
 from ..io.sequence import FrameSequence
 from ..progress import RunContext
 from ..spec import OutputSettings, resolve_path
 from .base import FrameOutputs, JobResult, run_frames, write_manifest, write_window_exr
 from .job_options import FieldOption, add_field_options, job_kwargs
-from .roto import add_common_options, common_settings
+from .cli_options import add_common_options, common_settings
+from .sources import NON_PART_LAYERS as NON_PART_LAYERS  # moved to .sources; re-exported
+from .sources import MatteSource as MatteSource
+from .sources import PartLabels as PartLabels
+from .sources import read_layer as read_layer
+from .sources import read_tone as read_tone
 from ..jobs.ink import InkJob  # noqa: F401  (job class lives in inkpaint.jobs)
 
 log = logging.getLogger("inkpaint.ink")
-
-NON_PART_LAYERS = frozenset({"ink", "ink_hard", "trace", "colour", "tone", "rgba", "composite"})
-"""``<layer>.A`` channels that are never part mattes."""
-
-
-class MatteSource:
-    """Part mattes read by channel name from an EXR sequence (the roto output), turned into label images.
-
-    Parts are the ``<part>.A`` channels of the first frame (minus Cryptomatte and inkpaint's own layers), in the
-    order of the roto header ``inkpaint:objects`` when present, else sorted by name.
-
-    Args:
-        pattern: matte pattern (``roto/shot.####.exr``).
-        frames: frames to read.
-        what: option/field named in errors.
-        parts: use only these parts (each must exist).
-
-    Raises:
-        FrameError: the first frame is unreadable or holds no ``<part>.A`` channel.
-        SpecError: a requested part is absent.
-    """
-
-    def __init__(self, pattern: str, frames: list[int], *, what: str = "--mattes", parts: list[str] | None = None) -> None:
-        self.seq = FrameSequence.parse(pattern, what=what)
-        self.what = what
-        first = self.seq.path(frames[0])
-        attrs = read_attributes(first, frames[0])
-        channels = [str(c) for c in attrs["channelnames"]]
-        found = [c[:-2] for c in channels if c.endswith(".A") and c[:-2] not in NON_PART_LAYERS and not c.startswith("Crypto")]
-        if not found:
-            raise FrameError(
-                f"has no part matte channels ('<part>.A'); channels present: {', '.join(channels)}. "
-                f"{what} must be the roto output",
-                frame=frames[0],
-                path=first,
-            )
-        order = attrs.get("inkpaint:objects")
-        if isinstance(order, str) and order:
-            ordered = [n for n in order.split(",") if n in found]
-            names = ordered + sorted(n for n in found if n not in ordered)
-        else:
-            names = sorted(found)
-        if parts:
-            missing = [p for p in parts if p not in names]
-            if missing:
-                raise SpecError("parts", f"part(s) {', '.join(missing)} not in the mattes '{first}'; it has {', '.join(names)}")
-            names = [n for n in names if n in parts]
-        if len(names) > MAX_PARTS:
-            raise FrameError(f"has {len(names)} parts; at most {MAX_PARTS} are supported", frame=frames[0], path=first)
-        self.names = names
-        self.size = (int(attrs["width"]), int(attrs["height"]))
-
-    def path(self, frame: int) -> str:
-        return self.seq.path(frame)
-
-    def mattes(self, frame: int) -> list[np.ndarray]:
-        """The part mattes of ``frame``, ``(H, W)`` float32 each, in :attr:`names` order.
-
-        Raises:
-            FrameError: unreadable, resolution differs from the first frame, or a part channel is missing.
-        """
-        img = self._read(frame)
-        full = Window.full(self.size)
-        return [paste(plane, img.window or full, full) for plane in img.pixels]
-
-    def _read(self, frame: int) -> ImageData:
-        """The part channels of ``frame`` in the file's data window, checked against the first frame's size, as
-        ``(P, h, w)`` planes (OpenCV works on contiguous planes)."""
-        return read_layer(
-            self.path(frame), frame, self.size, [f"{n}.A" for n in self.names], "data", "mattes",
-            f"the parts of the first frame: {', '.join(self.names)}", against="the first matte frame is", planar=True,
-        )
-
-    def labels(self, frame: int) -> np.ndarray:
-        """``(H, W)`` uint8 part labels of ``frame`` (0 outside, ``i + 1`` for ``names[i]``)."""
-        return self.part_labels(frame).full()
-
-    def part_labels(self, frame: int, margin: int = 0) -> "PartLabels":
-        """The part labels of ``frame`` inside the parts' bounding box grown by ``margin`` px.
-
-        Only the matte file's data window is decoded, so bounding-box mattes (inkpaint's roto output, Nuke
-        renders) read in a fraction of a full frame's time.
-
-        Raises:
-            FrameError: unreadable, resolution differs from the first frame, or a part channel is missing.
-        """
-        img = self._read(frame)
-        assert img.window is not None
-        planes = img.pixels
-        labels = mattes_to_labels(planes) if planes.size else np.zeros((img.window.height, img.window.width), np.uint8)
-        box = bounding_box(labels > 0)
-        if box is None:
-            return PartLabels(np.zeros((0, 0), np.uint8), Window(0, 0, 0, 0), self.size)
-        window = Window.from_slices(box, within=img.window).grow(margin, self.size)
-        return PartLabels(paste(labels, img.window, window), window, self.size)
-
-    def check_size(self, size: tuple[int, int], other: str, other_path: str, frame: int) -> None:
-        """Raise a :class:`FrameError` naming both files when ``size`` differs from the mattes'."""
-        if tuple(size) != tuple(self.size):
-            raise FrameError(
-                f"the mattes are {self.size[0]}x{self.size[1]} ('{self.path(frame)}') but the {other} is "
-                f"{size[0]}x{size[1]} ('{other_path}'); they must have the same resolution",
-                frame=frame,
-            )
-
-
-@dataclasses.dataclass
-class PartLabels:
-    """The part labels of one frame, inside a window of it (zero outside the window).
-
-    Attributes:
-        labels: ``(window.height, window.width)`` uint8: 0 outside every part, ``i + 1`` for part ``i``.
-        window: where ``labels`` sit in the frame; empty when the frame has no part pixels.
-        size: the frame's ``(width, height)``.
-    """
-
-    labels: np.ndarray
-    window: Window
-    size: tuple[int, int]
-
-    @property
-    def empty(self) -> bool:
-        return self.window.empty
-
-    def full(self) -> np.ndarray:
-        """``(H, W)`` uint8 labels of the whole frame."""
-        return paste(self.labels, self.window, Window.full(self.size))
-
-    def within(self, window: Window) -> np.ndarray:
-        """The labels re-framed onto ``window`` (zeros where the parts' window doesn't reach)."""
-        return paste(self.labels, self.window, window)
-
-
-def read_tone(path: str, frame: int, size: tuple[int, int], window: Window | None = None) -> np.ndarray:
-    """Read the ``tone`` channel of a shade output frame as uint8 codes.
-
-    Args:
-        window: the region wanted (``None``: the whole frame ``(H, W)``).
-
-    Raises:
-        FrameError: unreadable, no ``tone`` channel, or a size other than ``size``.
-    """
-    img = read_layer(path, frame, size, ["tone"], window, "tones", "the shade output")
-    return np.clip(np.rint(img.pixels[..., 0]), 0, 4).astype(np.uint8)
-
-
-def read_layer(
-    path: str,
-    frame: int,
-    size: tuple[int, int],
-    channels: list[str] | None,
-    window: Window | str | None,
-    what: str,
-    expected: str,
-    *,
-    against: str = "the mattes are",
-    planar: bool = False,
-) -> ImageData:
-    """Read channels of a layer frame (mattes, tones, ink ...) and check it has the frame ``size``.
-
-    Args:
-        what: the layer as named in errors (``"tones"``).
-        expected: what the file should be (``"the shade output"``), named when a channel is missing.
-        against: what ``size`` is, as named in the size error.
-        planar: read ``(C, h, w)`` planes (:func:`inkpaint.io.frames.read_image`).
-
-    Raises:
-        FrameError: unreadable, a channel missing, or another size (names the frame and file).
-    """
-    try:
-        img = read_image(path, frame=frame, channels=channels, window=window, planar=planar)
-    except MissingChannelError as exc:
-        raise MissingChannelError(f"{exc.reason} (expected {expected})", frame=frame, path=path) from None
-    if img.frame_size != tuple(size):
-        w, h = img.frame_size
-        raise FrameError(f"{what} {'is' if what == 'ink' else 'are'} {w}x{h} but {against} {size[0]}x{size[1]}", frame=frame, path=path)
-    return img
 
 
 def ink_margin(width: float, tone_width: float | None = None, smooth: float = 0.0) -> int:

@@ -731,7 +731,7 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
 
 
 def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from .roto import add_common_options
+    from .cli_options import add_common_options
 
     p = sub.add_parser("paint", help="paint-bucket a line-art sequence from keyframes (segments + propagation)")
     p.add_argument("input", help="line-art pattern, e.g. 'line/####.png'")
@@ -762,7 +762,7 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _job_from_args(args: argparse.Namespace) -> PaintJob:
-    from .roto import common_settings
+    from .cli_options import common_settings
 
     _, output = common_settings(args)
     keys: dict[int, PaintKey] = {}

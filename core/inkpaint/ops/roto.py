@@ -28,12 +28,18 @@ import numpy as np
 from ..backends.base import FrameMasks, Keyframe, RotoRequest
 from ..errors import FrameError, InkpaintError, OutputError, SpecError
 from ..cel.labels import bounding_box
-from ..io.frames import Window, image_size, read_attributes, read_channels, read_image, read_rgb, write_png
+from ..io.frames import Window, read_attributes, read_channels, read_image, write_png
 from ..io.sequence import FrameSequence, format_frame_range
 from ..progress import RunContext
-from ..spec import ColorSettings, OutputSettings, decode, resolve_path
+from ..spec import decode, resolve_path
 from .base import FrameOutputs, JobResult, split_names, write_manifest, write_window_exr
 from .job_options import FieldOption, add_field_options, job_kwargs
+from .cli_options import add_backend_options as add_backend_options  # moved to .cli_options; re-exported
+from .cli_options import add_common_options as add_common_options
+from .cli_options import backend_options_from_args as backend_options_from_args
+from .cli_options import common_settings as common_settings
+from .sources import SequenceSource as SequenceSource  # moved to .sources; re-exported
+from .sources import check_sequence as check_sequence
 from ..jobs.names import NAME_RX as _NAME_RX  # noqa: F401  (moved to inkpaint.jobs.names)
 from ..jobs.paths import same_pattern as _same_pattern  # noqa: F401
 from ..jobs.roto import RESERVED_NAMES, Prompt, RotoJob, RotoObject  # noqa: F401  (job classes live in inkpaint.jobs)
@@ -153,55 +159,6 @@ def build_keyframes(job: RotoJob, frames: list[int], size: tuple[int, int]) -> d
 
 # ----------------------------------------------------------------------------------------------------------------
 # Frames
-
-
-class SequenceSource:
-    """A colour-managed plate read on demand through OIIO, with a small LRU so neighbours aren't re-read.
-
-    Checks every frame against the first frame's resolution (names the frame on a mismatch).
-    """
-
-    def __init__(self, pattern: str, frames: list[int], color: ColorSettings, cache: int = 3) -> None:
-        self.seq = FrameSequence.parse(pattern, what="input")
-        self.frames = frames
-        self.frame_set = frozenset(frames)
-        self.color = color
-        self.size = image_size(self.seq.path(frames[0]), frames[0])
-        self._cache: dict[int, np.ndarray] = {}
-        self._order: list[int] = []
-        self._cap = cache
-
-    def path(self, frame: int) -> str:
-        return self.seq.path(frame)
-
-    def rgb(self, frame: int) -> np.ndarray:
-        if frame in self._cache:
-            return self._cache[frame]
-        img = read_rgb(self.seq.path(frame), self.color, frame=frame)
-        if (img.shape[1], img.shape[0]) != self.size:
-            raise FrameError(
-                f"resolution changes mid-sequence: {img.shape[1]}x{img.shape[0]}, but frame {self.frames[0]} is "
-                f"{self.size[0]}x{self.size[1]}",
-                frame=frame,
-                path=self.seq.path(frame),
-            )
-        self._cache[frame] = img
-        self._order.append(frame)
-        while len(self._order) > self._cap:
-            self._cache.pop(self._order.pop(0), None)
-        return img
-
-
-def check_sequence(source: SequenceSource, frames: list[int]) -> None:
-    """Open every frame's header before any work starts: unreadable files and size changes fail early."""
-    for f in frames:
-        size = image_size(source.path(f), f)
-        if size != source.size:
-            raise FrameError(
-                f"resolution changes mid-sequence: {size[0]}x{size[1]}, but frame {frames[0]} is {source.size[0]}x{source.size[1]}",
-                frame=f,
-                path=source.path(f),
-            )
 
 
 def resolve_overlaps(logits: dict[str, np.ndarray], names: list[str], shape: tuple[int, int]) -> dict[str, np.ndarray]:
@@ -709,48 +666,6 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     add_field_options(p, RotoJob, CLI_OUTLINE_OPTIONS)
     add_common_options(p)
     p.set_defaults(make_job=_job_from_args)
-
-
-def add_backend_options(p: argparse.ArgumentParser) -> None:
-    """Backend choice and tracking direction, shared by ``roto`` and ``cel`` (``--backend`` and ``--direction`` typed
-    and defaulted from :class:`RotoJob`'s fields; the rest become ``backend_options``)."""
-    add_field_options(p, RotoJob, [FieldOption("backend", default_help="", help="roto backend (default: classic, no weights)")])
-    p.add_argument("--model", help="model size for learned backends (tiny, small, base_plus, large)")
-    p.add_argument("--checkpoint", help="custom checkpoint for learned backends")
-    p.add_argument("--device", help="cuda, mps or cpu (default: best available)")
-    p.add_argument("--image-size", type=int, help="model input size in pixels for learned backends (a multiple of 32; "
-                   "default: the model's own, 1024 for SAM2)")
-    add_field_options(p, RotoJob, [FieldOption("direction")])
-
-
-def backend_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """``backend_options`` from ``--model``, ``--checkpoint`` (made absolute), ``--device`` and ``--image-size``."""
-    options: dict[str, Any] = {}
-    for key in ("model", "checkpoint", "device", "image_size"):
-        if getattr(args, key, None):
-            options[key] = os.path.abspath(args.checkpoint) if key == "checkpoint" else getattr(args, key)
-    return options
-
-
-def add_common_options(p: argparse.ArgumentParser) -> None:
-    """Options every frame-writing subcommand shares."""
-    p.add_argument("--colorspace", default="auto", help="input colour space (default auto: the file's own tag, else EXR/HDR "
-                   "in the config's scene_linear role, others sRGB)")
-    p.add_argument("--ocio", help="OCIO config path or ocio:// URI (default: $OCIO, else ocio://studio-config-latest)")
-    p.add_argument("--compression", default="zip", help="EXR compression (zip, piz, dwaa, ...)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing outputs of a different job")
-    p.add_argument("--data-window", choices=["tight", "full"], default="tight",
-                   help="EXR data window: tight = the characters' bounding box (default, as Nuke writes), full = every pixel (for readers that ignore data windows, e.g. Blender)")
-    p.add_argument("--save-job", metavar="JSON", help="write the job spec to this file (and still run it)")
-    p.add_argument("--dry-run", action="store_true", help="validate and print the job spec, don't run it")
-
-
-def common_settings(args: argparse.Namespace) -> tuple[ColorSettings, OutputSettings]:
-    return (
-        ColorSettings(input_colorspace=args.colorspace,
-                      ocio_config=os.path.abspath(args.ocio) if args.ocio and "://" not in args.ocio else args.ocio),
-        OutputSettings(compression=args.compression, overwrite=args.overwrite, data_window=args.data_window),
-    )
 
 
 def output_in_folder(plate: str, folder: str) -> str:

@@ -28,9 +28,9 @@ from ..io.sequence import FrameSequence, parse_frame_range
 from ..progress import RunContext
 from ..spec import ColorSettings, resolve_path
 from .base import FrameOutputs, JobResult, frame_limit, prefetch, run_frames, write_manifest, write_window_exr
-from .ink import MatteSource, PartLabels
+from .sources import MatteSource, PartLabels
 from .job_options import FieldOption, add_field_options, job_kwargs
-from .roto import add_common_options, common_settings
+from .cli_options import add_common_options, common_settings
 from ..jobs.shade import ShadeJob, check_tone_settings  # noqa: F401  (job class lives in inkpaint.jobs)
 
 log = logging.getLogger("inkpaint.shade")

@@ -28,7 +28,7 @@ from ..qc.contact_sheet import ContactSheet, part_tint, pick_frames, tint_parts
 
 if TYPE_CHECKING:
     from ..palette import Palette
-    from .ink import MatteSource
+    from .sources import MatteSource
     from .shade import PlateSource
 
 log = logging.getLogger("inkpaint.shade")
@@ -232,7 +232,7 @@ def write_tone_sheet(
     Returns:
         ``path``.
     """
-    from .ink import read_tone
+    from .sources import read_tone
 
     cols = ["plate", "parts", "tones"] + (["cel"] if cel_path is not None else [])
     sheet = ContactSheet(title, cols, cell_width=SHEET_CELL_WIDTH)
