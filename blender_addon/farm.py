@@ -7,11 +7,7 @@ bundle's ``template.yaml`` goes to ``openjd run`` (a local test) or ``deadline b
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import tempfile
-from typing import Any
 
 import bpy
 from bpy.props import IntProperty, StringProperty
@@ -19,40 +15,17 @@ from bpy.props import IntProperty, StringProperty
 from . import jobs
 from .operators import _ClipOperator
 from .props import addon_prefs
-from .worker_client import WorkerError, worker_command
+from .worker_client import WorkerError, save_farm_bundle, worker_command
 
 
-def farm_command(context: bpy.types.Context | None = None) -> list[str]:
-    """``inkpaint farm`` through the configured worker (``[py, -m, inkpaint.cli, worker]`` -> ``[..., farm]``)."""
+def farm_worker_command(context: bpy.types.Context | None = None) -> list[str]:
+    """The configured worker's command (``[py, -m, inkpaint.cli, worker]``), its executable made absolute; the shared
+    :func:`save_farm_bundle` turns it into ``inkpaint farm``."""
     prefs = addon_prefs(context)
     cmd = worker_command(getattr(prefs, "worker_executable", "") if prefs else "")
     if prefs is not None and prefs.worker_executable:
         cmd[0] = bpy.path.abspath(cmd[0])
-    if cmd[-1] != "worker":
-        raise WorkerError(f"cannot run 'inkpaint farm' through the worker command {cmd!r}")
-    return cmd[:-1] + ["farm"]
-
-
-def save_bundle(job: dict[str, Any], out_dir: str, cmd: list[str], chunk: int = 0) -> dict[str, Any]:
-    """Write ``job`` as ``out_dir/spec.json`` and run ``inkpaint farm bundle`` on it (``--env-venv`` when the worker
-    is a virtual environment's). Returns the engine's summary; raises RuntimeError with the engine's message."""
-    os.makedirs(out_dir, exist_ok=True)
-    spec = os.path.join(out_dir, "spec.json")
-    fd, tmp = tempfile.mkstemp(prefix=".spec.", suffix=".json", dir=out_dir)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(job, fh, indent=2)
-    os.replace(tmp, spec)
-    args = [*cmd, "bundle", spec, "--out", out_dir, "--validate"]
-    venv = os.path.dirname(os.path.dirname(cmd[0])) if os.path.isabs(cmd[0]) else ""
-    if venv and os.path.isfile(os.path.join(venv, "pyvenv.cfg")):
-        args += ["--env-venv", venv]
-    if chunk > 0:
-        args += ["--chunk", str(chunk)]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0:
-        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-        raise RuntimeError(f"farm bundle not written: {lines[-1] if lines else f'exit {proc.returncode}'}")
-    return dict(json.loads(proc.stdout))
+    return cmd
 
 
 class INKPAINT_OT_save_farm_bundle(_ClipOperator, bpy.types.Operator):
@@ -72,7 +45,7 @@ class INKPAINT_OT_save_farm_bundle(_ClipOperator, bpy.types.Operator):
         try:
             plan = jobs.build_roto(clip)
             out = bpy.path.abspath(self.directory) if self.directory else os.path.join(plan.work_dir, "farm-roto")
-            result = save_bundle(plan.job, out, farm_command(context), self.chunk)
+            result = save_farm_bundle(plan.job, out, farm_worker_command(context), chunk=self.chunk or None)
         except (jobs.JobBuildError, WorkerError, RuntimeError, OSError, ValueError) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
@@ -83,4 +56,4 @@ class INKPAINT_OT_save_farm_bundle(_ClipOperator, bpy.types.Operator):
 
 CLASSES = [INKPAINT_OT_save_farm_bundle]
 
-__all__ = ["CLASSES", "save_bundle", "farm_command"]
+__all__ = ["CLASSES", "farm_worker_command"]

@@ -23,6 +23,7 @@ WorkerCancelled = _client.WorkerCancelled
 outcome = _client.outcome
 run_sync = _client.run_sync
 iter_events = _client.iter_events
+save_farm_bundle = _client.save_farm_bundle
 
 
 class WorkerClient(_client.WorkerClient):

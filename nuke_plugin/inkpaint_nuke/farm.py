@@ -8,61 +8,28 @@ key>/``) unless a folder is given; ``template.yaml`` there goes to ``openjd run`
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import tempfile
 from typing import Any
 
 import nuke
 
 from . import knobs, pixels, roto_node, runner, shade_node
+from ._contract import client as _client
 from .settings import load_settings
 
 
-def farm_command(worker_command: list[str]) -> list[str]:
-    """``inkpaint farm`` from the worker's command (``[py, -m, inkpaint.cli, worker]`` -> ``[py, -m, inkpaint.cli, farm]``)."""
-    if not worker_command or worker_command[-1] != "worker":
-        raise runner.InkpaintNukeError(f"cannot run 'inkpaint farm' through the worker command {worker_command!r}")
-    return worker_command[:-1] + ["farm"]
-
-
-def environment_args(worker_command: list[str]) -> list[str]:
-    """``--env-venv <venv>`` when the worker is a virtual environment's Python or inkpaint (farm workers then use the
-    same venv path: shared storage), else nothing (``inkpaint`` on the farm's PATH)."""
-    exe = worker_command[0] if worker_command else ""
-    venv = os.path.dirname(os.path.dirname(os.path.abspath(exe))) if os.path.isabs(exe) else ""
-    return ["--env-venv", venv] if venv and os.path.isfile(os.path.join(venv, "pyvenv.cfg")) else []
-
-
 def save_bundle(job: dict[str, Any], out_dir: str, *, chunk: int | None = None, validate: bool = True) -> dict[str, Any]:
-    """Write ``job`` to ``out_dir/spec.json`` and run ``inkpaint farm bundle`` on it; returns the engine's summary
-    (``bundle``, ``template``, ``steps``, ``frames``, ``chunk``, ``notes``).
+    """Write ``job`` to ``out_dir/spec.json`` and run ``inkpaint farm bundle`` on it (the shared
+    :func:`inkpaint.jobs.client.save_farm_bundle`); returns the engine's summary (``bundle``, ``template``, ``steps``,
+    ``frames``, ``chunk``, ``notes``).
 
     Raises:
         InkpaintNukeError: the engine refused the job (its message, naming the field) or could not be started.
     """
-    settings = load_settings()
-    os.makedirs(out_dir, exist_ok=True)
-    spec = os.path.join(out_dir, "spec.json")
-    fd, tmp = tempfile.mkstemp(prefix=".spec.", suffix=".json", dir=out_dir)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(job, fh, indent=2)
-    os.replace(tmp, spec)
-    cmd = farm_command(settings.worker_command) + ["bundle", spec, "--out", out_dir]
-    cmd += environment_args(settings.worker_command)
-    if chunk is not None:
-        cmd += ["--chunk", str(chunk)]
-    if validate:
-        cmd.append("--validate")
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    except OSError as exc:
-        raise runner.InkpaintNukeError(f"cannot start {cmd[0]!r} to write the farm bundle: {exc}") from exc
-    if proc.returncode != 0:
-        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-        raise runner.InkpaintNukeError(f"farm bundle not written: {lines[-1] if lines else f'exit {proc.returncode}'}")
-    return dict(json.loads(proc.stdout))
+        return _client.save_farm_bundle(job, out_dir, load_settings().worker_command, chunk=chunk, validate=validate)
+    except _client.WorkerError as exc:
+        raise runner.InkpaintNukeError(str(exc)) from exc
 
 
 def save_node_bundle(node: nuke.Node, out_dir: str | None = None, chunk: int | None = None) -> dict[str, Any]:
@@ -88,4 +55,4 @@ def save_node_bundle(node: nuke.Node, out_dir: str | None = None, chunk: int | N
     return result
 
 
-__all__ = ["save_bundle", "save_node_bundle", "farm_command", "environment_args"]
+__all__ = ["save_bundle", "save_node_bundle"]

@@ -31,6 +31,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import warnings
 from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -136,6 +137,58 @@ def worker_environment(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]
     env.update(extra or {})
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+def farm_command(worker_cmd: List[str]) -> List[str]:
+    """``inkpaint farm`` through the worker's own command (``[py, -m, inkpaint.cli, worker]`` -> ``[..., farm]``).
+
+    Raises:
+        WorkerError: the worker command does not end in ``worker`` (a custom command line).
+    """
+    if not worker_cmd or worker_cmd[-1] != "worker":
+        raise WorkerError(f"cannot run 'inkpaint farm' through the worker command {worker_cmd!r}")
+    return list(worker_cmd[:-1]) + ["farm"]
+
+
+def farm_environment_args(worker_cmd: List[str]) -> List[str]:
+    """``--env-venv <venv>`` when the worker is a virtual environment's Python or inkpaint (farm workers then use the
+    same venv path: shared storage), else nothing (``inkpaint`` on the farm's PATH)."""
+    exe = worker_cmd[0] if worker_cmd else ""
+    venv = os.path.dirname(os.path.dirname(os.path.abspath(exe))) if os.path.isabs(exe) else ""
+    return ["--env-venv", venv] if venv and os.path.isfile(os.path.join(venv, "pyvenv.cfg")) else []
+
+
+def save_farm_bundle(job: Dict[str, Any], out_dir: str, worker_cmd: List[str], *, chunk: Optional[int] = None,
+                     validate: bool = True, timeout: float = 300.0) -> Dict[str, Any]:
+    """What both hosts' "Save farm bundle" does: write ``job`` as ``out_dir/spec.json`` (temp file + rename) and run
+    ``inkpaint farm bundle`` on it through the worker's executable (:func:`farm_command`, with
+    :func:`farm_environment_args`); ``chunk`` (when given) sets frames per render task, checked by the engine.
+
+    Returns:
+        The engine's summary (``bundle``, ``template``, ``steps``, ``frames``, ``chunk``, ``notes``).
+
+    Raises:
+        WorkerError: the engine could not be started, or it refused the job (its last stderr line, naming the field).
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    spec = os.path.join(out_dir, "spec.json")
+    fd, tmp = tempfile.mkstemp(prefix=".spec.", suffix=".json", dir=out_dir)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(job, fh, indent=2)
+    os.replace(tmp, spec)
+    cmd = farm_command(worker_cmd) + ["bundle", spec, "--out", out_dir] + farm_environment_args(worker_cmd)
+    if chunk is not None:
+        cmd += ["--chunk", str(chunk)]
+    if validate:
+        cmd.append("--validate")
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except OSError as exc:
+        raise WorkerError(f"cannot start {cmd[0]!r} to write the farm bundle: {exc}") from exc
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        raise WorkerError(f"farm bundle not written: {lines[-1] if lines else f'exit {proc.returncode}'}")
+    return dict(json.loads(proc.stdout))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -563,5 +616,5 @@ def shutdown_shared() -> None:
 __all__ = [
     "CRASHED", "TERMINAL_EVENTS", "WorkerError", "WorkerCrashed", "WorkerCancelled", "find_worker", "worker_command",
     "worker_environment", "Request", "WorkerClient", "error_text", "raise_for_event", "outcome", "iter_events",
-    "run_sync", "shared_client", "shutdown_shared",
+    "run_sync", "shared_client", "shutdown_shared", "farm_command", "farm_environment_args", "save_farm_bundle",
 ]
