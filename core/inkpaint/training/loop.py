@@ -41,6 +41,19 @@ LAST = "checkpoints/last.pt"
 BEST = "checkpoints/best.pt"
 
 
+def add_run_options(p: Any, *, data_help: str, epochs: int, seed: int, steps_per_epoch: int) -> None:
+    """The options every ``inkpaint train TASK`` has, with the task's defaults: ``--data``, ``--val-split``, ``--out``,
+    ``--epochs``, ``--seed``, ``--resume``, ``--steps-per-epoch`` and ``--threads`` (``p``: an argparse parser)."""
+    p.add_argument("--data", required=True, help=data_help)
+    p.add_argument("--val-split", default="0.15", help="held-out clips: a fraction (default 0.15) or comma-separated clip names")
+    p.add_argument("--out", required=True, help="run folder (log.jsonl, checkpoints/, packaged weights)")
+    p.add_argument("--epochs", type=int, default=epochs)
+    p.add_argument("--seed", type=int, default=seed)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.pt")
+    p.add_argument("--steps-per-epoch", type=int, default=steps_per_epoch)
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+
+
 def run_training(train: Callable[[Any], dict[str, Any]], args: Any, weights: Path) -> int:
     """The ``inkpaint train TASK`` handler every task shares: check torch and safetensors are importable (else a
     :class:`~inkpaint.errors.BackendError` with the install command), run ``train(args)`` and print what it packaged

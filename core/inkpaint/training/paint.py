@@ -34,6 +34,7 @@ import numpy as np
 from ..paint.matcher import (WEIGHTS, MatcherConfig, PairInputs, build_matcher, colour_probabilities, pair_inputs,
                              to_tensors)
 from .clips import ClipInfo, find_clips, read_map, split_clips
+from .loop import add_run_options
 
 log = logging.getLogger("inkpaint.training.paint")
 
@@ -249,19 +250,12 @@ def model_card_markdown(rec: dict[str, Any]) -> str:
 def add_cli(sub: argparse._SubParsersAction) -> None:
     """``inkpaint train paint``."""
     p = sub.add_parser("paint", help="train the learned inclusion matcher of the paint bucket (seed 002)")
-    p.add_argument("--data", required=True, help="folder of clips (line/, gt/, colorbook.yml per clip, any depth)")
-    p.add_argument("--val-split", default="0.15", help="held-out clips: a fraction (default 0.15) or comma-separated clip names")
-    p.add_argument("--out", required=True, help="run folder (log.jsonl, checkpoints/, packaged weights)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--seed", type=int, default=16)
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.pt")
-    p.add_argument("--steps-per-epoch", type=int, default=20)
+    add_run_options(p, data_help="folder of clips (line/, gt/, colorbook.yml per clip, any depth)", epochs=10, seed=16, steps_per_epoch=20)
     p.add_argument("--batch", type=int, default=2, help="frame pairs per step (default 2)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--width", type=int, default=24, help="CNN width (default 24)")
     p.add_argument("--dim", type=int, default=48, help="segment token size (default 48)")
     p.add_argument("--val-frame-step", type=int, default=3, help="validate on every Nth consecutive pair of the held-out clips")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     p.set_defaults(handler=_cmd_train)
 
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..cel.tonal_net import CLASS_NAMES, N_CLASSES, TonalNetConfig, build_tonal_unet, relative_lightness, tonal_features
 from .clips import ClipInfo, find_clips, load_clip, split_clips
+from .loop import add_run_options
 
 log = logging.getLogger("inkpaint.training.tonal")
 
@@ -301,13 +302,7 @@ def model_card_markdown(rec: dict[str, Any]) -> str:
 def add_cli(sub: argparse._SubParsersAction) -> None:
     """``inkpaint train tonal``."""
     p = sub.add_parser("tonal", help="train the five-class tonal segmenter (seed 003) on clips in the synth format")
-    p.add_argument("--data", required=True, help="folder of clips (plate/, tone/, parts/, label/ per clip, any depth)")
-    p.add_argument("--val-split", default="0.15", help="held-out clips: a fraction (default 0.15) or comma-separated clip names")
-    p.add_argument("--out", required=True, help="run folder (log.jsonl, checkpoints/, packaged weights)")
-    p.add_argument("--epochs", type=int, default=36)
-    p.add_argument("--seed", type=int, default=3)
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.pt")
-    p.add_argument("--steps-per-epoch", type=int, default=50)
+    add_run_options(p, data_help="folder of clips (plate/, tone/, parts/, label/ per clip, any depth)", epochs=36, seed=3, steps_per_epoch=50)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--crop", type=int, default=224, help="training crop size in px (default 224)")
     p.add_argument("--lr", type=float, default=2e-3)
@@ -316,7 +311,6 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
                    "boundaries; 6 = + lightness relative to the part's mean (default 6)")
     p.add_argument("--val-frame-step", type=int, default=3, help="validate on every Nth frame of the held-out clips")
     p.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cuda, cuda:N, mps, cpu")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     p.set_defaults(handler=_cmd_train)
 
 
