@@ -400,27 +400,27 @@ class WorkerClient:
         """Send a ``run`` or ``segment`` request; returns a handle to read its events (per-request mode)."""
         rid = self._new_id()
         req = Request(self, rid)
-        with self._lock:
-            self._requests[rid] = req
-            self._open.add(rid)
-        try:
-            self.send({**payload, "type": kind, "id": rid})
-        except WorkerError:
-            self._forget(rid)
-            raise
+        self._send_new(rid, kind, payload, req)
         return req
 
     def submit(self, kind: str, **payload: Any) -> str:
         """Send a ``run`` or ``segment`` request; returns its id (read its events with :meth:`poll`)."""
         rid = self._new_id()
+        self._send_new(rid, kind, payload, None)
+        return rid
+
+    def _send_new(self, rid: str, kind: str, payload: Dict[str, Any], req: Optional[Request]) -> None:
+        """Register request ``rid`` as open (with its handle in per-request mode) and send it; forgotten again if the
+        send fails."""
         with self._lock:
+            if req is not None:
+                self._requests[rid] = req
             self._open.add(rid)
         try:
             self.send({**payload, "type": kind, "id": rid})
         except WorkerError:
             self._forget(rid)
             raise
-        return rid
 
     def cancel(self, rid: str) -> None:
         """Ask the worker to cancel request ``rid`` (ignored when the worker is gone)."""
