@@ -19,9 +19,7 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -29,7 +27,7 @@ import numpy as np
 
 from ..cel.labels import region_edges
 from ..io.frames import read_image
-from .tones import load_synth_clip, synth_clips, synth_part_maps, write_synth_mattes
+from .tones import eval_folder, load_synth_clip, synth_clips, synth_part_maps, write_synth_mattes
 
 TOLERANCE = 2
 
@@ -91,15 +89,9 @@ def evaluate_ink(
     from ..ops.ink import run as run_ink
     from ..progress import RunContext
 
-    tmp: tempfile.TemporaryDirectory[str] | None = None
-    if work_dir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="inkpaint-eval-ink-")
-        root = Path(tmp.name)
-    else:
-        root = Path(work_dir)
     rows: dict[str, dict[str, float]] = {}
     base_rows: dict[str, dict[str, float]] = {}
-    try:
+    with eval_folder(work_dir, "inkpaint-eval-ink-") as root:
         for d in synth_clips(data_dir, clips):
             clip = load_synth_clip(d)
             mattes = str(root / d.name / "mattes" / "parts.####.exr")
@@ -119,9 +111,6 @@ def evaluate_ink(
             rows[d.name] = dict(zip(("precision", "recall", "f"), np.mean(ours, axis=0).tolist()))
             if baseline:
                 base_rows[d.name] = dict(zip(("precision", "recall", "f"), np.mean(base, axis=0).tolist()))
-    finally:
-        if tmp:
-            tmp.cleanup()
 
     def mean(r: dict[str, dict[str, float]]) -> dict[str, float]:
         return {k: float(np.mean([v[k] for v in r.values()])) for k in ("precision", "recall", "f")}

@@ -18,12 +18,13 @@ CLI::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,16 @@ def load_synth_clip(clip_dir: str | os.PathLike[str]) -> SynthClip:
     meta = json.loads((d / "meta.json").read_text())
     vocab = {int(k): str(v) for k, v in json.loads((d / "parts.json").read_text()).items()}
     return SynthClip(d.name, plate, parts, label, tone, meta, vocab, d)
+
+
+@contextlib.contextmanager
+def eval_folder(work_dir: str | os.PathLike[str] | None, prefix: str) -> Iterator[Path]:
+    """Where an evaluation writes its outputs: ``work_dir`` (kept), else a temporary folder removed afterwards."""
+    if work_dir is not None:
+        yield Path(work_dir)
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        yield Path(tmp)
 
 
 def synth_clips(data_dir: str | os.PathLike[str], names: Sequence[str] | None = None) -> list[Path]:
@@ -330,13 +341,7 @@ def evaluate_shade(
 
     ours = ShadeScores(f"inkpaint shade (tones={tones}, fitted once per shot)" if method == "classic" else f"inkpaint shade --method learned (tones={tones}, tonal U-Net)", {})
     base = ShadeScores("per-frame cv2.kmeans(k=2) on L* per part (seed 000)", {})
-    tmp: tempfile.TemporaryDirectory[str] | None = None
-    if work_dir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="inkpaint-eval-shade-")
-        root = Path(tmp.name)
-    else:
-        root = Path(work_dir)
-    try:
+    with eval_folder(work_dir, "inkpaint-eval-shade-") as root:
         for d in synth_clips(data_dir, clips):
             clip = load_synth_clip(d)
             mattes = str(root / d.name / "mattes" / "parts.####.exr")
@@ -358,9 +363,6 @@ def evaluate_shade(
             if baseline:
                 km = np.stack([kmeans_per_frame(clip.plate[f], clip.parts[f] * (clip.label[f] > 0)) for f in clip.frames])
                 base.clips[d.name] = _clip_row(score_clip(km, clip), True)
-    finally:
-        if tmp:
-            tmp.cleanup()
     return [ours, base] if baseline else [ours]
 
 
