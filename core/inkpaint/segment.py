@@ -13,6 +13,7 @@ from .backends.base import Keyframe
 from .errors import SpecError
 from .io.frames import read_rgb, write_exr
 from .io.sequence import FrameSequence
+from .jobs.names import check_unique_names
 from .spec import ColorSettings, decode
 
 
@@ -60,11 +61,7 @@ class SegmentRequest:
         req = decode(cls, body, "")
         if not req.objects:
             raise SpecError("objects", "no objects to segment")
-        seen: dict[str, int] = {}
-        for i, obj in enumerate(req.objects):
-            if obj.name in seen:
-                raise SpecError(f"objects[{i}].name", f"duplicate object name {obj.name!r} (also objects[{seen[obj.name]}])")
-            seen[obj.name] = i
+        check_unique_names(req.objects)
         return req
 
     def image_path(self) -> str:

@@ -13,7 +13,7 @@ so it must be a safe channel name in all three:
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Any, Iterable, Optional
 
 from .errors import SpecError
 
@@ -53,4 +53,13 @@ def check_name(name: str, field: str = "name") -> None:
         raise SpecError(field, problem)
 
 
-__all__ = ["MAX_NAME_LENGTH", "NAME_PATTERN", "NAME_RX", "RESERVED_NAMES", "name_problem", "check_name"]
+def check_unique_names(objects: Iterable[Any], field: str = "objects") -> None:
+    """Refuse two objects (anything with a ``name``) of the same name, naming both places (``objects[3].name``)."""
+    seen: dict = {}
+    for i, obj in enumerate(objects):
+        if obj.name in seen:
+            raise SpecError(f"{field}[{i}].name", f"duplicate object name {obj.name!r} (also {field}[{seen[obj.name]}])")
+        seen[obj.name] = i
+
+
+__all__ = ["MAX_NAME_LENGTH", "NAME_PATTERN", "NAME_RX", "RESERVED_NAMES", "name_problem", "check_name", "check_unique_names"]

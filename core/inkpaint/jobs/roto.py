@@ -8,7 +8,7 @@ from typing import Any, Literal, Optional
 
 from .errors import SpecError
 from .frames import FrameSequence, parse_frame_range
-from .names import RESERVED_NAMES, check_name
+from .names import RESERVED_NAMES, check_name, check_unique_names
 from .paths import same_pattern as _same_pattern
 from .spec import ColorSettings, JobSpec, OutputSettings
 
@@ -119,11 +119,7 @@ class RotoJob(JobSpec):
     def validate(self) -> None:
         if not self.objects:
             raise SpecError("objects", "no objects; give at least one named object with prompts")
-        seen: dict[str, int] = {}
-        for i, obj in enumerate(self.objects):
-            if obj.name in seen:
-                raise SpecError(f"objects[{i}].name", f"duplicate object name {obj.name!r} (also objects[{seen[obj.name]}])")
-            seen[obj.name] = i
+        check_unique_names(self.objects)
         FrameSequence.parse(self.input, what="input")
         out_seq = FrameSequence.parse(self.output, what="output")
         if not out_seq.suffix.lower().endswith(".exr"):
