@@ -10,6 +10,7 @@ import os
 import pytest
 
 from inkpaint.jobs.ink import InkJob
+from inkpaint.jobs.paint import TINY_SEGMENT, PaintJob, PaintKey
 from inkpaint.ops import ink
 from inkpaint.ops.base import split_names
 from inkpaint.ops.job_options import FieldOption, add_field_options, field_docs, job_kwargs
@@ -323,3 +324,82 @@ def test_roto_options_parse_as_the_hand_written_parser_did(argv: list[str], tmp_
         old.backend, old.direction, ["cat", "dog"] if old.objects else ["dog", "cat"])
     assert job.backend_options == ({"model": "tiny", "checkpoint": os.path.abspath("c.pt"), "device": "cpu", "image_size": 512}
                                    if old.model else {})
+
+
+def _old_paint_parser() -> argparse.ArgumentParser:
+    """`inkpaint paint` as written by hand before the options came from PaintJob's fields (common options: the same
+    function as before)."""
+    from inkpaint.ops.cli_options import add_common_options
+
+    p = argparse.ArgumentParser()
+    p.add_argument("input")
+    p.add_argument("--out", required=True)
+    p.add_argument("--key", action="append", default=[], metavar="FRAME=FILE")
+    p.add_argument("--click", action="append", default=[], metavar="FRAME:X,Y=COLOUR")
+    p.add_argument("--palette")
+    p.add_argument("--direction", choices=["forward", "backward", "nearest"], default="nearest")
+    p.add_argument("--frames")
+    p.add_argument("--max-gap", type=int, default=0)
+    p.add_argument("--speck-size", type=int, default=0)
+    p.add_argument("--line-threshold", type=float, default=0.5)
+    p.add_argument("--confidence", type=float, default=0.5)
+    p.add_argument("--line-shading", type=float, default=3.0)
+    p.add_argument("--tiny-segments", type=int, default=TINY_SEGMENT)
+    p.add_argument("--method", choices=["auto", "learned", "classic"], default="auto")
+    p.add_argument("--composite-lines", action="store_true")
+    p.add_argument("--no-qc", action="store_true")
+    add_common_options(p)
+    return p
+
+
+def _old_paint_job(args: argparse.Namespace) -> PaintJob:
+    """The old `_job_from_args` field mapping (keys left to the shared key/click parsing)."""
+    return PaintJob(
+        input=os.path.abspath(args.input), output=os.path.abspath(args.out), keys=[PaintKey(0, image="k")],
+        palette=os.path.abspath(args.palette) if args.palette else None, direction=args.direction, frames=args.frames,
+        max_gap=args.max_gap, speck_size=args.speck_size, line_threshold=args.line_threshold, confidence=args.confidence,
+        line_shading=args.line_shading, tiny_segments=args.tiny_segments, method=args.method,
+        composite_lines=args.composite_lines, qc_output="" if args.no_qc else None, output_options=OutputSettings())
+
+
+@pytest.mark.parametrize("argv", [
+    ["line/####.png", "--out", "paint/####.png", "--key", "0=k0.png"],
+    ["/a/line.####.png", "--out", "fill.####.exr", "--key", "0=k0.png", "--key", "4=k4.segments.json", "--click",
+     "2:10,20=skin/shadow", "--palette", "pal.yml", "--direction", "forward", "--frames", "0-8", "--max-gap", "3",
+     "--speck-size", "12", "--line-threshold", "0.25", "--confidence", "0.6", "--line-shading", "0", "--tiny-segments",
+     "0", "--method", "classic", "--composite-lines", "--no-qc", "--overwrite"],
+])
+def test_paint_options_parse_as_the_hand_written_parser_did(argv: list[str]) -> None:
+    from inkpaint.ops import paint
+
+    sub = argparse.ArgumentParser().add_subparsers()
+    paint.add_cli(sub)
+    new = sub.choices["paint"]
+    got = vars(new.parse_args(argv))
+    assert got.pop("make_job") is paint._job_from_args
+    old_args = _old_paint_parser().parse_args(argv)
+    assert got == vars(old_args)  # same dests, types and defaults
+    with pytest.raises(SystemExit):
+        new.parse_args([*argv, "--method", "magic"])  # Literal field: choices
+    with pytest.raises(SystemExit):
+        new.parse_args([*argv, "--max-gap", "1.5"])  # int field
+    job = paint._job_from_args(new.parse_args(argv))
+    want = _old_paint_job(old_args)
+    want.keys = job.keys  # --key/--click stay hand-parsed (same code as before)
+    assert dataclasses.asdict(job) == dataclasses.asdict(dataclasses.replace(want, output_options=job.output_options))
+    assert [(k.frame, k.image, k.segments_json, k.clicks) for k in job.keys] == (
+        [(0, os.path.abspath("k0.png"), None, None)] if len(argv) == 5 else
+        [(0, os.path.abspath("k0.png"), None, None), (2, None, None, [[10.0, 20.0, "skin/shadow"]]),
+         (4, None, os.path.abspath("k4.segments.json"), None)])
+
+
+def test_paint_help_keeps_the_old_texts() -> None:
+    from inkpaint.ops import paint
+
+    sub = argparse.ArgumentParser().add_subparsers()
+    paint.add_cli(sub)
+    text = " ".join(sub.choices["paint"].format_help().split())
+    for phrase in ("close line gaps up to this many px (default 0 = off)", "ink threshold 0..1 (default 0.5)",
+                   "0 = off (default 3)", "0 = off (default 10)", "draw the line layer over the fill in --out",
+                   "{forward,backward,nearest}", "{auto,learned,classic}", "don't write QC overlays"):
+        assert phrase in text, phrase

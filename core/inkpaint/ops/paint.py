@@ -43,7 +43,7 @@ from ..io.frames import read_attributes, read_image, write_exr, write_png
 from ..io.sequence import FrameSequence, format_frame_range
 from ..palette import load_palette
 from ..paint.colours import BACKGROUND, ColourTable, KeyColours, colours_from_clicks, colours_from_image, colours_from_json
-from ..paint.propagate import (METHOD_KEY, METHOD_LINES, METHOD_NAMES, METHOD_NONE, METHOD_SECOND, TINY_SEGMENT,
+from ..paint.propagate import (METHOD_KEY, METHOD_LINES, METHOD_NAMES, METHOD_NONE, METHOD_SECOND,
                                FrameColours, tiny_rule_agreement, tiny_rule_holds)
 from ..paint.shading import ToneModel, shade_from_lines
 from ..paint.segments import LINE_BLACK, Segmentation, segment_lines
@@ -51,6 +51,7 @@ from ..progress import RunContext
 from ..spec import resolve_path
 from ..io.verify import frame_is_complete
 from .base import JOB_HASH_KEY, JobResult, WriteQueue, frame_limit, lock_outputs, write_manifest
+from .job_options import FieldOption, add_field_options, job_kwargs
 from ..jobs.paint import PaintJob, PaintKey  # noqa: F401  (job classes live in inkpaint.jobs)
 
 log = logging.getLogger("inkpaint.paint")
@@ -730,32 +731,39 @@ def run(job: PaintJob, ctx: RunContext) -> JobResult:
 # CLI
 
 
+CLI_INPUT = [
+    FieldOption("input", positional=True, path=True, help="line-art pattern, e.g. 'line/####.png'"),
+    FieldOption("output", flag="--out", path=True, help="RGBA fill pattern, e.g. 'paint/####.png' (or .exr)"),
+]
+CLI_OPTIONS = [
+    FieldOption("palette", path=True, help="colour design sheet (inkpaint YAML or BasicPBC colorbook.yml)"),
+    FieldOption("direction"),
+    FieldOption("frames", help="frame range (default: every line frame on disk)"),
+    FieldOption("max_gap", default_help="0 = off", help="close line gaps up to this many px"),
+    FieldOption("speck_size", default_help="0 = off", help="merge segments up to this many px"),
+    FieldOption("line_threshold", help="ink threshold 0..1"),
+    FieldOption("confidence", help="leave segments under this vote share unpainted"),
+    FieldOption("line_shading", help="with --palette: weight of the blue/red colour-line rule (shadow/highlight); 0 = off"),
+    FieldOption("tiny_segments", help="segments up to this many px follow the segment at their corner where the keyframe "
+                                      "shows that holds for this line art; 0 = off"),
+    FieldOption("method", help="learned inclusion matcher (needs torch + shipped weights), classic flow voting, or auto "
+                               "(learned when available, else classic; the log says which and why)"),
+    FieldOption("composite_lines", help="draw the line layer over the fill in --out"),
+]
+"""The ``inkpaint paint`` options taken from :class:`PaintJob`'s fields (see :mod:`inkpaint.ops.job_options`); the
+keyframes (``--key``, ``--click``), ``--no-qc`` and the common options are added around them."""
+
+
 def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from .cli_options import add_common_options
 
     p = sub.add_parser("paint", help="paint-bucket a line-art sequence from keyframes (segments + propagation)")
-    p.add_argument("input", help="line-art pattern, e.g. 'line/####.png'")
-    p.add_argument("--out", required=True, help="RGBA fill pattern, e.g. 'paint/####.png' (or .exr)")
+    add_field_options(p, PaintJob, CLI_INPUT)
     p.add_argument("--key", action="append", default=[], metavar="FRAME=FILE",
                    help="keyframe colours: a painted image, or a .json segment->colour file (repeatable)")
     p.add_argument("--click", action="append", default=[], metavar="FRAME:X,Y=COLOUR",
                    help="paint click: segment under pixel X,Y of FRAME takes COLOUR (palette index, part/tone, part, #rrggbb)")
-    p.add_argument("--palette", help="colour design sheet (inkpaint YAML or BasicPBC colorbook.yml)")
-    p.add_argument("--direction", choices=["forward", "backward", "nearest"], default="nearest")
-    p.add_argument("--frames", help="frame range (default: every line frame on disk)")
-    p.add_argument("--max-gap", type=int, default=0, help="close line gaps up to this many px (default 0 = off)")
-    p.add_argument("--speck-size", type=int, default=0, help="merge segments up to this many px (default 0 = off)")
-    p.add_argument("--line-threshold", type=float, default=0.5, help="ink threshold 0..1 (default 0.5)")
-    p.add_argument("--confidence", type=float, default=0.5, help="leave segments under this vote share unpainted (default 0.5)")
-    p.add_argument("--line-shading", type=float, default=3.0,
-                   help="with --palette: weight of the blue/red colour-line rule (shadow/highlight); 0 = off (default 3)")
-    p.add_argument("--tiny-segments", type=int, default=TINY_SEGMENT,
-                   help=f"segments up to this many px follow the segment at their corner where the keyframe shows that "
-                        f"holds for this line art; 0 = off (default {TINY_SEGMENT})")
-    p.add_argument("--method", choices=["auto", "learned", "classic"], default="auto",
-                   help="learned inclusion matcher (needs torch + shipped weights), classic flow voting, or auto "
-                        "(learned when available, else classic; the log says which and why)")
-    p.add_argument("--composite-lines", action="store_true", help="draw the line layer over the fill in --out")
+    add_field_options(p, PaintJob, CLI_OPTIONS)
     p.add_argument("--no-qc", action="store_true", help="don't write QC overlays")
     add_common_options(p)
     p.set_defaults(make_job=_job_from_args)
@@ -792,20 +800,8 @@ def _job_from_args(args: argparse.Namespace) -> PaintJob:
         k = keys.setdefault(frame, PaintKey(frame))
         k.clicks = (k.clicks or []) + [[x, y, int(colour) if colour.isdigit() else colour]]
     job = PaintJob(
-        input=os.path.abspath(args.input),
-        output=os.path.abspath(args.out),
+        **job_kwargs(args, PaintJob, CLI_INPUT + CLI_OPTIONS),
         keys=[keys[f] for f in sorted(keys)],
-        palette=os.path.abspath(args.palette) if args.palette else None,
-        direction=args.direction,
-        frames=args.frames,
-        max_gap=args.max_gap,
-        speck_size=args.speck_size,
-        line_threshold=args.line_threshold,
-        confidence=args.confidence,
-        line_shading=args.line_shading,
-        tiny_segments=args.tiny_segments,
-        method=args.method,
-        composite_lines=args.composite_lines,
         qc_output="" if args.no_qc else None,
         output_options=output,
     )
