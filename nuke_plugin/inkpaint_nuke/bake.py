@@ -5,7 +5,8 @@ every frame of the range; the Roto node is connected to the plate (the roto node
 Holes are baked too: every hole outline of an object, followed frame to frame the same way, becomes a shape
 ``<object>_hole`` (``_hole_2`` ...) placed after the object's islands with its blending mode set to minus
 (``Shape.getAttributes()`` -> ``AnimAttributes.kBlendingModeAttribute``), so it cuts the islands under it. That is
-checked only against the fake nuke (see docs/nuke.md: the integer for "minus" is not in Foundry's reference). A Roto shape has the same number of control points on every key, while the engine's
+checked only against the fake nuke (see docs/nuke.md and :data:`HOLE_BLENDING_MODE`: the integer for "minus" comes
+from a third-party exporter that reads real shapes, not from Foundry's reference). A Roto shape has the same number of control points on every key, while the engine's
 outlines change length from frame to frame, so each frame's outline is resampled to a fixed count by arc length and its starting point rotated to
 sit nearest the previous frame's, which keeps the points from swimming round the shape. Tangents are Catmull-Rom
 (a smooth spline through the points). Frames where the object is absent hide the shape.
@@ -30,12 +31,15 @@ from .runner import InkpaintNukeError
 
 Point = tuple[float, float]
 
-HOLE_BLENDING_MODE = 8
-"""Value written to a hole shape's ``kBlendingModeAttribute`` for Nuke's "minus" blending mode. Foundry's Python
-reference (nuke.curvelib.AnimAttributes, Nuke 16.0v4) names the attribute but not the enum values; 8 is minus's
-0-based place in the Roto blending modes listed alphabetically (color-burn, color-dodge, difference, exclusion,
-from, hard-light, max, min, minus, ...): an ASSUMPTION to check in a real Nuke (docs/nuke.md, "verified against the
-fake only")."""
+HOLE_BLENDING_MODE = 12
+"""Value written to a hole shape's ``kBlendingModeAttribute`` for Nuke's subtracting ("minus") blending mode.
+
+Foundry's Python reference (nuke.curvelib.AnimAttributes, Nuke 16.0v4) names the attribute but not its values. The
+evidence for 12: the public Nuke-to-Silhouette shape exporter magnoborgo/NukeFXSExporter (NukeFXSExporter.py) reads
+real Roto shapes' ``getAttributes().getValue(0, 'bm')`` and maps ``{0: "Add", 12: "Subtract", 13: "Difference",
+4: "Max", 5: "Inside"}`` onto Silhouette's modes, so Nuke's subtracting mode reads 12 and a default (over) shape 0.
+(That also rules out an alphabetical enum, where over would not be 0.) Not yet checked in a running Nuke
+(docs/nuke.md, "verified against the fake only")."""
 
 
 def read_outlines(pattern: str, frames: tuple[int, int]) -> tuple[dict[int, dict[str, Any]], int]:

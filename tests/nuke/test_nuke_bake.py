@@ -60,8 +60,9 @@ def test_bake_keys_every_frame_with_y_flipped(fake: object, tmp_path: Path) -> N
     assert [shapes["ball_hole"].getVisible(f) for f in (1, 2, 3)] == [True, False, False]
     attrs = shapes["ball_hole"].getAttributes()
     assert attrs.getValue(1, attrs.kBlendingModeAttribute) == bake.HOLE_BLENDING_MODE
-    with pytest.raises(KeyError):
-        shapes["ball"].getAttributes().getValue(1, attrs.kBlendingModeAttribute)  # islands keep the default (over)
+    assert bake.HOLE_BLENDING_MODE == 12  # "Subtract" in magnoborgo/NukeFXSExporter's map of real shapes' bm values
+    for name in ("ball", "ball_2", "prop"):  # islands keep the default (over, 0)
+        assert shapes[name].getAttributes().getValue(1, attrs.kBlendingModeAttribute) == 0
     assert [shapes["ball_2"].getVisible(f) for f in (1, 2, 3)] == [False, True, False]
     ball = shapes["ball"]
     assert isinstance(ball, rp.Shape) and len(ball) == 16  # resampled to a fixed count
@@ -152,10 +153,7 @@ def test_bake_cuts_holes_out_of_islands(fake: object, tmp_path: Path) -> None:
         for shape in layer:  # top-left rows from Nuke's bottom-left y
             pts = np.array([[cp.center.getPosition(f).x, h - cp.center.getPosition(f).y] for cp in shape], np.float32)
             attrs = shape.getAttributes()
-            try:
-                minus = attrs.getValue(f, attrs.kBlendingModeAttribute) == bake.HOLE_BLENDING_MODE
-            except KeyError:
-                minus = False
+            minus = attrs.getValue(f, attrs.kBlendingModeAttribute) == bake.HOLE_BLENDING_MODE
             cv2.fillPoly(canvas, [np.round(pts).astype(np.int32)], 0 if minus else 1)
         want = np.zeros_like(canvas)
         want[20:80, 30 + dx : 90 + dx] = 1

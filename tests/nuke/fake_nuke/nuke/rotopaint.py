@@ -130,14 +130,16 @@ class AnimAttributes:
     The fake keeps constant values and keys per name and implements ``set(name, value)``, ``set(time, name,
     value)`` and ``getValue(time, name)`` as documented. Only the two constants the plug-in uses are defined; their
     string values here are the fake's own (the plug-in always uses the constants, never the strings). The fake does
-    not render Roto nodes, so a blending mode is recorded, not composited.
+    not render Roto nodes, so a blending mode is recorded, not composited. A new shape reads blending mode 0 (over)
+    and inverted 0, as real shapes do (the default-mode value 0 is the one magnoborgo/NukeFXSExporter reads from
+    real shapes' ``bm``).
     """
 
     kBlendingModeAttribute = "bm"
     kInvertedAttribute = "inv"
 
     def __init__(self) -> None:
-        self._const: dict[str, float] = {}
+        self._const: dict[str, float] = {self.kBlendingModeAttribute: 0.0, self.kInvertedAttribute: 0.0}
         self._keys: dict[str, dict[float, float]] = {}
 
     def set(self, *args: Any) -> None:
