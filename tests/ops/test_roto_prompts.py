@@ -48,6 +48,25 @@ def test_prompts_file_errors_name_the_file_and_field(tmp_path: Path) -> None:
         load_prompts(tmp_path / "list.json")
 
 
+def test_duplicate_names_use_the_shared_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """load_prompts refuses duplicate names through inkpaint.jobs.names.check_unique_names (the rule RotoJob.validate
+    and the worker use), with the file named in the field."""
+    from inkpaint.jobs import names
+    from inkpaint.ops import roto
+
+    objs = [{"name": n, "prompts": [{"frame": 0, "box": [1, 2, 3, 4]}]} for n in ("cat", "dog", "cat")]
+    p = _write_prompts(tmp_path / "dup.json", objs)
+    with pytest.raises(SpecError) as info:
+        load_prompts(p)
+    with pytest.raises(SpecError) as shared:
+        names.check_unique_names([RotoObject(o["name"], []) for o in objs], "objects")
+    assert info.value.field == f"{p}: {shared.value.field}" == f"{p}: objects[2].name"
+    assert info.value.message == shared.value.message == "duplicate object name 'cat' (also objects[0])"
+    calls: list[str] = []
+    monkeypatch.setattr(roto, "check_unique_names", lambda objects, field: calls.append(field))
+    assert [o.name for o in load_prompts(p)] == ["cat", "dog", "cat"] and calls == ["objects"]  # the check is the shared one
+
+
 def test_selecting_objects_by_name(tmp_path: Path) -> None:
     p = _write_prompts(tmp_path / "p.json", [{"name": n, "prompts": [{"frame": 0, "box": [1, 2, 3, 4]}]} for n in ("x", "y", "z")])
     assert [o.name for o in load_prompts(p, ["z", "x"])] == ["z", "x"]

@@ -41,6 +41,7 @@ from .cli_options import common_settings as common_settings
 from .sources import SequenceSource as SequenceSource  # moved to .sources; re-exported
 from .sources import check_sequence as check_sequence
 from ..jobs.names import NAME_RX as _NAME_RX  # noqa: F401  (moved to inkpaint.jobs.names)
+from ..jobs.names import check_unique_names
 from ..jobs.paths import same_pattern as _same_pattern  # noqa: F401
 from ..jobs.roto import RESERVED_NAMES, Prompt, RotoJob, RotoObject  # noqa: F401  (job classes live in inkpaint.jobs)
 from ..qc.contact_sheet import ContactSheet, SheetRow, pick_frames, tint_parts
@@ -77,13 +78,11 @@ def load_prompts(path: str | os.PathLike[str], only: list[str] | None = None) ->
         raise SpecError("--prompts", f"'{p}' must be an object with an \"objects\" list")
     try:
         objects = decode(list[RotoObject], data["objects"], "objects")
+        check_unique_names(objects, "objects")
     except SpecError as exc:
         raise SpecError(f"{p}: {exc.field}", exc.message) from None
-    seen: dict[str, int] = {}
-    for i, obj in enumerate(objects):
-        if obj.name in seen:
-            raise SpecError(f"{p}: objects[{i}].name", f"duplicate object name {obj.name!r} (also objects[{seen[obj.name]}])")
-        seen[obj.name] = i
+    seen = {obj.name: i for i, obj in enumerate(objects)}
+    for obj in objects:
         for pr in obj.prompts:
             if pr.mask and not os.path.isabs(os.path.expanduser(pr.mask)):
                 pr.mask = str((p.resolve().parent / pr.mask))
