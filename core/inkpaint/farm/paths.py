@@ -24,8 +24,8 @@ import os
 from typing import Any
 
 INPUT_FIELDS = ("input", "mattes", "tones", "ink", "palette", "over", "model", "ocio_config", "image", "mask",
-                "segments_json", "checkpoint")
-"""Spec fields (at any depth) naming files the job reads."""
+                "segments_json", "checkpoint", "line")
+"""Spec fields (at any depth) naming files the job reads (``line``: a paint reference's line art)."""
 OUTPUT_FIELDS = ("output", "out_dir", "contours_output", "lines_output", "labels_output", "segments_output", "qc_output")
 """Spec fields naming what the job writes."""
 PATH_FIELDS = INPUT_FIELDS + OUTPUT_FIELDS

@@ -33,13 +33,30 @@ class PaintKey:
 
 
 @dataclasses.dataclass
+class PaintRef:
+    """A coloured reference of the character in any pose (a design-sheet view or any painted frame); reference mode,
+    :mod:`inkpaint.paint.reference`.
+
+    Attributes:
+        image: the coloured reference (RGB/RGBA, any size: it is scaled and shifted onto each frame's character).
+        line: its line art, the same size as ``image``; ``None`` derives it from the image (dark pixels and colour
+            edges, :func:`inkpaint.paint.reference.derive_line_art`).
+    """
+
+    image: str
+    line: str | None = None
+
+
+@dataclasses.dataclass
 class PaintJob(JobSpec):
     """Paint a line-art sequence from keyframes.
 
     Attributes:
         input: line-art frame pattern (PNG/TIFF/EXR; RGB, greyscale, RGBA or alpha-only; 8/16-bit).
         output: RGBA fill pattern (``.png`` or ``.exr``).
-        keys: the keyframes (at least one).
+        keys: the keyframes (at least one, unless ``refs`` are given).
+        refs: coloured references of the character in any pose (reference mode): every frame takes colours from
+            them and from its painted neighbour; several references (front/back/side views) combine.
         palette: colour design sheet (inkpaint YAML or BasicPBC colorbook); keyframe colours snap to it.
         direction: ``forward`` / ``backward`` from each keyframe, or from the ``nearest`` one.
         frames: frame range; ``None`` = every line frame on disk.
@@ -69,6 +86,7 @@ class PaintJob(JobSpec):
     input: str
     output: str
     keys: list[PaintKey]
+    refs: list[PaintRef] = dataclasses.field(default_factory=list)
     palette: str | None = None
     direction: Literal["forward", "backward", "nearest"] = "nearest"
     frames: str | None = None
@@ -93,8 +111,14 @@ class PaintJob(JobSpec):
             raise SpecError("output", f"'{self.output}' must end in .png or .exr (RGBA fill)")
         if os.path.abspath(self.output) == os.path.abspath(self.input):
             raise SpecError("output", f"'{self.output}' is the line-art pattern; the fill would replace the line art")
-        if not self.keys:
-            raise SpecError("keys", "no keyframes; give at least one (--key FRAME=image.png or --click)")
+        if not self.keys and not self.refs:
+            raise SpecError("keys", "no keyframes and no references; give at least one (--key FRAME=image.png, "
+                                    "--click or --ref REF_IMAGE[=REF_LINE])")
+        for i, r in enumerate(self.refs):
+            if not isinstance(r.image, str) or not r.image:
+                raise SpecError(f"refs[{i}].image", "must name the coloured reference image")
+            if r.line is not None and (not isinstance(r.line, str) or not r.line):
+                raise SpecError(f"refs[{i}].line", "must name the reference's line art, or be null to derive it")
         for i, k in enumerate(self.keys):
             if k.image is None and not k.clicks and k.segments_json is None:
                 raise SpecError(f"keys[{i}]", "gives no colours; set image, clicks or segments_json")
@@ -126,6 +150,14 @@ class PaintJob(JobSpec):
             if v:
                 FrameSequence.parse(v, what=name)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form; ``refs`` only when there are references, so keyframe-only specs (and their job hashes and
+        frame provenance) read as they did before reference mode."""
+        body = super().to_dict()
+        if not body.get("refs"):
+            body.pop("refs", None)
+        return body
+
     def side_pattern(self, name: str) -> str | None:
         """The pattern of a side output (``None`` when turned off)."""
         v = getattr(self, f"{name}_output")
@@ -140,4 +172,4 @@ class PaintJob(JobSpec):
 
 JOB = PaintJob
 
-__all__ = ["TINY_SEGMENT", "PaintKey", "PaintJob"]
+__all__ = ["TINY_SEGMENT", "PaintKey", "PaintRef", "PaintJob"]

@@ -45,6 +45,7 @@ from ..palette import load_palette
 from ..paint.colours import BACKGROUND, ColourTable, KeyColours, colours_from_clicks, colours_from_image, colours_from_json
 from ..paint.propagate import (METHOD_KEY, METHOD_LINES, METHOD_NAMES, METHOD_NONE, METHOD_SECOND,
                                FrameColours, tiny_rule_agreement, tiny_rule_holds)
+from ..paint.reference import ReferenceSet, merge_neighbour, parse_ref
 from ..paint.shading import ToneModel, shade_from_lines
 from ..paint.segments import LINE_BLACK, Segmentation, segment_lines
 from ..progress import RunContext
@@ -52,7 +53,7 @@ from ..spec import resolve_path
 from ..io.verify import frame_is_complete
 from .base import JOB_HASH_KEY, JobResult, WriteQueue, frame_limit, lock_outputs, write_manifest
 from .job_options import FieldOption, add_field_options, job_kwargs
-from ..jobs.paint import PaintJob, PaintKey  # noqa: F401  (job classes live in inkpaint.jobs)
+from ..jobs.paint import PaintJob, PaintKey, PaintRef  # noqa: F401  (job classes live in inkpaint.jobs)
 
 log = logging.getLogger("inkpaint.paint")
 
@@ -321,6 +322,7 @@ class PaintPlan:
     tones: ToneModel | None
     method: Any
     provenance: dict[int, str]
+    refs: ReferenceSet | None = None
 
     @classmethod
     def create(cls, job: PaintJob) -> "PaintPlan":
@@ -350,8 +352,11 @@ class PaintPlan:
                 for name in ("lines", "labels", "segments", "qc")}
         keys = {k.frame: k for k in job.keys}
         sources = plan_sources(frames, list(keys), job.direction)
+        refs = ReferenceSet.load([(resolve_path(job, r.image), resolve_path(job, r.line) if r.line else None) for r in job.refs],
+                                 table, threshold=job.line_threshold, max_gap=job.max_gap, speck_size=job.speck_size,
+                                 tiny=job.tiny_segments) if job.refs else None
         provenance = provenance_hashes(job, in_seq, frames, keys, sources, method)
-        return cls(job, out_pattern, in_seq, out_seq, side, frames, keys, sources, table, tones, method, provenance)
+        return cls(job, out_pattern, in_seq, out_seq, side, frames, keys, sources, table, tones, method, provenance, refs)
 
 
 def provenance_hashes(job: PaintJob, in_seq: FrameSequence, frames: list[int], keys: dict[int, PaintKey],
@@ -360,6 +365,9 @@ def provenance_hashes(job: PaintJob, in_seq: FrameSequence, frames: list[int], k
     settings = {k: v for k, v in job.to_dict().items() if k not in ("keys", "frames", "output_options")}
     settings["palette_sig"] = _file_sig(resolve_path(job, job.palette)) if job.palette else ""
     settings["method"] = method.used  # auto resolves per machine; the frames record what painted them
+    if job.refs:
+        settings["ref_sigs"] = [[_file_sig(resolve_path(job, r.image)), _file_sig(resolve_path(job, r.line) if r.line else None)]
+                                for r in job.refs]
     if method.matcher is not None:
         settings["matcher_sha256"] = method.matcher.record.get("sha256", "")
     set_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
@@ -374,6 +382,8 @@ def provenance_hashes(job: PaintJob, in_seq: FrameSequence, frames: list[int], k
     for f in frames:
         src = sources[f]
         chain = [g for g in frames if src is not None and min(src, f) <= g <= max(src, f)]
+        if src is None and job.refs:  # painted from the references along the frames before it (reference chain)
+            chain = [g for g in frames if (g >= f if job.direction == "backward" else g <= f)]
         payload = json.dumps([set_hash, src, key_sig.get(src, "") if src is not None else "", [line_sig[g] for g in chain]])
         provenance[f] = hashlib.sha256(payload.encode()).hexdigest()[:16]
     return provenance
@@ -624,14 +634,44 @@ def propagate(plan: PaintPlan, todo: set[int], notes: FrameNotes, emit: Emit, ct
                         col = _merge_key_vote(vote(ref_seg, ref_col), from_key.result())
                     else:
                         col = vote(ref_seg, ref_col)
+                    if plan.refs is not None:
+                        col = merge_neighbour(col, plan.refs.vote(seg, table, vote)[0])
                     emit(f, seg, col, ref_f, k)
                     ref_seg, ref_col, ref_f = seg, col, f
-        for f in frames:
-            if sources[f] is None and f in todo:
+        loose = [f for f in frames if sources[f] is None]
+        if plan.refs is not None:
+            reference_chain(plan, loose, todo, seg_of, emit, ctx)
+        for f in loose:
+            if plan.refs is None and f in todo:
                 seg = seg_of(f)
                 emit(f, seg, seg_of.empty_colours(seg), None, None)
     finally:
         flows.shutdown(wait=True, cancel_futures=True)
+
+
+def reference_chain(plan: PaintPlan, loose: list[int], todo: set[int], seg_of: SegmentSource, emit: Emit,
+                    ctx: RunContext) -> None:
+    """Reference mode for the frames no keyframe reaches (:mod:`inkpaint.paint.reference`): in the job's direction
+    (``backward``: last frame first), each frame from the references and from the frame painted before it."""
+    job, table = plan.job, plan.table
+    assert plan.refs is not None
+    order = loose[::-1] if job.direction == "backward" else loose
+    last = max((i for i, f in enumerate(order) if f in todo), default=-1)
+    tiny = job.tiny_segments if plan.refs.tiny_rule_holds() else 0
+    prev: tuple[Segmentation, FrameColours] | None = None
+    prev_f: int | None = None
+    for f in order[: last + 1]:
+        ctx.check_cancel()
+        seg = seg_of(f)
+        if seg_of.blank(seg):
+            emit(f, seg, seg_of.empty_colours(seg), None, None)
+            prev, prev_f = None, None
+            continue
+        vote = functools.partial(plan.method.vote_function(table.rgb), target=seg, n_colours=len(table),
+                                 confidence=job.confidence, tones=plan.tones, line_strength=job.line_shading, tiny=tiny)
+        col = plan.refs.colour(seg, table, vote, prev)
+        emit(f, seg, col, prev_f, None)
+        prev, prev_f = (seg, col), f
 
 
 def build_summary(plan: PaintPlan, scope: list[int], todo: set[int], per_frame: dict[int, dict[str, Any]],
@@ -647,7 +687,9 @@ def build_summary(plan: PaintPlan, scope: list[int], todo: set[int], per_frame: 
             by_frame[f] = {k: v for k, v in rec.items() if k not in ("counts", "colours")}
     colours = max([len(plan.table)] + [int(records[f].get("colours", 0)) for f in records])
     warnings = [w for f in scope for w in by_frame.get(f, {}).get("warnings", [])]
-    unreached = [f for f in scope if sources[f] is None]
+    unreached = [f for f in scope if sources[f] is None and plan.refs is None]
+    if plan.refs is not None:
+        warnings.extend(plan.refs.warnings())
     if unreached:
         msg = f"no keyframe reaches frame(s) {format_frame_range(unreached)} with direction {job.direction!r}; written unpainted"
         log.warning(msg)
@@ -666,6 +708,7 @@ def build_summary(plan: PaintPlan, scope: list[int], todo: set[int], per_frame: 
         "low_confidence_segments": sum(per_frame[f]["low_confidence"] for f in scope),
         "tiny_segments": {str(f): by_frame[f]["tiny_segments"] for f in scope if "tiny_segments" in by_frame.get(f, {})},
         "snapped": [by_frame[f]["snapped"] for f in scope if "snapped" in by_frame.get(f, {})],
+        "references": plan.refs.summary() if plan.refs is not None else [],
         "warnings": warnings,
         "propagated_frames": painted,
         "per_frame": {str(f): per_frame[f] for f in scope},
@@ -763,6 +806,10 @@ def add_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="keyframe colours: a painted image, or a .json segment->colour file (repeatable)")
     p.add_argument("--click", action="append", default=[], metavar="FRAME:X,Y=COLOUR",
                    help="paint click: segment under pixel X,Y of FRAME takes COLOUR (palette index, part/tone, part, #rrggbb)")
+    p.add_argument("--ref", action="append", default=[], metavar="REF_IMAGE[=REF_LINE]",
+                   help="reference mode: a coloured reference of the character in any pose (design-sheet view or painted "
+                        "frame) and optionally its line art (else derived from dark pixels and colour edges); every frame "
+                        "takes colours from the references and its painted neighbour (repeatable: views combine)")
     add_field_options(p, PaintJob, CLI_OPTIONS)
     p.add_argument("--no-qc", action="store_true", help="don't write QC overlays")
     add_common_options(p)
@@ -802,6 +849,7 @@ def _job_from_args(args: argparse.Namespace) -> PaintJob:
     job = PaintJob(
         **job_kwargs(args, PaintJob, CLI_INPUT + CLI_OPTIONS),
         keys=[keys[f] for f in sorted(keys)],
+        refs=[PaintRef(os.path.abspath(i), os.path.abspath(li) if li else None) for i, li in map(parse_ref, args.ref)],
         qc_output="" if args.no_qc else None,
         output_options=output,
     )
