@@ -5,8 +5,10 @@ own line art. It acts like a keyframe that may be far away: another pose, anothe
 Per target frame (:meth:`ReferenceSet.vote`):
 
 1. **Line art of the reference** (:func:`derive_line_art`, when none is given): a pixel is ink when it is dark
-   (``max(R, G, B) <`` :data:`DARK` of 255: drawn lines composited over the paint) or when its colour differs from
-   its right or lower neighbour by more than :data:`EDGE_STEP` (8-bit, any channel, alpha included): a colour edge.
+   and thin (``max(R, G, B) <`` :data:`DARK` of 255 and not inside a dark area that survives a
+   :data:`THICK` px opening: drawn lines composited over the paint, not black hair), or when its colour differs
+   from its right or lower neighbour by more than :data:`EDGE_STEP` (8-bit, any channel, alpha included): a colour
+   edge.
    Marking one side of every colour change closes every region for a 4-connected flood fill, so each derived
    segment holds one colour.
 2. **Reference colours per segment**: the reference's segments (its own line art, segmented with the job's
@@ -49,6 +51,8 @@ from .segments import Segmentation, segment_lines
 
 DARK = 64
 """A reference pixel darker than this (8-bit, every channel) is a drawn line when its line art is derived."""
+THICK = 5
+"""Dark areas that hold a ``THICK`` x ``THICK`` square are paint (dark hair), not drawn lines."""
 EDGE_STEP = 24
 """Colour step (8-bit, any channel) between neighbouring reference pixels that makes a colour edge."""
 MAX_SCALE = 8.0
@@ -166,7 +170,8 @@ def derive_line_art(rgba: np.ndarray, dark: int = DARK, step: int = EDGE_STEP) -
 
     Args:
         rgba: ``(H, W, 3|4)`` uint8.
-        dark: pixels with every channel under this are ink.
+        dark: pixels with every channel under this are ink (unless inside a dark area at least :data:`THICK` px
+            across).
         step: a channel difference above this to the right or lower neighbour makes the pixel ink.
 
     Returns:
@@ -177,7 +182,9 @@ def derive_line_art(rgba: np.ndarray, dark: int = DARK, step: int = EDGE_STEP) -
         a = np.dstack([a, np.full(a.shape[:2], 255, np.int16)])
     a[..., :3] = np.where(a[..., 3:4] < 128, 255, a[..., :3])  # transparent = white paper
     a[..., 3] = np.where(a[..., 3] < 128, 0, 255)
-    ink = (a[..., :3] < dark).all(-1)
+    dark_px = (a[..., :3] < dark).all(-1).astype(np.uint8)
+    fill = cv2.morphologyEx(dark_px, cv2.MORPH_OPEN, np.ones((THICK, THICK), np.uint8)) > 0
+    ink = (dark_px > 0) & ~fill
     right = np.zeros(ink.shape, bool)
     right[:, :-1] = (np.abs(a[:, :-1] - a[:, 1:]) > step).any(-1)
     down = np.zeros(ink.shape, bool)
