@@ -182,7 +182,7 @@ def derive_line_art(rgba: np.ndarray, dark: int = DARK, step: int = EDGE_STEP) -
         a = np.dstack([a, np.full(a.shape[:2], 255, np.int16)])
     a[..., :3] = np.where(a[..., 3:4] < 128, 255, a[..., :3])  # transparent = white paper
     a[..., 3] = np.where(a[..., 3] < 128, 0, 255)
-    dark_px: np.ndarray = (a[..., :3] < dark).all(-1).astype(np.uint8)
+    dark_px = np.asarray((a[..., :3] < dark).all(-1), np.uint8)
     fill = cv2.morphologyEx(dark_px, cv2.MORPH_OPEN, np.ones((THICK, THICK), np.uint8)) > 0
     ink = (dark_px > 0) & ~fill
     right = np.zeros(ink.shape, bool)
