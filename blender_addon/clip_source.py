@@ -1,8 +1,9 @@
 """Pixels in: which frames the engine reads for a MovieClip, and how file frames map to scene frames.
 
-The engine reads the clip's own image files when it can (a numbered sequence in a format OIIO reads, in the colour
-space the engine assumes for it). Anything else (a movie file, a clip whose colour space was changed) is rendered
-through Blender's compositor into a scene-linear EXR sequence first, so the engine sees what Blender shows.
+The engine reads the clip's own image files when it can (a numbered sequence in a format OIIO reads), in the clip's
+colour space converted with Blender's own OCIO config (:func:`blender_ocio_config`). Anything else (a movie file; a
+clip whose colour space was changed, when Blender has no config file to send) is rendered through Blender's
+compositor into a scene-linear EXR sequence first, so the engine sees what Blender shows.
 Mask layers used as prompts are rasterised the same way, by Blender's own mask rasteriser.
 """
 
@@ -29,7 +30,7 @@ class Plate:
         pattern: the engine's frame pattern (``/path/shot.####.exr``).
         first_file: the file frame number shown on scene frame ``first_scene``.
         first_scene: see above. File frame = ``first_file + scene - first_scene``.
-        converted: True when the frames were rendered by Blender (a movie, or a colour-space change).
+        converted: True when the frames were rendered by Blender (in its working space, :func:`working_space`).
         width, height: frame size in pixels.
     """
 
@@ -64,8 +65,35 @@ def clip_scene_range(clip: bpy.types.MovieClip) -> tuple[int, int]:
     return first, first + max(clip.frame_duration, 1) - 1
 
 
+def blender_ocio_config() -> str | None:
+    """The OCIO config Blender colour-manages with, for the engine to convert with the same one.
+
+    Blender reads ``$OCIO`` first (it falls back to its own config when that one does not load; the engine then
+    reports the broken config rather than reading colours differently), else ``config.ocio`` in the
+    ``colormanagement`` folder of its data files. ``None`` when neither is there (Blender then runs on its
+    built-in fall-back, which has no file to send).
+    """
+    env = os.environ.get("OCIO")
+    if env:
+        return env
+    folder = bpy.utils.system_resource("DATAFILES", path="colormanagement")
+    path = os.path.join(folder, "config.ocio") if folder else ""
+    return path if os.path.isfile(path) else None
+
+
+def working_space() -> str:
+    """Blender's scene-linear working space, the colour space of its renders (and so of converted plates): the
+    blend file's ``bpy.data.colorspace.working_space`` (Blender 5.0+: Linear Rec.709, Linear Rec.2020 or ACEScg),
+    else the config's ``scene_linear`` role (older Blender works in it)."""
+    return getattr(getattr(bpy.data, "colorspace", None), "working_space", "") or "scene_linear"
+
+
 def why_convert(clip: bpy.types.MovieClip) -> str | None:
-    """Why the engine cannot read the clip's files directly, or ``None`` when it can."""
+    """Why the engine cannot read the clip's files directly, or ``None`` when it can.
+
+    With Blender's OCIO config (:func:`blender_ocio_config`) the engine reads the files in the clip's own colour
+    space, whatever it is; without one, only in the spaces it assumes (scene-linear EXR/HDR, sRGB otherwise).
+    """
     if clip.source != "SEQUENCE":
         return f"clip '{clip.name}' is a movie file"
     path = bpy.path.abspath(clip.filepath)
@@ -74,6 +102,8 @@ def why_convert(clip: bpy.types.MovieClip) -> str | None:
         return f"the engine does not read '{ext}' files"
     if sequence_pattern(path) is None:
         return f"'{os.path.basename(path)}' has no frame number"
+    if blender_ocio_config() is not None:
+        return None
     cs = clip.colorspace_settings.name.lower()
     if ext in FLOAT_EXTENSIONS:
         if cs not in _LINEAR_NAMES:

@@ -157,12 +157,21 @@ def _objects(clip: bpy.types.MovieClip) -> list[Any]:
     return objs
 
 
-def plate_color(plate: Plate) -> dict[str, Any]:
-    """The job's ``color`` for a plate: float files (the clip's own linear EXRs, or Blender's conversion renders)
-    hold Blender's scene-linear Linear Rec.709, said explicitly because the engine's ``auto`` reads an untagged EXR
-    in its OCIO config's ``scene_linear`` role (ACEScg in its built-in config); others are sRGB (``auto``)."""
-    linear = os.path.splitext(plate.pattern)[1].lower() in clip_source.FLOAT_EXTENSIONS
-    return {"input_colorspace": "lin_rec709_scene" if linear else "auto"}
+def plate_color(plate: Plate, clip: bpy.types.MovieClip) -> dict[str, Any]:
+    """The job's ``color`` for a plate, read the way Blender shows it.
+
+    With Blender's OCIO config (:func:`clip_source.blender_ocio_config`): that config as ``ocio_config`` and, as
+    ``input_colorspace``, the clip's colour-space name (the clip's own files) or Blender's working space (frames
+    Blender rendered, :func:`clip_source.working_space`). Without one (Blender on its built-in fall-back), the
+    engine's own config: float files as ``lin_rec709_scene`` (said explicitly because the engine's ``auto`` reads
+    an untagged EXR in its config's ``scene_linear`` role, ACEScg in its built-in config), others ``auto`` (sRGB).
+    """
+    config = clip_source.blender_ocio_config()
+    if config is None:
+        linear = os.path.splitext(plate.pattern)[1].lower() in clip_source.FLOAT_EXTENSIONS
+        return {"input_colorspace": "lin_rec709_scene" if linear else "auto"}
+    space = clip_source.working_space() if plate.converted else clip.colorspace_settings.name
+    return {"input_colorspace": space, "ocio_config": config}
 
 
 def build_roto(
@@ -205,7 +214,7 @@ def build_roto(
         "backend": backend,
         "backend_options": backend_options(backend, model or s.model, device or s.device),
         "direction": direction or s.direction,
-        "color": plate_color(plate),
+        "color": plate_color(plate, clip),
         "contours": True,
         "contour_tolerance": float(s.contour_tolerance if contour_tolerance is None else contour_tolerance),
         "cryptomatte": bool(s.cryptomatte if cryptomatte is None else cryptomatte),
@@ -242,7 +251,7 @@ def build_segment(clip: bpy.types.MovieClip, frame: int, *, backend: str | None 
         "objects": objects,
         "backend": backend,
         "backend_options": backend_options(backend, s.model, s.device),
-        "color": plate_color(plate),
+        "color": plate_color(plate, clip),
         "output": os.path.join(wd, "preview", f"{bpy.path.clean_name(clip.name)}.{plate.file_frame(frame)}.exr"),
     }
     return req, plate

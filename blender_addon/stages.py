@@ -63,7 +63,8 @@ class INKPAINT_OT_shade(_RunOperator, bpy.types.Operator):
         roto = jobs.read_manifest(s.roto_manifest) if s.roto_manifest else {}
         job = build_cel_job(s.plate_pattern, mattes, palette, tones, width, over, overwrite, jobs.work_dir(clip),
                             frames=roto.get("result", {}).get("frame_range") or None,
-                            mattes_hash=str(roto.get("result", {}).get("job_hash") or ""), method=self.method or s.shade_method)
+                            mattes_hash=str(roto.get("result", {}).get("job_hash") or ""), method=self.method or s.shade_method,
+                            color=(roto.get("job") or {}).get("color"))
         clip_name = clip.name
 
         def apply(result: dict[str, Any]) -> str:
@@ -85,7 +86,8 @@ class INKPAINT_OT_shade(_RunOperator, bpy.types.Operator):
 
 
 def build_cel_job(plate: str, mattes: str, palette: str, tones: int, width: float, over: bool, overwrite: bool, work: str,
-                  frames: str | None = None, mattes_hash: str = "", method: str = "classic") -> dict[str, Any]:
+                  frames: str | None = None, mattes_hash: str = "", method: str = "classic",
+                  color: dict[str, Any] | None = None) -> dict[str, Any]:
     """The engine's ``cel`` job on existing part mattes (``inkpaint cel PLATE --mattes ... --palette ... --out-dir``).
 
     Roto is skipped; shade, ink and finish run fused per frame (each input read once) and write
@@ -106,6 +108,9 @@ def build_cel_job(plate: str, mattes: str, palette: str, tones: int, width: floa
         work: the clip's output folder (``<output>/<clip>``).
         frames: file frame range (``"0-9"``, the roto job's); ``None`` = every frame on disk.
         mattes_hash: the roto job's hash (from its manifest): new mattes at the same path make a new key.
+        color: the plate's colour management, the roto job's ``color`` (from its manifest: Blender's OCIO config and
+            the clip's colour space, :func:`jobs.plate_color`), so the cels read the plate as the roto did; ``None``
+            leaves the engine's default.
         method: tone method (``CelJob.method``, issue 15): ``classic`` or ``learned`` (the tonal U-Net; the tone
             EXRs then also carry the 5-class ``tonal`` channel). Only a learned job names it, so classic jobs keep
             the folders (keys) they had before the field existed.
@@ -126,6 +131,8 @@ def build_cel_job(plate: str, mattes: str, palette: str, tones: int, width: floa
         # Blender 5.0 loads an EXR's data window as the whole image (display window ignored): ask for full frames
         "output_options": {"overwrite": bool(overwrite), "data_window": "full"},
     }
+    if color is not None:
+        job["color"] = color
     if method != "classic":
         job["method"] = method
     settings = {k: v for k, v in job.items() if k not in ("out_dir", "output_options")}

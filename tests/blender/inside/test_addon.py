@@ -246,9 +246,9 @@ def test_rerun_resumes_and_refuses_silent_overwrite(tracked) -> None:  # type: i
 def test_convert_path_renders_the_clip_to_exr(clip) -> None:  # type: ignore[no-untyped-def]
     clip.colorspace_settings.name = "Linear Rec.709"  # a modified clip: the engine must see what Blender shows
     clip_source = sys.modules[f"{ADDON}.clip_source"]
-    assert "colour space" in clip_source.why_convert(clip)
+    assert clip_source.why_convert(clip) is None  # Blender's config goes with the job: no need to convert...
     add_gt_mask_prompt(None, clip)
-    assert bpy.ops.inkpaint.roto(clip=clip.name, frame_start=1, frame_end=4, direction="forward") == {"FINISHED"}
+    assert bpy.ops.inkpaint.roto(clip=clip.name, frame_start=1, frame_end=4, direction="forward", pixels="CONVERT") == {"FINISHED"}
     s = clip.inkpaint
     assert s.plate_pattern.endswith(".####.exr") and os.path.isfile(s.plate_pattern.replace("####", "0004"))
     # every converted frame is the clip's own frame for that scene frame (scene f shows file f-1), as Blender shows it
@@ -257,11 +257,83 @@ def test_convert_path_renders_the_clip_to_exr(clip) -> None:  # type: ignore[no-
         jpg = read_pixels(str(Path(bpy.path.abspath(clip.filepath)).with_name(f"{f - 1:05d}.jpg")))[..., :3]
         assert np.abs(conv - jpg).mean() < 0.01, f"converted frame {f} is not the clip's frame"
     assert s.result_mask is not None and len(s.result_mask.layers["swan"].splines) >= 1
-    # the converted EXRs hold Blender's scene linear (Linear Rec.709): the job says so (the engine's "auto" would
-    # read an untagged EXR in its config's scene_linear role, ACEScg in the built-in config)
+    # the converted EXRs hold Blender's working space (Linear Rec.709 here): the job says so, with Blender's config
+    # (the engine's "auto" would read an untagged EXR in its config's scene_linear role, ACEScg in the built-in one)
     jobs = sys.modules[f"{ADDON}.jobs"]
-    assert jobs.plate_color(clip_source.Plate(s.plate_pattern, 1, 1, True, 2, 2)) == {"input_colorspace": "lin_rec709_scene"}
-    assert jobs.plate_color(clip_source.Plate("/a/b.####.jpg", 1, 1, False, 2, 2)) == {"input_colorspace": "auto"}
+    config = clip_source.blender_ocio_config()
+    assert bpy.data.colorspace.working_space == "Linear Rec.709"
+    assert jobs.plate_color(clip_source.Plate(s.plate_pattern, 1, 1, True, 2, 2), clip) == {
+        "input_colorspace": "Linear Rec.709", "ocio_config": config}
+    clip.colorspace_settings.name = "sRGB"  # the clip's own files: the clip's colour space
+    assert jobs.plate_color(clip_source.Plate("/a/b.####.jpg", 1, 1, False, 2, 2), clip) == {
+        "input_colorspace": "sRGB", "ocio_config": config}
+
+
+_RESOLVE = r"""
+import json, sys
+import numpy as np
+import PyOpenColorIO as ocio
+from inkpaint.jobs.spec import typed_job
+from inkpaint.io.colour import convert
+
+out = []
+for path in sys.argv[1:]:
+    with open(path, encoding="utf-8") as fh:
+        job = typed_job(json.load(fh))  # the engine's decoder
+    c = job.color
+    config = ocio.Config.CreateFromFile(c.ocio_config)
+    found = {n: getattr(config.getColorSpace(n), "getName", lambda: None)() for n in (c.input_colorspace, c.working_colorspace)}
+    got = convert(np.full((1, 1, 3), 0.18, np.float32), c.input_colorspace, c.working_colorspace, ocio_config=c.ocio_config)
+    want = config.getProcessor(c.input_colorspace, c.working_colorspace).getDefaultCPUProcessor().applyRGB([0.18] * 3)
+    out.append({"type": job.TYPE, "found": found, "got": got[0, 0].tolist(), "want": list(want)})
+print(json.dumps(out))
+"""
+
+
+def test_jobs_carry_blenders_ocio_config_and_the_clips_colour_space(clip, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A job for a clip in "sRGB" and one in "Linear Rec.709" name Blender's own config (datafiles
+    colormanagement/config.ocio) and the clip's colour space; the engine resolves both names in that config and
+    converts as OCIO does with it."""
+    import json
+    import subprocess
+
+    monkeypatch.delenv("OCIO", raising=False)
+    clip_source = sys.modules[f"{ADDON}.clip_source"]
+    jobs = sys.modules[f"{ADDON}.jobs"]
+    stages = sys.modules[f"{ADDON}.stages"]
+    config = os.path.join(bpy.utils.system_resource("DATAFILES", path="colormanagement"), "config.ocio")
+    assert os.path.isfile(config) and clip_source.blender_ocio_config() == config
+    add_gt_mask_prompt(None, clip)
+    paths = []
+    for name in ("sRGB", "Linear Rec.709"):
+        clip.colorspace_settings.name = name
+        assert clip_source.why_convert(clip) is None  # read directly, in the clip's colour space
+        plan = jobs.build_roto(clip, start=1, end=3)
+        assert not plan.plate.converted
+        color = plan.job["color"]
+        assert (color["input_colorspace"], color["ocio_config"], color["working_colorspace"]) == (name, config, "sRGB")
+        req, _ = jobs.build_segment(clip, 1)
+        assert req["color"] == {"input_colorspace": name, "ocio_config": config}
+        cel = stages.build_cel_job(plan.job["input"], "/m.####.exr", config, 2, 2.0, True, False, str(tmp_path), color=color)
+        assert cel["color"] == color  # the cels read the plate as the roto did
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(plan.job))
+        paths.append(str(path))
+    res = subprocess.run([engine_python(), "-c", _RESOLVE, *paths], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert [o["type"] for o in out] == ["roto", "roto"]
+    assert [o["found"] for o in out] == [{"sRGB": "sRGB"}, {"Linear Rec.709": "Linear Rec.709", "sRGB": "sRGB"}]
+    assert out[0]["got"] == pytest.approx([0.18] * 3, abs=1e-6)  # sRGB -> sRGB: unchanged
+    assert out[1]["got"] == pytest.approx(out[1]["want"], abs=2e-3) and out[1]["got"][0] == pytest.approx(0.4614, abs=2e-3)
+    # $OCIO wins, as it does in Blender
+    monkeypatch.setenv("OCIO", str(tmp_path / "studio.ocio"))
+    assert clip_source.blender_ocio_config() == str(tmp_path / "studio.ocio")
+    # no config file (Blender on its built-in fall-back): the engine's own config, as before
+    monkeypatch.setattr(clip_source, "blender_ocio_config", lambda: None)
+    assert "colour space" in clip_source.why_convert(clip)  # clip is in Linear Rec.709 (a JPEG): converted first
+    assert jobs.plate_color(clip_source.Plate("/a/b.####.exr", 1, 1, True, 2, 2), clip) == {"input_colorspace": "lin_rec709_scene"}
+    assert jobs.plate_color(clip_source.Plate("/a/b.####.jpg", 1, 1, False, 2, 2), clip) == {"input_colorspace": "auto"}
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -349,6 +421,9 @@ def test_shade_section_makes_flat_cels_in_the_compositor(tracked, tmp_path, monk
     assert job["mattes"] == s.mattes_pattern and job["objects"] == [] and job["input"] == s.plate_pattern
     assert job["over"] == s.plate_pattern and job["palette"] == str(palette) and (job["tones"], job["width"]) == (2, 2.0)
     assert job["frames"] == f"0-{N_FRAMES - 1}" and job["output_options"]["data_window"] == "full"
+    # the plate is read as the roto read it: the roto job's colour (Blender's config, the clip's colour space)
+    config = sys.modules[f"{ADDON}.clip_source"].blender_ocio_config()
+    assert config and (job["color"]["ocio_config"], job["color"]["input_colorspace"]) == (config, "sRGB")
     work = job["out_dir"]
     assert os.path.dirname(work) == os.path.dirname(os.path.dirname(s.mattes_pattern))  # <output>/<clip>, beside roto/
     assert os.path.basename(work).startswith("shade-")
