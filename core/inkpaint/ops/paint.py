@@ -635,7 +635,7 @@ def propagate(plan: PaintPlan, todo: set[int], notes: FrameNotes, emit: Emit, ct
                     else:
                         col = vote(ref_seg, ref_col)
                     if plan.refs is not None:
-                        col = merge_neighbour(col, plan.refs.vote(seg, table, vote)[0])
+                        col = merge_neighbour(col, plan.refs.vote(seg, table, vote, plan.tones, job.tiny_segments if use_tiny else 0)[0])
                     emit(f, seg, col, ref_f, k)
                     ref_seg, ref_col, ref_f = seg, col, f
         loose = [f for f in frames if sources[f] is None]
@@ -669,7 +669,7 @@ def reference_chain(plan: PaintPlan, loose: list[int], todo: set[int], seg_of: S
             continue
         vote = functools.partial(plan.method.vote_function(table.rgb), target=seg, n_colours=len(table),
                                  confidence=job.confidence, tones=plan.tones, line_strength=job.line_shading, tiny=tiny)
-        col = plan.refs.colour(seg, table, vote, prev)
+        col = plan.refs.colour(seg, table, vote, prev, plan.tones, tiny)
         emit(f, seg, col, prev_f, None)
         prev, prev_f = (seg, col), f
 

@@ -30,7 +30,12 @@ Per target frame (:meth:`ReferenceSet.vote`):
 6. **Several references** (:func:`combine_votes`): per target segment, the reference whose vote is best: painted
    over unpainted, a region the reference has over a new region (one its line art lacks), then the higher
    confidence. A segment visible only in the second reference takes its colour from there.
-7. **Neighbour** (:func:`merge_neighbour`): a frame painted after another in the shot uses both: the painted
+7. **Colour lines are inside parts** (:func:`no_background_across_colour_lines`, with a palette): by the
+   colour-trace convention a blue/red line separates two tones of one part, never a part from the background. A far
+   reference's flow often lands a target segment on reference background (the character moved or turned); where
+   such a segment meets a colour line it is repainted from its neighbours across colour lines with the tone model
+   (:func:`inkpaint.paint.shading.shade_from_lines`), and tiny segments follow again.
+8. **Neighbour** (:func:`merge_neighbour`): a frame painted after another in the shot uses both: the painted
    neighbour's vote, and the references' where the neighbour left a segment unpainted or new, or where the
    reference's flow explains the segment's line art better (lower flow residual by a margin).
 """
@@ -45,9 +50,10 @@ import numpy as np
 
 from ..errors import FrameError, SpecError
 from .colours import ColourTable, colours_from_image
-from .propagate import (METHOD_KEY, METHOD_NEW, METHOD_NONE, METHOD_SECOND, TINY_SEGMENT, FrameColours,
-                        tiny_rule_agreement, tiny_rule_holds)
-from .segments import Segmentation, segment_lines
+from .propagate import (METHOD_KEY, METHOD_LINES, METHOD_NEW, METHOD_NONE, METHOD_SECOND, TINY_SEGMENT, FrameColours,
+                        paint_tiny_segments, tiny_rule_agreement, tiny_rule_holds)
+from .segments import LINE_BLUE, LINE_RED, Segmentation, segment_lines
+from .shading import ToneModel, line_adjacency, shade_from_lines
 
 DARK = 64
 """A reference pixel darker than this (8-bit, every channel) is a drawn line when its line art is derived."""
@@ -428,6 +434,54 @@ def source_vote(src: Source, target: Segmentation, n_colours: int, vote: Vote, *
     return ReferenceVote(combine_votes(votes), cands[0])
 
 
+def no_background_across_colour_lines(seg: Segmentation, colours: FrameColours, tones: ToneModel | None,
+                                      tiny: int = 0) -> FrameColours:
+    """Segments voted background that share a colour (blue/red) line with another segment and do not reach the
+    frame's edge take the tone the colour line implies from their painted neighbours across colour lines (module
+    docstring, step 7). The open background reaches the frame's edge, and its edges can be dominated by a colour line
+    where one ends on the silhouette, so segments at the frame's edge are left as voted.
+
+    A segment whose colour line leads to no painted neighbour stays as voted. Changed segments get status
+    ``painted_colour_lines`` and the confidence of a colour-line fill, capped at :data:`DISAGREE_CONFIDENCE` (the
+    vote said otherwise, so QC shows them).
+
+    Args:
+        seg: the target segmentation.
+        colours: its voted colours.
+        tones: the palette's tone model (``None``: returned unchanged).
+        tiny: the tiny-segment size in use (0 = off); tiny segments follow their corner neighbours again after.
+
+    Returns:
+        The corrected colours.
+    """
+    if tones is None or seg.n < 2:
+        return colours
+    adj = line_adjacency(seg)
+    coloured = (adj.kind == LINE_BLUE) | (adj.kind == LINE_RED)
+    if not coloured.any():
+        return colours
+    on_line = np.zeros(seg.n + 1, bool)
+    on_line[adj.a[coloured]] = True
+    on_line[adj.b[coloured]] = True
+    lab = seg.labels
+    border = np.zeros(seg.n + 1, bool)
+    border[np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))] = True
+    suspect = on_line & ~border & (colours.index == 0)
+    suspect[0] = False
+    if not suspect.any():
+        return colours
+    trial = np.where(suspect, -1, colours.index).astype(np.int32)
+    filled = shade_from_lines(seg, trial, tones, adj)
+    fixed = suspect & (filled > 0)
+    if not fixed.any():
+        return colours
+    index = np.where(fixed, filled, colours.index).astype(np.int32)
+    conf = np.where(fixed, np.minimum(colours.confidence, DISAGREE_CONFIDENCE), colours.confidence).astype(np.float32)
+    method = np.where(fixed, METHOD_LINES, colours.method).astype(np.uint8)
+    out = FrameColours(index, conf, method, colours.residual)
+    return paint_tiny_segments(seg, out, tiny) if tiny > 0 else out
+
+
 def _rank(c: FrameColours) -> np.ndarray:
     """Per segment: higher = a better vote (painted, not a new region, then confidence)."""
     return ((c.index >= 0) * 4.0 + (c.method != METHOD_NEW) * 2.0 + c.confidence).astype(np.float64)
@@ -494,21 +548,26 @@ class ReferenceSet:
         judged = [r.tiny_rule for r in self.refs if r.tiny_rule[1] > 0]
         return bool(judged) and all(tiny_rule_holds(a, n) for a, n in judged)
 
-    def vote(self, target: Segmentation, table: ColourTable, vote: Vote) -> tuple[FrameColours, list[Alignment]]:
-        """The target's colours from every reference, combined; and each reference's alignment."""
+    def vote(self, target: Segmentation, table: ColourTable, vote: Vote, tones: ToneModel | None = None,
+             tiny: int = 0) -> tuple[FrameColours, list[Alignment]]:
+        """The target's colours from every reference, combined (and, with ``tones``, no background across colour
+        lines: :func:`no_background_across_colour_lines`); and each reference's alignment."""
         got = [source_vote(r.source, target, len(table), vote, threshold=self.threshold, max_gap=self.max_gap,
                            speck_size=self.speck_size, what=r.image) for r in self.refs]
-        return combine_votes([g.colours for g in got]), [g.alignment for g in got]
+        combined = no_background_across_colour_lines(target, combine_votes([g.colours for g in got]), tones, tiny)
+        return combined, [g.alignment for g in got]
 
     def colour(self, target: Segmentation, table: ColourTable, vote: Vote,
-               neighbour: tuple[Segmentation, FrameColours] | None) -> FrameColours:
-        """A target frame's colours from the references and (when given) its painted neighbour ``(seg, colours)``."""
-        from_refs, _ = self.vote(target, table, vote)
+               neighbour: tuple[Segmentation, FrameColours] | None, tones: ToneModel | None = None,
+               tiny: int = 0) -> FrameColours:
+        """A target frame's colours from the references and (when given) its painted neighbour ``(seg, colours)``;
+        ``tones``/``tiny`` as for :meth:`vote`."""
+        from_refs, _ = self.vote(target, table, vote, tones, tiny)
         if neighbour is None:
             return from_refs
         near = source_vote(Source.from_frame(*neighbour), target, len(table), vote, threshold=self.threshold,
                            max_gap=self.max_gap, speck_size=self.speck_size, what="the painted neighbour")
-        return merge_neighbour(near.colours, from_refs)
+        return merge_neighbour(no_background_across_colour_lines(target, near.colours, tones, tiny), from_refs)
 
     def warnings(self) -> list[str]:
         """One line per reference whose colours were snapped to the palette."""
@@ -538,5 +597,5 @@ def parse_ref(text: str) -> tuple[str, str | None]:
 
 
 __all__ = ["alignments", "Alignment", "Reference", "ReferenceSet", "ReferenceVote", "SnapReport", "Source", "align", "combine_votes",
-           "derive_line_art", "ink_bbox", "load_reference", "merge_neighbour", "parse_ref", "segment_majority",
+           "derive_line_art", "ink_bbox", "load_reference", "merge_neighbour", "no_background_across_colour_lines", "parse_ref", "segment_majority",
            "source_vote", "warp_source"]
