@@ -336,6 +336,7 @@ def _old_paint_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--key", action="append", default=[], metavar="FRAME=FILE")
     p.add_argument("--click", action="append", default=[], metavar="FRAME:X,Y=COLOUR")
+    p.add_argument("--ref", action="append", default=[])  # hand-written (PaintRef entries), added since (issue 16)
     p.add_argument("--palette")
     p.add_argument("--direction", choices=["forward", "backward", "nearest"], default="nearest")
     p.add_argument("--frames")
@@ -385,7 +386,7 @@ def test_paint_options_parse_as_the_hand_written_parser_did(argv: list[str]) -> 
         new.parse_args([*argv, "--max-gap", "1.5"])  # int field
     job = paint._job_from_args(new.parse_args(argv))
     want = _old_paint_job(old_args)
-    want.keys = job.keys  # --key/--click stay hand-parsed (same code as before)
+    want.keys, want.refs = job.keys, job.refs  # --key/--click/--ref stay hand-parsed
     assert dataclasses.asdict(job) == dataclasses.asdict(dataclasses.replace(want, output_options=job.output_options))
     assert [(k.frame, k.image, k.segments_json, k.clicks) for k in job.keys] == (
         [(0, os.path.abspath("k0.png"), None, None)] if len(argv) == 5 else
