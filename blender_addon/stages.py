@@ -225,11 +225,18 @@ class INKPAINT_OT_paint(_RunOperator, bpy.types.Operator):
 
 def build_paint_job(lines: str, keys: list[tuple[int, str]], palette: str, direction: str, output: str, overwrite: bool, *,
                     frames: str | None = None, max_gap: int = 0, speck_size: int = 0, line_threshold: float = 0.5,
-                    confidence: float = 0.5, composite_lines: bool = False, method: str = "auto") -> dict[str, Any]:
+                    confidence: float = 0.5, composite_lines: bool = False, method: str = "auto",
+                    refs: list[tuple[str, str | None]] | None = None) -> dict[str, Any]:
     """The engine's ``PaintJob`` (``inkpaint paint LINES --key F=PATH --out OUT``): one key entry per frame, a
     ``.json`` key file as ``segments_json``, any other file as the painted ``image``; side outputs (lines, labels,
     segments JSON, QC overlay) derived from ``output``. ``method`` (``PaintJob.method``, issue 16): ``auto``,
-    ``learned`` (the inclusion matcher; needs torch in the worker) or ``classic``."""
+    ``learned`` (the inclusion matcher; needs torch in the worker) or ``classic``. ``refs`` (``PaintJob.refs``,
+    issue 16, reference mode): ``(image, line art or None)`` coloured references of the character in any pose; with
+    them ``keys`` may be empty."""
+    for img, line in refs or []:
+        for what, p in (("reference", img), ("reference line art", line)):
+            if p is not None and not os.path.isfile(p):
+                raise jobs.JobBuildError(f"{what} '{p}' does not exist")
     if method not in PAINT_METHODS:
         raise jobs.JobBuildError(f"paint method must be auto, learned or classic, not {method!r}")
     if direction not in ("nearest", "forward", "backward"):
@@ -261,6 +268,8 @@ def build_paint_job(lines: str, keys: list[tuple[int, str]], palette: str, direc
     }
     if palette:
         job["palette"] = palette
+    if refs:
+        job["refs"] = [{"image": img, "line": line} for img, line in refs]
     return job
 
 

@@ -262,7 +262,7 @@ def paint_job(*, input: str, output: str, frames: tuple[int, int], keys: list[di
               direction: str = "nearest", max_gap: int = 0, speck_size: int = 0, line_threshold: float = 0.5,
               confidence: float = 0.5, composite_lines: bool = False, lines_output: str | None = None,
               labels_output: str | None = None, segments_output: str | None = None, qc_output: str | None = None,
-              overwrite: bool = False, method: str = "auto") -> dict[str, Any]:
+              overwrite: bool = False, method: str = "auto", refs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A ``paint`` job (the engine's ``PaintJob``): segments of the line art filled from keyframes and carried
     through the range.
 
@@ -274,11 +274,17 @@ def paint_job(*, input: str, output: str, frames: tuple[int, int], keys: list[di
         lines_output ... qc_output: side outputs; ``None`` derives them from ``output``, ``""`` turns one off.
         method: how colours travel between frames (``PaintJob.method``, issue 16): ``auto``, ``learned`` (the
             inclusion matcher; needs torch) or ``classic``.
+        refs: reference mode (``PaintJob.refs``, issue 16): ``[{"image": path, "line"?: path}]`` coloured
+            references of the character in any pose (design-sheet views); with them keyframes are optional.
 
     Raises:
-        JobBuildError: no keyframes, a frame given twice, a bad option, or named colours without a palette.
+        JobBuildError: no keyframes and no references, a frame given twice, a bad option, or named colours without
+            a palette.
     """
-    if not keys:
+    for i, r in enumerate(refs or []):
+        if not isinstance(r, dict) or not r.get("image"):
+            raise JobBuildError(f"reference {i}: give {{'image': path}} (and optionally 'line': its line art)")
+    if not keys and not refs:
         raise JobBuildError("no keyframes: connect a coloured keyframe input and list its frames, or add colour clicks")
     seen = [int(k["frame"]) for k in keys]
     if len(set(seen)) != len(seen):
@@ -307,6 +313,8 @@ def paint_job(*, input: str, output: str, frames: tuple[int, int], keys: list[di
         "lines_output": lines_output, "labels_output": labels_output, "segments_output": segments_output,
         "qc_output": qc_output, "output_options": {"overwrite": bool(overwrite)}, "method": method,
     }
+    if refs:
+        job["refs"] = [{"image": r["image"], "line": r.get("line") or None} for r in refs]
     return _typed(job)
 
 
