@@ -237,3 +237,67 @@ def test_four_tones_always_get_a_second_shadow_and_missing_highlights_are_report
     assert (tone[m] == 4).mean() > 0.005  # a second shadow exists although the shadow side has one (noisy, flat) mode
     if a.highlight is not None and a.highlight > 100:
         assert any("'a' gets no highlight" in w for w in fit_warnings(model))
+
+
+def two_material_frame(seed: int = 0, h: int = 80, w: int = 120) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One part of two materials side by side: a light green jacket (left) and a dark blue shirt (right), each
+    lit on its top half and in shadow on its bottom half (the shirt's lit side is darker than the jacket's shadow).
+    Returns (labels, rgb, truth: 2 where shadow, material: 1 jacket / 2 shirt)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    labels = np.zeros((h, w), np.uint8)
+    labels[5:75, 5:115] = 1
+    lab = np.zeros((h, w, 3), np.float32)
+    material = np.zeros((h, w), np.uint8)
+    material[5:75, 5:60] = 1
+    material[5:75, 60:115] = 2
+    truth = np.where(labels > 0, 1, 0).astype(np.uint8)
+    truth[40:75] *= 2
+    colours = {1: ((72.0, -30.0, 25.0), (38.0, -25.0, 18.0)), 2: ((26.0, 15.0, -40.0), (11.0, 8.0, -22.0))}
+    for k, (lit, dark) in colours.items():
+        for rows, c in ((slice(5, 40), lit), (slice(40, 75), dark)):
+            m = np.zeros((h, w), bool)
+            m[rows] = material[rows] == k
+            lab[m] = np.array(c, np.float32) + rng.normal(0, 0.8, (int(m.sum()), 3)).astype(np.float32)
+    rgb = np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0, 1)
+    return labels, rgb, truth, material
+
+
+def test_a_part_of_two_materials_is_split_per_material() -> None:
+    """A dark material next to a light one: one lightness threshold makes the dark shirt all shadow; the material
+    split (chroma clusters fitted once per shot, a threshold each) shades each on its own."""
+    from inkpaint.cel.tones import fit_from_frames, lab_planes
+
+    frames = [two_material_frame(seed) for seed in range(3)]
+    planes = [lab_planes(rgb) for _, rgb, _, _ in frames]
+    model = fit_from_frames([(i, f[0], p[0], p[1]) for i, (f, p) in enumerate(zip(frames, planes))], ["top"], 2, smoothing=0)
+    mats = model.parts[0].materials
+    assert len(mats) == 2 and model.has_materials
+    assert sorted(round(m["weight"], 1) for m in mats) == [0.5, 0.5]
+    labels, _, truth, material = frames[0]
+    lstar, chroma = planes[0]
+    tone = assign_tones(labels, lstar, model, chroma=chroma)
+    for k in (1, 2):
+        m = material == k
+        assert np.mean(tone[m] == truth[m]) > 0.97, k
+    # without the chroma codes each pixel falls back to the part's single lightness threshold, which cannot be
+    # right for both materials (here: the jacket's shadow is lighter than the shirt's lit side)
+    flat = assign_tones(labels, lstar, model)
+    inside = labels > 0
+    assert np.mean(flat[inside] == truth[inside]) < 0.8 < np.mean(tone[inside] == truth[inside])
+    # the materials round-trip through the model file and classify the same
+    again = ToneModel.from_dict(model.to_dict())
+    assert np.array_equal(assign_tones(labels, lstar, again, chroma=chroma), tone)
+
+
+def test_shading_alone_is_not_a_second_material() -> None:
+    """A lit and a shaded side of one colour differ in lightness and chroma, not in hue: one material."""
+    from inkpaint.cel.tones import fit_from_frames, lab_planes
+
+    labels, rgb, _, material = two_material_frame()
+    rgb = rgb.copy()
+    rgb[material == 2] = rgb[(material == 1)][: int((material == 2).sum())]  # jacket colours only
+    lstar, chroma = lab_planes(rgb)
+    model = fit_from_frames([(0, labels, lstar, chroma)], ["top"], 2, smoothing=0)
+    assert model.parts[0].materials == [] and not model.has_materials

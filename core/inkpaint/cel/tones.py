@@ -63,6 +63,57 @@ def lightness(rgb: np.ndarray) -> np.ndarray:
     return lab[..., 0]
 
 
+def lab_planes(rgb: np.ndarray, chroma: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """CIE L* and the quantised chroma code of display-referred sRGB pixels.
+
+    Args:
+        rgb: ``(H, W, 3)`` float32 sRGB in 0..1.
+        chroma: also return the chroma code (``False``: ``None``, for models without materials).
+
+    Returns:
+        ``(lstar, code)``: ``(H, W)`` float32 L* in 0..100 and ``(H, W)`` uint16 ``(a* + 128) * 256 + (b* + 128)``
+        (each rounded and clipped to 0..255: 1 a*b* unit per step), or ``None``.
+    """
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"rgb must be (H, W, 3), got shape {rgb.shape}")
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.float32), cv2.COLOR_RGB2Lab)
+    lstar, a, b = cv2.split(lab)
+    if not chroma:
+        return lstar, None
+    code: np.ndarray = cv2.convertScaleAbs(a, beta=128.0).astype(np.uint16)
+    code <<= 8
+    code |= np.asarray(cv2.convertScaleAbs(b, beta=128.0), np.uint16)
+    return lstar, code
+
+
+def chroma_feature(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The material feature of a*b*: the hue direction scaled by a soft saturation ``C / (C + CHROMA_C0)``.
+
+    Shading changes a material's lightness and chroma far more than its hue, so materials separate here while a
+    material's lit and shaded pixels stay close; greys (low chroma, unreliable hue) all sit near the origin.
+
+    Returns:
+        ``(..., 2)`` float32 in the unit disc.
+    """
+    a = np.asarray(a, np.float32)
+    b = np.asarray(b, np.float32)
+    c = np.hypot(a, b)
+    k = 1.0 / (c + np.float32(CHROMA_C0))
+    return np.stack([a * k, b * k], axis=-1)
+
+
+def _code_ab(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    c = np.asarray(code, np.int32)
+    return (c >> 8).astype(np.float32) - 128.0, (c & 255).astype(np.float32) - 128.0
+
+
+def material_index(code: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """The nearest material centre (in :func:`chroma_feature` space) of each chroma code, ``int`` array."""
+    x = chroma_feature(*_code_ab(code))
+    d = ((x[..., None, :] - np.asarray(centres, np.float32)) ** 2).sum(-1)
+    return np.argmin(d, axis=-1)
+
+
 def feature(lstar: np.ndarray | float) -> np.ndarray:
     """The clustering feature ``log(L* + 2)``."""
     return np.log(np.asarray(lstar, np.float64) + FEATURE_OFFSET)
@@ -115,6 +166,30 @@ SMOOTH_PER_HEIGHT = 1.0 / 240.0
 1080p (see :func:`smooth_margin`)."""
 MIN_REGION_FRAC = 0.01
 """Shadow regions (and holes in them) smaller than this fraction of their part's area in the frame are removed."""
+VALLEY = (0.25, 0.75)
+"""A two-class split is placed where the part's lightness histogram is thinnest within this span of the way
+from the dark class's mean to the light class's (in the feature), not at the midpoint: the shadow/lit boundary of a
+surface is where lightness changes fastest, so few pixels sit there, and a threshold where few pixels are keeps
+pixels from changing tone between frames (flicker)."""
+GUESS_MAX_SHARE = 0.6
+"""A split without a dip between its classes (one broad lightness mode, split because its 2-means classes differ
+by :data:`BROAD_RATIO`) is a guess: its share is kept within ``MIN_AUTO_SHARE .. GUESS_MAX_SHARE``. A split with a
+dip keeps up to :data:`MAX_AUTO_SHARE` (backlit characters are mostly in shadow)."""
+CLAMP_AT_THINNEST = True
+DENSITY_SIGMA_BINS = 8.0
+"""Gaussian smoothing (histogram bins) of the density the thinnest point is looked for on."""
+CHROMA_C0 = 10.0
+"""Chroma (CIE a*b* units) at which the material feature is half saturated (see :func:`chroma_feature`)."""
+MATERIAL_MIN_SHARE = 0.05
+MATERIAL_SSE_RATIO = 0.35
+MATERIAL_HUE_GAP = 90.0
+"""A part is two materials when the 2-means of its chroma feature leaves each cluster at least
+MATERIAL_MIN_SHARE of the part, cuts the feature's spread (sum of squares) to MATERIAL_SSE_RATIO or less, and the
+clusters' mean colours differ in hue by MATERIAL_HUE_GAP degrees or more. (Shading moves a material's hue by up to
+~60 degrees on the synthetic sets -- a sky-lit shadow turns bluer -- so a smaller gap is one material lit and
+shaded, which the lightness split handles.)"""
+MATERIAL_SAMPLES = 20000
+"""Pixels per part and fitted frame kept for the material fit (an even stride over the part)."""
 
 
 def smooth_radius(height: int, smoothing: float) -> int:
@@ -178,7 +253,15 @@ def smooth_margin(labels: np.ndarray, lstar: np.ndarray, thresholds: np.ndarray,
     return _smooth_within_parts(labels, d, radius)
 
 
-def shadow_within_parts(labels: np.ndarray, lstar: np.ndarray, thresholds: np.ndarray, radius: int, limit: np.ndarray | None = None) -> np.ndarray:
+def shadow_within_parts(
+    labels: np.ndarray,
+    lstar: np.ndarray,
+    thresholds: np.ndarray,
+    radius: int,
+    limit: np.ndarray | None = None,
+    chroma: np.ndarray | None = None,
+    luts: dict[int, np.ndarray] | None = None,
+) -> np.ndarray:
     """Shadow pixels, part by part on each part's bounding box: where :func:`smooth_margin` is negative (computed
     as the sign of the box *sum* of the clipped margins over the part, which the normalisation does not change),
     then shadow islands and base holes smaller than the part's ``limit`` removed (4-connected, within the part).
@@ -189,6 +272,9 @@ def shadow_within_parts(labels: np.ndarray, lstar: np.ndarray, thresholds: np.nd
         thresholds: ``(P + 1,)`` float32 per-label shadow thresholds (L*).
         radius: box radius in pixels (0: no smoothing).
         limit: ``(P + 1,)`` smallest region kept per part, pixels (``None``: no cleanup).
+        chroma: ``(H, W)`` uint16 chroma codes (:func:`lab_planes`), for the parts in ``luts``.
+        luts: label -> ``(65536,)`` float32 threshold per chroma code (a part of several materials, see
+            :meth:`ToneModel.tables`); such a part's pixels are split with their material's threshold.
 
     Returns:
         ``(H, W)`` bool.
@@ -203,11 +289,15 @@ def shadow_within_parts(labels: np.ndarray, lstar: np.ndarray, thresholds: np.nd
         x, y, bw, bh = cv2.boundingRect(m8)
         y0, y1, x0, x1 = max(y - radius, 0), min(y + bh + radius, h), max(x - radius, 0), min(x + bw + radius, w)
         mb = m8[y0:y1, x0:x1] > 0
+        db = d[y0:y1, x0:x1]
+        if luts is not None and chroma is not None and int(p) in luts:
+            db = lstar[y0:y1, x0:x1] - np.take(luts[int(p)], chroma[y0:y1, x0:x1])
+            np.clip(db, -SMOOTH_CLIP, SMOOTH_CLIP, out=db)
         if radius > 0:
-            dm = d[y0:y1, x0:x1] * mb
+            dm = db * mb
             sp = cv2.boxFilter(dm, -1, k, normalize=False, borderType=cv2.BORDER_CONSTANT) < 0
         else:
-            sp = d[y0:y1, x0:x1] < 0
+            sp = db < 0
         sp &= mb
         lim = 0.0 if limit is None else float(limit[p])
         if lim > 1:
@@ -244,6 +334,11 @@ class PartToneModel:
         share: fraction of the part's fitted pixels below ``shadow`` (0..1).
         method: how ``shadow`` was chosen, one of :data:`FIT_METHODS`.
         scale_px: the part's typical size, sqrt of its mean area per fitted frame, pixels.
+        materials: when the part is two materials (:func:`fit_materials`), one entry each: ``centre`` (its
+            :func:`chroma_feature` centre), ``ab`` (its mean a*, b*), ``weight`` (its fraction of the part),
+            ``shadow`` (its own base/shadow threshold, L*), ``share`` (its fitted shadow share) and ``method``;
+            each pixel is split with its material's threshold (the nearest centre), so a dark material is not all
+            shadow. Empty: one material, ``shadow`` for every pixel.
     """
 
     name: str
@@ -259,6 +354,7 @@ class PartToneModel:
     share: float = float("nan")
     method: str = "otsu"
     scale_px: float = 0.0
+    materials: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -287,6 +383,11 @@ class ToneModel:
     @property
     def names(self) -> list[str]:
         return [p.name for p in self.parts]
+
+    @property
+    def has_materials(self) -> bool:
+        """Whether a part is split per material (its frames then need their chroma codes)."""
+        return any(len(p.materials) > 1 for p in self.parts)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -327,7 +428,19 @@ class ToneModel:
                 s2[i] = p.shadow2
             if p.highlight is not None:
                 hl[i] = p.highlight
-        return {"mid": mid, "shadow2": s2, "highlight": hl}
+        out: dict[str, np.ndarray] = {"mid": mid, "shadow2": s2, "highlight": hl}
+        mat = [i for i, p in enumerate(self.parts, start=1) if len(p.materials) > 1]
+        if mat:
+            # per chroma code (65536 a*b* cells) the threshold of the nearest material, one row per such part
+            codes = np.arange(65536, dtype=np.int32)
+            luts = np.empty((len(mat), 65536), np.float32)
+            for r, i in enumerate(mat):
+                ms = self.parts[i - 1].materials
+                idx = material_index(codes, np.array([m["centre"] for m in ms], np.float32))
+                luts[r] = np.array([m["shadow"] for m in ms], np.float32)[idx]
+            out["material_parts"] = np.array(mat, np.int64)
+            out["material_lut"] = luts
+        return out
 
 
 class ToneHistograms:
@@ -348,14 +461,19 @@ class ToneHistograms:
         self.frames: list[int] = []
         self.present = np.zeros(n_parts + 1, np.int64)
         """Fitted frames each part appears on."""
+        self.samples: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        """label -> per frame ``(chroma code, L*, smoothed L*)`` of up to :data:`MATERIAL_SAMPLES` of its pixels
+        (when frames are added with their chroma codes): what :func:`fit_materials` clusters."""
 
-    def add(self, labels: np.ndarray, lstar: np.ndarray, frame: int | None = None) -> None:
+    def add(self, labels: np.ndarray, lstar: np.ndarray, frame: int | None = None, chroma: np.ndarray | None = None) -> None:
         """Add one frame.
 
         Args:
             labels: ``(H, W)`` uint8 part labels.
             lstar: ``(H, W)`` float32 L* (:func:`lightness`).
             frame: the frame number (recorded in the model).
+            chroma: ``(H, W)`` uint16 chroma codes (:func:`lab_planes`); without them no part is split into
+                materials.
         """
         if labels.shape != lstar.shape:
             raise ValueError(f"labels {labels.shape} and lightness {lstar.shape} differ in shape")
@@ -367,12 +485,33 @@ class ToneHistograms:
             b = np.clip(((feature(values) - _F_LO) / (_F_HI - _F_LO) * N_BINS).astype(np.int64), 0, N_BINS - 1)
             return np.bincount(lab + b, minlength=n).reshape(self.n_parts + 1, N_BINS)
 
-        c = hist(lstar[inside])
+        l_in = lstar[inside]
+        c = hist(l_in)
         self.counts += c
-        self.smooth_counts += hist(smooth_lightness(labels, lstar, self.smooth_px)[inside]) if self.smooth_px > 0 else c
+        ls_in = smooth_lightness(labels, lstar, self.smooth_px)[inside] if self.smooth_px > 0 else l_in
+        self.smooth_counts += hist(ls_in) if self.smooth_px > 0 else c
         self.present += c.sum(axis=1) > 0
+        if chroma is not None:
+            if chroma.shape != labels.shape:
+                raise ValueError(f"labels {labels.shape} and chroma {chroma.shape} differ in shape")
+            lab_in = labels[inside]
+            order = np.argsort(lab_in, kind="stable")
+            bounds = np.searchsorted(lab_in[order], np.arange(1, self.n_parts + 2))
+            code_in = chroma[inside]
+            for p in range(1, self.n_parts + 1):
+                idx = order[bounds[p - 1] : bounds[p]]
+                if idx.size:
+                    idx = idx[:: -(-idx.size // MATERIAL_SAMPLES)]
+                    self.samples.setdefault(p, []).append((code_in[idx], l_in[idx], ls_in[idx]))
         if frame is not None:
             self.frames.append(int(frame))
+
+    def part_samples(self, label: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The pooled ``(chroma codes, L*, smoothed L*)`` samples of a part, or ``None`` when there are none."""
+        got = self.samples.get(label)
+        if not got:
+            return None
+        return (np.concatenate([g[0] for g in got]), np.concatenate([g[1] for g in got]), np.concatenate([g[2] for g in got]))
 
 
 def otsu(hist: np.ndarray, centres: np.ndarray) -> tuple[int, float, float]:
@@ -432,6 +571,23 @@ def _share_below(hist: np.ndarray, f: float) -> float:
         return 1.0
     i = int(pos)
     return float((hist[:i].sum() + (pos - i) * hist[i]) / total)
+
+
+def _density(hist: np.ndarray, sigma: float = DENSITY_SIGMA_BINS) -> np.ndarray:
+    """A histogram smoothed with a Gaussian of ``sigma`` bins (where it is thin or dense)."""
+    r = int(3 * sigma)
+    x = np.arange(-r, r + 1)
+    k = np.exp(-0.5 * (x / sigma) ** 2)
+    return np.convolve(hist.astype(np.float64), k / k.sum(), mode="same")
+
+
+def _thinnest(density: np.ndarray, centres: np.ndarray, lo: float, hi: float) -> float:
+    """The feature value in ``lo..hi`` where ``density`` is lowest (the midpoint when the span holds < 2 bins)."""
+    i0 = int(np.searchsorted(centres, lo))
+    i1 = int(np.searchsorted(centres, hi))
+    if i1 <= i0 + 1:
+        return 0.5 * (lo + hi)
+    return float(centres[i0 + int(np.argmin(density[i0:i1]))])
 
 
 def _robust_sigma(hist: np.ndarray, centres: np.ndarray) -> tuple[float, float]:
@@ -527,16 +683,27 @@ def fit_part(
         k, m_lo, m_hi = otsu(hist, centres)
         # one mode and a narrow one: the 2-means split would cut a lit surface in two. A broad histogram whose
         # 2-means classes differ by a factor BROAD_RATIO in (L* + 2) is split there even without a dip.
-        single = bool(is_unimodal(hist) and not (k > 0 and m_hi - m_lo > math.log(BROAD_RATIO)))
+        unimodal = is_unimodal(hist)
+        single = bool(unimodal and not (k > 0 and m_hi - m_lo > math.log(BROAD_RATIO)))
+        density = _density(sh)
+        lo_share, hi_share = min_share, max_share
         if single:
             t = _quantile(sh, centres, TAIL_SHARE)
             method = "tail"
         else:
-            t = 0.5 * (m_lo + m_hi)  # the 2-means decision boundary: nearest centre wins
+            # the 2-means classes, split where the histogram is thinnest between them (see VALLEY)
+            t = _thinnest(density, centres, m_lo + VALLEY[0] * (m_hi - m_lo), m_lo + VALLEY[1] * (m_hi - m_lo))
             method = "otsu"
+            if unimodal:  # no dip: a guess, kept within the admissible shares
+                hi_share = min(max_share, GUESS_MAX_SHARE)
         share = _share_below(sh, t)
-        if share < min_share or share > max_share:
-            t = _quantile(sh, centres, min(max(share, min_share), max_share))
+        if share < lo_share - 1e-3 or share > hi_share + 1e-3:
+            if CLAMP_AT_THINNEST:
+                # into the admissible shares, at the thinnest lightness there (not at the bound: a bound inside a
+                # dense mode would make the mode's pixels flicker between tones)
+                t = _thinnest(density, centres, _quantile(sh, centres, lo_share), _quantile(sh, centres, hi_share))
+            else:
+                t = _quantile(sh, centres, min(max(share, lo_share), hi_share))
             method = "clamped" if method == "otsu" else method
     shadow_l = _to_lstar(t) + bias
     t = float(feature(max(shadow_l, -FEATURE_OFFSET + 1e-6)))
@@ -576,6 +743,64 @@ def fit_part(
         if dark.sum() > 0 and (not np.isfinite(t2) or _share_below(dark, t2) < EXTRA_TONE_MIN_SHARE):
             t2 = _quantile(dark, centres, 3 * EXTRA_TONE_SHARE)  # the darkest part of the shadow side
         out["shadow2"] = _to_lstar(t2) if np.isfinite(t2) else out["shadow_centre"] - 1e-3
+    return out
+
+
+def _sample_hist(values: np.ndarray) -> np.ndarray:
+    b = np.clip(((feature(values) - _F_LO) / (_F_HI - _F_LO) * N_BINS).astype(np.int64), 0, N_BINS - 1)
+    return np.bincount(b, minlength=N_BINS)
+
+
+def fit_materials(codes: np.ndarray, lstar: np.ndarray, smooth_l: np.ndarray, highlight_sigma: float = 3.5) -> list[dict[str, Any]]:
+    """Split a part into two materials by colour when it clearly is two, and fit each one's base/shadow threshold.
+
+    A part is often several materials: a jacket over a shirt, the whites and irises of eyes, skin and a dark
+    uniform. One lightness threshold over the part then calls the darker material "shadow" everywhere. Here the
+    part's pixels (pooled over the fitted frames) are clustered in 2 by :func:`chroma_feature` (hue and a soft
+    saturation, which shading changes far less than lightness), and the clusters are kept as materials only when
+    they are clearly apart (:data:`MATERIAL_MIN_SHARE`, :data:`MATERIAL_SSE_RATIO`, :data:`MATERIAL_HUE_GAP`); each
+    material then gets its own :func:`fit_part` split. Fitted once per shot, like the rest of the model.
+
+    Args:
+        codes: ``(N,)`` chroma codes of the part's sampled pixels (:func:`lab_planes`).
+        lstar: ``(N,)`` their L*.
+        smooth_l: ``(N,)`` their smoothed L* (:func:`smooth_lightness`).
+        highlight_sigma: passed to :func:`fit_part`.
+
+    Returns:
+        ``PartToneModel.materials`` entries, or ``[]`` (one material).
+    """
+    n = codes.size
+    if n < 4 * MIN_SAMPLES:
+        return []
+    step = -(-n // MATERIAL_SAMPLES)
+    a, b = _code_ab(codes[::step])
+    x = np.ascontiguousarray(chroma_feature(a, b), np.float32)
+    sse1 = float(((x - x.mean(axis=0)) ** 2).sum())
+    if sse1 <= 0:
+        return []
+    cv2.setRNGSeed(0)
+    crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 1e-4)
+    sse2, lab, centres = cv2.kmeans(x, 2, None, crit, 3, cv2.KMEANS_PP_CENTERS)
+    lab = lab.reshape(-1)
+    weights = np.bincount(lab, minlength=2) / lab.size
+    if weights.min() < MATERIAL_MIN_SHARE or sse2 > MATERIAL_SSE_RATIO * sse1:
+        return []
+    ab = [(float(a[lab == j].mean()), float(b[lab == j].mean())) for j in range(2)]
+    hues = [math.degrees(math.atan2(v, u)) for u, v in ab]
+    if abs((hues[0] - hues[1] + 180.0) % 360.0 - 180.0) < MATERIAL_HUE_GAP:
+        return []
+    centres = np.round(centres.astype(np.float64), 6).astype(np.float32)  # as stored: the frames use the same
+    which = material_index(codes, centres)
+    out = []
+    for j in range(2):
+        sel = which == j
+        if int(sel.sum()) < MIN_SAMPLES:
+            return []
+        fit = fit_part(_sample_hist(lstar[sel]), 2, smooth_hist=_sample_hist(smooth_l[sel]), highlight_sigma=highlight_sigma)
+        out.append({"centre": [float(c) for c in centres[j]], "ab": [round(v, 2) for v in ab[j]],
+                    "weight": round(float(sel.mean()), 4), "shadow": float(fit["shadow"]),
+                    "share": float(fit["share"]), "method": str(fit["method"])})
     return out
 
 
@@ -636,7 +861,11 @@ def fit_tone_model(
         if use_pooled:
             fit["method"] = "pooled" if fit["method"] not in ("share", "threshold") else fit["method"]
         frames_present = max(int(histograms.present[i]), 1)
-        parts.append(PartToneModel(name=name, pooled=use_pooled, scale_px=round(math.sqrt(n / frames_present), 1), **fit))
+        materials: list[dict[str, Any]] = []
+        samples = histograms.part_samples(i)
+        if share is None and ov.threshold_l is None and not use_pooled and samples is not None and fit["method"] != "empty":
+            materials = fit_materials(*samples, highlight_sigma=highlight_sigma)
+        parts.append(PartToneModel(name=name, pooled=use_pooled, scale_px=round(math.sqrt(n / frames_present), 1), materials=materials, **fit))
     del n_frames
     return ToneModel(parts, hysteresis=hysteresis, min_region=min_region, fitted_on=list(histograms.frames),
                      smoothing=smoothing, smooth_px=histograms.smooth_px, min_region_frac=min_region_frac)
@@ -709,8 +938,9 @@ def fit_warnings(model: ToneModel) -> list[str]:
                        f"(the highlight rule asks for L* {p.highlight:.0f})")
         if p.method == "clamped":
             out.append(
-                f"part '{p.name}': the 2-means split put too {'little' if p.share <= MIN_AUTO_SHARE + 1e-6 else 'much'} "
-                f"of it in shadow; moved to {pct} (shadow below L* {p.shadow:.1f})"
+                f"part '{p.name}': the 2-means split's shadow share was implausible; moved to {pct} of it, the "
+                f"thinnest lightness within the admissible shares (shadow below L* {p.shadow:.1f}); set "
+                f"--part {p.name}:shadow=S or threshold_l=L to choose"
             )
     return out
 
@@ -766,7 +996,13 @@ def _remove_small(mask: np.ndarray, min_area: float, connectivity: int = 8) -> n
     return np.take(small, cc)
 
 
-def assign_tones(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, tables: dict[str, np.ndarray] | None = None) -> np.ndarray:
+def assign_tones(
+    labels: np.ndarray,
+    lstar: np.ndarray,
+    model: ToneModel,
+    tables: dict[str, np.ndarray] | None = None,
+    chroma: np.ndarray | None = None,
+) -> np.ndarray:
     """Classify every pixel of one frame into tone codes with a shot's fitted model.
 
     Args:
@@ -774,6 +1010,8 @@ def assign_tones(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, tables
         lstar: ``(H, W)`` float32 L* (:func:`lightness`).
         model: the shot's :class:`ToneModel`.
         tables: ``model.tables()``, precomputed (optional, for speed).
+        chroma: ``(H, W)`` uint16 chroma codes (:func:`lab_planes`); needed when a part has materials
+            (``model.has_materials``), else each such part is split with its single ``shadow`` threshold.
 
     Returns:
         ``(H, W)`` uint8 tone codes: 0 outside, 1 base, 2 shadow, 3 highlight, 4 second shadow.
@@ -787,16 +1025,17 @@ def assign_tones(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, tables
     box = bounding_box(labels > 0)
     if box is None:
         return tone
-    tone[box] = _assign_tones_box(labels[box], lstar[box], model, t)
+    tone[box] = _assign_tones_box(labels[box], lstar[box], model, t, None if chroma is None else chroma[box])
     return tone
 
 
-def _assign_tones_box(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, t: dict[str, np.ndarray]) -> np.ndarray:
+def _assign_tones_box(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, t: dict[str, np.ndarray], chroma: np.ndarray | None = None) -> np.ndarray:
     inside = labels > 0
     # morphological cleanup at each part's scale: shadow islands and base holes below a share of the part go
     areas = np.bincount(labels.reshape(-1), minlength=len(model.parts) + 1).astype(np.float32)
     limit = np.maximum(model.min_region_frac * areas, np.minimum(float(model.min_region), 0.1 * areas))
-    shadow = shadow_within_parts(labels, lstar, t["mid"], model.smooth_px, limit)
+    luts = {int(p): t["material_lut"][r] for r, p in enumerate(t["material_parts"])} if "material_parts" in t else None
+    shadow = shadow_within_parts(labels, lstar, t["mid"], model.smooth_px, limit, chroma, luts)
     tone = np.where(shadow, np.uint8(TONE_SHADOW), inside.view(np.uint8) * np.uint8(TONE_BASE))
     min_region = model.min_region
     hl_t = t["highlight"]
@@ -815,18 +1054,19 @@ def _assign_tones_box(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, t
 
 
 def fit_from_frames(
-    frames: Iterable[tuple[int, np.ndarray, np.ndarray]],
+    frames: Iterable[tuple[Any, ...]],
     names: Sequence[str],
     tones: int = 2,
     **kwargs: Any,
 ) -> ToneModel:
-    """Fit a :class:`ToneModel` from ``(frame, labels, lstar)`` triples (convenience over :class:`ToneHistograms`)."""
+    """Fit a :class:`ToneModel` from ``(frame, labels, lstar[, chroma])`` tuples (convenience over
+    :class:`ToneHistograms`; with chroma codes, parts may be split into materials)."""
     frames = list(frames)
     smoothing = float(kwargs.get("smoothing", 1.0))
     height = frames[0][1].shape[0] if frames else 0
     hists = ToneHistograms(len(names), smooth_radius(height, smoothing))
-    for frame, labels, lstar in frames:
-        hists.add(labels, lstar, frame)
+    for frame, labels, lstar, *chroma in frames:
+        hists.add(labels, lstar, frame, chroma[0] if chroma else None)
     return fit_tone_model(hists, names, tones, **kwargs)
 
 
@@ -838,6 +1078,9 @@ __all__ = [
     "TONE_SHADOW2",
     "FEATURE_OFFSET",
     "lightness",
+    "lab_planes",
+    "chroma_feature",
+    "fit_materials",
     "feature",
     "PartTones",
     "PartToneModel",

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..cel.labels import bounding_box
-from ..cel.tones import PartTones, ToneHistograms, ToneModel, ToneStats, assign_tones, fit_tone_model, lightness, sample_frames, smooth_radius
+from ..cel.tones import PartTones, ToneHistograms, ToneModel, ToneStats, assign_tones, fit_tone_model, lab_planes, sample_frames, smooth_radius
 from ..errors import SpecError
 from ..io.atomic import atomic_write_text
 from ..io.frames import Window, image_size, read_image, to_rgb
@@ -78,16 +78,26 @@ the box's edge are boundaries (tones come out the same as on the whole frame).""
 
 def shade_frame(parts: PartLabels, rgb: np.ndarray, model: ToneModel, tables: dict[str, np.ndarray]) -> np.ndarray:
     """Tone codes of one frame inside ``parts.window``, ``(h, w)`` uint8 (``rgb`` is that window of the plate)."""
-    return assign_tones(parts.labels, frame_lightness(rgb, parts.labels), model, tables)
+    lstar, chroma = frame_lab(rgb, parts.labels, chroma=model.has_materials)
+    return assign_tones(parts.labels, lstar, model, tables, chroma)
 
 
 def frame_lightness(rgb: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """L* of ``rgb`` inside the bounding box of the parts (0 elsewhere), ``(H, W)`` float32."""
+    return frame_lab(rgb, labels, chroma=False)[0]
+
+
+def frame_lab(rgb: np.ndarray, labels: np.ndarray, chroma: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """L* and chroma codes (:func:`inkpaint.cel.tones.lab_planes`) of ``rgb`` inside the bounding box of the parts
+    (0 elsewhere): ``(H, W)`` float32 and ``(H, W)`` uint16 (``None`` unless ``chroma``)."""
     out = np.zeros(labels.shape, np.float32)
+    code = np.zeros(labels.shape, np.uint16) if chroma else None
     box = bounding_box(labels > 0)
     if box is not None:
-        out[box] = lightness(rgb[box])
-    return out
+        out[box], c = lab_planes(rgb[box], chroma)
+        if code is not None and c is not None:
+            code[box] = c
+    return out, code
 
 
 def fit_shot(job: Any, plate: PlateSource, mattes: MatteSource, frames: list[int], ctx: RunContext) -> ToneModel:
@@ -101,17 +111,17 @@ def fit_shot(job: Any, plate: PlateSource, mattes: MatteSource, frames: list[int
         fit_on = sample_frames(frames, job.fit_samples)
     hists = ToneHistograms(len(mattes.names), smooth_radius(mattes.size[1], getattr(job, "smoothing", 1.0)))
 
-    def lightness_of(f: int) -> tuple[PartLabels, np.ndarray]:
+    def lightness_of(f: int) -> tuple[PartLabels, tuple[np.ndarray, np.ndarray | None]]:
         parts = mattes.part_labels(f)
         rgb = plate.rgb(f, parts.window) if not parts.empty else np.zeros((0, 0, 3), np.float32)
-        return parts, frame_lightness(rgb, parts.labels)
+        return parts, frame_lab(rgb, parts.labels)
 
     # two frames read at once (the EXR codecs release the GIL), at most two ahead, so memory stays flat
     with cf.ThreadPoolExecutor(2, thread_name_prefix="inkpaint-fit") as pool, \
             contextlib.closing(prefetch(pool, lightness_of, fit_on, 2)) as fitted:
-        for i, (f, (parts, lstar)) in enumerate(fitted):
+        for i, (f, (parts, (lstar, chroma))) in enumerate(fitted):
             ctx.check_cancel()
-            hists.add(parts.labels, lstar, f)
+            hists.add(parts.labels, lstar, f, chroma)
             ctx.report("fit tones", i + 1, len(fit_on), frame=f)
     if not hists.counts[1:].any():
         log.warning("shade: the mattes are empty on every fitted frame (%s); every part is fitted as all base", fit_on)
@@ -416,5 +426,5 @@ def _job_from_args(args: argparse.Namespace) -> ShadeJob:
     return job
 
 
-__all__ = ["ShadeJob", "ShadeStage", "JOB", "run", "add_cli", "PlateSource", "fit_shot", "model_path", "frame_lightness", "shade_frame", "SHADE_MARGIN", "parse_part_overrides", "tone_settings_from_args"]
+__all__ = ["ShadeJob", "ShadeStage", "JOB", "run", "add_cli", "PlateSource", "fit_shot", "model_path", "frame_lightness", "frame_lab", "shade_frame", "SHADE_MARGIN", "parse_part_overrides", "tone_settings_from_args"]
 

@@ -46,7 +46,9 @@ def _frame_list(frames: list[int], limit: int = 6) -> str:
 def part_figures(model: ToneModel | None, stats: ToneStats, names: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Per part: ``threshold_l`` (L*, shadow below), ``share`` (shadow + second shadow over the frames shaded in
     this run, 0..1; ``None`` when none were), ``fitted_share`` (on the fitted frames), ``method``, ``tones``,
-    ``frames_missing`` (count) and, with highlights, ``highlight_l`` / ``highlight_share``."""
+    ``frames_missing`` (count) and, with highlights, ``highlight_l`` / ``highlight_share``; a part split per
+    material (:func:`inkpaint.cel.tones.fit_materials`) lists ``materials`` (mean a*b*, weight, ``threshold_l``,
+    ``fitted_share``, ``method`` each)."""
     out: dict[str, dict[str, Any]] = {}
     for i, name in enumerate(names, start=1):
         share = stats.share(i)
@@ -63,6 +65,9 @@ def part_figures(model: ToneModel | None, stats: ToneStats, names: Sequence[str]
                 row["highlight_share"] = None if math.isnan(hs) else round(hs, 4)
             if p.shadow2 is not None:
                 row["shadow2_l"] = round(p.shadow2, 2)
+            if len(p.materials) > 1:  # split per material: each its own threshold (threshold_l is the part's fit)
+                row["materials"] = [{"ab": m["ab"], "weight": m["weight"], "threshold_l": round(m["shadow"], 2),
+                                     "fitted_share": round(m["share"], 4), "method": m["method"]} for m in p.materials]
         out[name] = row
     return out
 
@@ -291,6 +296,8 @@ def sheet_footer(figures: dict[str, dict[str, Any]], warnings: Sequence[str], mo
     for name, fig in figures.items():
         share = "-" if fig.get("share") is None else f"{100 * fig['share']:.0f}%"
         thr = f"shadow below L* {fig['threshold_l']:.1f}" if "threshold_l" in fig else ""
+        if fig.get("materials"):
+            thr = "2 materials, shadow below L* " + " / ".join(f"{m['threshold_l']:.1f}" for m in fig["materials"])
         lines.append(f"{name}: {thr}, {share} in shadow over the shot ({fig.get('method', '')})")
     lines += [f"WARNING: {w}" for w in warnings]
     return lines
