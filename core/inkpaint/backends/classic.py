@@ -1,16 +1,18 @@
 """The embedded default roto backend: OpenCV only, no learned weights. Precision first.
 
 - Keyframes: a mask prompt is taken as is; a box and/or points seed GrabCut (positive points are sure foreground,
-  negative points sure background). Several objects on one keyframe are made exclusive in one labelling
+  negative points sure background; its k-means start is seeded, so a prompt always gives the same mask). Several objects on one keyframe are made exclusive in one labelling
   (:func:`exclusive_keyframe`): contested pixels go by colour likelihood and distance to each object's clicks, and
   clicks are hard constraints (a positive click of A is A, a negative click of A is not A).
 - Propagation (:meth:`ClassicBackend.propagate`): dense DIS optical flow (fixed flow resolution, forward and
-  backward) warps each object's signed distance. Each object scores every pixel near it: the warped shape prior
+  backward) warps each object's signed distance; near the edge the object's own similarity motion replaces the
+  flow where it explains the colours better (background appearing from behind the object, background motion
+  spilling onto its edge). Each object scores every pixel near it: the warped shape prior
   (softer where forward-backward flow disagrees, saturating inside so evidence can give a leaked region back),
   colour log-likelihood ratios (keyframe and running models against the local background ring) and a motion term
   (does the pixel move like the object near it or like the background near it?). Growth outside the warped shape
-  pays ``growth_cost`` and there colour counts only as far as both colour models agree: growth is earned, not taken
-  from colour similarity with the background. Objects and background compete in one argmax over the edge-aware
+  pays ``growth_cost`` (colour there: the mean of the keyframe and running models, ``growth_colour``): growth is
+  earned by evidence beyond a fixed cost, not taken from colour similarity with the background alone. Objects and background compete in one argmax over the edge-aware
   smoothed scores. Guards then cap growth per frame, drop detached blobs nothing supports and hold the warped
   shape when the result no longer resembles it.
 - Confidence per object and frame (:class:`FrameEvidence`): agreement with the warped shape, flow consistency on
@@ -50,6 +52,9 @@ DEFAULTS: dict[str, Any] = {
     "memory_weight": 1.0,  # shape-prior strength of the remembered extent where the flow-warped mask lost it
     "max_side": 1280,      # plates with a longer side are tracked at this size (mattes scaled back); 0: full size
     "smooth": 2,           # radius in pixels (at 854 px wide) of the edge-aware (guided) filter on the scores; 0: off
+    "growth_colour": "mean",  # colour evidence for growth: "mean" of keyframe and running models, or "both" must agree
+    "motion_clip": 3.0,    # the motion log-likelihood ratio is clipped to +-this
+    "object_motion": 1,    # 1: near the edge, the object's own motion replaces the dense flow where it explains the colours better
 }
 
 
@@ -143,6 +148,9 @@ def grabcut_keyframe(image: np.ndarray, kf: Keyframe, iters: int = 5) -> np.ndar
     if not (gc == cv2.GC_PR_FGD).any() and not (gc == cv2.GC_FGD).any():
         return np.zeros((h, w), bool)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    # GrabCut starts its colour models with k-means from OpenCV's global random state: seeded here, the same prompt
+    # gives the same mask in every process (farm chunks, reruns); unseeded, one DAVIS keyframe varied J 0.68-0.84.
+    cv2.setRNGSeed(0)
     try:
         grab_cut_with_mask(img, gc, bgd, fgd, iters)
     except cv2.error:
@@ -310,6 +318,9 @@ CONFIDENCE_RECOVERY = 0.15
 SIZE_TOLERANCE = 1.25
 """An object's area may differ from the area its own motion predicts by this factor before confidence drops."""
 
+PHOTO_MARGIN = 0.02
+"""Grey-level error (0..1, box-averaged) by which the object's own motion must beat the dense flow at a pixel."""
+
 UPDATE_CONFIDENCE = 0.6
 """Running colour models learn only from frames at least this confident (a leak must not teach the model)."""
 
@@ -345,8 +356,7 @@ class ClassicBackend(RotoBackend):
     score on a band around its warped edge: the warped shape prior (``signed distance / sigma``, softer where the
     forward-backward flow disagrees), the colour log-likelihood ratio of its models against its surroundings, and a
     motion term (does the pixel move like the object's nearby pixels or like the nearby background?). Growth
-    outside the warped shape pays ``growth_cost``, and there colour counts only as much as both the keyframe and
-    the running model agree, so growth must be earned. The scores are edge-aware smoothed and all objects plus the
+    outside the warped shape pays ``growth_cost``, so growth must be earned. The scores are edge-aware smoothed and all objects plus the
     background (score 0) compete in one argmax. Then per object: detached blobs that touch none of the warped
     object's core (or its memory) are dropped, growth beyond ``growth_cap`` of the area keeps only its
     best-scored pixels, and a result that no longer resembles the warped shape (IoU < ``hold_iou``) is rejected
@@ -464,16 +474,23 @@ class ClassicBackend(RotoBackend):
         scale = max(h, w) / 854
         band = self._band_px((h, w))
         names = list(states)
+        o_motion = bool(self.options["object_motion"])
         warped: dict[str, np.ndarray] = {}
         memory: dict[str, np.ndarray] = {}
         held_shape: dict[str, np.ndarray] = {}
         region = np.zeros((h, w), bool)
+        photo: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         for n, st in states.items():
             wsd = cv2.remap(st.sdf, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=-100.0)
+            transform = self._object_motion(wsd, map_x, map_y, err)
+            if transform is not None and o_motion:
+                if photo is None:
+                    photo = self._photo_inputs(prev_bgr, cur_bgr, map_x, map_y, scale)
+                wsd = self._motion_hypotheses(st.sdf, wsd, transform, photo, err, scale)
             warped[n] = wsd
             held_shape[n] = wsd > 0  # (pushing the previous mask forward by the forward flow as a check was tried: it
             # loses objects the camera follows, whose forward flow the moving background dominates)
-            memory[n] = self._carry_memory(st, wsd, map_x, map_y, err)
+            memory[n] = self._carry_memory(st, transform, map_x, map_y)
             region |= (wsd > -4.5 * band) | (memory[n] > 0.3)
         out = {n: np.zeros((h, w), bool) for n in names}
         if region.any():
@@ -522,27 +539,78 @@ class ClassicBackend(RotoBackend):
             st.memory = np.maximum(solid, float(self.options["memory_decay"]) * memory[n])
         return out
 
-    def _carry_memory(self, st: ObjectTrack, wsd: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, err: np.ndarray) -> np.ndarray:
+    def _object_motion(self, wsd: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, err: np.ndarray) -> np.ndarray | None:
+        """The object's own motion from the previous frame to this one: ``(2, 3)`` similarity, or ``None``.
+
+        Fitted (RANSAC) to reliable flow (forward-backward error < 1.5 px) well inside the warped object, so the
+        background's motion and the flow errors at the object's edge do not enter it.
+        """
+        ys, xs = np.nonzero((wsd > 2.0) & (err < 1.5))
+        if len(xs) < 30:
+            return None
+        if len(xs) > 800:
+            pick = np.linspace(0, len(xs) - 1, 800).astype(np.int64)
+            ys, xs = ys[pick], xs[pick]
+        dst = np.stack([xs, ys], axis=1).astype(np.float32)
+        src = np.stack([map_x[ys, xs], map_y[ys, xs]], axis=1).astype(np.float32)
+        transform, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=3.0)
+        return transform
+
+    def _photo_inputs(self, prev_bgr: np.ndarray, cur_bgr: np.ndarray, map_x: np.ndarray, map_y: np.ndarray,
+                      scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Grey previous and current frames (float32 0..1) and the local photometric error of the dense flow.
+
+        The error is ``|cur(p) - prev(p + flow(p))|`` box-averaged over ``(2r+1)²`` pixels (``r`` = 2 at 854 wide).
+        """
+        g0 = cv2.cvtColor(prev_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
+        g1 = cv2.cvtColor(cur_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
+        k = 2 * max(1, int(round(2 * scale))) + 1
+        e_flow = cv2.blur(np.abs(g1 - cv2.remap(g0, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)), (k, k))
+        return g0, g1, e_flow
+
+    def _motion_hypotheses(self, sdf: np.ndarray, wsd: np.ndarray, transform: np.ndarray, photo: tuple[np.ndarray, np.ndarray, np.ndarray],
+                           err: np.ndarray, scale: float) -> np.ndarray:
+        """The previous shape carried by the dense flow or by the object's own motion, per pixel, by evidence.
+
+        Near a moving object the dense flow is wrong on both sides: where the background appears from behind the
+        object (disocclusion) the backward flow points into the previous object and drags the shape out over the
+        background, and on the side the background slides under it the background's motion spills onto the
+        object's edge and cuts it off. The object's own motion (:meth:`_object_motion`) is the other hypothesis:
+        a pixel takes the shape it gives where that motion explains the pixel's colour better than the flow does
+        (local photometric error lower by ``PHOTO_MARGIN``), or where the flow is inconsistent forward-backward
+        (> 2 px at 854 wide) and the object's motion explains the pixel at least as well.
+
+        Args:
+            sdf: ``(H, W)`` previous signed distance; wsd: the same warped by the dense flow.
+            transform: ``(2, 3)`` previous -> current similarity of the object.
+            photo: :meth:`_photo_inputs`.
+
+        Returns:
+            ``(H, W)`` float32 warped signed distance.
+        """
+        g0, g1, e_flow = photo
+        h, w = wsd.shape
+        k = 2 * max(1, int(round(2 * scale))) + 1
+        w_obj = cv2.warpAffine(sdf, transform, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=-100.0)
+        near = (np.minimum(np.abs(wsd), np.abs(w_obj)) < 4.0 * self._band_px((h, w))) & ((wsd > 0) != (w_obj > 0))
+        if not near.any():
+            return wsd
+        e_obj = cv2.blur(np.abs(g1 - cv2.warpAffine(g0, transform, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)), (k, k))
+        better = e_obj < e_flow - PHOTO_MARGIN
+        inconsistent = (err > 2.0 * scale) & (e_obj <= e_flow)
+        use = near & (better | inconsistent)
+        return np.where(use, w_obj, wsd).astype(np.float32)
+
+    def _carry_memory(self, st: ObjectTrack, transform: np.ndarray | None, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
         """The object's remembered extent moved onto the current frame by its own motion.
 
-        The motion is a similarity transform (RANSAC) fitted to reliable flow (low forward-backward error) inside
-        the warped object, so parts hidden behind an occluder keep moving with the object, not with the occluder.
-        Falls back to the dense flow when too few reliable pixels remain.
+        The motion is :meth:`_object_motion`, so parts hidden by an occluder keep moving with the object, not with the
+        occluder; the dense flow carries it when no such motion could be fitted.
         """
-        h, w = wsd.shape
+        h, w = map_x.shape
         prev = st.memory if st.memory is not None else (st.sdf > 0).astype(np.float32)
-        ys, xs = np.nonzero((wsd > 2.0) & (err < 1.5))
-        transform = None
-        if len(xs) >= 30:
-            if len(xs) > 800:
-                pick = np.linspace(0, len(xs) - 1, 800).astype(np.int64)
-                ys, xs = ys[pick], xs[pick]
-            dst = np.stack([xs, ys], axis=1).astype(np.float32)
-            src = np.stack([map_x[ys, xs], map_y[ys, xs]], axis=1).astype(np.float32)
-            transform, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=3.0)
         if transform is not None:
             st.expected_area *= float(abs(np.linalg.det(transform[:, :2])))  # similarity: det = scale squared
-        if transform is not None:
             return cv2.warpAffine(prev, transform, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         return cv2.remap(prev, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
@@ -577,7 +645,8 @@ class ClassicBackend(RotoBackend):
         d_obj = (fx - of_x) ** 2 + (fy - of_y) ** 2
         d_bg = (fx - ob_x) ** 2 + (fy - ob_y) ** 2
         s = 0.5 * scale + err
-        m = np.clip((d_bg - d_obj) / (2.0 * s * s), -3.0, 3.0)
+        lim = float(self.options["motion_clip"])
+        m = np.clip((d_bg - d_obj) / (2.0 * s * s), -lim, lim)
         return np.where(valid, m, 0.0).astype(np.float32)
 
     def _score(self, st: ObjectTrack, sd: np.ndarray, kept: np.ndarray, mem: np.ndarray, idx: np.ndarray, flow: np.ndarray, err: np.ndarray,
@@ -597,9 +666,13 @@ class ClassicBackend(RotoBackend):
         prior = np.clip(sd / sigma, -8.0, o["interior_prior"])
         ck = (np.log(st.fg_key) - np.log(st.bg_key))[idx]
         cr = (np.log(st.fg_run) - np.log(st.bg_run))[idx]
-        # Outside the warped shape colour counts only as far as both models agree; inside, their mean decides.
         outside = ~kept
-        colour = np.clip(np.where(outside, np.minimum(ck, cr), 0.5 * (ck + cr)), -3.0, 3.0).astype(np.float32)
+        # Outside the warped shape growth pays ``growth_cost``; its colour evidence is the models' mean as inside
+        # (``growth_colour`` "mean"), or only as far as both agree ("both": stricter, but the running background
+        # model learns the ring next to the mask, so a part the mask missed soon reads as background and never
+        # comes back: DAVIS dog and libby shrank frame by frame).
+        grow_c = np.minimum(ck, cr) if o["growth_colour"] == "both" else 0.5 * (ck + cr)
+        colour = np.clip(np.where(outside, grow_c, 0.5 * (ck + cr)), -3.0, 3.0).astype(np.float32)
         motion = self._motion(sd, flow, err, scale, band) if o["motion_weight"] > 0 else np.zeros(sd.shape, np.float32)
         # Where the flow lost the object but it was there recently, the memory lifts the prior where colour agrees
         # and motion does not object.
