@@ -112,7 +112,7 @@ def smooth_line_coverage(labels: np.ndarray, width: float, sigma: float = SMOOTH
         x, y, bw, bh = cv2.boundingRect(m)
         y0, y1, x0, x1 = max(y - pad, 0), min(y + bh + pad, h), max(x - pad, 0), min(x + bw + pad, w)
         f = cv2.sepFilter2D(m[y0:y1, x0:x1], -1, kern, kern, borderType=cv2.BORDER_REPLICATE)
-        g = np.minimum(f, 255 - f)
+        g = cv2.min(f, cv2.bitwise_not(f))  # min(f, 255 - f) in two uint8 passes
         np.maximum(g_max[y0:y1, x0:x1], g, out=g_max[y0:y1, x0:x1])
     np.take(lut, g_max, out=out)
     return out

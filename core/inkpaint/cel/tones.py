@@ -77,9 +77,9 @@ def lab_planes(rgb: np.ndarray, chroma: bool = True) -> tuple[np.ndarray, np.nda
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"rgb must be (H, W, 3), got shape {rgb.shape}")
     lab = cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.float32), cv2.COLOR_RGB2Lab)
-    lstar, a, b = cv2.split(lab)
     if not chroma:
-        return lstar, None
+        return np.asarray(cv2.extractChannel(lab, 0)), None
+    lstar, a, b = cv2.split(lab)
     code: np.ndarray = cv2.convertScaleAbs(a, beta=128.0).astype(np.uint16)
     code <<= 8
     code |= np.asarray(cv2.convertScaleAbs(b, beta=128.0), np.uint16)
@@ -279,28 +279,28 @@ def shadow_within_parts(
     Returns:
         ``(H, W)`` bool.
     """
-    d = lstar - np.take(thresholds, labels)
-    np.clip(d, -SMOOTH_CLIP, SMOOTH_CLIP, out=d)
     out = np.zeros(labels.shape, bool)
     k = (2 * radius + 1, 2 * radius + 1)
     h, w = labels.shape
+    clip = np.float32(SMOOTH_CLIP)
     for p in np.flatnonzero(np.bincount(labels.reshape(-1), minlength=2)[1:]) + 1:
         m8 = compare_scalar(labels, int(p), cv2.CMP_EQ)  # 0 / 255
         x, y, bw, bh = cv2.boundingRect(m8)
         y0, y1, x0, x1 = max(y - radius, 0), min(y + bh + radius, h), max(x - radius, 0), min(x + bw + radius, w)
-        mb = m8[y0:y1, x0:x1] > 0
-        db = d[y0:y1, x0:x1]
+        mb8 = m8[y0:y1, x0:x1]
+        # the clipped margins on this part's box only (no whole-window temporaries)
         if luts is not None and chroma is not None and int(p) in luts:
             db = lstar[y0:y1, x0:x1] - np.take(luts[int(p)], chroma[y0:y1, x0:x1])
-            np.clip(db, -SMOOTH_CLIP, SMOOTH_CLIP, out=db)
-        if radius > 0:
-            dm = db * mb
-            sp = cv2.boxFilter(dm, -1, k, normalize=False, borderType=cv2.BORDER_CONSTANT) < 0
         else:
-            sp = db < 0
-        sp &= mb
+            db = lstar[y0:y1, x0:x1] - np.float32(thresholds[p])
+        np.clip(db, -clip, clip, out=db)
+        if radius > 0:
+            db[mb8 == 0] = 0
+            db = cv2.boxFilter(db, -1, k, normalize=False, borderType=cv2.BORDER_CONSTANT)
+        sp = cv2.bitwise_and(compare_scalar(db, 0.0, cv2.CMP_LT), mb8) > 0
         lim = 0.0 if limit is None else float(limit[p])
         if lim > 1:
+            mb = mb8 > 0
             sp &= ~_remove_small(sp, lim, connectivity=4)
             sp |= _remove_small(mb & ~sp, lim, connectivity=4)
         out[y0:y1, x0:x1] |= sp
