@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "core"))
 
-from inkpaint.cel.tonal_model import TonalPredictor  # noqa: E402
+from inkpaint.cel.tonal_model import FLIP, TonalPredictor  # noqa: E402
 from inkpaint.metrics.tonal import evaluate_tonal_model, predict_clip  # noqa: E402
 from inkpaint.metrics.tones import load_synth_clip  # noqa: E402
 
@@ -49,11 +49,16 @@ def _fmt(rows: dict[str, dict[str, float]], keys: list[str]) -> str:
 def run_eval(args: argparse.Namespace) -> dict[str, object]:
     keys = ["acc5", "miou", "iou1", "iou2", "iou3", "iou4", "acc2", "flicker", "flicker2"]
     res: dict[str, object] = {}
-    for stab in (True, False):
-        pred = TonalPredictor(args.weights, args.device, stabilise=stab, threads=args.threads)
+    variants = {
+        "learned (shipped: flow-stabilised + shot colour table)": dict(stabilise=True, table=True),
+        "learned (flow-stabilised, no table)": dict(stabilise=True, table=False),
+        "learned (per-frame)": dict(stabilise=False, table=False),
+    }
+    clips = args.clips.split(",") if args.clips else None
+    for name, opts in variants.items():
+        pred = TonalPredictor(args.weights, args.device, threads=args.threads, flip=args.flip, **opts)
         t0 = time.perf_counter()
-        rows = evaluate_tonal_model(args.data, pred)
-        name = f"learned ({'flow-stabilised' if stab else 'per-frame'})"
+        rows = evaluate_tonal_model(args.data, pred, clips)
         print(f"\n{name}  ({time.perf_counter() - t0:.1f} s)\n" + _fmt(rows, keys))
         res[name] = rows
     if args.classic:
@@ -81,7 +86,7 @@ def run_speed(args: argparse.Namespace) -> dict[str, float]:
         q[:, x0 : x0 + size] = cv2.resize(clip.parts[f] * (clip.label[f] > 0), (size, H), interpolation=cv2.INTER_NEAREST)
         plates.append(p.astype(np.float32) / 255)
         parts.append(q)
-    pred = TonalPredictor(args.weights, args.device, threads=args.threads)
+    pred = TonalPredictor(args.weights, args.device, threads=args.threads, flip=args.flip)
     box_frac = float(np.mean([(lambda ys, xs: (ys.max() - ys.min() + 1) * (xs.max() - xs.min() + 1) / (H * W))(*np.nonzero(q)) for q in parts]))
     pred.predict(plates[0], parts[0], frame=0)  # warm-up
     pred.reset()
@@ -102,7 +107,7 @@ def run_speed(args: argparse.Namespace) -> dict[str, float]:
     out = {
         "frames": n, "threads": torch.get_num_threads(), "parts_box_fraction_of_frame": round(box_frac, 3),
         "predict_fps_1080p": round(1 / per, 2), "model_ms": round(1000 * pred.seconds["model"] / n, 1),
-        "flow_ms": round(1000 * pred.seconds["flow"] / n, 1), "predict_ms": round(1000 * per, 1),
+        "flow_ms": round(1000 * pred.seconds["flow"] / n, 1), "table_ms": round(1000 * pred.seconds["table"] / n, 1), "predict_ms": round(1000 * per, 1),
         "unet_full_960x544_ms": round(1000 * per_full, 1), "unet_full_frame_fps": round(1 / per_full, 2),
         # CPU seconds per frame (all threads): on a machine shared with other jobs, wall time mostly measures the
         # queue; cpu_s / threads is the wall time the same work takes on that many otherwise idle cores
@@ -161,6 +166,9 @@ def main() -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--frames", type=int, default=24)
+    ap.add_argument("--clips", help="with --eval: only these clips of --data (comma-separated names)")
+    ap.add_argument("--flip", action=argparse.BooleanOptionalAction, default=FLIP,
+                    help="test-time flip averaging (default: the predictor's, %(default)s)")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
     res: dict[str, object] = {}

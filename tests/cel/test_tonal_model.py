@@ -63,6 +63,40 @@ def test_shipped_weights_predict_a_synth_dev_frame(shared_data: Path) -> None:
     assert acc5 > 0.85 and acc2 > 0.9, (acc5, acc2)
 
 
+def test_shot_colour_table_gives_one_answer_per_part_and_colour() -> None:
+    from inkpaint.cel.tonal_model import ShotColourTable
+
+    table = ShotColourTable(bits=5)
+    rgb = np.array([[0.5, 0.25, 0.125]] * 4 + [[0.875, 0.75, 0.625]], np.float32)  # on bin corners: one bin each
+    part = np.array([1, 1, 1, 2, 1])
+    groups = np.array([[1, 0, 0], [0, 1, 0], [0, 1, 0], [1, 0, 0], [0, 0, 1]], np.float32)
+    out = table.update_and_read(rgb, part, groups, prior=0.0)
+    # the three part-1 pixels of one colour share the mean of what the model said about them; part 2 is its own
+    np.testing.assert_allclose(out[:3], [[1 / 3, 2 / 3, 0]] * 3, atol=1e-5)
+    np.testing.assert_allclose(out[3], [1, 0, 0], atol=1e-5)
+    np.testing.assert_allclose(out[4], [0, 0, 1], atol=1e-5)
+    # a later frame: the same colour is read from everything seen so far (its own vote with weight ``prior``)
+    later = table.update_and_read(rgb[:1], part[:1], np.array([[1, 0, 0]], np.float32), prior=1.0)
+    np.testing.assert_allclose(later[0], [(1 + 1 + 1) / 5, 2 / 5, 0], atol=1e-5)
+
+
+def test_reset_starts_a_new_shot_table(shared_data: Path) -> None:
+    pytest.importorskip("torch", reason="the learned method needs torch")
+    pytest.importorskip("safetensors", reason="the learned method needs safetensors")
+    from inkpaint.cel.tonal_model import TonalPredictor
+    from inkpaint.metrics.tones import load_synth_clip
+
+    clip = load_synth_clip(shared_data / "synth_dev" / "clip_000")
+    parts = clip.parts * (clip.label > 0)
+    pred = TonalPredictor(device="cpu")
+    first = pred.predict(clip.plate[0], parts[0], frame=0)
+    pred.predict(clip.plate[1], parts[1], frame=1)
+    assert pred.table.count.sum() > 0
+    pred.reset()
+    assert pred.table.count.sum() == 0
+    np.testing.assert_array_equal(pred.predict(clip.plate[0], parts[0], frame=0), first)  # same as a fresh shot
+
+
 def test_changed_weights_are_refused_with_the_rebuild_command(tmp_path: Path) -> None:
     pytest.importorskip("torch", reason="the learned method needs torch")
     pytest.importorskip("safetensors", reason="the learned method needs safetensors")

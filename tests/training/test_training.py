@@ -105,3 +105,27 @@ def test_resume_without_checkpoint_is_refused(tmp_path: Path) -> None:
     data = make_dataset(tmp_path / "data", clips=3)
     with pytest.raises(SpecError, match="no checkpoint"):
         train_tonal(_args(data, tmp_path / "none", 1, resume=True))
+
+
+def test_fine_tune_starts_from_packaged_weights_and_trains_on_extra_clips(tmp_path: Path) -> None:
+    from inkpaint.training.package import load_weights
+    from inkpaint.training.tonal import train_command, train_tonal
+
+    data = make_dataset(tmp_path / "data", clips=3)
+    extra = make_dataset(tmp_path / "extra", clips=1)
+    train_tonal(_args(data, tmp_path / "base", 1))
+    base = tmp_path / "base" / "tonal_unet.safetensors"
+    args = _args(data, tmp_path / "tuned", 1)
+    args.init, args.extra_data, args.lr = str(base), [str(extra)], 0.0  # lr 0: the weights must stay the init's
+    rec = train_tonal(args)
+    assert rec["training"]["init"] == str(base) and rec["training"]["val_clips"] == ["clip_002"]
+    assert len(rec["training"]["train_clips"]) == 3  # clip_000, clip_001 + the extra clip; never the held-out one
+    a, _ = load_weights(base, "x")
+    b, _ = load_weights(tmp_path / "tuned" / "tonal_unet.safetensors", "x")
+    convs = [k for k in a if a[k].ndim == 4]  # conv kernels (batch-norm statistics still move with lr 0)
+    assert convs and all(torch.equal(a[k], b[k]) for k in convs)
+    assert "--init" in train_command(args) and "--extra-data" in train_command(args)
+    wrong = _args(data, tmp_path / "wrong", 1)
+    wrong.init, wrong.width = str(base), 8
+    with pytest.raises(SpecError, match="--init"):
+        train_tonal(wrong)

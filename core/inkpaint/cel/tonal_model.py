@@ -16,7 +16,14 @@ Per frame (:meth:`TonalPredictor.predict`):
    what they had); then the previous class gets a head start of ``HYSTERESIS * m`` (hysteresis): where the flow explains
    the pixel the class carries over unless the new evidence is clearly different, where it does not
    (disocclusion, a light change) this frame decides. The blended probabilities are carried to the next frame;
-4. the probabilities are upsampled (bilinear) to the frame inside the box and the argmax is taken inside the mattes.
+4. **shot colour table** (:class:`ShotColourTable`): per part, the model's material / shadow / highlight probabilities
+   are accumulated over the shot so far per plate colour, and the table's answer for the pixel's colour is mixed in
+   with weight :data:`TABLE_WEIGHT` (cast vs attached stays the model's split of the shadow). Like the classic fit's
+   thresholds "once per shot", a part's colour means the same tone in every frame;
+5. the probabilities are upsampled (bilinear) to the frame inside the box and the argmax is taken inside the mattes.
+
+Optionally (``flip=True``) the U-Net also sees the mirrored frame and the two logits are averaged (test-time
+augmentation; twice the U-Net time).
 
 :func:`tone_codes` maps the five classes to the ``tone`` channel's codes for ``--tones 2|3|4``.
 """
@@ -66,6 +73,20 @@ PLATE_TOL = 0.04
 HYSTERESIS = 0.15
 """Head start (in probability) of the class a pixel had in the previous frame, where the flow-warped previous plate
 matches (scaled like the EMA weight): a class changes only when the new evidence beats the old by this much."""
+
+FLIP = False
+"""Default of :class:`TonalPredictor`'s ``flip`` (test-time mirror averaging)."""
+
+TABLE_WEIGHT = 0.75
+"""Weight of the shot's colour table (:class:`ShotColourTable`) against the (stabilised) model in the lit / shadow /
+highlight decision (0 = the model alone)."""
+
+TABLE_BITS = 5
+"""The colour table's bins: ``2 ** TABLE_BITS`` per display-sRGB channel, read and written trilinearly."""
+
+TABLE_PRIOR = 1.0
+"""Weight of the pixel's own model probabilities beside the table's (trilinearly interpolated) counts: a colour seen
+rarely in the shot follows the model."""
 
 TONE_MAPS = {
     2: np.array([0, 1, 2, 2, 1], np.uint8),
@@ -159,6 +180,74 @@ class _Prev:
     box: tuple[int, int, int, int]  # y0, x0, y1, x1 in working-canvas pixels
 
 
+class ShotColourTable:
+    """Per part, what the model said about each plate colour so far in the shot: the classic fit's "once per shot",
+    learned from the model instead of lightness modes.
+
+    Within one part (one material) the lit / shadow / highlight split is mostly a matter of colour (a linear split
+    of RGB separates lit from shadow for 98 % of a part's pixels on synth_train), while the per-frame model errs
+    where its context misleads it (near moving limbs, part edges). The table accumulates, per part and colour bin
+    (trilinear over ``(2 ** bits + 1) ** 3`` bins), the model's probabilities of the three groups (material,
+    shadow = attached + cast, highlight) over every pixel seen so far, and gives back the average for a pixel's
+    colour. Identical colours of a part get the same answer in every frame, so still pixels keep their tone and a
+    part's shadow edge follows the plate's colour edge. Cast vs attached shadow are not told apart by colour; that
+    split stays the model's.
+
+    Args:
+        bits: bins per channel ``2 ** bits``.
+    """
+
+    def __init__(self, bits: int = TABLE_BITS) -> None:
+        self.bits = bits
+        self.side = (1 << bits) + 1
+        self.bins = self.side ** 3
+        self.count = np.zeros(0, np.float64)
+        self.sums = np.zeros((3, 0), np.float64)
+
+    def _corners(self, rgb: np.ndarray, part: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        x = np.clip(rgb.astype(np.float32), 0.0, 1.0) * float(1 << self.bits)
+        i0 = np.minimum(x.astype(np.int64), (1 << self.bits) - 1)
+        t = x - i0
+        base = part.astype(np.int64) * self.bins + (i0[:, 0] * self.side + i0[:, 1]) * self.side + i0[:, 2]
+        out = []
+        for c in range(8):
+            o = ((c >> 2) & 1, (c >> 1) & 1, c & 1)
+            w = np.ones(len(rgb), np.float32)
+            for ch in range(3):
+                w *= t[:, ch] if o[ch] else 1.0 - t[:, ch]
+            out.append((base + (o[0] * self.side + o[1]) * self.side + o[2], w))
+        return out
+
+    def update_and_read(self, rgb: np.ndarray, part: np.ndarray, groups: np.ndarray, prior: float = TABLE_PRIOR) -> np.ndarray:
+        """Add pixels to the table, then read it back for them.
+
+        Args:
+            rgb: ``(N, 3)`` display-sRGB colours, float 0..1.
+            part: ``(N,)`` part index (> 0).
+            groups: ``(N, 3)`` the model's probabilities of material, shadow, highlight.
+            prior: weight of each pixel's own ``groups`` in its answer.
+
+        Returns:
+            ``(N, 3)`` float32: the table's average for each pixel's part and colour.
+        """
+        size = (int(part.max()) + 1) * self.bins
+        if size > self.count.size:
+            self.count = np.concatenate([self.count, np.zeros(size - self.count.size)])
+            self.sums = np.concatenate([self.sums, np.zeros((3, size - self.sums.shape[1]))], axis=1)
+        corners = self._corners(rgb, part)
+        n = self.count.size
+        for idx, w in corners:
+            self.count += np.bincount(idx, w, n)
+            for g in range(3):
+                self.sums[g] += np.bincount(idx, w * groups[:, g], n)
+        num = prior * groups.astype(np.float64)
+        den = np.full(len(rgb), prior, np.float64)
+        for idx, w in corners:
+            num += w[:, None] * self.sums[:, idx].T
+            den += w * self.count[idx]
+        return (num / den[:, None]).astype(np.float32)
+
+
 class TonalPredictor:
     """Five-class tonal segmentation of a shot's frames, in order, with flow-guided stabilisation.
 
@@ -169,28 +258,35 @@ class TonalPredictor:
         weights: a ``.safetensors`` file (default: the shipped :data:`WEIGHTS`).
         device: ``auto`` (CUDA, else MPS, else CPU), ``cuda``, ``cuda:N``, ``mps``, ``cpu``.
         stabilise: blend the previous frame's flow-warped probabilities in (see the module docstring).
+        flip: average the U-Net's logits of the frame and of its mirror image (test-time augmentation; ``None``: :data:`FLIP`).
+        table: mix in the shot's colour table (:class:`ShotColourTable`).
         threads: torch CPU threads (``None``: leave torch's setting).
 
     Raises:
         BackendError, CheckpointError: see :func:`load_network`.
     """
 
-    def __init__(self, weights: str | os.PathLike[str] | None = None, device: str = "auto", *, stabilise: bool = True, threads: int | None = None) -> None:
+    def __init__(self, weights: str | os.PathLike[str] | None = None, device: str = "auto", *, stabilise: bool = True, threads: int | None = None,
+                 flip: bool | None = None, table: bool = True) -> None:
         self.torch = _require_torch()
         if threads:
             self.torch.set_num_threads(threads)
         self.net, self.record, self.device = load_network(weights, device)
         self.in_channels = int(self.record.get("net", {}).get("in_channels", 5))
         self.stabilise = stabilise
+        self.flip = FLIP if flip is None else flip
+        self.use_table = table
+        self.table = ShotColourTable()
         self._prev: _Prev | None = None
         self._prev_frame: int | None = None
         self._dis = dis_optical_flow(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST) if stabilise else None
-        self.seconds = {"model": 0.0, "flow": 0.0, "total": 0.0}
+        self.seconds = {"model": 0.0, "flow": 0.0, "table": 0.0, "total": 0.0}
 
     def reset(self) -> None:
-        """Forget the previous frame (a cut, or frames fed out of order)."""
+        """Start a new shot: forget the previous frame and the shot's colour table."""
         self._prev = None
         self._prev_frame = None
+        self.table = ShotColourTable()
 
     def logits(self, feats: np.ndarray) -> np.ndarray:
         """``(N, 5, h, w)`` features -> ``(N, 4, h, w)`` float32 logits (padded to a multiple of 16 inside)."""
@@ -222,10 +318,27 @@ class TonalPredictor:
         t0 = time.perf_counter()
         H, W = parts.shape
         out = np.zeros((H, W), np.uint8)
+        got = self.probabilities(rgb, parts, frame, frame_height, offset)
+        if got is not None:
+            probs, (y0, x0, y1, x1) = got
+            cls = probs.argmax(-1).astype(np.uint8) + 1
+            out[y0:y1, x0:x1] = np.where(parts[y0:y1, x0:x1] > 0, cls, 0)
+        self.seconds["total"] += time.perf_counter() - t0
+        return out
+
+    def probabilities(self, rgb: np.ndarray, parts: np.ndarray, frame: int | None = None, frame_height: int | None = None,
+                      offset: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+        """The (stabilised) class probabilities of one frame on the parts' box (arguments as :meth:`predict`).
+
+        Returns:
+            ``(probs, (y0, x0, y1, x1))``: ``(y1 - y0, x1 - x0, 4)`` float32 probabilities of classes 1..4 on that
+            region of the window (window pixels), or ``None`` when the window holds no part.
+        """
+        H, W = parts.shape
         inside = parts > 0
         if not inside.any():
-            self.reset()
-            return out
+            self._prev = None  # nothing to carry over (the shot's colour table stays)
+            return None
         s = working_scale(frame_height or H)
         ys, xs = np.nonzero(inside.any(axis=1))[0], np.nonzero(inside.any(axis=0))[0]
         m = int(np.ceil(CONTEXT / s))
@@ -254,6 +367,8 @@ class TonalPredictor:
         feats = tonal_features(crop_rgb_w, crop_parts_w, channels=self.in_channels)
         t1 = time.perf_counter()
         lg = self.logits(feats[None])[0]  # (4, wh, ww)
+        if self.flip:  # test-time augmentation: the mirrored frame's logits, mirrored back, averaged in
+            lg = 0.5 * (lg + self.logits(np.ascontiguousarray(feats[None, :, :, ::-1]))[0][:, :, ::-1])
         self.seconds["model"] += time.perf_counter() - t1
         e = np.exp(lg - lg.max(0, keepdims=True))
         probs = np.moveaxis(e / e.sum(0, keepdims=True), 0, -1).astype(np.float32)  # (wh, ww, 4)
@@ -266,12 +381,27 @@ class TonalPredictor:
         if self.stabilise and frame is not None:
             self._prev = _Prev(probs, grey.astype(np.float32), box)
             self._prev_frame = frame
+        if self.use_table and TABLE_WEIGHT > 0:
+            t3 = time.perf_counter()
+            probs = self._with_table(probs, crop_rgb_w, crop_parts_w)
+            self.seconds["table"] += time.perf_counter() - t3
         if s != 1.0 or probs.shape[:2] != (y1 - y0, x1 - x0):
             probs = cv2.resize(probs, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-        cls = (probs.argmax(-1).astype(np.uint8) + 1)[pt : pt + (y1 - y0 - pt - pb), pl : pl + (x1 - x0 - pl - pr)]
-        inner = crop_parts[pt : pt + cls.shape[0], pl : pl + cls.shape[1]]
-        out[y0 + pt : y1 - pb, x0 + pl : x1 - pr] = np.where(inner > 0, cls, 0)
-        self.seconds["total"] += time.perf_counter() - t0
+        probs = probs[pt : y1 - y0 - pb, pl : x1 - x0 - pr]
+        return probs, (y0 + pt, x0 + pl, y1 - pb, x1 - pr)
+
+    def _with_table(self, probs: np.ndarray, rgb: np.ndarray, parts: np.ndarray) -> np.ndarray:
+        """Mix the shot's colour table into the lit / shadow / highlight split of ``probs`` (``(h, w, 4)``, working
+        canvas; ``rgb``, ``parts``: the working plate and part index there)."""
+        inside = parts > 0
+        p = probs[inside]
+        shadow = p[:, 1] + p[:, 2]
+        groups = np.stack([p[:, 0], shadow, p[:, 3]], -1)
+        col = rgb[inside].astype(np.float32) * (1.0 / 255.0) if rgb.dtype == np.uint8 else rgb[inside]
+        mixed = (1.0 - TABLE_WEIGHT) * groups + TABLE_WEIGHT * self.table.update_and_read(col, parts[inside], groups)
+        cast = p[:, 2] / np.maximum(shadow, 1e-6)
+        out = probs.copy()
+        out[inside] = np.stack([mixed[:, 0], mixed[:, 1] * (1.0 - cast), mixed[:, 1] * cast, mixed[:, 2]], -1)
         return out
 
     def _blend(self, probs: np.ndarray, grey: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:

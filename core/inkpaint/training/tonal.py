@@ -211,6 +211,8 @@ def train_tonal(args: argparse.Namespace) -> dict[str, Any]:
     device = pick_device(args.device)
     clips = find_clips(args.data, MAPS)
     train_clips, val_clips = split_clips(clips, args.val_split, args.seed)
+    for extra in getattr(args, "extra_data", None) or []:  # training only: the held-out split stays on --data
+        train_clips += find_clips(extra, MAPS)
     t0 = time.perf_counter()
     train = TonalData.load(train_clips, channels=args.in_channels)
     val = TonalData.load(val_clips, frame_step=args.val_frame_step, channels=args.in_channels) if val_clips else None
@@ -218,7 +220,17 @@ def train_tonal(args: argparse.Namespace) -> dict[str, Any]:
     freq = train.class_frequencies()
     weights = class_weights(freq)
     cfg = TonalNetConfig(width=args.width, in_channels=args.in_channels)
-    model = build_tonal_unet(cfg).to(device)
+    model = build_tonal_unet(cfg)
+    init = getattr(args, "init", None)
+    if init:  # fine-tune: start from packaged weights (checksum verified), e.g. the shipped ones
+        from ..errors import SpecError
+        from .package import load_weights
+
+        sd, rec = load_weights(init, "inkpaint train tonal ... (the run that made these weights)")
+        if TonalNetConfig.from_dict(rec.get("net", {})) != cfg:
+            raise SpecError("--init", f"'{init}' holds a net {rec.get('net')}, this run builds {cfg.to_dict()} (--width/--in-channels)")
+        model.load_state_dict(sd)
+    model = model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     wt = torch.from_numpy(weights).to(device)
     config = {
@@ -226,6 +238,10 @@ def train_tonal(args: argparse.Namespace) -> dict[str, Any]:
         "val_clips": [c.name for c in val_clips], "seed": args.seed, "epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch,
         "batch": args.batch, "crop": args.crop, "lr": args.lr, "net": cfg.to_dict(), "class_weights": weights.tolist(),
     }
+    if init:
+        config["init"] = str(Path(init).resolve())
+    if getattr(args, "extra_data", None):
+        config["extra_data"] = [str(Path(e).resolve()) for e in args.extra_data]
 
     def train_epoch(epoch: int, rng: np.random.Generator):
         for _ in range(args.steps_per_epoch):
@@ -254,7 +270,8 @@ def train_tonal(args: argparse.Namespace) -> dict[str, Any]:
         "net": cfg.to_dict(),
         "params": int(sum(p.numel() for p in model.parameters())),
         "training": {
-            "data": str(args.data), "train_clips": config["train_clips"], "val_clips": config["val_clips"], "seed": args.seed,
+            "data": str(args.data), "extra_data": [str(e) for e in getattr(args, "extra_data", None) or []],
+            "init": str(init) if init else None, "train_clips": config["train_clips"], "val_clips": config["val_clips"], "seed": args.seed,
             "epochs": args.epochs, "best_epoch": int(best["epoch"]), "steps_per_epoch": args.steps_per_epoch, "batch": args.batch,
             "crop": args.crop, "lr": args.lr, "class_frequencies": [round(float(f), 5) for f in freq],
             "class_weights": [round(float(w), 4) for w in weights], "device": str(device), "threads": torch.get_num_threads(),
@@ -276,6 +293,10 @@ def train_command(args: argparse.Namespace) -> str:
              "--epochs", str(args.epochs), "--seed", str(args.seed), "--steps-per-epoch", str(args.steps_per_epoch),
              "--batch", str(args.batch), "--crop", str(args.crop), "--lr", str(args.lr), "--width", str(args.width), "--in-channels", str(args.in_channels),
              "--val-frame-step", str(args.val_frame_step)]
+    for extra in getattr(args, "extra_data", None) or []:
+        parts += ["--extra-data", str(extra)]
+    if getattr(args, "init", None):
+        parts += ["--init", str(args.init)]
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -311,6 +332,11 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
                    "boundaries; 6 = + lightness relative to the part's mean (default 6)")
     p.add_argument("--val-frame-step", type=int, default=3, help="validate on every Nth frame of the held-out clips")
     p.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cuda, cuda:N, mps, cpu")
+    p.add_argument("--extra-data", action="append", default=[], metavar="DIR",
+                   help="more clip folders for training only (repeatable); validation stays on --data's held-out clips")
+    p.add_argument("--init", default=None, metavar="WEIGHTS",
+                   help="start from these packaged weights (.safetensors + sidecar, checksum verified; e.g. the shipped "
+                        "core/inkpaint/weights/tonal_unet.safetensors) instead of random ones: fine-tuning")
     p.set_defaults(handler=_cmd_train)
 
 
