@@ -171,9 +171,12 @@ def run_fused(shade: "ShadeStage", ink: "InkStage", finish: "FinishStage", ctx: 
     shade_todo, ink_todo, finish_todo = set(shade.todo), set(ink.todo), set(finish.todo)
     tone_lines = ink.tone_seq is not None
 
-    def read(frame: int) -> tuple[PartLabels, np.ndarray | None]:
+    def read(frame: int) -> tuple[PartLabels, np.ndarray | None, tuple[np.ndarray, np.ndarray | None] | None]:
+        hit = shade.lab_from_fit(frame, ink.margin)  # a frame the tone fit read: its labels and L* are kept
+        if hit is not None:
+            return hit[0], None, hit[1]
         parts = mattes.part_labels(frame, ink.margin)
-        return parts, (plate.rgb(frame, parts.window) if not parts.empty else None)
+        return parts, (plate.rgb(frame, parts.window) if not parts.empty else None), None
 
     def write_lines(frame: int, parts: PartLabels, tone: np.ndarray, lines: InkLines) -> None:
         if frame in shade_todo:
@@ -194,9 +197,9 @@ def run_fused(shade: "ShadeStage", ink: "InkStage", finish: "FinishStage", ctx: 
             cf.ThreadPoolExecutor(FUSED_WRITERS, thread_name_prefix="inkpaint-write") as writer, \
             contextlib.closing(prefetch(reader, read, todo, FUSED_READ_AHEAD)) as frames_read:
         try:
-            for f, (parts, rgb) in frames_read:
+            for f, (parts, rgb, lab) in frames_read:
                 ctx.check_cancel()
-                tone = shade.tones(f, parts, rgb)
+                tone = shade.tones(f, parts, rgb, lab)
                 lines = ink.draw(parts, tone if tone_lines else None)
                 futures = [writer.submit(write_lines, f, parts, tone, lines)]
                 if f in finish_todo:

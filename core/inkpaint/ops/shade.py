@@ -23,7 +23,7 @@ from ..cel.labels import bounding_box
 from ..cel.tones import PartTones, ToneHistograms, ToneModel, ToneStats, assign_tones, fit_tone_model, lab_planes, sample_frames, smooth_radius
 from ..errors import SpecError
 from ..io.atomic import atomic_write_text
-from ..io.frames import Window, image_size, read_image, to_rgb
+from ..io.frames import Window, image_size, paste, read_image, to_rgb
 from ..io.sequence import FrameSequence, parse_frame_range
 from ..progress import RunContext
 from ..spec import ColorSettings, resolve_path
@@ -100,8 +100,18 @@ def frame_lab(rgb: np.ndarray, labels: np.ndarray, chroma: bool = True) -> tuple
     return out, code
 
 
-def fit_shot(job: Any, plate: PlateSource, mattes: MatteSource, frames: list[int], ctx: RunContext) -> ToneModel:
-    """Fit the shot's tone model on the job's keyframes or sampled frames (shared by shade and cel)."""
+FIT_CACHE_BYTES = 256 * 2**20
+"""The fit keeps the part labels, L* and chroma codes of the frames it read (up to this many bytes) for the frame
+pass, which then reads neither the plate nor the mattes of those frames again (:meth:`ShadeStage.lab_from_fit`)."""
+
+FitCache = dict[int, tuple[PartLabels, np.ndarray, "np.ndarray | None"]]
+
+
+def fit_shot(job: Any, plate: PlateSource, mattes: MatteSource, frames: list[int], ctx: RunContext, keep: FitCache | None = None) -> ToneModel:
+    """Fit the shot's tone model on the job's keyframes or sampled frames (shared by shade and cel).
+
+    ``keep``: filled with the fitted frames' part labels, L* and chroma codes (frames with parts, up to
+    :data:`FIT_CACHE_BYTES`)."""
     if job.fit_frames:
         fit_on = parse_frame_range(job.fit_frames)
         outside = [f for f in fit_on if f not in set(frames)]
@@ -119,9 +129,14 @@ def fit_shot(job: Any, plate: PlateSource, mattes: MatteSource, frames: list[int
     # two frames read at once (the EXR codecs release the GIL), at most two ahead, so memory stays flat
     with cf.ThreadPoolExecutor(2, thread_name_prefix="inkpaint-fit") as pool, \
             contextlib.closing(prefetch(pool, lightness_of, fit_on, 2)) as fitted:
+        used = 0
         for i, (f, (parts, (lstar, chroma))) in enumerate(fitted):
             ctx.check_cancel()
             hists.add(parts.labels, lstar, f, chroma)
+            size = parts.labels.nbytes + lstar.nbytes + (chroma.nbytes if chroma is not None else 0)
+            if keep is not None and not parts.empty and used + size <= FIT_CACHE_BYTES:
+                keep[f] = (parts, lstar, chroma)
+                used += size
             ctx.report("fit tones", i + 1, len(fit_on), frame=f)
     if not hists.counts[1:].any():
         log.warning("shade: the mattes are empty on every fitted frame (%s); every part is fitted as all base", fit_on)
@@ -209,6 +224,7 @@ class ShadeStage:
         self.done = self.out.prepare(self.frames)
         self.todo = [f for f in self.frames if f not in self.done]
         self.model_path = model_path(self.out_pattern)
+        self.fit_cache: FitCache = {}
         self.learned = None
         model: ToneModel | None
         if job.method == "learned":  # the tonal U-Net (issue 15): torch is imported here only, nothing is fitted
@@ -221,7 +237,9 @@ class ShadeStage:
         elif (stored := stored_model(self.model_path, self.job_hash, self.mattes.names, job)) is not None:
             model = stored  # fitted by an earlier run of this same job (a farm "fit" task): the same model
         else:
-            model = fit_shot(job, self.plate, self.mattes, self.frames, ctx)
+            model = fit_shot(job, self.plate, self.mattes, self.frames, ctx, keep=self.fit_cache)
+            todo = set(self.todo)
+            self.fit_cache = {f: v for f, v in self.fit_cache.items() if f in todo}
         if model is not None:
             save_model(model, self.model_path, self.job_hash)
         self.model = model
@@ -231,10 +249,25 @@ class ShadeStage:
         self.stats = ToneStats(len(self.mattes.names))
         self.warnings: list[str] = []
 
-    def tones(self, frame: int, parts: PartLabels, rgb: np.ndarray | None = None) -> np.ndarray:
-        """Tone codes of ``frame`` on ``parts.window`` (``rgb``: that window of the plate; read when ``None``)."""
+    def lab_from_fit(self, frame: int, margin: int) -> tuple[PartLabels, tuple[np.ndarray, np.ndarray | None]] | None:
+        """The part labels, L* and chroma codes the fit read for ``frame``, re-framed onto the parts' bounding box
+        grown by ``margin`` (what ``mattes.part_labels(frame, margin)`` gives); handed out once, then forgotten.
+        ``None`` when the fit did not keep the frame."""
+        hit = self.fit_cache.pop(frame, None)
+        if hit is None:
+            return None
+        parts, lstar, chroma = hit
+        window = parts.window.grow(margin, parts.size)
+        grown = PartLabels(parts.within(window), window, parts.size)
+        return grown, (paste(lstar, parts.window, window), None if chroma is None else paste(chroma, parts.window, window))
+
+    def tones(self, frame: int, parts: PartLabels, rgb: np.ndarray | None = None, lab: tuple[np.ndarray, np.ndarray | None] | None = None) -> np.ndarray:
+        """Tone codes of ``frame`` on ``parts.window`` (``rgb``: that window of the plate; read when ``None``;
+        ``lab``: its L* and chroma codes instead, as :meth:`lab_from_fit` gives them)."""
         if parts.empty:
             tone = np.zeros((0, 0), np.uint8)
+        elif lab is not None and self.model is not None and self.learned is None:
+            tone = assign_tones(parts.labels, lab[0], self.model, self.tables, lab[1])
         else:
             rgb = self.plate.rgb(frame, parts.window) if rgb is None else rgb
             if self.learned is not None:
@@ -318,8 +351,9 @@ def run(job: ShadeJob, ctx: RunContext) -> JobResult:
     stage = ShadeStage(job, ctx)
 
     def shade_one(f: int) -> None:
-        parts = stage.mattes.part_labels(f, SHADE_MARGIN)
-        stage.write(f, parts, stage.tones(f, parts))
+        hit = stage.lab_from_fit(f, SHADE_MARGIN)  # a fitted frame: labels and L* already read
+        parts = hit[0] if hit is not None else stage.mattes.part_labels(f, SHADE_MARGIN)
+        stage.write(f, parts, stage.tones(f, parts, lab=hit[1] if hit is not None else None))
 
     run_frames(ctx, "shade", stage.todo, stage.done, stage.written, shade_one)
     return stage.result()
