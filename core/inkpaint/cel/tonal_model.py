@@ -74,7 +74,7 @@ HYSTERESIS = 0.15
 """Head start (in probability) of the class a pixel had in the previous frame, where the flow-warped previous plate
 matches (scaled like the EMA weight): a class changes only when the new evidence beats the old by this much."""
 
-FLIP = False
+FLIP = True
 """Default of :class:`TonalPredictor`'s ``flip`` (test-time mirror averaging)."""
 
 TABLE_WEIGHT = 0.75
@@ -201,22 +201,21 @@ class ShotColourTable:
         self.bits = bits
         self.side = (1 << bits) + 1
         self.bins = self.side ** 3
-        self.count = np.zeros(0, np.float64)
-        self.sums = np.zeros((3, 0), np.float64)
+        self.table = np.zeros((0, 4), np.float64)  # per (part, bin): weight seen, then the sums of the 3 groups
 
-    def _corners(self, rgb: np.ndarray, part: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _corners(self, rgb: np.ndarray, part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(8, N)`` table indices and trilinear weights of the 8 bins around each pixel's colour."""
         x = np.clip(rgb.astype(np.float32), 0.0, 1.0) * float(1 << self.bits)
         i0 = np.minimum(x.astype(np.int64), (1 << self.bits) - 1)
         t = x - i0
         base = part.astype(np.int64) * self.bins + (i0[:, 0] * self.side + i0[:, 1]) * self.side + i0[:, 2]
-        out = []
+        idx = np.empty((8, len(rgb)), np.int64)
+        w = np.empty((8, len(rgb)), np.float32)
         for c in range(8):
             o = ((c >> 2) & 1, (c >> 1) & 1, c & 1)
-            w = np.ones(len(rgb), np.float32)
-            for ch in range(3):
-                w *= t[:, ch] if o[ch] else 1.0 - t[:, ch]
-            out.append((base + (o[0] * self.side + o[1]) * self.side + o[2], w))
-        return out
+            idx[c] = base + (o[0] * self.side + o[1]) * self.side + o[2]
+            w[c] = (t[:, 0] if o[0] else 1.0 - t[:, 0]) * (t[:, 1] if o[1] else 1.0 - t[:, 1]) * (t[:, 2] if o[2] else 1.0 - t[:, 2])
+        return idx, w
 
     def update_and_read(self, rgb: np.ndarray, part: np.ndarray, groups: np.ndarray, prior: float = TABLE_PRIOR) -> np.ndarray:
         """Add pixels to the table, then read it back for them.
@@ -231,20 +230,16 @@ class ShotColourTable:
             ``(N, 3)`` float32: the table's average for each pixel's part and colour.
         """
         size = (int(part.max()) + 1) * self.bins
-        if size > self.count.size:
-            self.count = np.concatenate([self.count, np.zeros(size - self.count.size)])
-            self.sums = np.concatenate([self.sums, np.zeros((3, size - self.sums.shape[1]))], axis=1)
-        corners = self._corners(rgb, part)
-        n = self.count.size
-        for idx, w in corners:
-            self.count += np.bincount(idx, w, n)
-            for g in range(3):
-                self.sums[g] += np.bincount(idx, w * groups[:, g], n)
-        num = prior * groups.astype(np.float64)
-        den = np.full(len(rgb), prior, np.float64)
-        for idx, w in corners:
-            num += w[:, None] * self.sums[:, idx].T
-            den += w * self.count[idx]
+        if size > len(self.table):
+            self.table = np.concatenate([self.table, np.zeros((size - len(self.table), 4))])
+        idx, w = self._corners(rgb, part)
+        flat, n = idx.ravel(), len(self.table)
+        self.table[:, 0] += np.bincount(flat, w.ravel(), n)
+        for g in range(3):
+            self.table[:, g + 1] += np.bincount(flat, (w * groups[:, g]).ravel(), n)
+        read = np.einsum("kn,knc->nc", w, np.take(self.table, idx, axis=0))  # (N, 4): one 32-byte row per corner
+        num = prior * groups.astype(np.float64) + read[:, 1:]
+        den = prior + read[:, 0]
         return (num / den[:, None]).astype(np.float32)
 
 
