@@ -16,7 +16,7 @@ from inkpaint.cel.tones import (
     otsu,
     sample_frames,
 )
-from inkpaint.cel.tones import TAIL_SHARE, fit_warnings
+from inkpaint.cel.tones import N_BINS, TAIL_SHARE, PartToneModel, _F_HI, _F_LO, feature, fit_warnings
 
 
 def scene(seed: int = 0, h: int = 60, w: int = 80) -> tuple[np.ndarray, np.ndarray]:
@@ -301,3 +301,20 @@ def test_shading_alone_is_not_a_second_material() -> None:
     lstar, chroma = lab_planes(rgb)
     model = fit_from_frames([(0, labels, lstar, chroma)], ["top"], 2, smoothing=0)
     assert model.parts[0].materials == [] and not model.has_materials
+
+
+def test_a_mostly_dark_material_is_not_all_shadow() -> None:
+    """A part that is mostly one dark material (a dark uniform: one broad lightness mode, no dip) with lighter bits:
+    the 2-means split would call most of it shadow; its shadow is the darker side of the dark class instead."""
+    from inkpaint.cel.tones import GUESS_MAX_SHARE, MIN_AUTO_SHARE, fit_part
+
+    rng = np.random.default_rng(0)
+    lstar = np.concatenate([np.exp(rng.normal(np.log(17.0), 0.3, 80000)), rng.uniform(28.0, 80.0, 20000)])
+    hist = np.histogram(feature(lstar), bins=N_BINS, range=(_F_LO, _F_HI))[0]
+    assert is_unimodal(hist)
+    fit = fit_part(hist, 2)
+    assert fit["method"] == "dark"
+    assert MIN_AUTO_SHARE <= fit["share"] <= GUESS_MAX_SHARE
+    assert 10.0 < fit["shadow"] < 20.0  # inside the dark material's own range
+    model = ToneModel([PartToneModel(name="uniform", **{**fit, "samples": 100000})])
+    assert any("mostly one dark material" in w for w in fit_warnings(model))

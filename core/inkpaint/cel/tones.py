@@ -131,13 +131,15 @@ def _bin_centres() -> np.ndarray:
 from ..jobs.shade import PartTones  # noqa: E402,F401  (a job field type; lives in inkpaint.jobs)
 
 
-FIT_METHODS = ("otsu", "tail", "clamped", "share", "threshold", "pooled", "empty")
+FIT_METHODS = ("otsu", "tail", "clamped", "dark", "share", "threshold", "pooled", "empty")
 """How a part's base/shadow threshold was chosen (``PartToneModel.method``):
 
 - ``otsu``: the part's lightness has two modes; the 2-means split of its shot histogram (seed 000's k-means, once per shot).
 - ``tail``: one mode; split anyway at the darker tail (see :func:`tail_split`), and the result says so.
-- ``clamped``: the 2-means split would put less than ``min_share`` or more than ``max_share`` of the part in shadow;
-  moved to that share.
+- ``clamped``: the split would put less than ``min_share`` or more than ``max_share`` (a dip-less split: more than
+  :data:`GUESS_MAX_SHARE`) of the part in shadow; moved to the thinnest lightness within those shares.
+- ``dark``: a dip-less split would put more than :data:`GUESS_MAX_SHARE` in shadow: the part is mostly one dark
+  material, and its shadow is the darker side of its dark class (that class's 2-means split).
 - ``share`` / ``threshold``: the user's ``shadow=`` share or ``threshold_l=`` L*.
 - ``pooled``: too few pixels to fit; the shot's pooled histogram was used.
 - ``empty``: the part is empty on every fitted frame; nothing to split.
@@ -175,7 +177,6 @@ GUESS_MAX_SHARE = 0.6
 """A split without a dip between its classes (one broad lightness mode, split because its 2-means classes differ
 by :data:`BROAD_RATIO`) is a guess: its share is kept within ``MIN_AUTO_SHARE .. GUESS_MAX_SHARE``. A split with a
 dip keeps up to :data:`MAX_AUTO_SHARE` (backlit characters are mostly in shadow)."""
-CLAMP_AT_THINNEST = True
 DENSITY_SIGMA_BINS = 8.0
 """Gaussian smoothing (histogram bins) of the density the thinnest point is looked for on."""
 CHROMA_C0 = 10.0
@@ -697,13 +698,20 @@ def fit_part(
             if unimodal:  # no dip: a guess, kept within the admissible shares
                 hi_share = min(max_share, GUESS_MAX_SHARE)
         share = _share_below(sh, t)
+        if unimodal and not single and share > hi_share + 1e-3:
+            # a dip-less part most of which the split calls shadow is taken to be mostly one dark material (a dark
+            # uniform with lighter skin and trims): its shadow is the darker side of that dark class, the class's
+            # own 2-means split, when that share is admissible
+            dark = hist.copy()
+            dark[k:] = 0
+            k2, d_lo, d_hi = otsu(dark, centres)
+            t2 = 0.5 * (d_lo + d_hi)
+            if k2 > 0 and lo_share <= _share_below(sh, t2) <= hi_share:
+                t, share, method = t2, _share_below(sh, t2), "dark"
         if share < lo_share - 1e-3 or share > hi_share + 1e-3:
-            if CLAMP_AT_THINNEST:
-                # into the admissible shares, at the thinnest lightness there (not at the bound: a bound inside a
-                # dense mode would make the mode's pixels flicker between tones)
-                t = _thinnest(density, centres, _quantile(sh, centres, lo_share), _quantile(sh, centres, hi_share))
-            else:
-                t = _quantile(sh, centres, min(max(share, lo_share), hi_share))
+            # into the admissible shares, at the thinnest lightness there (not at the bound: a bound inside a dense
+            # mode would make the mode's pixels flicker between tones)
+            t = _thinnest(density, centres, _quantile(sh, centres, lo_share), _quantile(sh, centres, hi_share))
             method = "clamped" if method == "otsu" else method
     shadow_l = _to_lstar(t) + bias
     t = float(feature(max(shadow_l, -FEATURE_OFFSET + 1e-6)))
@@ -936,6 +944,12 @@ def fit_warnings(model: ToneModel) -> list[str]:
         if p.tones >= 3 and p.highlight is not None and p.highlight > 100.0 and p.method != "empty":
             out.append(f"part '{p.name}' gets no highlight: none of its pixels stands out above its lit side "
                        f"(the highlight rule asks for L* {p.highlight:.0f})")
+        if p.method == "dark":
+            out.append(
+                f"part '{p.name}' is mostly one dark material (no dip in its lightness, and the 2-means split put most "
+                f"of it in shadow): its shadow is the darker side of that material, below L* {p.shadow:.1f} ({pct} of "
+                f"it); set --part {p.name}:shadow=S or threshold_l=L to choose"
+            )
         if p.method == "clamped":
             out.append(
                 f"part '{p.name}': the 2-means split's shadow share was implausible; moved to {pct} of it, the "
