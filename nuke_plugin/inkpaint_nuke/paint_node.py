@@ -64,6 +64,11 @@ def build(group: nuke.Node) -> None:
     key_alpha.setTooltip("input 2 has an alpha: transparent = background (else white = background)")
     group.addKnob(key_alpha)
     group.addKnob(nuke.File_Knob("palette", "palette"))
+    refs = nuke.String_Knob("references", "references")
+    refs.setTooltip("reference mode: coloured images of the character in any pose (design-sheet views), separated by "
+                    "';', each optionally IMAGE=LINE_ART; every frame takes colours from them and from its painted "
+                    "neighbour (keyframes become optional)")
+    group.addKnob(refs)
     group.addKnob(knobs.button("add_click", "add colour click", "paint_add_click", newline=True,
                                tooltip="a point on this frame painted with a palette entry; drag it onto the segment"))
     group.addKnob(nuke.Enumeration_Knob("direction", "propagate", ["nearest", "forward", "backward"]))
@@ -172,6 +177,28 @@ def display_source(node: nuke.Node, index: int, folder: str, frames: tuple[int, 
     return pixels.PlateSource(pattern, "auto", None, rendered=True, key=key)
 
 
+def parse_references(node: nuke.Node) -> list[dict[str, Any]]:
+    """The ``references`` knob (``IMAGE[=LINE]; ...``) as ``PaintJob.refs`` entries with absolute paths.
+
+    Raises:
+        InkpaintNukeError: a file that does not exist (named).
+    """
+    knob = node.knob("references")
+    out: list[dict[str, Any]] = []
+    for item in str(knob.value() if knob is not None else "").split(";"):
+        if not item.strip():
+            continue
+        image, _, line = (t.strip() for t in item.partition("="))
+        entry: dict[str, Any] = {"image": os.path.abspath(os.path.expanduser(image))}
+        if line:
+            entry["line"] = os.path.abspath(os.path.expanduser(line))
+        for what, p in (("reference", entry["image"]), ("reference line art", entry.get("line"))):
+            if p and not os.path.isfile(p):
+                raise runner.InkpaintNukeError(f"{node.name()}: {what} '{p}' does not exist")
+        out.append(entry)
+    return out
+
+
 def plan(node: nuke.Node, cache_dir: str | None = None) -> dict[str, Any]:
     """Read the knobs and build the paint job (nothing rendered or run).
 
@@ -205,6 +232,11 @@ def plan(node: nuke.Node, cache_dir: str | None = None) -> dict[str, Any]:
         # Nuke's origin is bottom-left, the engine's top-left; pixel centres stay centres
         xy = [round(float(k.value(0)), 3), round(h - float(k.value(1)), 3), _click_colour(str(c["entry"]))]
         by_frame.setdefault(f, {"frame": f}).setdefault("clicks", []).append(xy)
+    refs = parse_references(node)
+    for r in refs:
+        for p in (r["image"], r.get("line")):
+            if p:
+                digests[p] = jobs.file_digest(p)  # an edited reference changes the job key
     palette = str(node["palette"].value() or "").strip()
     palette = os.path.abspath(os.path.expanduser(palette)) if palette else ""
     if palette and not os.path.isfile(palette):
@@ -214,7 +246,7 @@ def plan(node: nuke.Node, cache_dir: str | None = None) -> dict[str, Any]:
         palette=palette or None, direction=str(node["direction"].value()), max_gap=int(node["max_gap"].value()),
         speck_size=int(node["speck_size"].value()), line_threshold=float(node["line_threshold"].value()),
         confidence=float(node["confidence"].value()), composite_lines=bool(node["composite_lines"].value()),
-        method=str(node["method"].value() or "auto"),
+        method=str(node["method"].value() or "auto"), refs=refs or None,
     )
     key = jobs.job_key({**job, "palette_digest": jobs.file_digest(palette) if palette else "", "key_digests": digests})
     out = f"{folder}/paint-{key}"
