@@ -30,6 +30,7 @@ def main() -> None:
     ap.add_argument("--methods", default="classic,learned")
     ap.add_argument("--clips", default="")
     ap.add_argument("--via", choices=["ref", "ref-derived", "key"], default="ref")
+    ap.add_argument("--confidence", type=float, default=0.5, help="PaintJob.confidence (0 = paint every segment's best guess)")
     a = ap.parse_args()
     names = [c for c in a.clips.split(",") if c] or sorted(d for d in os.listdir(a.data) if os.path.isdir(os.path.join(a.data, d, "line")))
     methods = a.methods.split(",")
@@ -50,10 +51,10 @@ def main() -> None:
                 job = PaintJob(input=os.path.join(clip, "line", "####.png"), output=os.path.join(out, "####.png"),
                                keys=keys, refs=refs,
                                palette=os.path.join(clip, "colorbook.yml"), direction="forward", frames=f"{frames[0]},{last}",
-                               qc_output="", lines_output="", method=m)
+                               qc_output="", lines_output="", method=m, confidence=a.confidence)
                 run_job(job, RunContext())
                 rows[m][c] = frame_scores(lab, n, _rgba(os.path.join(out, f"{last:04d}.png")), gt)
-    print(f"reference mode (GT frame 0 via {a.via}, only the last frame painted); Acc / Pix-Acc per clip")
+    print(f"reference mode (GT frame 0 via {a.via}, confidence {a.confidence:g}, only the last frame painted); Acc / Pix-Acc per clip")
     print("  " + "method".ljust(9) + "".join(c.rjust(18) for c in names) + "mean".rjust(18))
     for m in methods:
         cells = [f"{rows[m][c]['acc']:.3f} / {rows[m][c]['pix_acc']:.3f}" for c in names]
