@@ -191,6 +191,7 @@ class INKPAINT_PG_settings(bpy.types.PropertyGroup):
     paint_lines: StringProperty(name="Line art", subtype="FILE_PATH", description="Line-art frame pattern (e.g. //line/####.png) or one of its files")  # type: ignore[valid-type]
     paint_keys: StringProperty(name="Keyframes", description="Coloured keyframes: FRAME=PATH, comma-separated (file frame numbers)")  # type: ignore[valid-type]
     paint_palette: StringProperty(name="Palette", subtype="FILE_PATH", description="Optional colour design sheet to snap keyframe colours to")  # type: ignore[valid-type]
+    paint_refs: StringProperty(name="References", description="Reference mode: coloured images of the character in any pose (design-sheet views), IMAGE[=LINE_ART] separated by ';'; keyframes become optional")  # type: ignore[valid-type]
     paint_direction: EnumProperty(  # type: ignore[valid-type]
         name="Direction",
         items=[("nearest", "Nearest key", "From the nearest keyframe"), ("forward", "Forward", ""), ("backward", "Backward", "")],

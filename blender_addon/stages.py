@@ -151,6 +151,7 @@ class INKPAINT_OT_paint(_RunOperator, bpy.types.Operator):
 
     lines: StringProperty(name="Line art", subtype="FILE_PATH", description="Line-art pattern or one of its files (default: panel)", default="")  # type: ignore[valid-type]
     keys: StringProperty(name="Keyframes", description="FRAME=PATH, comma-separated; a painted image, or a .json segment->colour file (default: panel)", default="")  # type: ignore[valid-type]
+    refs: StringProperty(name="References", description="IMAGE[=LINE_ART] separated by ';' (reference mode; default: panel)", default="")  # type: ignore[valid-type]
     palette: StringProperty(name="Palette", subtype="FILE_PATH", default="")  # type: ignore[valid-type]
     direction: StringProperty(name="Direction", description="nearest, forward or backward (default: panel)", default="")  # type: ignore[valid-type]
     method: StringProperty(name="Method", description="auto, learned or classic (default: panel)", default="")  # type: ignore[valid-type]
@@ -177,8 +178,9 @@ class INKPAINT_OT_paint(_RunOperator, bpy.types.Operator):
             keys = parse_keyframes(self.keys or s.paint_keys)
         except ValueError as exc:
             raise jobs.JobBuildError(str(exc)) from None
-        if not keys:
-            raise jobs.JobBuildError("give at least one coloured keyframe as FRAME=PATH")
+        refs = parse_references(self.refs or s.paint_refs)
+        if not keys and not refs:
+            raise jobs.JobBuildError("give at least one coloured keyframe as FRAME=PATH (or a reference image)")
         tri = {"PANEL": None, "ON": True, "OFF": False}
         overwrite = s.overwrite if tri[self.overwrite] is None else bool(tri[self.overwrite])
         composite = s.paint_composite_lines if tri[self.composite_lines] is None else bool(tri[self.composite_lines])
@@ -194,7 +196,7 @@ class INKPAINT_OT_paint(_RunOperator, bpy.types.Operator):
             speck_size=s.paint_speck_size if self.speck_size < 0 else self.speck_size,
             line_threshold=s.paint_line_threshold if self.line_threshold < 0 else self.line_threshold,
             confidence=s.paint_confidence if self.confidence < 0 else self.confidence,
-            composite_lines=composite, method=self.method or s.paint_method,
+            composite_lines=composite, method=self.method or s.paint_method, refs=refs or None,
         )
         first_scene = clip_source.clip_scene_range(clip)[0] if self.first_scene_frame == UNSET else self.first_scene_frame
         clip_name = clip.name
@@ -221,6 +223,16 @@ class INKPAINT_OT_paint(_RunOperator, bpy.types.Operator):
             return f"painted {summ['frames']} frame(s): image '{summ['image']}'{extra}"
 
         return "run", {"job": job}, "paint", apply
+
+
+def parse_references(text: str) -> list[tuple[str, str | None]]:
+    """``IMAGE[=LINE]; ...`` (Blender-relative paths allowed) -> ``[(image, line or None)]`` absolute paths."""
+    out: list[tuple[str, str | None]] = []
+    for item in (text or "").split(";"):
+        if item.strip():
+            image, _, line = (t.strip() for t in item.partition("="))
+            out.append((_abs(image), _abs(line) if line else None))
+    return out
 
 
 def build_paint_job(lines: str, keys: list[tuple[int, str]], palette: str, direction: str, output: str, overwrite: bool, *,

@@ -133,6 +133,7 @@ class INKPAINT_PT_paint(_ClipPanel, bpy.types.Panel):
         s = context.space_data.clip.inkpaint
         layout.prop(s, "paint_lines")
         layout.prop(s, "paint_keys")
+        layout.prop(s, "paint_refs")
         layout.prop(s, "paint_palette")
         layout.prop(s, "paint_direction")
         layout.prop(s, "paint_method")

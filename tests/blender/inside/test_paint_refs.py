@@ -24,3 +24,26 @@ def test_refs_reach_the_job_without_keyframes(addon, tmp_path) -> None:  # type:
     with pytest.raises(Exception, match="does not exist"):
         _stages().build_paint_job(str(tmp_path / "line" / "####.png"), [], "", "forward", str(tmp_path / "o" / "####.png"),
                                   False, refs=[(str(tmp_path / "nope.png"), None)])
+
+
+from test_paint import BLUE, RED, line_clip  # noqa: E402,F401  (the line-art clip fixture)
+
+
+def test_panel_references_paint_without_keyframes(line_clip) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    import bpy
+    import numpy as np
+    from blender_helpers import read_pixels
+
+    clip, folder = line_clip
+    s = clip.inkpaint
+    s.paint_lines = str(folder / "line" / "0001.png")
+    s.paint_keys = ""
+    s.paint_refs = f"{folder / 'key_0001.png'}={folder / 'line' / '0001.png'}"
+    r = bpy.ops.inkpaint.paint(clip=clip.name, direction="forward")
+    assert r == {"FINISHED"}
+    assert s.status.startswith("painted 3 frame(s)"), s.status
+    fill = np.round(read_pixels(s.paint_pattern.replace("####", "0003")) * 255)
+    assert tuple(fill[37, 35, :3]) == RED and tuple(fill[40, 89, :3]) == BLUE
+    s.paint_refs = ""
+    with pytest.raises(RuntimeError, match="keyframe"):
+        bpy.ops.inkpaint.paint(clip=clip.name)
