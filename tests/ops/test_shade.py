@@ -180,3 +180,50 @@ def test_part_overrides_parse_person_units() -> None:
         "skin": PartTones(shadow=0.3), "hair": PartTones(tones=3, threshold_l=35.0)}
     with pytest.raises(SpecError, match="--part"):
         parse_part_overrides(["skin:shadow"])
+
+
+def test_fitted_frames_are_not_read_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fit keeps its frames' labels and L* for the frame pass: those frames' plates are read once, and the
+    tones are the same as when every frame is read again."""
+    from inkpaint.ops import shade as shade_op
+
+    s = write_scene(tmp_path / "in", frames=4)
+    reads: list[int] = []
+    real_rgb = shade_op.PlateSource.rgb
+
+    def counting_rgb(self: shade_op.PlateSource, frame: int, window: object = None) -> np.ndarray:
+        reads.append(frame)
+        return real_rgb(self, frame, window)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shade_op.PlateSource, "rgb", counting_rgb)
+    run_job(ShadeJob(input=s["plate"], mattes=s["mattes"], output=str(tmp_path / "a" / "t.####.exr"), fit_frames="2,3", contact_sheet=False))
+    assert sorted(reads) == [1, 2, 3, 4]  # 2 and 3 by the fit only
+    reads.clear()
+    monkeypatch.setattr(shade_op, "FIT_CACHE_BYTES", 0)
+    run_job(ShadeJob(input=s["plate"], mattes=s["mattes"], output=str(tmp_path / "b" / "t.####.exr"), fit_frames="2,3", contact_sheet=False))
+    assert sorted(reads) == [1, 2, 2, 3, 3, 4]
+    for f in range(1, 5):
+        a, b = read_image(str(tmp_path / "a" / f"t.{f:04d}.exr")), read_image(str(tmp_path / "b" / f"t.{f:04d}.exr"))
+        assert a.window == b.window and np.array_equal(a.pixels, b.pixels)
+
+
+def test_two_material_part_through_the_job(tmp_path: Path) -> None:
+    """A part of two materials (light jacket, dark shirt; each lit on top, shaded below) on real files: the job
+    splits it per material, reports the materials, and the dark shirt's lit side stays base."""
+    import cv2
+
+    from cel.test_tones import two_material_frame
+
+    (tmp_path / "plate").mkdir()
+    for f in range(1, 4):
+        labels, rgb, truth, material = two_material_frame(f)
+        cv2.imwrite(str(tmp_path / "plate" / f"p.{f:04d}.png"), cv2.cvtColor(np.rint(rgb * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
+        write_exr(str(tmp_path / f"m.{f:04d}.exr"), {"top.A": (labels > 0).astype(np.float32)}, metadata={"inkpaint:objects": "top"})
+    res = run_job(ShadeJob(input=str(tmp_path / "plate" / "p.####.png"), mattes=str(tmp_path / "m.####.exr"), output=str(tmp_path / "t.####.exr"), contact_sheet=False))
+    mats = res.summary["tones"]["top"]["materials"]
+    assert len(mats) == 2 and {m["method"] for m in mats} <= {"otsu", "clamped", "tail"}
+    labels, _, truth, material = two_material_frame(2)
+    t = tones_of(str(tmp_path / "t.0002.exr"))
+    for k in (1, 2):
+        m = material == k
+        assert np.mean(t[m] == truth[m]) > 0.95, k
