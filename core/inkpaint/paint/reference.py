@@ -14,26 +14,31 @@ Per target frame (:meth:`ReferenceSet.vote`):
 2. **Reference colours per segment**: the reference's segments (its own line art, segmented with the job's
    settings) take their majority colour (:func:`inkpaint.paint.colours.colours_from_image`), snapped to the palette;
    the snap distance is reported (:attr:`Reference.snap`), as for keyframes.
-3. **Alignment** (:func:`align`): the reference is mapped onto the target frame by a uniform scale and a shift.
-   Candidates: fit the whole frame (identity for same-size frames), and fit the character's bounding box (the
-   ink's, robust percentiles) by its height, width or area, anchored at the box's centre, top or bottom. The
-   candidate whose warped line art lies closest to the target's (symmetric chamfer distance at a working size) is
-   used, so a reference drawn smaller/larger or elsewhere in the frame lands on the character, and a same-framed
-   one stays put. Scales outside ``1/MAX_SCALE .. MAX_SCALE`` are an error naming the file and both sizes.
-4. **Consistent resampling** (:func:`warp_reference`): the reference's colours are warped with nearest neighbour,
-   its line art with a min-pool (darkest pixel, so lines stay lines when shrinking; colour lines keep their colour)
-   before the nearest warp. The warped line art is segmented with the job's settings.
-5. **Matching**: the job's propagation (classic flow + inclusion voting with its segment-level second pass, or
-   the learned inclusion matcher) runs from the aligned reference to the target. Because the alignment removes the
-   global scale and shift, what is left for the flow is the pose change; segments the flow does not explain fall to
-   the second pass / matcher, which score reference segments by overlap, area ratio and flow-carried position.
+3. **Alignment** (:func:`alignments`): the reference is mapped onto the target frame by a uniform scale and a
+   shift. Candidates: fit the whole frame (identity for same-size frames), and fit the character's bounding box
+   (the ink's, robust percentiles) by its height, width or area, anchored at the box's centre, top or bottom,
+   ranked by how close the warped line art lies to the target's (symmetric chamfer distance at a working size), so
+   a reference drawn smaller/larger or elsewhere in the frame lands on the character. Scales outside
+   ``1/MAX_SCALE .. MAX_SCALE`` are an error naming the file and both sizes.
+4. **Consistent resampling** (:func:`warp_source`): the reference's colour index is warped with nearest
+   neighbour, its line art with a min-pool (darkest pixel, so lines stay lines when shrinking; colour lines keep
+   their colour) before the nearest warp; outside the reference is ink. The warped line art is segmented with the
+   job's settings and each segment takes the majority warped colour.
+5. **Matching** (:func:`source_vote`): the job's propagation (classic flow + inclusion voting with its
+   segment-level second pass, or the learned inclusion matcher) runs from the aligned reference to the target,
+   under the frame fit and the :data:`REF_FITS` best box fits; per segment the best vote wins. The alignment
+   removes the character's global scale and shift (its place relative to its bounding box is what is matched), so
+   what is left for the flow is the pose change; segments the flow does not explain fall to the second pass /
+   matcher, which score reference segments by overlap, area ratio and flow-carried position, with painted
+   neighbours' colours (adjacency) breaking ties.
 6. **Several references** (:func:`combine_votes`): per target segment, the reference whose vote is best: painted
    over unpainted, a region the reference has over a new region (one its line art lacks), then the higher
    confidence. A segment visible only in the second reference takes its colour from there.
 7. **Colour lines are inside parts** (:func:`no_background_across_colour_lines`, with a palette): by the
    colour-trace convention a blue/red line separates two tones of one part, never a part from the background. A far
    reference's flow often lands a target segment on reference background (the character moved or turned); where
-   such a segment meets a colour line it is repainted from its neighbours across colour lines with the tone model
+   such a segment meets a colour line (and does not reach the frame's edge, as the open background does) it is
+   repainted from its neighbours across colour lines with the tone model
    (:func:`inkpaint.paint.shading.shade_from_lines`), and tiny segments follow again.
 8. **Neighbour** (:func:`merge_neighbour`): a frame painted after another in the shot uses both: the painted
    neighbour's vote, and the references' where the neighbour left a segment unpainted or new, or where the
