@@ -11,6 +11,7 @@ by the classic backend; the per-object logits are made exclusive exactly as the 
 same run, for a before/after table.
 
     python bench/roto_parts_synth.py --before 5e45589
+    python bench/roto_parts_synth.py --backend-options '{"growth_colour": "both"}'
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class Plate:
         return self._read(str(self.clip / "plate" / f"{frame:04d}.png"))
 
 
-def run_clip(module: Any, clip: Path, names_by_id: dict[int, str]) -> dict[str, list[float]]:
+def run_clip(module: Any, clip: Path, names_by_id: dict[int, str], options: dict[str, Any] | None = None) -> dict[str, list[float]]:
     import cv2
 
     from inkpaint.backends.base import Keyframe, RotoRequest
@@ -83,7 +84,7 @@ def run_clip(module: Any, clip: Path, names_by_id: dict[int, str]) -> dict[str, 
         kfs[name] = [Keyframe(0, np.asarray(pts, np.float32), box=tuple(box))]  # type: ignore[arg-type]
     plate = Plate(clip, n)
     req = RotoRequest(plate.frames, names, kfs, "forward")
-    backend = module.create_backend({})
+    backend = module.create_backend(dict(options or {}))
     h, w = parts[0].shape
     scores: dict[str, list[float]] = {nm: [] for nm in names}
     for fm in backend.track(plate, req, RunContext()):
@@ -100,6 +101,7 @@ def main() -> int:
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     ap.add_argument("--before", help="git revision of the classic backend to compare with (e.g. 5e45589)")
     ap.add_argument("--json", help="also write the scores here")
+    ap.add_argument("--backend-options", default="{}", help="JSON object of classic backend options for 'after' (the current code)")
     args = ap.parse_args()
     import cv2
 
@@ -113,7 +115,7 @@ def main() -> int:
         module = load_backend_at(rev)
         t0 = time.perf_counter()
         for clip in clips:
-            s = run_clip(module, clip, names_by_id)
+            s = run_clip(module, clip, names_by_id, json.loads(args.backend_options) if rev is None else None)
             table.setdefault(clip.name, {})[label] = {k: float(np.mean(v)) for k, v in s.items()}
         print(f"# {label}: {time.perf_counter() - t0:.1f} s", flush=True)
     labels = list(versions)

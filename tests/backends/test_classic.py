@@ -284,3 +284,15 @@ def test_the_objects_own_motion_explains_its_edge_better_than_the_flow() -> None
         flow_iou.append(region_similarity(wsd > 0, truth))
         mixed_iou.append(region_similarity(mixed > 0, truth))
     assert np.mean(mixed_iou) > np.mean(flow_iou) + 0.02, (flow_iou, mixed_iou)
+
+
+def test_growth_cost_follows_the_size_the_objects_motion_predicts_when_regrow_is_on() -> None:
+    from inkpaint.backends.classic import REGROW_FLOOR, _to_u8
+
+    disc = _truth(0)["red"]
+    img = _to_u8(_frame(0))
+    for regrow, shrunk, expected in ((0, 0.5, 2.0), (1, 1.0, 2.0), (1, 0.5, 1.0), (1, 0.01, 2.0 * REGROW_FLOOR)):
+        be = create_backend({"regrow": regrow, "growth_cost": 2.0})
+        st = be.start_object(img, disc)
+        st.expected_area = float(disc.sum()) / shrunk  # the object is ``shrunk`` times the size its motion predicts
+        assert be._growth_cost(st) == pytest.approx(expected, rel=1e-6), (regrow, shrunk)

@@ -54,6 +54,7 @@ DEFAULTS: dict[str, Any] = {
     "smooth": 2,           # radius in pixels (at 854 px wide) of the edge-aware (guided) filter on the scores; 0: off
     "growth_colour": "mean",  # colour evidence for growth: "mean" of keyframe and running models, or "both" must agree
     "motion_clip": 3.0,    # the motion log-likelihood ratio is clipped to +-this
+    "regrow": 0,           # 1: an object smaller than its own motion predicts pays less to grow (off: costs precision)
     "object_motion": 1,    # 1: near the edge, the object's own motion replaces the dense flow where it explains the colours better
 }
 
@@ -317,6 +318,9 @@ CONFIDENCE_RECOVERY = 0.15
 
 SIZE_TOLERANCE = 1.25
 """An object's area may differ from the area its own motion predicts by this factor before confidence drops."""
+
+REGROW_FLOOR = 0.25
+"""With ``regrow``, an object below its expected size pays at least this share of ``growth_cost``."""
 
 PHOTO_MARGIN = 0.02
 """Grey-level error (0..1, box-averaged) by which the object's own motion must beat the dense flow at a pixel."""
@@ -649,6 +653,19 @@ class ClassicBackend(RotoBackend):
         m = np.clip((d_bg - d_obj) / (2.0 * s * s), -lim, lim)
         return np.where(valid, m, 0.0).astype(np.float32)
 
+    def _growth_cost(self, st: ObjectTrack) -> float:
+        """``growth_cost``; with ``regrow``, lowered for an object smaller than its own motion says it should be.
+
+        ``expected_area`` is the keyframe area carried by the object's similarity motion; an object below it lost
+        pixels (a thin part eroded, a limb cut off, an object that came closer than the mask grew) and pays
+        ``area / expected_area`` of the cost to grow back (at least ``REGROW_FLOOR`` of it).
+        """
+        cost = float(self.options["growth_cost"])
+        if not self.options["regrow"] or st.expected_area <= 0:
+            return cost
+        area = float(np.count_nonzero(st.sdf > 0))
+        return cost * float(np.clip(area / st.expected_area, REGROW_FLOOR, 1.0))
+
     def _score(self, st: ObjectTrack, sd: np.ndarray, kept: np.ndarray, mem: np.ndarray, idx: np.ndarray, flow: np.ndarray, err: np.ndarray,
                bad: np.ndarray, grey: np.ndarray, scale: float, band: int) -> tuple[np.ndarray, np.ndarray]:
         """One object's score on a crop (``> 0``: the object beats the background); and its colour term.
@@ -678,7 +695,7 @@ class ClassicBackend(RotoBackend):
         # and motion does not object.
         revive = (mem > 0.3) & (colour > 0.5) & (motion >= 0)
         prior = np.where(revive, np.maximum(prior, o["memory_weight"] * (2.0 * mem - 1.0)), prior)
-        unary = prior + o["colour_weight"] * colour + o["motion_weight"] * motion - o["growth_cost"] * outside
+        unary = prior + o["colour_weight"] * colour + o["motion_weight"] * motion - self._growth_cost(st) * outside
         radius = int(round(o["smooth"] * scale))
         if radius > 0:
             unary = guided_filter(grey, unary.astype(np.float32), radius, 1e-3)
