@@ -318,3 +318,22 @@ def test_a_mostly_dark_material_is_not_all_shadow() -> None:
     assert 10.0 < fit["shadow"] < 20.0  # inside the dark material's own range
     model = ToneModel([PartToneModel(name="uniform", **{**fit, "samples": 100000})])
     assert any("mostly one dark material" in w for w in fit_warnings(model))
+
+
+def test_split_goes_where_lightness_changes_fastest() -> None:
+    """Between the two classes the threshold follows the mean lightness gradient (the terminator), not the
+    histogram's thinnest point, when the gradients are known; without them, the thinnest point."""
+    from inkpaint.cel.tones import _bin_centres, _to_lstar, fit_part
+
+    rng = np.random.default_rng(1)
+    lstar = np.concatenate([rng.normal(20.0, 2.0, 40000), rng.normal(60.0, 4.0, 60000), rng.uniform(25.0, 55.0, 8000)])
+    hist = np.histogram(feature(lstar), bins=N_BINS, range=(_F_LO, _F_HI))[0]
+    centres = _bin_centres()
+    plain = fit_part(hist, 2)
+    # interior pixels near L* 35 sit on steep slopes (the terminator); elsewhere the surfaces are flat
+    counts = hist.astype(np.int64)
+    sums = counts * np.where(np.abs(np.exp(centres) - 2.0 - 35.0) < 1.5, 6.0, 1.0)
+    steep = fit_part(hist, 2, grad=(sums.astype(np.float64), counts))
+    assert steep["method"] == plain["method"] == "otsu"
+    assert abs(steep["shadow"] - 35.0) < 2.5 and abs(plain["shadow"] - 35.0) > 2.5
+    assert _to_lstar(float(feature(steep["shadow"]))) == pytest.approx(steep["shadow"])

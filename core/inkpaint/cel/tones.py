@@ -462,9 +462,15 @@ class ToneHistograms:
         self.frames: list[int] = []
         self.present = np.zeros(n_parts + 1, np.int64)
         """Fitted frames each part appears on."""
-        self.samples: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
-        """label -> per frame ``(chroma code, L*, smoothed L*)`` of up to :data:`MATERIAL_SAMPLES` of its pixels
-        (when frames are added with their chroma codes): what :func:`fit_materials` clusters."""
+        self.grad_sums = np.zeros((n_parts + 1, N_BINS), np.float64)
+        self.grad_counts = np.zeros((n_parts + 1, N_BINS), np.int64)
+        """Per lightness bin, the sum of ``|grad L*|`` and the count of the part's *interior* pixels (every pixel of
+        their 5 x 5 neighbourhood in the same part, so a part's outline adds nothing): the mean lightness gradient at
+        each lightness, which :func:`fit_part` uses to find the shadow terminator."""
+        self.samples: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
+        """label -> per frame ``(chroma code, L*, smoothed L*, |grad L*| or NaN off the interior)`` of up to
+        :data:`MATERIAL_SAMPLES` of its pixels (when frames are added with their chroma codes): what
+        :func:`fit_materials` clusters."""
 
     def add(self, labels: np.ndarray, lstar: np.ndarray, frame: int | None = None, chroma: np.ndarray | None = None) -> None:
         """Add one frame.
@@ -483,12 +489,16 @@ class ToneHistograms:
         n = (self.n_parts + 1) * N_BINS
 
         def hist(values: np.ndarray) -> np.ndarray:
-            b = np.clip(((feature(values) - _F_LO) / (_F_HI - _F_LO) * N_BINS).astype(np.int64), 0, N_BINS - 1)
-            return np.bincount(lab + b, minlength=n).reshape(self.n_parts + 1, N_BINS)
+            return np.bincount(lab + _bins(values), minlength=n).reshape(self.n_parts + 1, N_BINS)
 
         l_in = lstar[inside]
-        c = hist(l_in)
+        key = lab + _bins(l_in)
+        c = np.bincount(key, minlength=n).reshape(self.n_parts + 1, N_BINS)
         self.counts += c
+        grad_in, interior_in = _interior_gradient(labels, lstar, inside)
+        k_int = key[interior_in]
+        self.grad_sums += np.bincount(k_int, weights=grad_in[interior_in], minlength=n).reshape(self.n_parts + 1, N_BINS)
+        self.grad_counts += np.bincount(k_int, minlength=n).reshape(self.n_parts + 1, N_BINS)
         ls_in = smooth_lightness(labels, lstar, self.smooth_px)[inside] if self.smooth_px > 0 else l_in
         self.smooth_counts += hist(ls_in) if self.smooth_px > 0 else c
         self.present += c.sum(axis=1) > 0
@@ -503,16 +513,38 @@ class ToneHistograms:
                 idx = order[bounds[p - 1] : bounds[p]]
                 if idx.size:
                     idx = idx[:: -(-idx.size // MATERIAL_SAMPLES)]
-                    self.samples.setdefault(p, []).append((code_in[idx], l_in[idx], ls_in[idx]))
+                    g = np.where(interior_in[idx], grad_in[idx], np.float32(np.nan))
+                    self.samples.setdefault(p, []).append((code_in[idx], l_in[idx], ls_in[idx], g))
         if frame is not None:
             self.frames.append(int(frame))
 
-    def part_samples(self, label: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """The pooled ``(chroma codes, L*, smoothed L*)`` samples of a part, or ``None`` when there are none."""
+    def part_samples(self, label: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """The pooled ``(chroma codes, L*, smoothed L*, |grad L*|)`` samples of a part, or ``None`` when there are
+        none."""
         got = self.samples.get(label)
         if not got:
             return None
-        return (np.concatenate([g[0] for g in got]), np.concatenate([g[1] for g in got]), np.concatenate([g[2] for g in got]))
+        return (np.concatenate([g[0] for g in got]), np.concatenate([g[1] for g in got]), np.concatenate([g[2] for g in got]),
+                np.concatenate([g[3] for g in got]))
+
+
+def _bins(values: np.ndarray) -> np.ndarray:
+    """Histogram bin (0..N_BINS-1) of L* values."""
+    return np.clip(((feature(values) - _F_LO) / (_F_HI - _F_LO) * N_BINS).astype(np.int64), 0, N_BINS - 1)
+
+
+_INTERIOR_KERNEL = np.ones((5, 5), np.uint8)
+
+
+def _interior_gradient(labels: np.ndarray, lstar: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``|grad L*|`` (3 x 3 Sobel) of the pixels inside the parts and whether each is interior (its 5 x 5
+    neighbourhood all in its part), both as 1-D arrays in ``labels[inside]`` order."""
+    if not inside.any():
+        return np.zeros(0, np.float32), np.zeros(0, bool)
+    l32 = np.ascontiguousarray(lstar, np.float32)
+    gm = cv2.magnitude(cv2.Sobel(l32, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(l32, cv2.CV_32F, 0, 1, ksize=3))
+    same = cv2.compare(cv2.dilate(labels, _INTERIOR_KERNEL), cv2.erode(labels, _INTERIOR_KERNEL), cv2.CMP_EQ)
+    return np.asarray(gm)[inside], np.asarray(same)[inside] > 0
 
 
 def otsu(hist: np.ndarray, centres: np.ndarray) -> tuple[int, float, float]:
@@ -591,6 +623,17 @@ def _thinnest(density: np.ndarray, centres: np.ndarray, lo: float, hi: float) ->
     return float(centres[i0 + int(np.argmin(density[i0:i1]))])
 
 
+def _steepest(grad_sums: np.ndarray, grad_counts: np.ndarray, centres: np.ndarray, lo: float, hi: float) -> float | None:
+    """The feature value in ``lo..hi`` where the mean ``|grad L*|`` of the pixels at that lightness is highest
+    (both smoothed like :func:`_density`); ``None`` when no interior pixel lies in the span."""
+    i0 = int(np.searchsorted(centres, lo))
+    i1 = int(np.searchsorted(centres, hi))
+    if i1 <= i0 + 1 or grad_counts[i0:i1].sum() <= 0:
+        return None
+    mean = _density(grad_sums) / np.maximum(_density(grad_counts), 1e-9)
+    return float(centres[i0 + int(np.argmax(mean[i0:i1]))])
+
+
 def _robust_sigma(hist: np.ndarray, centres: np.ndarray) -> tuple[float, float]:
     """Median and MAD-based standard deviation of a histogram."""
     c = np.cumsum(hist)
@@ -644,6 +687,7 @@ def fit_part(
     highlight_sigma: float = 3.5,
     min_share: float = MIN_AUTO_SHARE,
     max_share: float = MAX_AUTO_SHARE,
+    grad: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Fit one part's thresholds from its pooled feature histogram.
 
@@ -662,6 +706,9 @@ def fit_part(
         highlight_sigma: highlight threshold above the base cluster's median, in robust standard deviations.
         min_share: smallest fitted share (not applied to user settings).
         max_share: largest fitted share (not applied to user settings).
+        grad: ``(sums, counts)`` per bin of ``|grad L*|`` over the part's interior pixels
+            (:attr:`ToneHistograms.grad_sums`): a two-class split then goes where the mean gradient is highest
+            between the classes (the terminator, see :data:`VALLEY`), else where the histogram is thinnest.
 
     Returns:
         ``PartToneModel`` fields (without ``name``/``pooled``/``scale_px``).
@@ -692,8 +739,10 @@ def fit_part(
             t = _quantile(sh, centres, TAIL_SHARE)
             method = "tail"
         else:
-            # the 2-means classes, split where the histogram is thinnest between them (see VALLEY)
-            t = _thinnest(density, centres, m_lo + VALLEY[0] * (m_hi - m_lo), m_lo + VALLEY[1] * (m_hi - m_lo))
+            # between the 2-means classes, where lightness changes fastest on the surface (see VALLEY)
+            a, b = m_lo + VALLEY[0] * (m_hi - m_lo), m_lo + VALLEY[1] * (m_hi - m_lo)
+            steep = _steepest(grad[0], grad[1], centres, a, b) if grad is not None else None
+            t = _thinnest(density, centres, a, b) if steep is None else steep
             method = "otsu"
             if unimodal:  # no dip: a guess, kept within the admissible shares
                 hi_share = min(max_share, GUESS_MAX_SHARE)
@@ -755,11 +804,10 @@ def fit_part(
 
 
 def _sample_hist(values: np.ndarray) -> np.ndarray:
-    b = np.clip(((feature(values) - _F_LO) / (_F_HI - _F_LO) * N_BINS).astype(np.int64), 0, N_BINS - 1)
-    return np.bincount(b, minlength=N_BINS)
+    return np.bincount(_bins(values), minlength=N_BINS)
 
 
-def fit_materials(codes: np.ndarray, lstar: np.ndarray, smooth_l: np.ndarray, highlight_sigma: float = 3.5) -> list[dict[str, Any]]:
+def fit_materials(codes: np.ndarray, lstar: np.ndarray, smooth_l: np.ndarray, grad: np.ndarray | None = None, highlight_sigma: float = 3.5) -> list[dict[str, Any]]:
     """Split a part into two materials by colour when it clearly is two, and fit each one's base/shadow threshold.
 
     A part is often several materials: a jacket over a shirt, the whites and irises of eyes, skin and a dark
@@ -773,6 +821,7 @@ def fit_materials(codes: np.ndarray, lstar: np.ndarray, smooth_l: np.ndarray, hi
         codes: ``(N,)`` chroma codes of the part's sampled pixels (:func:`lab_planes`).
         lstar: ``(N,)`` their L*.
         smooth_l: ``(N,)`` their smoothed L* (:func:`smooth_lightness`).
+        grad: ``(N,)`` their ``|grad L*|``, NaN off the part's interior (see :attr:`ToneHistograms.grad_sums`).
         highlight_sigma: passed to :func:`fit_part`.
 
     Returns:
@@ -805,7 +854,12 @@ def fit_materials(codes: np.ndarray, lstar: np.ndarray, smooth_l: np.ndarray, hi
         sel = which == j
         if int(sel.sum()) < MIN_SAMPLES:
             return []
-        fit = fit_part(_sample_hist(lstar[sel]), 2, smooth_hist=_sample_hist(smooth_l[sel]), highlight_sigma=highlight_sigma)
+        g = None
+        if grad is not None:
+            ok = sel & np.isfinite(grad)
+            b = _bins(lstar[ok])
+            g = (np.bincount(b, weights=grad[ok], minlength=N_BINS).astype(np.float64), np.bincount(b, minlength=N_BINS))
+        fit = fit_part(_sample_hist(lstar[sel]), 2, smooth_hist=_sample_hist(smooth_l[sel]), highlight_sigma=highlight_sigma, grad=g)
         out.append({"centre": [float(c) for c in centres[j]], "ab": [round(v, 2) for v in ab[j]],
                     "weight": round(float(sel.mean()), 4), "shadow": float(fit["shadow"]),
                     "share": float(fit["share"]), "method": str(fit["method"])})
@@ -862,9 +916,11 @@ def fit_tone_model(
         n = int(hist.sum())
         use_pooled = bool(0 < n < MIN_SAMPLES and pooled.sum() >= MIN_SAMPLES)
         share = ov.shadow if ov.shadow is not None else shadow
+        grad = (histograms.grad_sums[1:].sum(axis=0), histograms.grad_counts[1:].sum(axis=0)) if use_pooled else \
+            (histograms.grad_sums[i], histograms.grad_counts[i])
         fit = fit_part(pooled if use_pooled else hist, n_tones,
                        smooth_hist=pooled_s if use_pooled else histograms.smooth_counts[i], shadow_share=share, threshold_l=ov.threshold_l,
-                       bias=ov.bias, highlight_sigma=highlight_sigma)
+                       bias=ov.bias, highlight_sigma=highlight_sigma, grad=grad)
         fit["samples"] = n
         if use_pooled:
             fit["method"] = "pooled" if fit["method"] not in ("share", "threshold") else fit["method"]
@@ -872,7 +928,7 @@ def fit_tone_model(
         materials: list[dict[str, Any]] = []
         samples = histograms.part_samples(i)
         if share is None and ov.threshold_l is None and not use_pooled and samples is not None and fit["method"] != "empty":
-            materials = fit_materials(*samples, highlight_sigma=highlight_sigma)
+            materials = fit_materials(*samples, highlight_sigma=highlight_sigma)  # samples: codes, L*, smoothed L*, grad
         parts.append(PartToneModel(name=name, pooled=use_pooled, scale_px=round(math.sqrt(n / frames_present), 1), materials=materials, **fit))
     del n_frames
     return ToneModel(parts, hysteresis=hysteresis, min_region=min_region, fitted_on=list(histograms.frames),
