@@ -43,8 +43,9 @@ from ..io.frames import read_attributes, read_image, write_exr, write_png
 from ..io.sequence import FrameSequence, format_frame_range
 from ..palette import load_palette
 from ..paint.colours import BACKGROUND, ColourTable, KeyColours, colours_from_clicks, colours_from_image, colours_from_json
-from ..paint.propagate import (METHOD_KEY, METHOD_LINES, METHOD_NAMES, METHOD_NONE, METHOD_SECOND,
+from ..paint.propagate import (METHOD_KEY, METHOD_LINES, METHOD_NAMES, METHOD_NONE,
                                FrameColours, tiny_rule_agreement, tiny_rule_holds)
+from ..paint.chain import DISAGREE_CONFIDENCE, KEY_RESIDUAL_MARGIN, KeyTrack, chained_colours, merge_by_residual  # noqa: F401
 from ..paint.reference import ReferenceSet, merge_neighbour, parse_ref
 from ..paint.shading import ToneModel, shade_from_lines
 from ..paint.segments import LINE_BLACK, Segmentation, segment_lines
@@ -179,51 +180,20 @@ def _fill_rgba(seg: Segmentation, colours: FrameColours, table: ColourTable) -> 
     return rgba
 
 
-KEY_RESIDUAL_MARGIN = 0.25
-"""A chained frame takes the keyframe's own vote for a segment when that flow's residual is lower by this many px."""
-DISAGREE_CONFIDENCE = 0.6
-"""Confidence cap (under the QC's low-confidence mark) where the chain and the keyframe voted different colours."""
-
-
 def _merge_key_vote(chained: FrameColours, from_key: FrameColours, margin: float = KEY_RESIDUAL_MARGIN) -> FrameColours:
     """Per segment, the better of the chain's vote (from the previous frame) and the keyframe's own vote.
 
     A chain only carries what it was sure of, so a segment unpainted on frame f stays unpainted on every later frame,
-    and a limb the flow lost between two frames stays wrong downstream. The keyframe's own vote (flow keyframe ->
-    frame) is taken where the chain left the segment unpainted, or where that flow explains the segment's line art
-    better: its :func:`~inkpaint.paint.propagate.flow_residual` is lower than the chain's by ``margin`` px (the
-    chain's flow lost the limb; the keyframe's found it, e.g. the arm is back near its keyframe pose). Only painted
-    keyframe votes are taken, under the same confidence rule, so nothing is guessed; where the chain had painted
-    another colour, the two sources disagree and the confidence is capped at :data:`DISAGREE_CONFIDENCE`, so the
-    QC overlay shows the segment. synth_dev chained: fill only 0.795 Acc / 0.983 Pix-Acc, with the residual rule
-    0.816 / 0.985.
-
-    Args:
-        chained: colours voted from the previous frame.
-        from_key: colours voted from the keyframe.
-        margin: residual advantage (px) the keyframe's flow needs.
+    and a limb the flow lost between two frames stays wrong downstream. The keyframe's own vote is taken where the
+    chain left the segment unpainted or where that flow explains the segment's line art better by ``margin`` px of
+    :func:`~inkpaint.paint.propagate.flow_residual`; disagreements are capped at :data:`DISAGREE_CONFIDENCE` for QC
+    (:func:`inkpaint.paint.chain.merge_by_residual`; the chain also votes the keyframe through composed flow there).
+    synth_dev chained: fill only 0.795 Acc / 0.983 Pix-Acc, with the residual rule (margin 0.25) 0.816 / 0.985.
 
     Returns:
         The merged colours; taken segments get status ``painted_second_pass``.
     """
-    take = (chained.index < 0) & (from_key.index >= 0)
-    if chained.residual is not None and from_key.residual is not None:
-        take |= (from_key.index >= 0) & (from_key.residual < chained.residual - margin)
-    take[0] = False
-    if not take.any():
-        return chained
-    res = None
-    if chained.residual is not None and from_key.residual is not None:
-        res = np.where(take, from_key.residual, chained.residual).astype(np.float32)
-    disagree = take & (chained.index >= 0) & (chained.index != from_key.index)
-    conf = np.where(take, from_key.confidence, chained.confidence)
-    conf = np.where(disagree, np.minimum(conf, DISAGREE_CONFIDENCE), conf)
-    return FrameColours(
-        np.where(take, from_key.index, chained.index).astype(np.int32),
-        conf.astype(np.float32),
-        np.where(take, METHOD_SECOND, chained.method).astype(np.uint8),
-        res,
-    )
+    return merge_by_residual(chained, from_key, margin)
 
 
 def _line_layer(seg: Segmentation) -> np.ndarray:
@@ -620,6 +590,7 @@ def propagate(plan: PaintPlan, todo: set[int], notes: FrameNotes, emit: Emit, ct
                 last = max((i for i, f in enumerate(served) if f in todo), default=-1)
                 served = served[: last + 1]  # nothing after the chain's last frame to write
                 ref_seg, ref_col, ref_f = kseg, kcol, k
+                track = KeyTrack()
                 for f in served:
                     seg = seg_of(f)
                     if seg_of.blank(seg):
@@ -628,12 +599,11 @@ def propagate(plan: PaintPlan, todo: set[int], notes: FrameNotes, emit: Emit, ct
                     vote = functools.partial(plan.method.vote_function(table.rgb), target=seg, n_colours=len(table),
                                              confidence=job.confidence, tones=plan.tones, line_strength=job.line_shading,
                                              tiny=job.tiny_segments if use_tiny else 0)
-                    if ref_f != k:
-                        # chained: the previous frame's vote and the keyframe's own, their two flows side by side
-                        from_key = flows.submit(vote, kseg, kcol)
-                        col = _merge_key_vote(vote(ref_seg, ref_col), from_key.result())
-                    else:
-                        col = vote(ref_seg, ref_col)
+                    # chained: the neighbour's vote, the keyframe's direct vote (its flow in the other thread) and
+                    # the keyframe's vote through the chain's composed flow (paint/chain.py)
+                    from_key = flows.submit(vote, kseg, kcol) if ref_f != k else None
+                    col = chained_colours(vote, seg, ref_seg, ref_col, kseg, kcol, track,
+                                          from_key.result if from_key is not None else None)
                     if plan.refs is not None:
                         col = merge_neighbour(col, plan.refs.vote(seg, table, vote, plan.tones, job.tiny_segments if use_tiny else 0)[0])
                     emit(f, seg, col, ref_f, k)
