@@ -296,3 +296,5 @@ def test_growth_cost_follows_the_size_the_objects_motion_predicts_when_regrow_is
         st = be.start_object(img, disc)
         st.expected_area = float(disc.sum()) / shrunk  # the object is ``shrunk`` times the size its motion predicts
         assert be._growth_cost(st) == pytest.approx(expected, rel=1e-6), (regrow, shrunk)
+    st.confidence = 0.3  # a doubtful track (being lost or hidden) pays the full cost
+    assert be._growth_cost(st) == pytest.approx(2.0)
