@@ -3,8 +3,8 @@
     .venv/bin/python bench/paint_sources.py [--data ../shared/data/synth_dev] [--clips clip_000,clip_003]
 
 A chained frame f is coloured from the tool's own frame f-1 (the chain), and the paint op also votes it from the
-keyframe and keeps, per segment, the keyframe's vote where that flow explains the line art better
-(``ops.paint._merge_key_vote``). This script runs the same code (``segment_lines`` with the job's defaults, DIS
+keyframe, directly and through the chain's composed flow, and keeps, per segment, a keyframe vote where its flow
+explains the line art better (``ops.paint._merge_key_vote``, ``paint.chain.merge_by_residual``). This script runs the same code (``segment_lines`` with the job's defaults, DIS
 flow, ``propagate_colours`` with the colour-line rule and the calibrated tiny-segment pass) on every synth_dev clip
 from its GT keyframe 0 and scores each frame with the issue's metrics (``metrics.paint.frame_scores``) for:
 
@@ -27,6 +27,7 @@ import numpy as np
 from inkpaint.io.frames import read_image
 from inkpaint.metrics.paint import _rgba, frame_scores, gt_segments
 from inkpaint.ops.paint import PaintJob, _fill_rgba, _merge_key_vote
+from inkpaint.paint.chain import COMPOSED_RESIDUAL_MARGIN, KeyTrack, merge_by_residual
 from inkpaint.paint.colours import ColourTable, colours_from_image
 from inkpaint.paint.propagate import (METHOD_KEY, FrameColours, dense_flow, flow_image, propagate_colours,
                                       tiny_rule_agreement, tiny_rule_holds)
@@ -73,7 +74,9 @@ def _run(clip: dict, mode: str) -> tuple[float, float]:
                                                                            same_rgb=same)) else 0
     done = {0: key}
     accs, pixs = [], []
+    track = KeyTrack()  # the keyframe's flow composed along the chain, as the op (paint/chain.py)
     for f in range(1, len(segs)):
+        to_key = track.advance(_flow(clip, f, f - 1))
         def vote(r: int, f: int = f) -> FrameColours:
             return propagate_colours(segs[r], done[r], segs[f], len(table), confidence=DEFAULTS.confidence,
                                      flow=_flow(clip, f, r), tones=tones,
@@ -82,7 +85,9 @@ def _run(clip: dict, mode: str) -> tuple[float, float]:
         if f == 1:
             col = chain
         elif mode == "op":
-            col = _merge_key_vote(chain, vote(0))
+            composed = propagate_colours(segs[0], key, segs[f], len(table), confidence=DEFAULTS.confidence, flow=to_key,
+                                         tones=tones, line_strength=DEFAULTS.line_shading, tiny=tiny)
+            col = merge_by_residual(_merge_key_vote(chain, vote(0)), composed, COMPOSED_RESIDUAL_MARGIN)
         else:
             sources = [chain, vote(0)] + ([vote(f - 2)] if mode == "oracle3" and f > 2 else [])
             g = same[gts[f]]
