@@ -127,7 +127,7 @@ def run_sheet(args: argparse.Namespace) -> str:
     from inkpaint.qc.contact_sheet import ContactSheet
 
     pred = TonalPredictor(args.weights, args.device, threads=args.threads)
-    sheet = ContactSheet("inkpaint tonal U-Net (issue 15): plate | ground truth | learned (flow-stabilised)",
+    sheet = ContactSheet("inkpaint tonal U-Net (issue 15): plate | ground truth | learned (flow-stabilised, shot colour table, flip)",
                          ["plate", "ground truth", "learned"], cell_width=200)
     for name in ("clip_000", "clip_002", "clip_004", "clip_005"):
         clip = load_synth_clip(DEV / name)
