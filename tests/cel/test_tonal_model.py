@@ -196,3 +196,41 @@ def test_cel_job_with_the_learned_method_writes_the_tonal_channel(tmp_path: Path
     tonal = np.rint(img.channel("tonal")).astype(np.uint8)
     tone = np.rint(img.channel("tone")).astype(np.uint8)
     assert tonal.max() >= 1 and np.array_equal(tone, TONE_MAPS[3][tonal])
+
+
+def test_classic_gate_lets_a_confident_classic_fit_decide_a_part_the_model_reads_differently() -> None:
+    from types import SimpleNamespace
+
+    from inkpaint.cel.tonal_model import GATE_SHARE, ClassicGate
+
+    # three 10x10 parts side by side; the model (confident) calls part 1 all material with a highlight corner, the
+    # classic fit calls its left half shadow; part 2 the same but its classic split was a forced guess ("tail");
+    # part 3 the two agree within GATE_SHARE (one classic shadow pixel more)
+    labels = np.zeros((10, 30), np.uint8)
+    labels[:, :10], labels[:, 10:20], labels[:, 20:] = 1, 2, 3
+    tonal = np.ones((10, 30), np.uint8)
+    tonal[0, 9] = 4  # highlight where the classic fit says base: stays highlight
+    tonal[:, 24] = 3  # part 3: cast shadow in the model
+    tonal[5, 3] = 3  # part 1: a model cast-shadow pixel the classic fit also calls shadow: keeps its class
+    tonal[7, 7] = 2  # part 1: a model shadow pixel the classic fit calls base: becomes material
+    classic = np.ones((10, 30), np.uint8)
+    classic[:, :5] = 2
+    classic[:, 10:15] = 2
+    classic[:, 24] = 2
+    classic[0, 25] = 4  # second shadow counts as shadow
+    model = SimpleNamespace(parts=[SimpleNamespace(method=m) for m in ("otsu", "tail", "otsu")])
+    gate = ClassicGate.from_model(model)
+    assert 1 / 100 < GATE_SHARE < 0.5
+    out = gate.apply(tonal, labels, classic)
+    assert out is not tonal and tonal[0, 0] == 1  # the input is not changed
+    # part 1 switched: the classic half is attached shadow (the model's cast pixel stays cast), the rest material
+    assert (np.delete(out[:, :5].ravel(), 5 * 5 + 3) == 2).all() and out[5, 3] == 3
+    assert (out[:, 5:9] == 1).all() and out[0, 9] == 4
+    # part 2 (classic split a guess) and part 3 (shares agree) keep the model's classes
+    assert np.array_equal(out[:, 10:], tonal[:, 10:])
+    assert gate.switched.tolist() == [False, True, False, False]
+    # latched: a later frame where the model happens to agree with the classic share still uses the classic split
+    tonal2 = np.ones((10, 30), np.uint8)
+    tonal2[:, 5:10] = 2  # model now says the right half is shadow (same share, other pixels)
+    out2 = gate.apply(tonal2, labels, classic)
+    assert (out2[:, :5] == 2).all() and (out2[:, 5:10] == 1).all()
