@@ -61,19 +61,6 @@ def run_eval(args: argparse.Namespace) -> dict[str, object]:
         rows = evaluate_tonal_model(args.data, pred, clips)
         print(f"\n{name}  ({time.perf_counter() - t0:.1f} s)\n" + _fmt(rows, keys))
         res[name] = rows
-    if args.gate is not None:  # the shade job itself (tone + tonal channels written and read back), classic gate on/off
-        import inkpaint.cel.tonal_model as tm
-        from inkpaint.metrics.tones import evaluate_shade
-
-        tm.CLASSIC_GATE = args.gate
-        t0 = time.perf_counter()
-        shade = evaluate_shade(args.data, clips=clips, tones=2, baseline=False, method="learned")[0]
-        jrows = {n: {"acc2": r["accuracy"], "flicker2": r["flicker"], "miou": r["miou"], "acc5": r["acc5"], "iou_cast": r["iou_cast"], "flicker5": r["flicker5"]}
-                 for n, r in shade.clips.items()}
-        jrows["mean"] = {k: float(np.nanmean([r[k] for r in jrows.values()])) for k in next(iter(jrows.values()))}
-        name = f"learned, shade job (tones 2, classic gate {'on' if args.gate else 'off'})"
-        print(f"\n{name}  ({time.perf_counter() - t0:.1f} s)\n" + _fmt(jrows, list(next(iter(jrows.values())))))
-        res[name] = jrows
     if args.classic:
         from inkpaint.metrics.tones import evaluate_shade, format_table
 
@@ -110,25 +97,6 @@ def run_speed(args: argparse.Namespace) -> dict[str, float]:
         pred.predict(plates[i % len(plates)], parts[i % len(parts)], frame=i)
     per = (time.perf_counter() - t0) / n
     cpu = (time.process_time() - c0) / n
-    gate_ms = None
-    if args.gate:  # the classic gate's per-frame cost: the shot's classic tone codes + the gate (fit once, not timed)
-        from inkpaint.cel.tonal_model import ClassicGate
-        from inkpaint.cel.tones import assign_tones, fit_from_frames, lightness
-
-        from inkpaint.cel.labels import bounding_box
-
-        # like the shade stage: L* and the classic codes on the parts' box only (no chroma materials here)
-        boxes = [bounding_box(q > 0) for q in parts]
-        crops = [(q[b], p[b]) for q, p, b in zip(parts, plates, boxes)]
-        names = [f"p{i}" for i in range(1, int(max(q.max() for q in parts)) + 1)]
-        classic = fit_from_frames([(i, q, lightness(p)) for i, (q, p) in enumerate(crops)], names)
-        tables, gate = classic.tables(), ClassicGate.from_model(classic)
-        tonal = [pred.predict(p, q, frame=None) for q, p in crops[:1]][0]
-        t2 = time.perf_counter()
-        for i in range(n):
-            q, p = crops[i % len(crops)]
-            gate.apply(tonal if tonal.shape == q.shape else np.ones_like(q), q, assign_tones(q, lightness(p), classic, tables))
-        gate_ms = 1000 * (time.perf_counter() - t2) / n
     full = np.random.default_rng(0).standard_normal((1, pred.in_channels, 544, 960)).astype(np.float32)
     pred.logits(full)
     t1, c1 = time.perf_counter(), time.process_time()
@@ -147,9 +115,6 @@ def run_speed(args: argparse.Namespace) -> dict[str, float]:
         "predict_fps_if_cores_idle": round(torch.get_num_threads() / cpu, 2) if cpu else None,
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
-    if gate_ms is not None:
-        out["classic_gate_ms"] = round(gate_ms, 1)
-        out["predict_with_gate_fps_1080p"] = round(1000 / (1000 * per + gate_ms), 2)
     print(json.dumps(out, indent=2))
     return out
 
@@ -204,9 +169,6 @@ def main() -> int:
     ap.add_argument("--clips", help="with --eval: only these clips of --data (comma-separated names)")
     ap.add_argument("--flip", action=argparse.BooleanOptionalAction, default=FLIP,
                     help="test-time flip averaging (default: the predictor's, %(default)s)")
-    ap.add_argument("--gate", action=argparse.BooleanOptionalAction, default=None,
-                    help="with --eval: also run the learned shade job (tone from the job's files) with the classic gate on/off "
-                         "(the predictor variants above never have it: it lives in the shade stage); with --speed: time it too")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
     res: dict[str, object] = {}

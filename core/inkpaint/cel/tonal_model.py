@@ -20,11 +20,7 @@ Per frame (:meth:`TonalPredictor.predict`):
    are accumulated over the shot so far per plate colour, and the table's answer for the pixel's colour is mixed in
    with weight :data:`TABLE_WEIGHT` (cast vs attached stays the model's split of the shadow). Like the classic fit's
    thresholds "once per shot", a part's colour means the same tone in every frame;
-5. the probabilities are upsampled (bilinear) to the frame inside the box and the argmax is taken inside the mattes;
-6. in the shade stage (:class:`LearnedTones`), the **classic gate** (:class:`ClassicGate`): where the shot's classic
-   tone fit found a real two-mode lightness split for a part and the model's shadow share of that part (over the shot
-   so far) differs from the classic fit's by more than :data:`GATE_SHARE`, the classic per-pixel base/shadow
-   decision replaces the model's for that part, from then on in the shot.
+5. the probabilities are upsampled (bilinear) to the frame inside the box and the argmax is taken inside the mattes.
 
 Optionally (``flip=True``) the U-Net also sees the mirrored frame and the two logits are averaged (test-time
 augmentation; twice the U-Net time).
@@ -40,7 +36,6 @@ import os
 import threading
 import time
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import cv2
@@ -92,23 +87,6 @@ TABLE_BITS = 5
 TABLE_PRIOR = 1.0
 """Weight of the pixel's own model probabilities beside the table's (trilinearly interpolated) counts: a colour seen
 rarely in the shot follows the model."""
-
-CLASSIC_GATE = True
-"""Default of :class:`LearnedTones`'s ``classic_gate``: fit the classic per-shot tone model beside the learned one and
-let it decide the base/shadow split of parts where the two disagree (:class:`ClassicGate`)."""
-
-GATE_SHARE = 0.10
-"""How far (fraction of the part's pixels) the model's shadow share of a part may differ from the classic fit's
-before the classic fit decides the part. Shares within ~0.05 of each other are the two methods agreeing up to
-boundary pixels; a part whose share differs by 0.1 or more is a part one of them reads the wrong way (a dark
-material called shadow, a big shadow called material). On the held-out synth_train clips 0.05-0.2 gave the same
-result within 0.002 of 2-tone accuracy; 0.3 switched nothing."""
-
-GATE_METHODS = ("otsu",)
-"""Classic fit methods (:data:`inkpaint.cel.tones.FIT_METHODS`) whose split is evidence: ``otsu`` means the part's
-shot lightness histogram has two modes and the split lies between them. The other methods (``tail``, ``clamped``,
-``dark``, ...) are forced guesses at a 10-15 % share where the histogram shows no shadow mode; there the model knows
-better (on held-out, e.g. a hair part the classic fit put at 10 % where the truth was 58 %)."""
 
 TONE_MAPS = {
     2: np.array([0, 1, 2, 2, 1], np.uint8),
@@ -464,73 +442,6 @@ class TonalPredictor:
         return out
 
 
-class ClassicGate:
-    """Per part and shot, hands the base/shadow decision to the classic tone fit where the model reads the part
-    differently from a confident classic fit.
-
-    The model is confident almost everywhere (mean ``|p_shadow - 0.5|`` ~0.45 on every part of the held-out clips,
-    also where it is wrong), so per-pixel uncertainty does not find its errors; its errors are whole parts read the
-    wrong way (a dark trouser material called shadow, a large attached shadow called material). The classic fit
-    sees the part's lightness over the whole shot: where its histogram has two modes (:data:`GATE_METHODS`) its split
-    is a measurement, elsewhere a guess. So, per part, over the frames of the shot seen so far: if the classic fit is
-    a measurement and the two shadow shares differ by more than :data:`GATE_SHARE`, the classic per-pixel decision
-    is used for that part, and stays used for the rest of the shot (latched, so a part never switches back and forth).
-
-    Only the base/shadow split changes: a pixel the classic fit calls shadow and the model does not becomes attached
-    shadow (class 2), one the classic fit calls base and the model shadow becomes material (class 1); highlight
-    stays highlight where both say "not shadow", and the model's cast/attached split stays where both say shadow.
-
-    Args:
-        trusted: per part (label ``i + 1`` is ``trusted[i]``), whether the classic fit's split is evidence.
-        share: :data:`GATE_SHARE`.
-    """
-
-    def __init__(self, trusted: list[bool], share: float = GATE_SHARE) -> None:
-        self.trusted = np.array([False, *trusted], bool)
-        self.share = share
-        n = self.trusted.size
-        self.pixels = np.zeros(n, np.int64)
-        self.model_shadow = np.zeros(n, np.int64)
-        self.classic_shadow = np.zeros(n, np.int64)
-        self.switched = np.zeros(n, bool)
-
-    @classmethod
-    def from_model(cls, model: Any, share: float = GATE_SHARE) -> "ClassicGate":
-        """The gate for a fitted :class:`~inkpaint.cel.tones.ToneModel` (its parts' ``method``)."""
-        return cls([p.method in GATE_METHODS for p in model.parts], share)
-
-    def apply(self, tonal: np.ndarray, labels: np.ndarray, classic_tone: np.ndarray) -> np.ndarray:
-        """Count this frame and return its tonal classes with the switched parts' base/shadow split from the classic fit.
-
-        Args:
-            tonal: ``(H, W)`` uint8 model classes 0..4.
-            labels: ``(H, W)`` part labels (0 outside).
-            classic_tone: ``(H, W)`` classic ``tone`` codes (2 shadow, 4 second shadow; anything else is not shadow).
-
-        Returns:
-            ``(H, W)`` uint8 classes 0..4.
-        """
-        n = self.trusted.size
-        lab = np.where(labels < n, labels, 0).astype(np.intp)
-        inside = lab > 0
-        shadow = (tonal == 2) | (tonal == 3)
-        cshadow = (classic_tone == 2) | (classic_tone == 4)
-        li = lab[inside]
-        self.pixels += np.bincount(li, minlength=n)
-        self.model_shadow += np.bincount(li, weights=shadow[inside], minlength=n).astype(np.int64)
-        self.classic_shadow += np.bincount(li, weights=cshadow[inside], minlength=n).astype(np.int64)
-        differ = np.abs(self.model_shadow - self.classic_shadow) > self.share * self.pixels
-        self.switched |= self.trusted & differ & (self.pixels > 0)
-        self.switched[0] = False
-        use = self.switched[lab]
-        if not use.any():
-            return tonal
-        out = tonal.copy()
-        out[use & cshadow & ~shadow] = 2
-        out[use & ~cshadow & shadow] = 1
-        return out
-
-
 def predictor_for(device: str = "auto", weights: str | os.PathLike[str] | None = None) -> TonalPredictor:
     """A fresh :class:`TonalPredictor` (the network itself is cached, so this is cheap after the first)."""
     return TonalPredictor(weights, device)
@@ -554,8 +465,6 @@ class LearnedTones:
     The stage hands over the parts' window (their bounding box + 1 px); the model was trained seeing the plate
     around the characters, so the plate is re-read here on that window grown by :data:`CONTEXT` working pixels
     (one extra read of a slightly larger window per frame), the same in the ``shade`` and ``cel`` jobs.
-    With :meth:`use_classic` (the stage does it when :data:`CLASSIC_GATE` is on), the shot's classic tone fit
-    decides the base/shadow split of the parts :class:`ClassicGate` switches, in both ``tone`` and ``tonal``.
 
     Args:
         names: the mattes' part names (label ``i + 1`` is ``names[i]``).
@@ -571,18 +480,12 @@ class LearnedTones:
 
     def __init__(self, names: list[str], tones: int, part_tones: dict[str, int] | None = None, plate: Any = None, device: str = "auto") -> None:
         self.predictor = TonalPredictor(device=device)
-        self.gate: ClassicGate | None = None
-        self.classic: Callable[[Any, np.ndarray], np.ndarray] | None = None
         pt = part_tones or {}
         self.tones_lut = np.array([tones] + [int(pt.get(n) or tones) for n in names], np.uint8)
         self.uniform = bool((self.tones_lut == tones).all())
         self.tones = tones
         self.plate = plate
         self._tonal: dict[int, np.ndarray] = {}
-
-    def use_classic(self, gate: ClassicGate, classic: Callable[[Any, np.ndarray], np.ndarray]) -> None:
-        """Turn the classic gate on: ``classic(parts, rgb)`` gives the shot's classic tone codes of a frame window."""
-        self.gate, self.classic = gate, classic
 
     @property
     def weights_sha256(self) -> str:
@@ -601,8 +504,6 @@ class LearnedTones:
             tonal = paste(big, grown, window)
         else:
             tonal = self.predictor.predict(rgb, labels, frame=frame, frame_height=size[1], offset=(window.y, window.x))
-        if self.gate is not None and self.classic is not None:
-            tonal = self.gate.apply(tonal, labels, self.classic(parts, rgb))
         self._tonal[frame] = tonal
         while len(self._tonal) > 8:  # frames computed but never written (not in this run's todo)
             self._tonal.pop(next(iter(self._tonal)))

@@ -227,15 +227,11 @@ class ShadeStage:
         self.fit_cache: FitCache = {}
         self.learned = None
         model: ToneModel | None
-        if job.method == "learned":  # the tonal U-Net (issue 15): torch is imported here only
-            from ..cel.tonal_model import CLASSIC_GATE, ClassicGate, LearnedTones
+        if job.method == "learned":  # the tonal U-Net (issue 15): torch is imported here only, nothing is fitted
+            from ..cel.tonal_model import LearnedTones
 
             self.learned = LearnedTones(self.mattes.names, job.tones, {n: ov.tones for n, ov in job.parts.items() if ov.tones}, self.plate)
             model = None
-            if CLASSIC_GATE:  # the classic fit beside the model decides the parts the two read differently (ClassicGate)
-                classic = fit_shot(job, self.plate, self.mattes, self.frames, ctx)
-                classic_tables = classic.tables()
-                self.learned.use_classic(ClassicGate.from_model(classic), lambda parts, rgb: shade_frame(parts, rgb, classic, classic_tables))
         elif job.model:
             model = load_model(resolve_path(job, job.model), self.mattes.names, job)
         elif (stored := stored_model(self.model_path, self.job_hash, self.mattes.names, job)) is not None:
