@@ -204,3 +204,42 @@ def test_builtin_config_knows_camera_and_aces_names(grey_exr: Path, monkeypatch:
     for name in ("Cineon", "AlexaV3LogC"):
         with pytest.raises(FrameError, match=name):
             read_rgb(str(grey_exr), ColorSettings(input_colorspace=name))
+
+
+def test_tables_are_baked_once_when_threads_convert_at_the_same_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two fit threads converting their first plates at once bake each table once, with one OIIO call per
+    source/destination pair (a call costs ~60 ms whatever its size), and get the same pixels as the full path."""
+    import threading
+
+    from inkpaint.io import colour
+
+    for cached in (colour._baked, colour._channel_lut, colour._matrix_then_lut):
+        cached.cache_clear()
+    calls: list[tuple[str, str]] = []
+    real = colour._colorconvert
+
+    def counting(pixels: np.ndarray, src: str, dst: str, config: str, **kw: object) -> np.ndarray:
+        calls.append((src, dst))
+        return real(pixels, src, dst, config, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(colour, "_colorconvert", counting)
+    x = np.random.default_rng(5).uniform(0.0, 4.0, (32, 24, 3)).astype(np.float16).astype(np.float32)
+    start = threading.Barrier(2)
+    out: list[np.ndarray] = []
+
+    def convert_one() -> None:
+        start.wait()
+        out.append(colour.convert(x, "ACEScg", "sRGB", ocio_config=colour.BUILTIN_CONFIG))
+
+    threads = [threading.Thread(target=convert_one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(out) == 2 and np.array_equal(out[0], out[1])
+    assert len(calls) == len(set(calls)), f"a table was baked twice: {calls}"
+    assert len(calls) <= 3, calls  # ACEScg -> sRGB, ACEScg -> linear Rec.709, linear Rec.709 -> sRGB
+    for cached in (colour._baked, colour._channel_lut, colour._matrix_then_lut):
+        cached.cache_clear()  # later tests bake with the real function again
+    full = real(x, "ACEScg", "sRGB", colour.BUILTIN_CONFIG)
+    np.testing.assert_allclose(out[0], full, rtol=2e-3, atol=2e-4)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 
 import cv2
 import numpy as np
@@ -124,20 +125,55 @@ def convert(
         raise ValueError(f"convert expects (H, W, 3|4) pixels, got {pixels.shape}")
     if _same_space(src, dst):
         return pixels
-    check_config(ocio_config)  # a broken config is a clear error, not a silent fall-back
     # $OCIO is passed explicitly: OIIO reads it only once per process, when its default config is first built.
     config = config_in_use(ocio_config)
-    lut = _channel_lut(src, dst, config)
+    with _BAKE_LOCK:  # one thread loads/bakes, the others wait for it (lru_cache alone lets concurrent misses run twice)
+        check_config(ocio_config)  # a broken config is a clear error, not a silent fall-back
+        lut = _channel_lut(src, dst, config)
+        gamut = _matrix_then_lut(src, dst, config) if lut is None else None
     if lut is not None:
         rgb = np.take(lut, _as_half(np.ascontiguousarray(pixels[..., :3])).view(np.uint16))
         return np.concatenate([rgb, pixels[..., 3:]], axis=2) if pixels.shape[2] == 4 else rgb
-    gamut = _matrix_then_lut(src, dst, config)
     if gamut is not None:
         matrix, curve = gamut
         lin = cv2.transform(_as_float32(np.ascontiguousarray(pixels[..., :3])), matrix.T)  # rgb @ matrix, SIMD
         rgb = np.take(curve, _as_half(lin).view(np.uint16))
         return np.concatenate([rgb, pixels[..., 3:].astype(np.float32)], axis=2) if pixels.shape[2] == 4 else rgb
     return _colorconvert(pixels, src, dst, config, ocio_config=ocio_config, path=path, frame=frame)
+
+
+_BAKE_LOCK = threading.Lock()
+
+# Rows of the sample every table is baked from (:func:`_sample`).
+_EYE = slice(0, 3)  # the unit colours: a linear transform's matrix
+_GREY = slice(_EYE.stop, _EYE.stop + 65536)  # every half value, as grey: the 1-D table
+_CHECK = slice(_GREY.stop, _GREY.stop + 4096)  # random half colours: the table's check
+_PROBE = slice(_CHECK.stop, _CHECK.stop + 2048)  # random float colours: the matrix's and the composite's check
+
+
+@functools.lru_cache(maxsize=1)
+def _sample() -> np.ndarray:
+    """``(1, 71683, 3)`` float32: the colours :func:`_channel_lut` and :func:`_matrix_then_lut` need converted, in one
+    row so that one OIIO call converts them all (a call costs ~60 ms whatever its size: OIIO loads the config for
+    each, so six calls per source/destination pair were most of a job's start-up)."""
+    halves = np.arange(65536, dtype=np.uint16).view(np.float16).astype(np.float32)
+    halves = np.where(np.isfinite(halves), halves, 0.0).astype(np.float32)
+    rng = np.random.default_rng(0)
+    check = rng.uniform(-0.05, 8.0, (4096, 3)).astype(np.float16).astype(np.float32)
+    check[:64] = rng.uniform(0.0, 1.0, (64, 1)).astype(np.float16).astype(np.float32) * np.array([1.0, 0.0, 0.5], np.float32)
+    probe = np.random.default_rng(1).uniform(-0.02, 4.0, (2048, 3)).astype(np.float32)
+    rows = np.concatenate([np.eye(3, dtype=np.float32), np.repeat(halves[:, None], 3, axis=1), check, probe])
+    return np.ascontiguousarray(rows[None], dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=16)
+def _baked(src: str, dst: str, config: str) -> np.ndarray:
+    """:func:`_sample` converted ``src -> dst`` by the full OCIO path, ``(71683, 3)`` (read-only by convention).
+
+    Raises:
+        FrameError: the config does not know a name.
+    """
+    return _colorconvert(_sample(), src, dst, config)[0]
 
 
 @functools.lru_cache(maxsize=16)
@@ -149,19 +185,16 @@ def _channel_lut(src: str, dst: str, config: str) -> np.ndarray | None:
     transform on random colours; transforms that mix channels (gamut matrices, looks) fail the check and return
     ``None``, and the caller uses the full OCIO path. Plates are half-float, so the table is exact for them.
     """
-    halves = np.arange(65536, dtype=np.uint16).view(np.float16).astype(np.float32)
-    halves = np.where(np.isfinite(halves), halves, 0.0).astype(np.float32)
     try:
-        grey = _colorconvert(np.repeat(halves[None, :, None], 3, axis=2), src, dst, config)[0]
+        baked = _baked(src, dst, config)
     except FrameError:
         return None
+    grey = baked[_GREY]
     if not (np.array_equal(grey[:, 0], grey[:, 1]) and np.array_equal(grey[:, 0], grey[:, 2])):
         return None
     lut = np.ascontiguousarray(grey[:, 0], dtype=np.float32)
-    rng = np.random.default_rng(0)
-    probe = rng.uniform(-0.05, 8.0, (1, 4096, 3)).astype(np.float16).astype(np.float32)
-    probe[0, :64] = rng.uniform(0.0, 1.0, (64, 1)).astype(np.float16).astype(np.float32) * np.array([1.0, 0.0, 0.5], np.float32)
-    exact = _colorconvert(probe, src, dst, config)
+    probe = _sample()[0, _CHECK]
+    exact = baked[_CHECK]
     via_lut = lut[probe.astype(np.float16).view(np.uint16)]
     ok = np.isfinite(exact) & np.isfinite(via_lut)
     if not ok.all() or not np.allclose(exact, via_lut, rtol=1e-4, atol=1e-5):
@@ -199,21 +232,23 @@ def _matrix_then_lut(src: str, dst: str, config: str) -> tuple[np.ndarray, np.nd
     The intermediate is half-float, as the curve's index, so results agree to ~1e-3 relative (8-bit display
     output is unaffected). Returns ``None`` when any check fails; the caller then uses the full OCIO path.
     """
-    rng = np.random.default_rng(1)
-    probe = rng.uniform(-0.02, 4.0, (1, 2048, 3)).astype(np.float32)
+    probe = _sample()[0, _PROBE]
     for hub in _LINEAR_HUBS:
         try:
-            matrix = _colorconvert(np.eye(3, dtype=np.float32)[None], src, hub, config)[0]
-            linear_ok = np.allclose(probe[0] @ matrix, _colorconvert(probe, src, hub, config)[0], rtol=1e-4, atol=1e-6)
+            to_hub = _baked(src, hub, config)
         except FrameError:
             continue
-        if not linear_ok:
+        matrix = to_hub[_EYE].copy()
+        if not np.allclose(probe @ matrix, to_hub[_PROBE], rtol=1e-4, atol=1e-6):
             return None
         curve = _channel_lut(hub, dst, config)
         if curve is None:
             return None
-        exact = _colorconvert(probe, src, dst, config)[0]
-        via = curve[(probe[0] @ matrix).astype(np.float16).view(np.uint16)]
+        try:
+            exact = _baked(src, dst, config)[_PROBE]
+        except FrameError:
+            return None
+        via = curve[(probe @ matrix).astype(np.float16).view(np.uint16)]
         if np.isfinite(exact).all() and np.allclose(exact, via, rtol=2e-3, atol=2e-4):
             return np.ascontiguousarray(matrix, dtype=np.float32), curve
         return None
