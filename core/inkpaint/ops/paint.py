@@ -42,7 +42,8 @@ from ..io.atomic import atomic_write_text, ensure_writable_dir
 from ..io.frames import read_attributes, read_image, write_exr, write_png
 from ..io.sequence import FrameSequence, format_frame_range
 from ..palette import load_palette
-from ..paint.colours import BACKGROUND, ColourTable, KeyColours, colours_from_clicks, colours_from_image, colours_from_json
+from ..paint.colours import (BACKGROUND, ColourTable, KeyColours, colours_from_clicks, colours_from_image, colours_from_json,
+                             rgba8)
 from ..paint.propagate import (METHOD_KEY, METHOD_LINES, METHOD_NAMES, METHOD_NONE,
                                FrameColours, tiny_rule_agreement, tiny_rule_holds)
 from ..paint.chain import DISAGREE_CONFIDENCE, KEY_RESIDUAL_MARGIN, KeyTrack, chained_colours, merge_by_residual  # noqa: F401
@@ -89,14 +90,7 @@ def read_segments(path: str, frame: int, job: PaintJob) -> tuple[Segmentation, s
 
 def _read_key_rgba(path: str, frame: int) -> np.ndarray:
     img = read_image(path, frame=frame)
-    px = img.pixels
-    names = [c.split(".")[-1].upper() for c in img.channels]
-    if all(k in names for k in "RGB"):
-        rgb = np.stack([px[..., names.index(k)] for k in "RGB"], -1)
-    else:
-        rgb = np.repeat(px[..., :1], 3, -1)
-    a = px[..., names.index("A")] if "A" in names else np.ones(px.shape[:2], np.float32)
-    return np.clip(np.rint(np.dstack([rgb, a]) * 255.0), 0, 255).astype(np.uint8)
+    return rgba8(img.pixels, img.channels)
 
 
 def _file_sig(path: str | None) -> str:

@@ -123,6 +123,23 @@ class KeyColours:
     share: np.ndarray
 
 
+def rgba8(pixels: np.ndarray, channels: list[str]) -> np.ndarray:
+    """A painted image as ``(H, W, 4)`` uint8 RGBA, looked up by channel name (``R``/``G``/``B``/``A``, layer
+    prefixes ignored); a greyscale image is repeated into RGB and a missing alpha is opaque.
+
+    Args:
+        pixels: ``(H, W, C)`` float values in 0..1, as read.
+        channels: the ``C`` channel names.
+    """
+    names = [c.split(".")[-1].upper() for c in channels]
+    if all(k in names for k in "RGB"):
+        rgb = np.stack([pixels[..., names.index(k)] for k in "RGB"], -1)
+    else:
+        rgb = np.repeat(pixels[..., :1], 3, -1)
+    a = pixels[..., names.index("A")] if "A" in names else np.ones(pixels.shape[:2], np.float32)
+    return np.clip(np.rint(np.dstack([rgb, a]) * 255.0), 0, 255).astype(np.uint8)
+
+
 def colours_from_image(seg: Segmentation, rgba: np.ndarray, table: ColourTable) -> KeyColours:
     """Each segment's majority colour in a coloured keyframe, snapped to the palette.
 

@@ -54,7 +54,7 @@ import cv2
 import numpy as np
 
 from ..errors import FrameError, SpecError
-from .colours import ColourTable, colours_from_image
+from .colours import ColourTable, colours_from_image, rgba8
 from .propagate import (METHOD_KEY, METHOD_LINES, METHOD_NEW, METHOD_NONE, METHOD_SECOND, TINY_SEGMENT, FrameColours,
                         paint_tiny_segments, tiny_rule_agreement, tiny_rule_holds)
 from .segments import LINE_BLUE, LINE_RED, Segmentation, segment_lines
@@ -331,16 +331,6 @@ def segment_majority(seg: Segmentation, index: np.ndarray, n_colours: int) -> np
     return out
 
 
-def _rgba8(pixels: np.ndarray, channels: list[str]) -> np.ndarray:
-    names = [c.split(".")[-1].upper() for c in channels]
-    if all(k in names for k in "RGB"):
-        rgb = np.stack([pixels[..., names.index(k)] for k in "RGB"], -1)
-    else:
-        rgb = np.repeat(pixels[..., :1], 3, -1)
-    a = pixels[..., names.index("A")] if "A" in names else np.ones(pixels.shape[:2], np.float32)
-    return np.clip(np.rint(np.dstack([rgb, a]) * 255.0), 0, 255).astype(np.uint8)
-
-
 def _line_rgb(pixels: np.ndarray, channels: list[str]) -> np.ndarray:
     """Line art as ``(H, W, 3)`` float32 on white (alpha-only / RGBA art composited over white)."""
     names = [c.split(".")[-1].upper() for c in channels]
@@ -373,7 +363,7 @@ def load_reference(image: str, line: str | None, table: ColourTable, *, threshol
     from ..io.frames import read_image
 
     img = read_image(image)
-    rgba = _rgba8(img.pixels, img.channels)
+    rgba = rgba8(img.pixels, img.channels)
     if line:
         li = read_image(line)
         if li.pixels.shape[:2] != rgba.shape[:2]:
