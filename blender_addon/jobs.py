@@ -68,7 +68,8 @@ def read_manifest(path: str) -> dict[str, Any]:
     """An engine manifest (``<prefix>.inkpaint.json``: ``job``, ``result``), ``{}`` when missing or unreadable.
 
     The engine records paths inside the shot folder relative to the manifest (so a moved shot folder still reads);
-    they come back absolute here: the job's ``input``/``output``/``mattes``/``out_dir`` and ``result.outputs``.
+    they come back absolute here: the job's ``input``/``output``/``mattes``/``out_dir``, ``color.ocio_config`` and
+    ``result.outputs``.
     """
     full = bpy.path.abspath(path)
     try:
@@ -85,6 +86,9 @@ def read_manifest(path: str) -> dict[str, Any]:
         for key in ("input", "output", "mattes", "out_dir", "palette", "contours_output"):
             if key in job:
                 job[key] = absolute(job[key])
+        color = job.get("color")
+        if isinstance(color, dict) and color.get("ocio_config"):
+            color["ocio_config"] = absolute(color["ocio_config"])  # relative to the manifest too (ocio:// kept)
     if isinstance(result, dict) and isinstance(result.get("outputs"), dict):
         result["outputs"] = {k: absolute(v) for k, v in result["outputs"].items()}
     return data
