@@ -207,8 +207,9 @@ def test_builtin_config_knows_camera_and_aces_names(grey_exr: Path, monkeypatch:
 
 
 def test_tables_are_baked_once_when_threads_convert_at_the_same_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two fit threads converting their first plates at once bake each table once, with one OIIO call per
-    source/destination pair (a call costs ~60 ms whatever its size), and get the same pixels as the full path."""
+    """Two fit threads converting their first plates at once bake each table once, with one call per
+    source/destination pair (PyOpenColorIO's processor here; an OIIO call costs ~60 ms whatever its size), and get
+    the same pixels as the full path."""
     import threading
 
     from inkpaint.io import colour
@@ -216,13 +217,19 @@ def test_tables_are_baked_once_when_threads_convert_at_the_same_time(monkeypatch
     for cached in (colour._baked, colour._channel_lut, colour._matrix_then_lut):
         cached.cache_clear()
     calls: list[tuple[str, str]] = []
-    real = colour._colorconvert
+    oiio_calls: list[tuple[str, str]] = []
+    real, real_ocio = colour._colorconvert, colour._ocio_baked
 
     def counting(pixels: np.ndarray, src: str, dst: str, config: str, **kw: object) -> np.ndarray:
-        calls.append((src, dst))
+        oiio_calls.append((src, dst))
         return real(pixels, src, dst, config, **kw)  # type: ignore[arg-type]
 
+    def counting_ocio(src: str, dst: str, config: str) -> np.ndarray | None:
+        calls.append((src, dst))
+        return real_ocio(src, dst, config)
+
     monkeypatch.setattr(colour, "_colorconvert", counting)
+    monkeypatch.setattr(colour, "_ocio_baked", counting_ocio)
     x = np.random.default_rng(5).uniform(0.0, 4.0, (32, 24, 3)).astype(np.float16).astype(np.float32)
     start = threading.Barrier(2)
     out: list[np.ndarray] = []
@@ -239,7 +246,48 @@ def test_tables_are_baked_once_when_threads_convert_at_the_same_time(monkeypatch
     assert len(out) == 2 and np.array_equal(out[0], out[1])
     assert len(calls) == len(set(calls)), f"a table was baked twice: {calls}"
     assert len(calls) <= 3, calls  # ACEScg -> sRGB, ACEScg -> linear Rec.709, linear Rec.709 -> sRGB
+    assert oiio_calls == [], oiio_calls  # every name known to PyOpenColorIO: OIIO never loads the config again
     for cached in (colour._baked, colour._channel_lut, colour._matrix_then_lut):
         cached.cache_clear()  # later tests bake with the real function again
     full = real(x, "ACEScg", "sRGB", colour.BUILTIN_CONFIG)
     np.testing.assert_allclose(out[0], full, rtol=2e-3, atol=2e-4)
+
+
+@pytest.mark.parametrize("config", ["ocio://studio-config-latest", "ocio://default", "ocio://cg-config-latest", "tiny"])
+def test_pyopencolorio_tables_match_oiio(config: str, tiny_config: Path) -> None:
+    """Tables are baked with PyOpenColorIO processors from one loaded config (a few ms) instead of OIIO's
+    colorconvert (~60 ms a call: OIIO loads the config each time). PyOpenColorIO (2.6 here) is newer than OIIO's
+    bundled OCIO (2.5.1): the built-in ``-latest`` configs are pinned to OIIO's version, and OIIO's informal names
+    (``sRGB``, ``linear``) resolve to the same spaces. Every name pair the readers use gives OIIO's table to 1e-3
+    relative (in practice bit-identical), non-finite values included."""
+    from inkpaint.io import colour
+
+    cfg = str(tiny_config) if config == "tiny" else config
+    if config == "tiny":
+        pairs = [("lin_rec709_scene", "sRGB"), ("scene_linear", "sRGB"), ("scene_linear", "srgb_rec709_scene")]
+    else:
+        srcs = ["scene_linear", "ACEScg", "ACES2065-1", "ACEScct", "lin_rec709_scene", "Linear Rec.709 (sRGB)", "linear", "lin_srgb", "sRGB"]
+        if "studio" in config:
+            srcs += ["ARRI LogC3 (EI800)", "Camera Rec.709"]
+        pairs = [(s, d) for s in srcs for d in ("sRGB", "srgb_rec709_scene", "lin_rec709_scene") if s != d]
+    sample = colour._sample()
+    for src, dst in pairs:
+        fast = colour._ocio_baked(src, dst, cfg)
+        assert fast is not None, (config, src, dst)  # PyOpenColorIO resolved both names: no OIIO call
+        ref = colour._colorconvert(sample, src, dst, cfg)[0]
+        assert np.array_equal(np.isfinite(fast), np.isfinite(ref)), (config, src, dst)
+        ok = np.isfinite(ref)
+        np.testing.assert_allclose(fast[ok], ref[ok], rtol=1e-3, atol=1e-6, err_msg=f"{config}: {src} -> {dst}")
+
+
+def test_names_pyopencolorio_cannot_resolve_fall_back_to_oiio(tiny_config: Path) -> None:
+    """A name only OIIO resolves (its informal ``linear`` in a file config) and an unknown one are left to OIIO:
+    the first still converts, the second is OIIO's clear error."""
+    from inkpaint.io import colour
+
+    assert colour._ocio_baked("linear", "sRGB", str(tiny_config)) is None
+    assert colour._ocio_baked("NoSuchSpace", "sRGB", colour.BUILTIN_CONFIG) is None
+    x = np.full((2, 2, 3), 0.18, np.float32)
+    np.testing.assert_allclose(colour.convert(x, "linear", "sRGB", ocio_config=str(tiny_config)), np.sqrt(0.18), atol=2e-3)
+    with pytest.raises(FrameError, match="NoSuchSpace"):
+        colour.convert(x, "NoSuchSpace", "sRGB", ocio_config=colour.BUILTIN_CONFIG)

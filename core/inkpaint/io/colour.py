@@ -5,13 +5,21 @@ The config is the job's ``color.ocio_config``, else ``$OCIO``, else OCIO's built
 (:data:`BUILTIN_CONFIG`, ``ocio://studio-config-latest``: ACES, the camera log spaces and ``Camera Rec.709``).
 Untagged EXR/HDR files are in the config's ``scene_linear`` role (ACEScg in the built-in config; whatever the
 studio's config says otherwise); PNG/JPEG/TIFF/DPX are taken as sRGB unless the file or the job says otherwise.
+
+Plates are converted through tables baked once per job (:func:`convert`). The tables are baked with
+PyOpenColorIO processors from one loaded config where PyOpenColorIO knows both names (:func:`_ocio_baked`;
+the same OCIO transform, a few ms), else by OIIO's ``colorconvert`` (which loads the config again on every call,
+~60 ms each). Built-in ``ocio://...-latest`` / ``ocio://default`` configs are pinned to the version OIIO's own
+OCIO library resolves them to, so both paths use the same config.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import re
 import threading
+from typing import Any
 
 import cv2
 import numpy as np
@@ -34,7 +42,10 @@ _SRGB_NAMES = {"srgb", "srgb_rec709_scene", "srgb_texture", "srgb encoded rec.70
 @functools.lru_cache(maxsize=32)
 def _config_error(path: str, env_ocio: str | None) -> str:
     """Why the config cannot be loaded ("" when it can). Only the verdict is cached: nanobind reports OIIO objects
-    still alive at interpreter exit as leaks."""
+    still alive at interpreter exit as leaks. A config PyOpenColorIO loads (:func:`_ocio_config`) is not loaded a
+    second time by OIIO just to be checked (~50 ms)."""
+    if _ocio_config(path or env_ocio or BUILTIN_CONFIG) is not None:
+        return ""
     cfg = oiio.ColorConfig(path or env_ocio or BUILTIN_CONFIG)
     err = cfg.geterror() if hasattr(cfg, "geterror") else ""
     del cfg
@@ -168,12 +179,95 @@ def _sample() -> np.ndarray:
 
 @functools.lru_cache(maxsize=16)
 def _baked(src: str, dst: str, config: str) -> np.ndarray:
-    """:func:`_sample` converted ``src -> dst`` by the full OCIO path, ``(71683, 3)`` (read-only by convention).
+    """:func:`_sample` converted ``src -> dst`` by the full OCIO transform, ``(71683, 3)`` (read-only by convention):
+    a PyOpenColorIO processor when it knows both names (:func:`_ocio_baked`), else OIIO's ``colorconvert``.
 
     Raises:
         FrameError: the config does not know a name.
     """
-    return _colorconvert(_sample(), src, dst, config)[0]
+    baked = _ocio_baked(src, dst, config)
+    return baked if baked is not None else _colorconvert(_sample(), src, dst, config)[0]
+
+
+try:  # the ASWF bindings (pip: opencolorio), a dependency; without them OIIO bakes every table
+    import PyOpenColorIO as _ocio
+except ImportError:  # pragma: no cover
+    _ocio = None
+
+_BUILTIN_URI = re.compile(r"^ocio://(?P<family>[a-z]+-config)-latest$|^ocio://default$")
+_BUILTIN_VERSION = re.compile(r"_ocio-v(\d+)\.(\d+)$")
+
+#: OIIO's informal names (``ColorConfig::resolve``) for spaces a built-in config names otherwise.
+_INFORMAL = {"srgb": "srgb_rec709_scene", "linear": "lin_rec709_scene", "lin_srgb": "lin_rec709_scene", "lin_rec709": "lin_rec709_scene"}
+
+
+def _pinned(config: str) -> str | None:
+    """``config`` as PyOpenColorIO should load it to get the config OIIO uses.
+
+    ``ocio://studio-config-latest``, ``ocio://cg-config-latest`` and ``ocio://default`` mean the newest built-in
+    config *of the OCIO library that loads them*: OIIO's bundled OCIO may be older than PyOpenColorIO (2.5.1 vs
+    2.6 here: studio config v4 vs v5), so the URI is pinned to the newest built-in whose ``_ocio-vX.Y`` is not above
+    OIIO's OCIO version. Returns ``None`` when that cannot be decided (OIIO then does the work).
+    """
+    m = _BUILTIN_URI.match(config)
+    if m is None:
+        return config
+    family = m.group("family") or "cg-config"
+    try:
+        major, minor = (int(v) for v in str(oiio.get_string_attribute("opencolorio_version")).split(".")[:2])
+    except ValueError:
+        return None
+    best: tuple[tuple[int, int], str] | None = None
+    for name in _ocio.BuiltinConfigRegistry():  # type: ignore[union-attr]
+        v = _BUILTIN_VERSION.search(str(name))
+        if str(name).startswith(family + "-v") and v and (int(v.group(1)), int(v.group(2))) <= (major, minor):
+            key = (int(v.group(1)), int(v.group(2)))
+            if best is None or (key, str(name)) > best:
+                best = (key, str(name))
+    return f"ocio://{best[1]}" if best else None
+
+
+@functools.lru_cache(maxsize=8)
+def _ocio_config(config: str) -> Any | None:
+    """PyOpenColorIO's load of ``config`` (``None``: not installed, or it cannot load it: OIIO does the work)."""
+    if _ocio is None or not config:
+        return None
+    uri = _pinned(config)
+    if uri is None:
+        return None
+    try:
+        return _ocio.Config.CreateFromFile(uri)
+    except Exception:  # noqa: BLE001 - any failure: OIIO loads it (and reports the error)
+        return None
+
+
+def _ocio_name(cfg: Any, name: str, builtin: bool) -> str | None:
+    """The colour space ``name`` names in ``cfg`` (name, role or alias), or ``None``. OIIO's informal names
+    (:data:`_INFORMAL`) are taken only for OCIO's built-in configs, where the test suite checks them against OIIO."""
+    cs = cfg.getColorSpace(name)
+    if cs is None and builtin and name.lower() in _INFORMAL:
+        cs = cfg.getColorSpace(_INFORMAL[name.lower()])
+    return str(cs.getName()) if cs is not None else None
+
+
+def _ocio_baked(src: str, dst: str, config: str) -> np.ndarray | None:
+    """:func:`_sample` converted ``src -> dst`` by a PyOpenColorIO CPU processor (the same OCIO transform OIIO's
+    ``colorconvert`` applies, without loading the config again), or ``None`` when PyOpenColorIO cannot load the
+    config or resolve a name (the caller asks OIIO)."""
+    cfg = _ocio_config(config)
+    if cfg is None:
+        return None
+    builtin = config.startswith("ocio://")
+    s, d = _ocio_name(cfg, src, builtin), _ocio_name(cfg, dst, builtin)
+    if s is None or d is None:
+        return None
+    try:
+        proc = cfg.getProcessor(s, d).getDefaultCPUProcessor()
+        out = np.array(_sample()[0], dtype=np.float32, order="C")
+        proc.applyRGB(out)
+    except Exception:  # noqa: BLE001 - e.g. a LUT file missing: OIIO gives the error
+        return None
+    return out
 
 
 @functools.lru_cache(maxsize=16)
