@@ -594,10 +594,12 @@ def propagate(plan: PaintPlan, todo: set[int], notes: FrameNotes, emit: Emit, ct
                                              confidence=job.confidence, tones=plan.tones, line_strength=job.line_shading,
                                              tiny=job.tiny_segments if use_tiny else 0)
                     # chained: the neighbour's vote, the keyframe's direct vote (its flow in the other thread) and
-                    # the keyframe's vote through the chain's composed flow (paint/chain.py)
+                    # the keyframe's vote through the chain's composed flow (paint/chain.py); where they disagree,
+                    # the keyframe's segment graph picks (paint/structure.py)
                     from_key = flows.submit(vote, kseg, kcol) if ref_f != k else None
                     col = chained_colours(vote, seg, ref_seg, ref_col, kseg, kcol, track,
-                                          from_key.result if from_key is not None else None)
+                                          from_key.result if from_key is not None else None,
+                                          n_colours=len(table), tiny=job.tiny_segments if use_tiny else 0)
                     if plan.refs is not None:
                         col = merge_neighbour(col, plan.refs.vote(seg, table, vote, plan.tones, job.tiny_segments if use_tiny else 0)[0])
                     emit(f, seg, col, ref_f, k)

@@ -25,6 +25,7 @@ import numpy as np
 
 from .propagate import METHOD_SECOND, FrameColours, dense_flow, flow_image
 from .segments import Segmentation
+from .structure import arbitrate, runner_up_votes
 
 KEY_RESIDUAL_MARGIN = 0.05
 """A chained frame takes the keyframe's direct vote (flow frame -> keyframe) for a segment when that flow's residual
@@ -122,7 +123,8 @@ def chained_colours(vote: Callable[..., FrameColours], target: Segmentation, pre
                     prev_colours: FrameColours, key: Segmentation, key_colours: FrameColours, track: KeyTrack,
                     direct: Callable[[], FrameColours] | None = None, step: np.ndarray | None = None,
                     key_margin: float = KEY_RESIDUAL_MARGIN,
-                    composed_margin: float = COMPOSED_RESIDUAL_MARGIN) -> FrameColours:
+                    composed_margin: float = COMPOSED_RESIDUAL_MARGIN, n_colours: int = 0,
+                    tiny: int = 0) -> FrameColours:
     """Colour one chained frame from its painted neighbour and from the keyframe (directly and through the chain).
 
     Args:
@@ -139,17 +141,31 @@ def chained_colours(vote: Callable[..., FrameColours], target: Segmentation, pre
         step: the ``(H, W, 2)`` flow target -> ``prev`` (else computed with DIS).
         key_margin: residual advantage the direct keyframe vote needs.
         composed_margin: residual advantage the composed keyframe vote needs.
+        n_colours: size of the colour table; when given, segments the votes disagree on are arbitrated by the
+            keyframe's segment graph (:func:`inkpaint.paint.structure.arbitrate`); on the chain's first step (one
+            vote) the alternatives are the vote's runner-up colours of weak segments
+            (:func:`~inkpaint.paint.structure.runner_up_votes`); 0 = off.
+        tiny: the votes' tiny-segment size (0 = off), re-applied after the arbitration.
 
     Returns:
         The frame's colours: the neighbour's vote, overridden per segment by :func:`merge_by_residual` with the
-        direct, then the composed keyframe vote.
+        direct, then the composed keyframe vote, then (``n_colours``) by structure where the votes disagree.
     """
     if step is None:
         step = dense_flow(flow_image(target), flow_image(prev))
     to_key = track.advance(step)
     col = vote(prev, prev_colours, flow=step)
     if prev is key:
+        if n_colours > 0:  # one vote: its runner-up colours are the alternatives structure picks from
+            col = arbitrate(target, col, [col] + runner_up_votes(target, col, key, key_colours, step, n_colours),
+                            key, key_colours, n_colours, tiny=tiny)
         return col
+    votes = [col]
     if direct is not None:
-        col = merge_by_residual(col, direct(), key_margin)
-    return merge_by_residual(col, vote(key, key_colours, flow=to_key), composed_margin)
+        votes.append(direct())
+        col = merge_by_residual(col, votes[-1], key_margin)
+    votes.append(vote(key, key_colours, flow=to_key))
+    col = merge_by_residual(col, votes[-1], composed_margin)
+    if n_colours > 0:
+        col = arbitrate(target, col, votes, key, key_colours, n_colours, tiny=tiny)
+    return col
