@@ -298,3 +298,74 @@ def test_growth_cost_follows_the_size_the_objects_motion_predicts_when_regrow_is
         assert be._growth_cost(st) == pytest.approx(expected, rel=1e-6), (regrow, shrunk)
     st.confidence = 0.3  # a doubtful track (being lost or hidden) pays the full cost
     assert be._growth_cost(st) == pytest.approx(2.0)
+
+
+# -- occluders and unreliable flow (issue 13, third pass) -----------------------------------------------------------
+
+
+def _trunk_clip(i: int) -> tuple[np.ndarray, np.ndarray]:
+    """A camera following its subject past a tree: a textured orange disc drifting right by 1 px per frame, a
+    textured background sliding left by 6 px per frame, and a dark 30 px trunk in front of both sweeping left by
+    14 px per frame (it covers the disc's right side from frame ~5 and has passed it by frame ~11); 320x240.
+    Returns the plate and the visible part of the disc."""
+    rng = np.random.default_rng(700 + i)
+    yy, xx = np.mgrid[0:BH, 0:BW].astype(np.float32)
+    u = xx + 6 * i
+    img = np.stack([0.45 + 0.3 * np.sin(u / 6) * np.cos(yy / 9), 0.4 + 0.25 * np.cos(u / 11 + yy / 7), 0.35 + 0.25 * np.sin(u / 4 + 1)], -1)
+    cx = 150 + 1.0 * i
+    disc = (xx - cx) ** 2 + (yy - 120) ** 2 <= 40**2
+    tex = np.stack([0.85 + 0.1 * np.sin((xx - cx) / 5), 0.2 + 0.1 * np.cos(yy / 6), 0.15 + 0.1 * np.sin((xx - cx + yy) / 8)], -1)
+    img[disc] = tex[disc]
+    bx = 260 - 14 * i
+    trunk = (xx >= bx) & (xx < bx + 30)
+    bark = np.stack([0.25 + 0.08 * np.sin(yy / 3), 0.2 + 0.05 * np.cos(yy / 5 + xx / 3), 0.12 + 0.04 * np.sin(xx)], -1)
+    img[trunk] = bark[trunk]
+    img += rng.normal(0, 0.02, img.shape)
+    return np.clip(img, 0, 1).astype(np.float32), disc & ~trunk
+
+
+class TrunkClip:
+    frames = list(range(26))
+    size = (BW, BH)
+
+    def rgb(self, frame: int) -> np.ndarray:
+        return _trunk_clip(frame)[0]
+
+
+def test_the_matte_comes_back_after_an_occluder_passes_in_front() -> None:
+    """The part of the disc the trunk hid is remembered where the disc's own motion carries it and taken back when
+    it reappears (``memory_return``), instead of being lost for good (with the option off the matte is gone from
+    frame ~10 on: measured IoU 0.00 on frames 13-25)."""
+    req = RotoRequest(frames=TrunkClip.frames, objects=["disc"], direction="forward",
+                      keyframes={"disc": [Keyframe(0, mask=_trunk_clip(0)[1])]})
+    iou = {}
+    for fm in create_backend({}).track(TrunkClip(), req, RunContext()):
+        iou[fm.frame] = region_similarity(fm.logits["disc"] > 0, _trunk_clip(fm.frame)[1])
+    assert min(iou[f] for f in range(0, 6)) > 0.85, iou  # before the trunk arrives
+    assert min(iou[f] for f in range(6, 26)) > 0.2, iou  # never lost while the trunk crosses
+    assert np.mean([iou[f] for f in range(22, 26)]) > 0.8, iou  # back once it has passed
+
+
+def test_unreliable_flow_cannot_vouch_for_the_object() -> None:
+    """Where the flow fails its forward-backward check, a flow that agrees with the object is what DIS filled in
+    from the object's side, not evidence: the motion term gives it nothing (``vouch_reliable``), while a reliable
+    flow that agrees with the object still counts, and "moves like the background" still counts everywhere."""
+    h, w = 120, 160
+    from inkpaint.backends.classic import signed_distance
+
+    obj = np.zeros((h, w), bool)
+    obj[30:90, 40:100] = True
+    sd = signed_distance(obj)
+    flow = np.zeros((h, w, 2), np.float32)
+    flow[..., 0] = 8.0  # the background moves 8 px
+    flow[obj, 0] = 0.0  # the object stands still
+    err = np.zeros((h, w), np.float32)
+    spill = (slice(40, 80), slice(100, 112))  # just outside the object: object-like flow, but inconsistent
+    flow[spill[0], spill[1], 0] = 0.0
+    err[spill] = 3.0
+    bg_like = (slice(40, 80), slice(114, 120))  # reliable background flow
+    for vouch, expect_positive in ((1.5, False), (0, True)):
+        m = create_backend({"vouch_reliable": vouch})._motion(sd, flow, err, 1.0, 12)
+        assert (m[spill].mean() > 0.5) == expect_positive, (vouch, m[spill].mean())
+        assert m[50:70, 60:80].mean() > 2.0  # reliable object flow is still object evidence
+        assert m[bg_like].mean() < -2.0  # and reliable background flow still background evidence

@@ -56,6 +56,8 @@ DEFAULTS: dict[str, Any] = {
     "motion_clip": 3.0,    # the motion log-likelihood ratio is clipped to +-this
     "regrow": 0,           # 1: an object smaller than its own motion predicts pays less to grow (off: costs precision)
     "object_motion": 1,    # 1: near the edge, the object's own motion replaces the dense flow where it explains the colours better
+    "vouch_reliable": 1.5, # the motion term may vouch for the object only where the flow's forward-backward error is below this (px at 854 wide); 0: everywhere
+    "memory_return": 1,    # 1: a part coming back where the object's memory says it was pays growth only as far as the memory faded
 }
 
 
@@ -651,6 +653,12 @@ class ClassicBackend(RotoBackend):
         s = 0.5 * scale + err
         lim = float(self.options["motion_clip"])
         m = np.clip((d_bg - d_obj) / (2.0 * s * s), -lim, lim)
+        vouch = float(self.options["vouch_reliable"])
+        if vouch > 0:
+            # Where the flow fails its forward-backward check (background appearing from behind the object, blurred
+            # or textureless background) DIS fills it in from the neighbours, i.e. from the object: there a flow that
+            # agrees with the object is no evidence for the object. (It may still say "moves like the background".)
+            m = np.where((err < vouch * scale) | (m < 0), m, 0.0)
         return np.where(valid, m, 0.0).astype(np.float32)
 
     def _growth_cost(self, st: ObjectTrack) -> float:
@@ -697,7 +705,12 @@ class ClassicBackend(RotoBackend):
         # and motion does not object.
         revive = (mem > 0.3) & (colour > 0.5) & (motion >= 0)
         prior = np.where(revive, np.maximum(prior, o["memory_weight"] * (2.0 * mem - 1.0)), prior)
-        unary = prior + o["colour_weight"] * colour + o["motion_weight"] * motion - self._growth_cost(st) * outside
+        cost = self._growth_cost(st) * outside
+        if o["memory_return"]:
+            # A part coming back where the object's own motion says it was recently (out from behind an occluder)
+            # is not growth: it pays the growth cost only as far as the memory has faded.
+            cost = np.where(revive, cost * (1.0 - np.clip(mem, 0.0, 1.0)), cost)
+        unary = prior + o["colour_weight"] * colour + o["motion_weight"] * motion - cost
         radius = int(round(o["smooth"] * scale))
         if radius > 0:
             unary = guided_filter(grey, unary.astype(np.float32), radius, 1e-3)
@@ -717,6 +730,8 @@ class ClassicBackend(RotoBackend):
         """
         warped = kept
         area_w = max(int(np.count_nonzero(warped)), int(np.count_nonzero(mem > 0.5)))
+        if self.options["memory_return"]:
+            warped = warped | (sub & (mem > 0.5))  # parts returning where the object was recently are not growth
         grown = sub & ~warped
         cap = int(self.options["growth_cap"] * area_w) + 1
         n_grown = int(np.count_nonzero(grown))
