@@ -172,3 +172,85 @@ def test_planar_reads_are_the_same_pixels_as_planes(tmp_path: Path, monkeypatch:
         assert chw.pixels.flags.c_contiguous
         np.testing.assert_array_equal(chw.pixels, np.moveaxis(hwc.pixels, -1, 0))
         np.testing.assert_array_equal(chw.channel("R"), hwc.channel("R"))
+
+
+def _legacy_rows(path: str, names: list[str], half: bool, y0: int, y1: int) -> list[np.ndarray]:
+    import Imath
+    import OpenEXR
+
+    f = OpenEXR.InputFile(path)
+    try:
+        dw = f.header()["dataWindow"]
+        ptype = Imath.PixelType(Imath.PixelType.HALF if half else Imath.PixelType.FLOAT)
+        raw = f.channels(names, ptype, y0, y1)
+    finally:
+        f.close()
+    return [np.frombuffer(b, np.float16 if half else np.float32).reshape(y1 - y0 + 1, dw.max.x - dw.min.x + 1) for b in raw]
+
+
+@pytest.mark.parametrize("compression", ["zip", "zips", "none", "rle", "piz", "pxr24", "b44", "dwaa", "dwab"])
+def test_rows_decoded_without_the_gil_are_the_legacy_readers_rows(tmp_path: Path, compression: str) -> None:
+    """read_rows hands OpenEXR.File (which decodes with Python's GIL released) a file of only the chunks holding
+    the rows asked for; every compression (chunks of 1 to 256 rows), row ranges on and off chunk boundaries, half
+    and float output, give the legacy InputFile reader's values bit for bit."""
+    import OpenEXR
+
+    rng = np.random.default_rng(7)
+    h, w = 300, 61
+    ch = {c: rng.uniform(-1, 4, (h, w)).astype(np.float32) for c in ("R", "G", "B")}
+    path = str(tmp_path / f"p_{compression}.exr")
+    write_exr(path, ch, window=Window(5, 11, w, h), size=(80, 340), compression=compression)
+    for y0, y1 in ((11, 310), (11, 11), (40, 41), (27, 300), (43, 300), (310, 310), (100, 267)):
+        for half in (True, False):
+            fast = exr._read_rows_unlocked(OpenEXR, path, ["B", "R"], half, y0, y1)
+            assert fast is not None, (compression, y0, y1)
+            for a, b in zip(fast, _legacy_rows(path, ["B", "R"], half, y0, y1)):
+                assert a.dtype == b.dtype and a.shape == b.shape
+                assert np.array_equal(a.view(np.uint16 if half else np.uint32), b.view(np.uint16 if half else np.uint32)), (compression, y0, y1, half)
+
+
+def test_unlocked_rows_fall_back_to_the_legacy_reader(tmp_path: Path) -> None:
+    """Files or requests the chunk splice does not cover go to the legacy reader: a few channels of many (all would
+    be decoded), rows outside the data window, tiled files, a truncated file (the legacy reader's error)."""
+    import OpenEXR
+
+    rng = np.random.default_rng(8)
+    many = {f"p{i}.A": rng.uniform(0, 1, (40, 30)).astype(np.float32) for i in range(6)}
+    path = str(tmp_path / "m.exr")
+    write_exr(path, many)
+    assert exr._read_rows_unlocked(OpenEXR, path, ["p0.A"], False, 0, 39) is None
+    assert exr._read_rows_unlocked(OpenEXR, path, sorted(many), False, 0, 39) is not None
+    assert exr._read_rows_unlocked(OpenEXR, path, sorted(many), False, 0, 40) is None
+    np.testing.assert_array_equal(exr.read_rows(path, ["p0.A"], False, 3, 9)[0], _legacy_rows(path, ["p0.A"], False, 3, 9)[0])
+    tiled = str(tmp_path / "t.exr")
+    spec = oiio.ImageSpec(32, 32, 1, oiio.HALF)
+    spec.tile_width = spec.tile_height = 16
+    out = oiio.ImageOutput.create(tiled)
+    assert out.open(tiled, spec)
+    out.write_image(np.ones((32, 32, 1), np.float16))
+    out.close()
+    assert exr._read_rows_unlocked(OpenEXR, tiled, ["Y"], True, 0, 31) is None
+    cut = tmp_path / "cut.exr"
+    cut.write_bytes(Path(path).read_bytes()[:400])
+    assert exr._read_rows_unlocked(OpenEXR, str(cut), sorted(many), False, 0, 39) is None
+
+
+def test_float32_planes_are_stored_as_numpys_halves(tmp_path: Path) -> None:
+    """write_exr converts float32 planes (and channel views of an RGBA array) to half with OpenCV: the stored
+    halves are numpy's ``astype`` of every finite value (over 65504 -> inf, denormals, -0), NaN stays NaN; a 1x1
+    plane (the empty-window case) too."""
+    rng = np.random.default_rng(9)
+    rgba = rng.uniform(-1.0, 2.0, (90, 80, 4)).astype(np.float32)
+    rgba[rgba > 1.5] = 0.0  # runs of zeros, as cels have
+    rgba[0, :10, 0] = [70000.0, 65519.0, 65520.0, 1e-7, -1e-8, -0.0, 6e-5, np.nan, -np.inf, np.inf]
+    ch = {"R": rgba[..., 0], "G": rgba[..., 1], "B": rgba[..., 2], "A": rgba[..., 3]}
+    path = str(tmp_path / "h.exr")
+    write_exr(path, ch)
+    got = read_image(path, channels=["R", "G", "B", "A"], keep_half=True, sanitize=False).pixels
+    with np.errstate(over="ignore"):
+        want = rgba.astype(np.float16)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    fin = ~np.isnan(want)
+    assert np.array_equal(got.view(np.uint16)[fin], want.view(np.uint16)[fin])
+    write_exr(path, {"R": np.full((1, 1), 0.5, np.float32), "G": np.zeros((1, 1), np.float32)})
+    assert read_image(path, channels=["R"]).pixels.shape == (1, 1, 1)
