@@ -334,16 +334,17 @@ class TrunkClip:
 
 def test_the_matte_comes_back_after_an_occluder_passes_in_front() -> None:
     """The part of the disc the trunk hid is remembered where the disc's own motion carries it and taken back when
-    it reappears (``memory_return``), instead of being lost for good (with the option off the matte is gone from
-    frame ~10 on: measured IoU 0.00 on frames 13-25)."""
+    it reappears (``memory_return``), and the disc's motion is not taken from the trunk's or the background's
+    (``slip_guard``). Measured IoU, frames 6-25 min / 12-25 mean: defaults 0.63 / 0.89; ``slip_guard`` off 0.43 /
+    0.81; ``memory_return`` off as well: lost from frame ~10 (0.00)."""
     req = RotoRequest(frames=TrunkClip.frames, objects=["disc"], direction="forward",
                       keyframes={"disc": [Keyframe(0, mask=_trunk_clip(0)[1])]})
     iou = {}
     for fm in create_backend({}).track(TrunkClip(), req, RunContext()):
         iou[fm.frame] = region_similarity(fm.logits["disc"] > 0, _trunk_clip(fm.frame)[1])
     assert min(iou[f] for f in range(0, 6)) > 0.85, iou  # before the trunk arrives
-    assert min(iou[f] for f in range(6, 26)) > 0.2, iou  # never lost while the trunk crosses
-    assert np.mean([iou[f] for f in range(22, 26)]) > 0.8, iou  # back once it has passed
+    assert min(iou[f] for f in range(6, 26)) > 0.5, iou  # never lost while the trunk crosses
+    assert np.mean([iou[f] for f in range(12, 26)]) > 0.85, iou  # back once it has passed
 
 
 def test_unreliable_flow_cannot_vouch_for_the_object() -> None:
@@ -369,3 +370,32 @@ def test_unreliable_flow_cannot_vouch_for_the_object() -> None:
         assert (m[spill].mean() > 0.5) == expect_positive, (vouch, m[spill].mean())
         assert m[50:70, 60:80].mean() > 2.0  # reliable object flow is still object evidence
         assert m[bg_like].mean() < -2.0  # and reliable background flow still background evidence
+
+
+def test_a_fit_that_jumps_to_the_backgrounds_motion_is_a_slip_and_the_object_keeps_its_own() -> None:
+    """The object stood still while its background moved 20 px per frame; a fit that now says -19 px has slid onto
+    the background (or an occluder): the object's previous motion is kept, for at most SLIP_HOLD frames. A fit that
+    stays near the object's own motion, or one that moves little relative to a background that hardly moves, is
+    taken as is."""
+    from inkpaint.backends.classic import SLIP_HOLD, _to_u8, signed_distance
+
+    disc = _truth(0)["red"]
+    be = create_backend({})
+    st = be.start_object(_to_u8(_frame(0)), disc)
+    wsd = signed_distance(disc)
+    bwd = np.zeros((H, W, 2), np.float32)
+    bwd[..., 0] = 20.0  # background: each pixel came from 20 px to its right, i.e. moved -20 px
+    err = np.zeros((H, W), np.float32)
+
+    def fit(dx: float) -> np.ndarray:
+        return np.array([[1.0, 0.0, dx], [0.0, 1.0, 0.0]])
+
+    assert np.allclose(be._slip_guard(st, fit(0.5), wsd, bwd, err, 1.0), fit(0.5))  # the object's own motion
+    held = be._slip_guard(st, fit(-19.0), wsd, bwd, err, 1.0)
+    assert np.allclose(held, fit(0.5)) and st.slip_frames == 1  # slipped: previous displacement kept
+    for _ in range(SLIP_HOLD - 1):
+        be._slip_guard(st, fit(-19.0), wsd, bwd, err, 1.0)
+    assert np.allclose(be._slip_guard(st, fit(-19.0), wsd, bwd, err, 1.0), fit(-19.0))  # held long enough: accepted
+    st.velocity, st.slip_frames = np.array([1.0, 0.0]), 0
+    bwd[..., 0] = 0.5  # a background that hardly moves: object and background were never apart
+    assert np.allclose(be._slip_guard(st, fit(0.0), wsd, bwd, err, 1.0), fit(0.0))

@@ -57,7 +57,10 @@ DEFAULTS: dict[str, Any] = {
     "regrow": 0,           # 1: an object smaller than its own motion predicts pays less to grow (off: costs precision)
     "object_motion": 1,    # 1: near the edge, the object's own motion replaces the dense flow where it explains the colours better
     "vouch_reliable": 1.5, # the motion term may vouch for the object only where the flow's forward-backward error is below this (px at 854 wide); 0: everywhere
-    "memory_return": 1,    # 1: a part coming back where the object's memory says it was pays growth only as far as the memory faded
+    "memory_return": 1,
+    "memory_shift": 1,
+    "detached_memory": 1,  # 1: detached pieces are kept only where the object's memory (carried by its own motion) is
+    "slip_guard": 1,       # 1: a fitted motion that jumps to the background's is a slip: the object keeps its previous motion     # 1: the memory moves by the object's displacement only (no scale/rotation extrapolated to hidden parts)    # 1: a part coming back where the object's memory says it was pays growth only as far as the memory faded
 }
 
 
@@ -301,6 +304,8 @@ class ObjectTrack:
             frame by frame): what the area should be if nothing leaked in or was lost.
         size_agreement: 1 while the area is within ``SIZE_TOLERANCE`` of ``expected_area``, falling to 0 at
             ``2 · SIZE_TOLERANCE`` (slow leaks and slow losses, which frame-to-frame evidence cannot see).
+        velocity: ``(2,)`` the object's last accepted displacement per frame (pixels, x and y), or ``None``.
+        slip_frames: how many frames in a row the fitted motion was rejected as a slip (:meth:`ClassicBackend._slip_guard`).
     """
 
     sdf: np.ndarray
@@ -313,6 +318,8 @@ class ObjectTrack:
     confidence: float = 1.0
     expected_area: float = 0.0
     size_agreement: float = 1.0
+    velocity: np.ndarray | None = None
+    slip_frames: int = 0
 
 
 CONFIDENCE_RECOVERY = 0.15
@@ -323,6 +330,13 @@ SIZE_TOLERANCE = 1.25
 
 REGROW_FLOOR = 0.25
 """With ``regrow``, an object below its expected size pays at least this share of ``growth_cost``."""
+
+SLIP_SEPARATION = 4.0
+"""The object and its background must have moved at least this far apart per frame (pixels at 854 wide) before a fitted
+motion that jumps to the background's is called a slip."""
+
+SLIP_HOLD = 8
+"""At most this many frames in a row the object's previous motion replaces a slipped fit."""
 
 PHOTO_MARGIN = 0.02
 """Grey-level error (0..1, box-averaged) by which the object's own motion must beat the dense flow at a pixel."""
@@ -489,6 +503,8 @@ class ClassicBackend(RotoBackend):
         for n, st in states.items():
             wsd = cv2.remap(st.sdf, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=-100.0)
             transform = self._object_motion(wsd, map_x, map_y, err)
+            if self.options["slip_guard"]:
+                transform = self._slip_guard(st, transform, wsd, bwd, err, scale)
             if transform is not None and o_motion:
                 if photo is None:
                     photo = self._photo_inputs(prev_bgr, cur_bgr, map_x, map_y, scale)
@@ -562,6 +578,43 @@ class ClassicBackend(RotoBackend):
         transform, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=3.0)
         return transform
 
+    def _slip_guard(self, st: ObjectTrack, transform: np.ndarray | None, wsd: np.ndarray, bwd: np.ndarray, err: np.ndarray,
+                    scale: float) -> np.ndarray | None:
+        """The object's motion, unless the fit has slipped onto the background or an occluder.
+
+        An object the camera follows moves unlike its background. When the similarity fitted to the warped mask
+        suddenly moves with the background instead (more than half-way from the object's previous displacement to
+        the background's, which were at least ``SLIP_SEPARATION`` apart), the mask has most likely slid onto the
+        background or onto an occluder passing in front (DAVIS bmx-trees: a tree trunk sweeps across the rider and
+        the fit jumps from ~3 px to the trunk's 27 px); the object keeps its previous displacement instead (inertia),
+        for at most ``SLIP_HOLD`` frames in a row. The result carries the memory and is the object-motion hypothesis
+        at the edge (:meth:`_motion_hypotheses`), so it can pull the shape back onto the object.
+
+        Args:
+            transform: ``(2, 3)`` fitted previous -> current similarity or ``None``; wsd: warped signed distance;
+                bwd: backward flow ``(H, W, 2)``; err: forward-backward error.
+
+        Returns:
+            ``(2, 3)`` the motion to use, or ``None``.
+        """
+        ys, xs = np.nonzero(st.sdf > 0)
+        if transform is None or not len(xs):
+            st.slip_frames = 0
+            return transform
+        c = np.array([xs.mean(), ys.mean(), 1.0])
+        d_fit = transform @ c - c[:2]
+        ring = (wsd < -1.0) & (wsd > -4.0 * self._band_px(wsd.shape)) & (err < 1.0 * scale)
+        if st.velocity is not None and np.count_nonzero(ring) >= 30 and st.slip_frames < SLIP_HOLD:
+            d_bg = -np.median(bwd[ring], axis=0)  # backward flow points to the previous frame
+            sep = float(np.hypot(*(st.velocity - d_bg)))
+            if sep > SLIP_SEPARATION * scale and float(np.hypot(*(d_fit - d_bg))) < 0.5 * sep:
+                st.slip_frames += 1
+                v = st.velocity
+                return np.array([[1.0, 0.0, v[0]], [0.0, 1.0, v[1]]])
+        st.slip_frames = 0
+        st.velocity = d_fit
+        return transform
+
     def _photo_inputs(self, prev_bgr: np.ndarray, cur_bgr: np.ndarray, map_x: np.ndarray, map_y: np.ndarray,
                       scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Grey previous and current frames (float32 0..1) and the local photometric error of the dense flow.
@@ -611,13 +664,23 @@ class ClassicBackend(RotoBackend):
         """The object's remembered extent moved onto the current frame by its own motion.
 
         The motion is :meth:`_object_motion`, so parts hidden by an occluder keep moving with the object, not with the
-        occluder; the dense flow carries it when no such motion could be fitted.
+        occluder; the dense flow carries it when no such motion could be fitted. With ``memory_shift`` the memory
+        moves by the transform's displacement of the visible object's centre only: while an occluder hides part of
+        the object the similarity is fitted to what remains, and its scale and rotation, extrapolated to the hidden
+        side, drift the memory off the object (a 3 % scale error moved a hidden edge 25 px in three frames).
         """
         h, w = map_x.shape
         prev = st.memory if st.memory is not None else (st.sdf > 0).astype(np.float32)
         if transform is not None:
             st.expected_area *= float(abs(np.linalg.det(transform[:, :2])))  # similarity: det = scale squared
-            return cv2.warpAffine(prev, transform, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            carry = transform
+            if self.options["memory_shift"]:
+                ys, xs = np.nonzero(st.sdf > 0)
+                if len(xs):
+                    c = np.array([xs.mean(), ys.mean(), 1.0])
+                    d = transform @ c - c[:2]
+                    carry = np.array([[1.0, 0.0, d[0]], [0.0, 1.0, d[1]]])
+            return cv2.warpAffine(prev, carry, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         return cv2.remap(prev, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
     def _motion(self, sd: np.ndarray, flow: np.ndarray, err: np.ndarray, scale: float, band: int) -> np.ndarray:
@@ -739,13 +802,21 @@ class ClassicBackend(RotoBackend):
             vals = score[grown]
             thr = np.partition(vals, n_grown - cap)[n_grown - cap]
             sub = sub & ~(grown & (score < thr))
-        core = (sd > min(band, 3.0 * scale)) | (mem > 0.6)
+        deep = sd > min(band, 3.0 * scale)
+        if self.options["detached_memory"]:
+            # A detached piece must lie where the object's own motion says the object is (its memory): a piece of
+            # background the mask once took in moves with the background, away from the memory, and is dropped;
+            # parts of the object split off by a post move with it and stay. The largest piece always stays.
+            deep &= mem > 0.5
+        core = deep | (mem > 0.6)
         if not core.any():
             core = warped
         n, labels = cv2.connectedComponents(sub.astype(np.uint8), connectivity=8)
         if n > 2:
             keep = np.zeros(n, bool)
             keep[np.unique(labels[core & sub])] = True
+            if self.options["detached_memory"]:
+                keep[1 + int(np.argmax(np.bincount(labels[sub], minlength=n)[1:]))] = True
             keep[0] = False
             sub = keep[labels]
         if area_w == 0:
