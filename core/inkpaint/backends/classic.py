@@ -7,10 +7,12 @@
 - Propagation (:meth:`ClassicBackend.propagate`): dense DIS optical flow (fixed flow resolution, forward and
   backward) warps each object's signed distance; near the edge the object's own similarity motion replaces the
   flow where it explains the colours better (background appearing from behind the object, background motion
-  spilling onto its edge). Each object scores every pixel near it: the warped shape prior
+  spilling onto its edge); a fitted object motion that jumps to the background's is a slip onto the background or
+  an occluder, and the object keeps its previous displacement (``slip_guard``). Each object scores every pixel near it: the warped shape prior
   (softer where forward-backward flow disagrees, saturating inside so evidence can give a leaked region back),
   colour log-likelihood ratios (keyframe and running models against the local background ring) and a motion term
-  (does the pixel move like the object near it or like the background near it?). Growth outside the warped shape
+  (does the pixel move like the object near it or like the background near it? only reliable flow may vouch for the
+  object, ``vouch_reliable``). Growth outside the warped shape
   pays ``growth_cost`` (colour there: the mean of the keyframe and running models, ``growth_colour``): growth is
   earned by evidence beyond a fixed cost, not taken from colour similarity with the background alone. Objects and background compete in one argmax over the edge-aware
   smoothed scores. Guards then cap growth per frame, drop detached blobs nothing supports and hold the warped
@@ -295,9 +297,10 @@ class ObjectTrack:
         fg_key, bg_key: colour histograms of the object and its surroundings on the keyframe (never updated).
         fg_run, bg_run: running colour histograms, updated slowly from confident frames only.
         key_area: the object's area on the keyframe, in pixels.
-        memory: ``(H, W)`` float32 in 0..1: where the object was recently, moved with the object's own affine
-            motion and fading each frame; it carries parts hidden by an occluder (or lost by the flow) so that
-            they are found again when they reappear.
+        memory: ``(H, W)`` float32 in 0..1: where the object was recently, moved with the object's own
+            displacement and fading each frame; it carries parts hidden by an occluder (or lost by the flow) so
+            that they are found again when they reappear (``memory_return``), and it decides which detached pieces
+            stay (``detached_memory``).
         confidence: the carried confidence in 0..1 (1 on the keyframe; drops at once on a doubtful frame and
             recovers by at most ``CONFIDENCE_RECOVERY`` per frame, because errors persist once made).
         expected_area: the keyframe area carried by the object's own similarity motion (its scale factor squared,
