@@ -13,7 +13,7 @@ import pytest
 
 from inkpaint.errors import FrameError, OutputError
 from inkpaint.io.atomic import TEMP_MARK, atomic_path, remove_stale_temps, temp_target
-from inkpaint.io.frames import Window, image_size, paste, read_attributes, read_channels, read_image, read_rgb, write_exr, write_png
+from inkpaint.io.frames import Window, image_size, paste, read_attributes, read_channels, read_image, read_rgb, to_rgb, write_exr, write_png
 
 
 def _ramp(h: int = 24, w: int = 32) -> np.ndarray:
@@ -300,3 +300,31 @@ def test_writes_verify_the_file_and_leave_nothing_on_failure(tmp_path, monkeypat
     with pytest.raises(OutputError, match="f.png.*incomplete"):
         frames.write_png(str(dest), np.zeros((8, 8, 3), np.uint8))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_half_plates_sanitised_and_converted_like_the_slow_paths(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A half plate's NaN/inf check is one integer pass and its R, G, B pixels go to the colour conversion without
+    a copy: the same pixels as numpy's isfinite and the copying path (each channel different, so a wrong order
+    shows), and the image read is left as it was."""
+    from inkpaint.io.colour import convert
+    from inkpaint.spec import ColorSettings
+
+    rng = np.random.default_rng(11)
+    rgb = np.stack([rng.uniform(0.0, 0.3, (70, 90)), rng.uniform(0.3, 0.6, (70, 90)), rng.uniform(0.6, 2.0, (70, 90))], axis=2).astype(np.float32)
+    clean = tmp_path / "clean.0001.exr"
+    write_exr(str(clean), {c: rgb[..., i] for i, c in enumerate("RGB")})
+    img = read_image(str(clean), frame=1, keep_half=True)
+    assert img.channels == ["R", "G", "B"] and img.pixels.dtype == np.float16
+    before = img.pixels.copy()
+    want = np.clip(convert(np.ascontiguousarray(img.pixels[..., [0, 1, 2]]), "lin_rec709_scene", "sRGB"), 0, 1)
+    for space in ("lin_rec709_scene", "srgb_rec709_scene"):  # a table, and no conversion at all
+        got = to_rgb(img, ColorSettings(input_colorspace=space))
+        assert got is not img.pixels and np.array_equal(img.pixels, before)
+    np.testing.assert_array_equal(to_rgb(img, ColorSettings(input_colorspace="lin_rec709_scene")), want)
+    rgb[3, 4, 0], rgb[5, 6, 1], rgb[7, 8, 2] = np.nan, np.inf, -np.inf
+    dirty = tmp_path / "dirty.0002.exr"
+    write_exr(str(dirty), {c: rgb[..., i] for i, c in enumerate("RGB")})
+    with caplog.at_level(logging.WARNING, logger="inkpaint.io"):
+        px = read_image(str(dirty), frame=2, keep_half=True).pixels
+    assert np.isfinite(px).all() and px[3, 4, 0] == 0 and px[5, 6, 1] == 65504 and px[7, 8, 2] == 0
+    assert any("3 NaN/inf" in r.getMessage() and "dirty.0002.exr" in r.getMessage() for r in caplog.records)

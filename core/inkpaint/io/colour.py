@@ -300,7 +300,10 @@ def _as_half(a: np.ndarray) -> np.ndarray:
     """``a`` as float16, converted by OpenCV (F16C SIMD: bit-identical to ``astype``, ~5x faster at 1080p)."""
     if a.dtype == np.float16:
         return a
-    return cv2.multiply(np.ascontiguousarray(a, dtype=np.float32), 1.0, dtype=cv2.CV_16F)
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    if a.ndim == 3 and a.size >= 4096:  # as one channel: OpenCV's 3- and 4-channel half casts are ~5x slower
+        return cv2.multiply(a.reshape(a.shape[0], -1), 1.0, dtype=cv2.CV_16F).reshape(a.shape)
+    return cv2.multiply(a, 1.0, dtype=cv2.CV_16F)
 
 
 def _as_float32(a: np.ndarray) -> np.ndarray:

@@ -337,6 +337,10 @@ def read_image(
 
 def _sanitize(pixels: np.ndarray, path: str, frame: int | None) -> None:
     """Replace NaN/inf in place (NaN -> 0, +inf -> the largest half, -inf -> 0), warning with the count."""
+    if pixels.dtype == np.float16 and pixels.size:
+        # all-ones exponent bits = inf or NaN: one integer pass (numpy's isfinite on half is ~20x slower)
+        if int(np.bitwise_and(pixels.view(np.uint16), 0x7C00).max()) < 0x7C00:
+            return
     finite = np.isfinite(pixels)
     if not finite.all():
         bad = int(pixels.size - np.count_nonzero(finite))
@@ -368,7 +372,10 @@ def to_rgb(image: ImageData, color: ColorSettings | None = None, frame: int | No
     color = color or ColorSettings()
     ch = image.channels
     idx = _rgb_indices(ch)
-    if idx is not None:
+    px = image.pixels
+    if idx == [0, 1, 2] and px.ndim == 3 and px.shape[2] == 3:
+        rgb = px  # already R, G, B (a plate's usual read): no copy (convert and the clip below make new arrays)
+    elif idx is not None:
         rgb = image.pixels[..., idx]
     else:
         lum = [i for i, c in enumerate(ch) if c.upper() in ("Y", "L", "LUM", "LUMINANCE", "GRAY", "GREY")]
