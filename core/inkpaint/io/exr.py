@@ -144,7 +144,8 @@ def _read_rows_unlocked(mod: ModuleType, path: str, names: Sequence[str], half: 
     ``OpenEXR.File`` decodes every row of a file, so it is handed a file holding only the chunks of rows
     ``y0..y1``: the header with its ``dataWindow`` rows narrowed in place (same size), a shorter offset table and
     the chunks' bytes as stored (no recompression). Pixels are those of the legacy reader (tests compare them for
-    every compression). Returns ``None`` (the caller uses the legacy reader) for anything else: tiled, deep or
+    every compression). With :func:`inkpaint.allocator.tune_allocator` the in-memory copy costs no page faults; the
+    decode then takes the legacy reader's CPU. Returns ``None`` (the caller uses the legacy reader) for anything else: tiled, deep or
     multi-part files, another line order, channels asked for being less than half of the file's (every channel is
     decoded here), subsampled channels, or a layout not as expected.
     """
@@ -190,7 +191,13 @@ def _read_rows_unlocked(mod: ModuleType, path: str, names: Sequence[str], half: 
             ny0, ny1 = ymin + c0 * lines, min(ymin + (c1 + 1) * lines - 1, ymax)
             struct.pack_into("<iiii", prefix, dw, xmin, ny0, xmax, ny1)
             prefix += (offsets[c0 : c1 + 1] - start + table + 8 * (c1 - c0 + 1)).astype("<u8").tobytes()
-            f = mod.File(_Spliced(fh, bytes(prefix), start, end), separate_channels=True)
+            fh.seek(start)
+            body = fh.read(end - start)
+            if len(body) != end - start:
+                return None
+            # one in-memory file: OpenEXR.File then decodes with the GIL released (a Python stream object would
+            # have it call back into Python, holding the GIL, for every chunk)
+            f = mod.File(io.BytesIO(bytes(prefix) + body), separate_channels=True)
             channels = f.channels()
     except (OSError, struct.error, ValueError):
         return None  # the legacy reader reports what is wrong with the file
@@ -206,44 +213,6 @@ def _read_rows_unlocked(mod: ModuleType, path: str, names: Sequence[str], half: 
             return None
         planes.append(pix if half or pix.dtype == np.float32 else _to_float32(pix))
     return planes
-
-
-class _Spliced(io.RawIOBase):
-    """A read-only stream: ``prefix`` followed by bytes ``start..end`` of the open file ``fh``, read on demand (no
-    copy of the file in memory: fresh multi-MB buffers cost page faults of the same order as the decode)."""
-
-    def __init__(self, fh: io.BufferedReader, prefix: bytes, start: int, end: int) -> None:
-        super().__init__()
-        self.fh, self.prefix, self.start, self.size, self.pos = fh, prefix, start, len(prefix) + end - start, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self.pos
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        self.pos = offset if whence == 0 else self.pos + offset if whence == 1 else self.size + offset
-        return self.pos
-
-    def read(self, n: int | None = -1) -> bytes:
-        n = self.size - self.pos if n is None or n < 0 else min(n, self.size - self.pos)
-        if n <= 0:
-            return b""
-        head = b""
-        if self.pos < len(self.prefix):
-            head = self.prefix[self.pos : self.pos + n]
-            self.pos += len(head)
-            n -= len(head)
-            if n == 0:
-                return head
-        self.fh.seek(self.start + self.pos - len(self.prefix))
-        body = self.fh.read(n)
-        self.pos += len(body)
-        return head + body if head else body
 
 
 def _to_float32(a: np.ndarray) -> np.ndarray:
