@@ -374,9 +374,9 @@ def test_unreliable_flow_cannot_vouch_for_the_object() -> None:
 
 def test_a_fit_that_jumps_to_the_backgrounds_motion_is_a_slip_and_the_object_keeps_its_own() -> None:
     """The object stood still while its background moved 20 px per frame; a fit that now says -19 px has slid onto
-    the background (or an occluder): the object's previous motion is kept, for at most SLIP_HOLD frames. A fit that
-    stays near the object's own motion, or one that moves little relative to a background that hardly moves, is
-    taken as is."""
+    the background (or an occluder): the object's previous motion relative to the background is kept, for at most
+    SLIP_HOLD frames. A fit that stays near the object's own motion, or one for an object that never moved far
+    from its background, is taken as is."""
     from inkpaint.backends.classic import SLIP_HOLD, _to_u8, signed_distance
 
     disc = _truth(0)["red"]
@@ -396,6 +396,12 @@ def test_a_fit_that_jumps_to_the_backgrounds_motion_is_a_slip_and_the_object_kee
     for _ in range(SLIP_HOLD - 1):
         be._slip_guard(st, fit(-19.0), wsd, bwd, err, 1.0)
     assert np.allclose(be._slip_guard(st, fit(-19.0), wsd, bwd, err, 1.0), fit(-19.0))  # held long enough: accepted
-    st.velocity, st.slip_frames = np.array([1.0, 0.0]), 0
-    bwd[..., 0] = 0.5  # a background that hardly moves: object and background were never apart
-    assert np.allclose(be._slip_guard(st, fit(0.0), wsd, bwd, err, 1.0), fit(0.0))
+    st.relative_motion, st.slip_frames = np.array([1.0, 0.0]), 0
+    bwd[..., 0] = 0.5  # object and background were never far apart: a fit with the background is no slip
+    assert np.allclose(be._slip_guard(st, fit(-0.5), wsd, bwd, err, 1.0), fit(-0.5))
+    # A shaking camera moves object and background together: the object's motion relative to the background is
+    # what it keeps. It moved +10 px relative to a background that now moves by -30 px: held at -20.
+    st.relative_motion, st.slip_frames = np.array([10.0, 0.0]), 0
+    bwd[..., 0] = 30.0
+    assert np.allclose(be._slip_guard(st, fit(-29.0), wsd, bwd, err, 1.0), fit(-20.0))
+    assert np.allclose(be._slip_guard(st, fit(-21.0), wsd, bwd, err, 1.0), fit(-21.0))  # still apart: its own fit

@@ -307,7 +307,8 @@ class ObjectTrack:
             frame by frame): what the area should be if nothing leaked in or was lost.
         size_agreement: 1 while the area is within ``SIZE_TOLERANCE`` of ``expected_area``, falling to 0 at
             ``2 · SIZE_TOLERANCE`` (slow leaks and slow losses, which frame-to-frame evidence cannot see).
-        velocity: ``(2,)`` the object's last accepted displacement per frame (pixels, x and y), or ``None``.
+        relative_motion: ``(2,)`` the object's last accepted displacement per frame relative to its background's
+            (pixels, x and y), or ``None``.
         slip_frames: how many frames in a row the fitted motion was rejected as a slip (:meth:`ClassicBackend._slip_guard`).
     """
 
@@ -321,7 +322,7 @@ class ObjectTrack:
     confidence: float = 1.0
     expected_area: float = 0.0
     size_agreement: float = 1.0
-    velocity: np.ndarray | None = None
+    relative_motion: np.ndarray | None = None
     slip_frames: int = 0
 
 
@@ -585,12 +586,14 @@ class ClassicBackend(RotoBackend):
                     scale: float) -> np.ndarray | None:
         """The object's motion, unless the fit has slipped onto the background or an occluder.
 
-        An object the camera follows moves unlike its background. When the similarity fitted to the warped mask
-        suddenly moves with the background instead (more than half-way from the object's previous displacement to
-        the background's, which were at least ``SLIP_SEPARATION`` apart), the mask has most likely slid onto the
-        background or onto an occluder passing in front (DAVIS bmx-trees: a tree trunk sweeps across the rider and
-        the fit jumps from ~3 px to the trunk's 27 px); the object keeps its previous displacement instead (inertia),
-        for at most ``SLIP_HOLD`` frames in a row. The result carries the memory and is the object-motion hypothesis
+        An object that moves relative to its background (by at least ``SLIP_SEPARATION`` per frame on the last
+        accepted frame) does not stop doing so at once. When the similarity fitted to the warped mask suddenly moves
+        with the background instead (its motion relative to the background's, the median reliable flow in the
+        object's ring, shrinks to less than half the previous relative motion), the mask has most likely slid onto
+        the background or onto an occluder passing in front (DAVIS bmx-trees: a tree trunk sweeps across the rider
+        and the fit jumps from ~3 px to the trunk's 27 px). The object then keeps its previous motion relative to the
+        background (this frame's background displacement plus the previous relative motion; relative, so a shaking
+        camera moves both), for at most ``SLIP_HOLD`` frames in a row. The result carries the memory and is the object-motion hypothesis
         at the edge (:meth:`_motion_hypotheses`), so it can pull the shape back onto the object.
 
         Args:
@@ -607,15 +610,18 @@ class ClassicBackend(RotoBackend):
         c = np.array([xs.mean(), ys.mean(), 1.0])
         d_fit = transform @ c - c[:2]
         ring = (wsd < -1.0) & (wsd > -4.0 * self._band_px(wsd.shape)) & (err < 1.0 * scale)
-        if st.velocity is not None and np.count_nonzero(ring) >= 30 and st.slip_frames < SLIP_HOLD:
-            d_bg = -np.median(bwd[ring], axis=0)  # backward flow points to the previous frame
-            sep = float(np.hypot(*(st.velocity - d_bg)))
+        if np.count_nonzero(ring) < 30:
+            st.slip_frames = 0
+            return transform
+        d_bg = -np.median(bwd[ring], axis=0)  # backward flow points to the previous frame
+        if st.relative_motion is not None and st.slip_frames < SLIP_HOLD:
+            sep = float(np.hypot(*st.relative_motion))
             if sep > SLIP_SEPARATION * scale and float(np.hypot(*(d_fit - d_bg))) < 0.5 * sep:
                 st.slip_frames += 1
-                v = st.velocity
+                v = d_bg + st.relative_motion
                 return np.array([[1.0, 0.0, v[0]], [0.0, 1.0, v[1]]])
         st.slip_frames = 0
-        st.velocity = d_fit
+        st.relative_motion = d_fit - d_bg
         return transform
 
     def _photo_inputs(self, prev_bgr: np.ndarray, cur_bgr: np.ndarray, map_x: np.ndarray, map_y: np.ndarray,
