@@ -335,6 +335,10 @@ SIZE_TOLERANCE = 1.25
 REGROW_FLOOR = 0.25
 """With ``regrow``, an object below its expected size pays at least this share of ``growth_cost``."""
 
+FIT_TOLERANCE = 1.5
+"""Pixels: the object's motion is fitted to flow vectors whose forward-backward error is below this, and a vector is
+an inlier of the fitted motion within this distance."""
+
 SLIP_SEPARATION = 4.0
 """The object and its background must have moved at least this far apart per frame (pixels at 854 wide) before a fitted
 motion that jumps to the background's is called a slip."""
@@ -568,10 +572,12 @@ class ClassicBackend(RotoBackend):
     def _object_motion(self, wsd: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, err: np.ndarray) -> np.ndarray | None:
         """The object's own motion from the previous frame to this one: ``(2, 3)`` similarity, or ``None``.
 
-        Fitted (RANSAC) to reliable flow (forward-backward error < 1.5 px) well inside the warped object, so the
-        background's motion and the flow errors at the object's edge do not enter it.
+        Fitted (RANSAC) to reliable flow (forward-backward error < ``FIT_TOLERANCE``) well inside the warped object,
+        so the background's motion and the flow errors at the object's edge do not enter it; a vector counts as an
+        inlier within the same tolerance (it was 3 px: vectors dragged by an occluder's or the background's flow
+        near the object's edge fitted within it and biased the fit).
         """
-        ys, xs = np.nonzero((wsd > 2.0) & (err < 1.5))
+        ys, xs = np.nonzero((wsd > 2.0) & (err < FIT_TOLERANCE))
         if len(xs) < 30:
             return None
         if len(xs) > 800:
@@ -579,7 +585,7 @@ class ClassicBackend(RotoBackend):
             ys, xs = ys[pick], xs[pick]
         dst = np.stack([xs, ys], axis=1).astype(np.float32)
         src = np.stack([map_x[ys, xs], map_y[ys, xs]], axis=1).astype(np.float32)
-        transform, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=3.0)
+        transform, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=FIT_TOLERANCE)
         return transform
 
     def _slip_guard(self, st: ObjectTrack, transform: np.ndarray | None, wsd: np.ndarray, bwd: np.ndarray, err: np.ndarray,
