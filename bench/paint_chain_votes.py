@@ -10,7 +10,9 @@ this clean line art; unpainted = wrong). Rules:
 - ``before``: the neighbour's vote, then the keyframe's direct vote at the old 0.25 px residual margin;
 - ``direct-0.1``, ``direct-0.05``: the same at a smaller margin;
 - ``shipped``: :func:`inkpaint.paint.chain.chained_colours` (direct at ``KEY_RESIDUAL_MARGIN``, then the keyframe
-  through the composed flow at ``COMPOSED_RESIDUAL_MARGIN``).
+  through the composed flow at ``COMPOSED_RESIDUAL_MARGIN``) without the structural arbitration;
+- ``structure``: the same with :mod:`inkpaint.paint.structure` (what the op runs since session 4: where the votes
+  disagree the keyframe's segment graph picks; on the first step, among the vote's runner-up colours).
 
 Use it on synth_train clips to choose; synth_dev is for the final measurement only.
 """
@@ -29,7 +31,7 @@ from inkpaint.paint.chain import KeyTrack, chained_colours, merge_by_residual
 from inkpaint.paint.colours import colours_from_image
 from inkpaint.paint.propagate import dense_flow, flow_image, propagate_colours, tiny_rule_agreement, tiny_rule_holds
 
-RULES = ("before", "direct-0.1", "direct-0.05", "shipped")
+RULES = ("before", "direct-0.1", "direct-0.05", "shipped", "structure")
 
 
 def run_clip(clip: str) -> dict[str, float]:
@@ -58,9 +60,10 @@ def run_clip(clip: str) -> dict[str, float]:
         step = dense_flow(images[f], images[prev])
         direct = vote(segs[k], kcol, flow=dense_flow(images[f], images[k])) if prev != k else None
         for r in RULES:
-            if r == "shipped":
+            if r in ("shipped", "structure"):
                 col = chained_colours(vote, segs[f], segs[prev], cols[r][prev], segs[k], kcol, tracks[r],
-                                      (lambda d=direct: d) if direct is not None else None, step=step)
+                                      (lambda d=direct: d) if direct is not None else None, step=step,
+                                      n_colours=len(plan.table) if r == "structure" else 0, tiny=tiny)
             else:
                 col = vote(segs[prev], cols[r][prev], flow=step)
                 if direct is not None:
