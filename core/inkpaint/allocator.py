@@ -7,6 +7,9 @@ VM a fault is dear. :func:`tune_allocator` raises the mmap threshold to 32 MB (g
 up to 1 GB of free heap top (64 MB pad): the cel job's 48-frame 1080p pass then takes ~40 k minor faults instead of
 ~95 k and ~6-10 % less CPU per frame (docs/benchmarks.md, issue 14 third session). The cost is that freed memory
 stays with the process (its peak resident size) until it exits, which suits the CLI, the worker and farm tasks.
+So only the processes inkpaint owns call it: ``inkpaint`` / ``python -m inkpaint`` (``cli.main`` run without an
+``argv``) and the worker's ``serve`` on the process's own stdio. Jobs run in-process (``run_job``, a host's Python,
+a test) leave the caller's allocator as it is.
 
 Process-wide and idempotent. Not glibc (macOS, Windows, musl): nothing is done. ``INKPAINT_MALLOC=system`` leaves the
 allocator as it is.

@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Sequence
 
 from . import __version__
+from .allocator import tune_allocator
 from .errors import CancelledError, InkpaintError
 from .progress import RunContext, TerminalProgress
 from .registry import EVALUATIONS, OPERATIONS
@@ -190,6 +191,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if argv is None:  # the `inkpaint` command owns its process (not an in-process call from a host or a test)
+        tune_allocator()
     handler = _LogHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, handlers=[handler])

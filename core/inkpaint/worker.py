@@ -29,6 +29,7 @@ from typing import IO, Any, NoReturn
 import numpy as np
 
 from . import __version__
+from .allocator import tune_allocator
 from .errors import CancelledError, InkpaintError, SpecError
 from .jobs.protocol import PROTOCOL_VERSION
 from .progress import CancelToken, ProgressEvent, RunContext
@@ -377,6 +378,7 @@ def serve(stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
     """Run the worker on the process's stdin/stdout. Returns the exit code."""
     proto_out = stdout or sys.stdout
     if stdout is None:
+        tune_allocator()  # this process is ours: frame buffers reused across frames (inkpaint/allocator.py)
         # Keep stdout for protocol lines only: route stray prints from libraries to stderr.
         proto_out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
         os.dup2(sys.stderr.fileno(), sys.stdout.fileno())

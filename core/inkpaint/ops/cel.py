@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..allocator import tune_allocator
 from ..io.sequence import FrameSequence
 from ..palette import load_palette
 from ..progress import RunContext
@@ -62,7 +61,6 @@ def run(job: CelJob, ctx: RunContext) -> JobResult:
     from .shade import ShadeStage
 
     t0 = time.perf_counter()
-    tune_allocator()  # frame buffers reused instead of faulted in again each frame (inkpaint/allocator.py)
     job.validate()
     palette = load_palette(resolve_path(job, job.palette))
     if job.objects:
