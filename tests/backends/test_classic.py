@@ -405,3 +405,30 @@ def test_a_fit_that_jumps_to_the_backgrounds_motion_is_a_slip_and_the_object_kee
     bwd[..., 0] = 30.0
     assert np.allclose(be._slip_guard(st, fit(-29.0), wsd, bwd, err, 1.0), fit(-20.0))
     assert np.allclose(be._slip_guard(st, fit(-21.0), wsd, bwd, err, 1.0), fit(-21.0))  # still apart: its own fit
+
+
+def test_where_the_flow_fails_at_the_edge_the_objects_own_motion_decides() -> None:
+    """Background just uncovered behind the object was hidden on the previous frame, so no colour can say which
+    motion explains it; where the flow fails forward-backward the object's own motion decides (``edge_geometry``).
+    On the pan clip (the background appears from behind the disc) the one-step warp then lands closer to the truth
+    (measured mean IoU 0.957 -> 0.968)."""
+    import cv2
+
+    from inkpaint.backends.classic import _to_u8, signed_distance
+
+    scale = BW / 854
+    mean_iou = {}
+    for geometry in (0, 1):
+        be = create_backend({"edge_geometry": geometry})
+        ious = []
+        for f in range(1, 6):
+            prev, cur = _to_u8(_pan_clip(f - 1)[0]), _to_u8(_pan_clip(f)[0])
+            sdf, truth = signed_distance(_pan_clip(f - 1)[1]), _pan_clip(f)[1]
+            map_x, map_y, err, _, _ = be.flow(prev, cur)
+            wsd = cv2.remap(sdf, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=-100.0)
+            transform = be._object_motion(wsd, map_x, map_y, err)
+            assert transform is not None
+            mixed = be._motion_hypotheses(sdf, wsd, transform, be._photo_inputs(prev, cur, map_x, map_y, scale), err, scale)
+            ious.append(region_similarity(mixed > 0, truth))
+        mean_iou[geometry] = float(np.mean(ious))
+    assert mean_iou[1] > mean_iou[0] + 0.005, mean_iou

@@ -62,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "memory_return": 1,
     "memory_shift": 1,
     "detached_memory": 1,  # 1: detached pieces are kept only where the object's memory (carried by its own motion) is
+    "edge_geometry": 1,    # 1: near the edge, where the flow fails forward-backward, the object's own motion decides; 0: only if it explains the colours at least as well
     "slip_guard": 1,       # 1: a fitted motion that jumps to the background's is a slip: the object keeps its previous motion     # 1: the memory moves by the object's displacement only (no scale/rotation extrapolated to hidden parts)    # 1: a part coming back where the object's memory says it was pays growth only as far as the memory faded
 }
 
@@ -652,7 +653,11 @@ class ClassicBackend(RotoBackend):
         object's edge and cuts it off. The object's own motion (:meth:`_object_motion`) is the other hypothesis:
         a pixel takes the shape it gives where that motion explains the pixel's colour better than the flow does
         (local photometric error lower by ``PHOTO_MARGIN``), or where the flow is inconsistent forward-backward
-        (> 2 px at 854 wide) and the object's motion explains the pixel at least as well.
+        (> 2 px at 854 wide). There (``edge_geometry``) no colour can decide: a pixel just uncovered from behind
+        the object was hidden on the previous frame, so neither motion explains it; the flow there is DIS filling
+        in from the neighbours, the object's motion is fitted to reliable flow, so the geometry of the object's
+        own motion decides (with ``edge_geometry`` 0: only where it explains the colour at least as well, a coin
+        toss at uncovered pixels).
 
         Args:
             sdf: ``(H, W)`` previous signed distance; wsd: the same warped by the dense flow.
@@ -671,7 +676,9 @@ class ClassicBackend(RotoBackend):
             return wsd
         e_obj = cv2.blur(np.abs(g1 - cv2.warpAffine(g0, transform, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)), (k, k))
         better = e_obj < e_flow - PHOTO_MARGIN
-        inconsistent = (err > 2.0 * scale) & (e_obj <= e_flow)
+        inconsistent = err > 2.0 * scale
+        if not self.options["edge_geometry"]:
+            inconsistent &= e_obj <= e_flow
         use = near & (better | inconsistent)
         return np.where(use, w_obj, wsd).astype(np.float32)
 
