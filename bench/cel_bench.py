@@ -148,6 +148,12 @@ def main() -> int:
     ap.add_argument("--work", help="work folder (default: a temporary one, removed after)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    try:  # the `inkpaint` command tunes glibc for frame loops in its own process; this process stands for it
+        from inkpaint.allocator import tune_allocator
+    except ImportError:  # trees before inkpaint/allocator.py (A/B against older commits)
+        pass
+    else:
+        tune_allocator()
     w, h = (int(v) for v in args.size.lower().split("x"))
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="inkpaint-cel-bench-"))
     try:
