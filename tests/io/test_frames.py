@@ -328,3 +328,20 @@ def test_half_plates_sanitised_and_converted_like_the_slow_paths(tmp_path: Path,
         px = read_image(str(dirty), frame=2, keep_half=True).pixels
     assert np.isfinite(px).all() and px[3, 4, 0] == 0 and px[5, 6, 1] == 65504 and px[7, 8, 2] == 0
     assert any("3 NaN/inf" in r.getMessage() and "dirty.0002.exr" in r.getMessage() for r in caplog.records)
+
+
+def test_write_png_compression_level_keeps_pixels(tmp_path: Path) -> None:
+    """The zlib level changes the file's size, never its pixels; a level outside 0..9 is refused."""
+    rng = np.random.default_rng(3)
+    img = np.repeat(rng.integers(0, 256, (64, 96, 1), dtype=np.uint8), 3, axis=2)
+    img[:32] = 40  # a flat half: compressible
+    sizes = {}
+    for level in (0, 9):
+        path = str(tmp_path / f"l{level}.png")
+        write_png(path, img, compression_level=level)
+        sizes[level] = os.path.getsize(path)
+        back = oiio.ImageBuf(path).get_pixels(oiio.UINT8)
+        assert np.array_equal(back, img)
+    assert sizes[9] < sizes[0]
+    with pytest.raises(ValueError, match="0..9"):
+        write_png(str(tmp_path / "bad.png"), img, compression_level=10)

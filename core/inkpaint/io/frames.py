@@ -566,11 +566,13 @@ def _write_buffer(path: str, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:
             raise OutputError(describe_failure(path, error or "closing the file failed", probe=tmp))
 
 
-def write_png(path: str, pixels: np.ndarray, *, metadata: Mapping[str, Any] | None = None) -> None:
+def write_png(path: str, pixels: np.ndarray, *, metadata: Mapping[str, Any] | None = None,
+              compression_level: int | None = None) -> None:
     """Write an 8- or 16-bit PNG (or any OIIO format chosen by extension), atomically.
 
     Args:
         pixels: ``(H, W)`` or ``(H, W, C)`` uint8/uint16, or float in 0..1 (stored as 8-bit).
+        compression_level: PNG zlib level 0-9 (``None``: OIIO's default, 6); ignored for other formats.
     """
     arr = np.asarray(pixels)
     if arr.ndim == 2:
@@ -588,4 +590,8 @@ def write_png(path: str, pixels: np.ndarray, *, metadata: Mapping[str, Any] | No
     if c in (2, 4):
         spec.alpha_channel = c - 1
     _spec_attributes(spec, metadata)
+    if compression_level is not None and path.lower().endswith(".png"):
+        if not 0 <= compression_level <= 9:
+            raise ValueError(f"PNG compression level must be 0..9, got {compression_level}")
+        spec.attribute("png:compressionLevel", int(compression_level))
     _write_buffer(path, spec, arr)

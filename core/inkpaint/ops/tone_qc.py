@@ -190,18 +190,21 @@ def palette_image(palette: "Palette", names: Sequence[str], size: tuple[int, int
     return u8.astype(np.float32) / 255.0
 
 
-def _cel_display(path: str, frame: int, window: Window | None = None) -> np.ndarray:
+def _cel_display(path: str, frame: int, window: Window | None = None, size: tuple[int, int] | None = None) -> np.ndarray:
     """A cel frame (``window`` of it) as display RGB over mid grey (EXR: scene-linear premultiplied; PNG: sRGB
-    straight alpha)."""
+    straight alpha), reduced to ``size`` (width, height) when given: an EXR is reduced in linear light, before the
+    sRGB encoding, which is both the correct average and ~10x fewer pixels to encode."""
     img = read_image(path, frame=frame, window=window)
     ch = [c.upper() for c in img.channels]
     px = img.pixels
     rgb = px[..., [ch.index("R"), ch.index("G"), ch.index("B")]] if all(c in ch for c in "RGB") else px[..., :3]
     a = px[..., ch.index("A")][..., None] if "A" in ch else np.ones(rgb.shape[:2] + (1,), np.float32)
-    if path.lower().endswith(".exr"):
-        bg = 0.2  # linear mid grey
-        return np.clip(linear_to_srgb(np.clip(rgb + (1.0 - a) * bg, 0.0, 1.0)), 0.0, 1.0).astype(np.float32)
-    return np.clip(rgb * a + (1.0 - a) * 0.48, 0.0, 1.0).astype(np.float32)
+    exr = path.lower().endswith(".exr")
+    over = rgb + (1.0 - a) * 0.2 if exr else rgb * a + (1.0 - a) * 0.48  # linear / sRGB mid grey
+    over = np.clip(over, 0.0, 1.0).astype(np.float32)
+    if size is not None and (over.shape[1], over.shape[0]) != size:
+        over = cv2.resize(over, size, interpolation=cv2.INTER_AREA)
+    return np.clip(linear_to_srgb(over), 0.0, 1.0).astype(np.float32) if exr else over
 
 
 def write_tone_sheet(
@@ -281,7 +284,7 @@ def write_tone_sheet(
             tones_image(labels, tone),
         ]
         if cel_path is not None:
-            row.append(small(_cel_display(cel_path(f), f, region)))
+            row.append(_cel_display(cel_path(f), f, region, size=(tw, th)))
         sheet.add(row, str(f), (flags or {}).get(f))
     sheet.footer = list(footer)
     return sheet.write(path)

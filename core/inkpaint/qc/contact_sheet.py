@@ -40,6 +40,9 @@ PART_TINTS: np.ndarray = np.array(
 FLAG_COLOUR = (0.95, 0.1, 0.1)  #: frame colour of a flagged row
 _BG = 0.12  #: sheet background grey
 _TEXT = (0.92, 0.92, 0.92)
+#: zlib level of the sheet PNG: a QC picture written at the end of every job, so time counts more than bytes. On a
+#: 1556x1143 cel sheet level 3 wrote in 0.075 s vs 0.166 s at the default 6, for a file 9 % bigger (551 vs 504 kB).
+SHEET_PNG_LEVEL = 3
 
 
 def part_tint(index: int) -> np.ndarray:
@@ -181,7 +184,7 @@ class ContactSheet:
 
     def write(self, path: str) -> str:
         """Render and write the sheet as an 8-bit PNG, atomically. Returns ``path``."""
-        write_png(path, np.clip(self.render(), 0.0, 1.0))
+        write_png(path, np.clip(self.render(), 0.0, 1.0), compression_level=SHEET_PNG_LEVEL)
         return path
 
 
