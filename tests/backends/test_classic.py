@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -124,6 +126,19 @@ def test_segment_returns_logits() -> None:
 BH, BW = 240, 320
 
 
+class DrawnClip:
+    """A plate source of ``BW x BH`` frames drawn by ``draw(frame) -> (rgb, truth)``."""
+
+    size = (BW, BH)
+
+    def __init__(self, draw: Callable[[int], tuple[np.ndarray, np.ndarray]], n_frames: int) -> None:
+        self.draw = draw
+        self.frames = list(range(n_frames))
+
+    def rgb(self, frame: int) -> np.ndarray:
+        return self.draw(frame)[0]
+
+
 def _bar_clip(i: int) -> tuple[np.ndarray, np.ndarray]:
     """A textured red disc moving right along a static bar of the same texture that it touches (the background
     carries the object's colour); 320x240."""
@@ -138,26 +153,21 @@ def _bar_clip(i: int) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(img, 0, 1).astype(np.float32), disc
 
 
-class BarClip:
-    frames = list(range(16))
-    size = (BW, BH)
-
-    def rgb(self, frame: int) -> np.ndarray:
-        return _bar_clip(frame)[0]
+BAR_CLIP = DrawnClip(_bar_clip, 16)
 
 
 def test_matte_does_not_grow_into_background_of_the_objects_colour() -> None:
     from inkpaint.metrics.roto import false_positive_share
 
     truth0 = _bar_clip(0)[1]
-    req = RotoRequest(frames=BarClip.frames, objects=["disc"], direction="forward", keyframes={"disc": [Keyframe(0, mask=truth0)]})
+    req = RotoRequest(frames=BAR_CLIP.frames, objects=["disc"], direction="forward", keyframes={"disc": [Keyframe(0, mask=truth0)]})
     out = {}
-    for fm in create_backend({}).track(BarClip(), req, RunContext()):
+    for fm in create_backend({}).track(BAR_CLIP, req, RunContext()):
         out[fm.frame] = {"disc": fm.logits["disc"] > 0}
-    fps = [false_positive_share(out[f]["disc"], _bar_clip(f)[1]) for f in BarClip.frames]
+    fps = [false_positive_share(out[f]["disc"], _bar_clip(f)[1]) for f in BAR_CLIP.frames]
     # The bar touches the disc on every frame and has its colour: growing into it would add ~1.5x the disc's area.
     assert max(fps) < 0.12, [round(v, 3) for v in fps]
-    assert min(region_similarity(out[f]["disc"], _bar_clip(f)[1]) for f in BarClip.frames) > 0.75
+    assert min(region_similarity(out[f]["disc"], _bar_clip(f)[1]) for f in BAR_CLIP.frames) > 0.75
 
 
 def _twin_clip(i: int) -> np.ndarray:
@@ -255,12 +265,7 @@ def _pan_clip(i: int) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(img, 0, 1).astype(np.float32), disc
 
 
-class PanClip:
-    frames = list(range(14))
-    size = (BW, BH)
-
-    def rgb(self, frame: int) -> np.ndarray:
-        return _pan_clip(frame)[0]
+PAN_CLIP = DrawnClip(_pan_clip, 14)
 
 
 def test_the_objects_own_motion_explains_its_edge_better_than_the_flow() -> None:
@@ -324,12 +329,7 @@ def _trunk_clip(i: int) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(img, 0, 1).astype(np.float32), disc & ~trunk
 
 
-class TrunkClip:
-    frames = list(range(26))
-    size = (BW, BH)
-
-    def rgb(self, frame: int) -> np.ndarray:
-        return _trunk_clip(frame)[0]
+TRUNK_CLIP = DrawnClip(_trunk_clip, 26)
 
 
 def test_the_matte_comes_back_after_an_occluder_passes_in_front() -> None:
@@ -337,10 +337,10 @@ def test_the_matte_comes_back_after_an_occluder_passes_in_front() -> None:
     it reappears (``memory_return``), and the disc's motion is not taken from the trunk's or the background's
     (``slip_guard``). Measured IoU, frames 6-25 min / 12-25 mean: defaults 0.59 / 0.89; ``slip_guard`` off 0.47 /
     0.83; ``memory_return`` off as well 0.10 / 0.51."""
-    req = RotoRequest(frames=TrunkClip.frames, objects=["disc"], direction="forward",
+    req = RotoRequest(frames=TRUNK_CLIP.frames, objects=["disc"], direction="forward",
                       keyframes={"disc": [Keyframe(0, mask=_trunk_clip(0)[1])]})
     iou = {}
-    for fm in create_backend({}).track(TrunkClip(), req, RunContext()):
+    for fm in create_backend({}).track(TRUNK_CLIP, req, RunContext()):
         iou[fm.frame] = region_similarity(fm.logits["disc"] > 0, _trunk_clip(fm.frame)[1])
     assert min(iou[f] for f in range(0, 6)) > 0.85, iou  # before the trunk arrives
     assert min(iou[f] for f in range(6, 26)) > 0.5, iou  # never lost while the trunk crosses
