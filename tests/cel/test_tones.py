@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -337,3 +339,57 @@ def test_split_goes_where_lightness_changes_fastest() -> None:
     assert steep["method"] == plain["method"] == "otsu"
     assert abs(steep["shadow"] - 35.0) < 2.5 and abs(plain["shadow"] - 35.0) > 2.5
     assert _to_lstar(float(feature(steep["shadow"]))) == pytest.approx(steep["shadow"])
+
+
+def two_character_frame(seed: int = 0, second_in_shadow: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One part ("hair") on two characters: a dark-haired head (lit L* 22, shadow 9) and a light-haired one (lit
+    75, shadow 35), apart; each lit on its left 70 %. ``second_in_shadow``: the light piece is all shadow instead
+    (one character's hair, a strand behind the head). Returns (labels, L*, truth tone codes)."""
+    rng = np.random.default_rng(seed)
+    labels = np.zeros((60, 100), np.uint8)
+    labels[10:50, 5:45] = 1
+    labels[10:50, 55:95] = 1
+    lstar = np.zeros(labels.shape, np.float32)
+    truth = np.zeros(labels.shape, np.uint8)
+    for x0, (lit, dark) in ((5, (22.0, 9.0)), (55, (75.0, 35.0))):
+        lit_cols = slice(x0, x0 + (0 if second_in_shadow and x0 == 55 else 28))
+        piece = (slice(10, 50), slice(x0, x0 + 40))
+        lstar[piece] = dark
+        truth[piece] = 2
+        lstar[10:50, lit_cols] = lit
+        truth[10:50, lit_cols] = 1
+        lstar[piece] += rng.normal(0.0, 1.0, (40, 40)).astype(np.float32)
+    if second_in_shadow:
+        lstar[10:50, 55:95] = 9.0 + rng.normal(0.0, 1.0, (40, 40)).astype(np.float32)
+    return labels, lstar, truth
+
+
+def test_one_part_on_two_characters_is_fitted_per_instance() -> None:
+    """One part over two characters of different albedo: the part-wide split would call the dark-haired character
+    all shadow; its pieces are grouped by lightness range and each group gets its own split, also after a round
+    trip through the model file."""
+    from inkpaint.cel.tones import fit_from_frames
+
+    frames = [two_character_frame(seed) for seed in range(3)]
+    model = fit_from_frames([(i, lab, lst) for i, (lab, lst, _) in enumerate(frames)], ["hair"], 2, smoothing=0)
+    inst = model.parts[0].instances
+    assert len(inst) == 2 and [g["method"] for g in inst] == ["otsu", "otsu"]
+    assert 9.0 < inst[0]["shadow"] < 22.0 and 35.0 < inst[1]["shadow"] < 75.0
+    labels, lstar, truth = frames[0]
+    tone = assign_tones(labels, lstar, model)
+    assert np.mean(tone[labels > 0] == truth[labels > 0]) > 0.97
+    part_wide = ToneModel([dataclasses.replace(model.parts[0], instances=[])], smooth_px=0, min_region=model.min_region)
+    flat = assign_tones(labels, lstar, part_wide)
+    assert np.mean(flat[labels > 0] == truth[labels > 0]) < 0.8
+    again = ToneModel.from_dict(model.to_dict())
+    assert np.array_equal(assign_tones(labels, lstar, again), tone)
+
+
+def test_a_piece_all_in_shadow_is_not_another_instance() -> None:
+    """A piece of the part that is only in shadow has a darker range too, but no lit side of its own: no split per
+    instance (it would be split in two)."""
+    from inkpaint.cel.tones import fit_from_frames
+
+    frames = [two_character_frame(seed, second_in_shadow=True) for seed in range(3)]
+    model = fit_from_frames([(i, lab, lst) for i, (lab, lst, _) in enumerate(frames)], ["hair"], 2, smoothing=0)
+    assert model.parts[0].instances == []

@@ -173,6 +173,16 @@ VALLEY = (0.25, 0.75)
 from the dark class's mean to the light class's (in the feature), not at the midpoint: the shadow/lit boundary of a
 surface is where lightness changes fastest, so few pixels sit there, and a threshold where few pixels are keeps
 pixels from changing tone between frames (flicker)."""
+INSTANCE_MIN_FRAC = 0.05
+"""A connected piece of a part counts as an instance (:func:`fit_instances`) when it is at least this fraction of
+the part's area in its frame."""
+INSTANCE_MIN_SHARE = 0.15
+"""Each of two instance groups must hold at least this fraction of the part's instance pixels."""
+INSTANCE_GAP = 0.4
+"""Two groups of a part's pieces are fitted apart only when both their dark ends (10th percentile) and their light
+ends (90th percentile) of ``log(L* + 2)`` differ by at least this, the same way: a different albedo (two characters'
+hair, one matte over two people) scales the whole lightness range, while a piece that is only in shadow (a hand
+beside a lit face) shares the other's dark end."""
 GUESS_MAX_SHARE = 0.6
 """A split without a dip between its classes (one broad lightness mode, split because its 2-means classes differ
 by :data:`BROAD_RATIO`) is a guess: its share is kept within ``MIN_AUTO_SHARE .. GUESS_MAX_SHARE``. A split with a
@@ -262,6 +272,7 @@ def shadow_within_parts(
     limit: np.ndarray | None = None,
     chroma: np.ndarray | None = None,
     luts: dict[int, np.ndarray] | None = None,
+    instances: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> np.ndarray:
     """Shadow pixels, part by part on each part's bounding box: where :func:`smooth_margin` is negative (computed
     as the sign of the box *sum* of the clipped margins over the part, which the normalisation does not change),
@@ -276,6 +287,9 @@ def shadow_within_parts(
         chroma: ``(H, W)`` uint16 chroma codes (:func:`lab_planes`), for the parts in ``luts``.
         luts: label -> ``(65536,)`` float32 threshold per chroma code (a part of several materials, see
             :meth:`ToneModel.tables`); such a part's pixels are split with their material's threshold.
+        instances: label -> ``(centres, thresholds)`` of a part fitted per instance group
+            (:func:`fit_instances`): each 8-connected piece of the part takes the threshold of the group whose
+            centre is nearest the piece's mean ``log(L* + 2)``.
 
     Returns:
         ``(H, W)`` bool.
@@ -290,7 +304,10 @@ def shadow_within_parts(
         y0, y1, x0, x1 = max(y - radius, 0), min(y + bh + radius, h), max(x - radius, 0), min(x + bw + radius, w)
         mb8 = m8[y0:y1, x0:x1]
         # the clipped margins on this part's box only (no whole-window temporaries)
-        if luts is not None and chroma is not None and int(p) in luts:
+        if instances is not None and int(p) in instances:
+            lb = lstar[y0:y1, x0:x1]
+            db = lb - np.take(_piece_thresholds(mb8, lb, *instances[int(p)]), _pieces(mb8)[1])
+        elif luts is not None and chroma is not None and int(p) in luts:
             db = lstar[y0:y1, x0:x1] - np.take(luts[int(p)], chroma[y0:y1, x0:x1])
         else:
             db = lstar[y0:y1, x0:x1] - np.float32(thresholds[p])
@@ -306,6 +323,27 @@ def shadow_within_parts(
             sp |= _remove_small(mb & ~sp, lim, connectivity=4)
         out[y0:y1, x0:x1] |= sp
     return out
+
+
+def _pieces(mask8: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """8-connected pieces of a 0/255 mask: ``(count incl. background, (H, W) int32 ids, (count,) pixel counts)``."""
+    n, cc, stats, _ = cv2.connectedComponentsWithStats(mask8, connectivity=8, ltype=cv2.CV_32S)
+    return n, cc, stats[:, cv2.CC_STAT_AREA]
+
+
+def _piece_means(mask8: np.ndarray, lstar: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(ids, per-piece mean log(L* + 2), per-piece pixel counts)`` of a part's pieces (index 0 = outside)."""
+    n, cc, area = _pieces(mask8)
+    f = np.log(np.maximum(lstar, 0.0) + np.float32(FEATURE_OFFSET)).astype(np.float64)
+    sums = np.bincount(cc.reshape(-1), weights=f.reshape(-1), minlength=n)
+    return cc, sums / np.maximum(area, 1), area
+
+
+def _piece_thresholds(mask8: np.ndarray, lstar: np.ndarray, centres: np.ndarray, shadows: np.ndarray) -> np.ndarray:
+    """Per piece id (:func:`_pieces`) the shadow threshold of the instance group nearest the piece's mean."""
+    _, means, _ = _piece_means(mask8, lstar)
+    pick = np.argmin(np.abs(means[:, None] - centres[None, :].astype(np.float64)), axis=1)
+    return shadows.astype(np.float32)[pick]
 
 
 def smooth_lightness(labels: np.ndarray, lstar: np.ndarray, radius: int) -> np.ndarray:
@@ -340,6 +378,10 @@ class PartToneModel:
             ``shadow`` (its own base/shadow threshold, L*), ``share`` (its fitted shadow share) and ``method``;
             each pixel is split with its material's threshold (the nearest centre), so a dark material is not all
             shadow. Empty: one material, ``shadow`` for every pixel.
+        instances: when the part's connected pieces fall into two groups of clearly different lightness range
+            (:func:`fit_instances`: e.g. one part name over two characters), one entry each: ``centre`` (the
+            group's mean ``log(L* + 2)``), ``weight``, ``shadow``, ``share`` and ``method``; each frame's pieces
+            take the threshold of the group whose centre is nearest their mean. Empty: not split.
     """
 
     name: str
@@ -356,6 +398,7 @@ class PartToneModel:
     method: str = "otsu"
     scale_px: float = 0.0
     materials: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    instances: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -430,6 +473,11 @@ class ToneModel:
             if p.highlight is not None:
                 hl[i] = p.highlight
         out: dict[str, np.ndarray] = {"mid": mid, "shadow2": s2, "highlight": hl}
+        ins = [i for i, p in enumerate(self.parts, start=1) if len(p.instances) > 1]
+        if ins:
+            out["instance_parts"] = np.array(ins, np.int64)
+            out["instance_centres"] = np.array([[g["centre"] for g in self.parts[i - 1].instances] for i in ins], np.float32)
+            out["instance_shadow"] = np.array([[g["shadow"] for g in self.parts[i - 1].instances] for i in ins], np.float32)
         mat = [i for i, p in enumerate(self.parts, start=1) if len(p.materials) > 1]
         if mat:
             # per chroma code (65536 a*b* cells) the threshold of the nearest material, one row per such part
@@ -471,6 +519,11 @@ class ToneHistograms:
         """label -> per frame ``(chroma code, L*, smoothed L*, |grad L*| or NaN off the interior)`` of up to
         :data:`MATERIAL_SAMPLES` of its pixels (when frames are added with their chroma codes): what
         :func:`fit_materials` clusters."""
+        self.pieces: dict[int, list[tuple[float, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]]] = {}
+        self._added = 0
+        """label -> per fitted frame and piece (8-connected, at least :data:`INSTANCE_MIN_FRAC` of the part) its
+        ``(mean log(L* + 2), pixels, L* histogram, smoothed L* histogram, grad sums, grad counts, frame index)``: what
+        :func:`fit_instances` groups."""
 
     def add(self, labels: np.ndarray, lstar: np.ndarray, frame: int | None = None, chroma: np.ndarray | None = None) -> None:
         """Add one frame.
@@ -502,6 +555,8 @@ class ToneHistograms:
         ls_in = smooth_lightness(labels, lstar, self.smooth_px)[inside] if self.smooth_px > 0 else l_in
         self.smooth_counts += hist(ls_in) if self.smooth_px > 0 else c
         self.present += c.sum(axis=1) > 0
+        self._add_pieces(labels, lstar, inside, l_in, ls_in, grad_in, interior_in)
+        self._added += 1
         if chroma is not None:
             if chroma.shape != labels.shape:
                 raise ValueError(f"labels {labels.shape} and chroma {chroma.shape} differ in shape")
@@ -517,6 +572,32 @@ class ToneHistograms:
                     self.samples.setdefault(p, []).append((code_in[idx], l_in[idx], ls_in[idx], g))
         if frame is not None:
             self.frames.append(int(frame))
+
+    def _add_pieces(self, labels: np.ndarray, lstar: np.ndarray, inside: np.ndarray, l_in: np.ndarray, ls_in: np.ndarray,
+                    grad_in: np.ndarray, interior_in: np.ndarray) -> None:
+        ids = np.zeros(labels.shape, np.int32)
+        lab_in = labels[inside]
+        for p in np.flatnonzero(np.bincount(lab_in, minlength=self.n_parts + 1)[1:]) + 1:
+            m8 = compare_scalar(labels, int(p), cv2.CMP_EQ)
+            cc, means, area = _piece_means(m8, lstar)
+            total = int(area[1:].sum())
+            if len(area) < 3 or total < MIN_SAMPLES:
+                continue
+            big = [j for j in range(1, len(area)) if area[j] >= INSTANCE_MIN_FRAC * total]
+            if len(big) < 2:
+                continue
+            ids[:] = 0
+            for j in big:
+                ids[cc == j] = j
+            id_in = ids[inside]
+            for j in big:
+                sel = id_in == j
+                b = _bins(l_in[sel])
+                gi = sel & interior_in
+                bg = _bins(l_in[gi])
+                self.pieces.setdefault(int(p), []).append((
+                    float(means[j]), int(area[j]), np.bincount(b, minlength=N_BINS), np.bincount(_bins(ls_in[sel]), minlength=N_BINS),
+                    np.bincount(bg, weights=grad_in[gi], minlength=N_BINS), np.bincount(bg, minlength=N_BINS), self._added))
 
     def part_samples(self, label: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
         """The pooled ``(chroma codes, L*, smoothed L*, |grad L*|)`` samples of a part, or ``None`` when there are
@@ -866,6 +947,59 @@ def fit_materials(codes: np.ndarray, lstar: np.ndarray, smooth_l: np.ndarray, gr
     return out
 
 
+def fit_instances(pieces: Sequence[tuple[float, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]], tones: int = 2,
+                  highlight_sigma: float = 3.5) -> list[dict[str, Any]]:
+    """Split a part's connected pieces into two groups of different lightness range and fit each group apart.
+
+    One part name often covers two characters (both heads' hair, both tops) on one matte: two albedos under two
+    lightings, so the part's lightness has two modes that are not lit and shadow, and one split calls the darker
+    character all shadow. The pieces the part falls into on the fitted frames (:attr:`ToneHistograms.pieces`) are
+    grouped by their mean ``log(L* + 2)`` (the best 2-means of the pooled pieces, pixel-weighted); the groups are
+    kept only when each holds :data:`INSTANCE_MIN_SHARE` of the pixels and both the dark and the light ends of
+    their lightness differ by :data:`INSTANCE_GAP` the same way (a different albedo, not a piece in shadow), when
+    both groups are on at least half of the frames with pieces (side by side, not one piece that moves from shadow
+    into light), and when each group on its own has two measured lightness modes (method ``otsu``: its own lit and
+    shadow sides). Each group then gets its own :func:`fit_part` base/shadow split; the part's highlight and second
+    shadow thresholds stay part-wide.
+
+    Returns:
+        ``PartToneModel.instances`` entries (darker group first), or ``[]``.
+    """
+    if len(pieces) < 2:
+        return []
+    order = sorted(range(len(pieces)), key=lambda j: pieces[j][0])
+    m = np.array([pieces[j][0] for j in order])
+    w = np.array([pieces[j][1] for j in order], np.float64)
+    best, cut = np.inf, 0
+    for k in range(1, len(m)):
+        sse = sum(float((ww * (mm - np.average(mm, weights=ww)) ** 2).sum()) for mm, ww in ((m[:k], w[:k]), (m[k:], w[k:])))
+        if sse < best:
+            best, cut = sse, k
+    groups = [order[:cut], order[cut:]]
+    if min(w[:cut].sum(), w[cut:].sum()) < INSTANCE_MIN_SHARE * w.sum():
+        return []
+    # per group: summed L* histogram, smoothed L* histogram, gradient sums and counts
+    sums: list[list[np.ndarray]] = [[np.sum(np.stack([np.asarray(pieces[j][i]) for j in g]), axis=0) for i in range(2, 6)] for g in groups]
+    centres = _bin_centres()
+    lo = [_quantile(h[0], centres, 0.1) for h in sums]
+    hi = [_quantile(h[0], centres, 0.9) for h in sums]
+    if not (lo[1] - lo[0] >= INSTANCE_GAP and hi[1] - hi[0] >= INSTANCE_GAP):
+        return []
+    # side by side, not one piece over time (a part that walks from shadow into light): both groups on most frames
+    frames = [{pieces[j][6] for j in g} for g in groups]
+    if len(frames[0] & frames[1]) < 0.5 * len(frames[0] | frames[1]):
+        return []
+    fits = [fit_part(h, tones, smooth_hist=sh, highlight_sigma=highlight_sigma, grad=(gs, gc)) for h, sh, gs, gc in sums]
+    if any(f["method"] != "otsu" for f in fits):
+        return []  # each group must show its own lit and shadow modes; a piece all in shadow is not another albedo
+    out = []
+    for g, fit in zip(groups, fits):
+        out.append({"centre": float(np.average([pieces[j][0] for j in g], weights=[pieces[j][1] for j in g])),
+                    "weight": round(float(sum(pieces[j][1] for j in g) / w.sum()), 4), "shadow": float(fit["shadow"]),
+                    "share": float(fit["share"]), "method": str(fit["method"])})
+    return out
+
+
 def fit_tone_model(
     histograms: ToneHistograms,
     names: Sequence[str],
@@ -926,10 +1060,15 @@ def fit_tone_model(
             fit["method"] = "pooled" if fit["method"] not in ("share", "threshold") else fit["method"]
         frames_present = max(int(histograms.present[i]), 1)
         materials: list[dict[str, Any]] = []
+        instances: list[dict[str, Any]] = []
         samples = histograms.part_samples(i)
-        if share is None and ov.threshold_l is None and not use_pooled and samples is not None and fit["method"] != "empty":
+        auto = share is None and ov.threshold_l is None and not use_pooled and fit["method"] != "empty"
+        if auto:
+            instances = fit_instances(histograms.pieces.get(i, []), 2, highlight_sigma)
+        if auto and samples is not None and not instances:
             materials = fit_materials(*samples, highlight_sigma=highlight_sigma)  # samples: codes, L*, smoothed L*, grad
-        parts.append(PartToneModel(name=name, pooled=use_pooled, scale_px=round(math.sqrt(n / frames_present), 1), materials=materials, **fit))
+        parts.append(PartToneModel(name=name, pooled=use_pooled, scale_px=round(math.sqrt(n / frames_present), 1), materials=materials,
+                                   instances=instances, **fit))
     del n_frames
     return ToneModel(parts, hysteresis=hysteresis, min_region=min_region, fitted_on=list(histograms.frames),
                      smoothing=smoothing, smooth_px=histograms.smooth_px, min_region_frac=min_region_frac)
@@ -1105,7 +1244,9 @@ def _assign_tones_box(labels: np.ndarray, lstar: np.ndarray, model: ToneModel, t
     areas = np.bincount(labels.reshape(-1), minlength=len(model.parts) + 1).astype(np.float32)
     limit = np.maximum(model.min_region_frac * areas, np.minimum(float(model.min_region), 0.1 * areas))
     luts = {int(p): t["material_lut"][r] for r, p in enumerate(t["material_parts"])} if "material_parts" in t else None
-    shadow = shadow_within_parts(labels, lstar, t["mid"], model.smooth_px, limit, chroma, luts)
+    inst = {int(p): (t["instance_centres"][r], t["instance_shadow"][r]) for r, p in enumerate(t["instance_parts"])} \
+        if "instance_parts" in t else None
+    shadow = shadow_within_parts(labels, lstar, t["mid"], model.smooth_px, limit, chroma, luts, inst)
     tone = np.where(shadow, np.uint8(TONE_SHADOW), inside.view(np.uint8) * np.uint8(TONE_BASE))
     min_region = model.min_region
     hl_t = t["highlight"]
@@ -1150,6 +1291,7 @@ __all__ = [
     "lightness",
     "lab_planes",
     "chroma_feature",
+    "fit_instances",
     "fit_materials",
     "feature",
     "PartTones",
