@@ -383,6 +383,15 @@ def test_one_part_on_two_characters_is_fitted_per_instance() -> None:
     assert np.mean(flat[labels > 0] == truth[labels > 0]) < 0.8
     again = ToneModel.from_dict(model.to_dict())
     assert np.array_equal(assign_tones(labels, lstar, again), tone)
+    # the job summary says so: each group's mean lightness and threshold
+    from inkpaint.cel.tones import ToneStats
+    from inkpaint.ops.tone_qc import part_figures
+
+    stats = ToneStats(1)
+    stats.add(0, labels, tone)
+    fig = part_figures(model, stats, ["hair"])["hair"]
+    assert [round(g["threshold_l"], 2) for g in fig["instances"]] == [round(g["shadow"], 2) for g in inst]
+    assert fig["instances"][0]["centre_l"] < 22.0 < fig["instances"][1]["centre_l"]
 
 
 def test_a_piece_all_in_shadow_is_not_another_instance() -> None:

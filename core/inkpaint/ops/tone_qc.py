@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from ..cel.paint import linear_to_srgb
-from ..cel.tones import SHARE_WARN_HIGH, SHARE_WARN_LOW, ToneModel, ToneStats, fit_warnings
+from ..cel.tones import FEATURE_OFFSET, SHARE_WARN_HIGH, SHARE_WARN_LOW, ToneModel, ToneStats, fit_warnings
 from ..io.frames import Window, read_image
 from ..palette import TONE_BASE, TONE_HIGHLIGHT, TONE_SHADOW, TONE_SHADOW2
 from ..qc.contact_sheet import ContactSheet, part_tint, pick_frames, tint_parts
@@ -48,7 +48,9 @@ def part_figures(model: ToneModel | None, stats: ToneStats, names: Sequence[str]
     this run, 0..1; ``None`` when none were), ``fitted_share`` (on the fitted frames), ``method``, ``tones``,
     ``frames_missing`` (count) and, with highlights, ``highlight_l`` / ``highlight_share``; a part split per
     material (:func:`inkpaint.cel.tones.fit_materials`) lists ``materials`` (mean a*b*, weight, ``threshold_l``,
-    ``fitted_share``, ``method`` each)."""
+    ``fitted_share``, ``method`` each); a part fitted per instance group (:func:`inkpaint.cel.tones.fit_instances`)
+    lists ``instances`` (``centre_l``: the group's mean lightness in L*, weight, ``threshold_l``, ``fitted_share``,
+    ``method`` each)."""
     out: dict[str, dict[str, Any]] = {}
     for i, name in enumerate(names, start=1):
         share = stats.share(i)
@@ -68,6 +70,10 @@ def part_figures(model: ToneModel | None, stats: ToneStats, names: Sequence[str]
             if len(p.materials) > 1:  # split per material: each its own threshold (threshold_l is the part's fit)
                 row["materials"] = [{"ab": m["ab"], "weight": m["weight"], "threshold_l": round(m["shadow"], 2),
                                      "fitted_share": round(m["share"], 4), "method": m["method"]} for m in p.materials]
+            if len(p.instances) > 1:  # split per instance group (e.g. one part on two characters)
+                row["instances"] = [{"centre_l": round(math.exp(g["centre"]) - FEATURE_OFFSET, 2), "weight": g["weight"],
+                                     "threshold_l": round(g["shadow"], 2), "fitted_share": round(g["share"], 4),
+                                     "method": g["method"]} for g in p.instances]
         out[name] = row
     return out
 
@@ -301,6 +307,8 @@ def sheet_footer(figures: dict[str, dict[str, Any]], warnings: Sequence[str], mo
         thr = f"shadow below L* {fig['threshold_l']:.1f}" if "threshold_l" in fig else ""
         if fig.get("materials"):
             thr = "2 materials, shadow below L* " + " / ".join(f"{m['threshold_l']:.1f}" for m in fig["materials"])
+        if fig.get("instances"):
+            thr = "2 instance groups, shadow below L* " + " / ".join(f"{g['threshold_l']:.1f}" for g in fig["instances"])
         lines.append(f"{name}: {thr}, {share} in shadow over the shot ({fig.get('method', '')})")
     lines += [f"WARNING: {w}" for w in warnings]
     return lines
