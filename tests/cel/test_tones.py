@@ -402,3 +402,56 @@ def test_a_piece_all_in_shadow_is_not_another_instance() -> None:
     frames = [two_character_frame(seed, second_in_shadow=True) for seed in range(3)]
     model = fit_from_frames([(i, lab, lst) for i, (lab, lst, _) in enumerate(frames)], ["hair"], 2, smoothing=0)
     assert model.parts[0].instances == []
+
+
+def glossy_frame(seed: int = 0, highlight: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One blue glossy part: a lit side whose lightness falls from L* 30 to 14 towards the terminator (70 %), a
+    shadow side at L* 10, and (``highlight``) a round desaturated specular highlight at L* 85 on the lit side.
+    Returns (labels, sRGB 0..1, truth tone codes)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    labels = np.zeros((80, 100), np.uint8)
+    labels[10:70, 10:90] = 1
+    cols = np.arange(10, 90)
+    lit = cols < 70
+    lstar = np.zeros(labels.shape, np.float32)
+    truth = np.zeros(labels.shape, np.uint8)
+    lstar[10:70, 10:90] = np.where(lit, 30.0 - 16.0 * (cols - 10) / 60.0, 10.0)[None, :]
+    truth[10:70, 10:90] = np.where(lit, 1, 2)[None, :]
+    lstar += rng.normal(0.0, 0.7, lstar.shape).astype(np.float32)
+    a, b = 0.3 * lstar, -0.9 * lstar  # one hue; chroma follows lightness as shading does
+    if highlight:
+        yy, xx = np.mgrid[0:80, 0:100]
+        spot = (yy - 30) ** 2 + (xx - 25) ** 2 < 12**2
+        lstar[spot], a[spot], b[spot] = 85.0, 2.0, -6.0
+    rgb = np.clip(cv2.cvtColor(np.dstack([lstar, a, b]).astype(np.float32), cv2.COLOR_Lab2RGB), 0.0, 1.0)
+    rgb[labels == 0] = 0.0
+    return labels, rgb, truth
+
+
+@pytest.mark.parametrize("refit", [True, False])
+def test_a_specular_highlight_is_left_out_of_the_split(refit: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A glossy part's bright desaturated highlight makes the 2-means split separate the highlight from the rest,
+    calling the dim lit side shadow; left out (as specular: brighter than the median and much less saturated than
+    the part's bright half), the split finds the terminator."""
+    import inkpaint.cel.tones as tones_mod
+    from inkpaint.cel.tones import fit_from_frames, lab_planes
+
+    if not refit:
+        monkeypatch.setattr(tones_mod, "SPECULAR_MAX_SHARE", 0.0)
+    frames = [glossy_frame(seed) for seed in range(3)]
+    planes = [lab_planes(rgb) for _, rgb, _ in frames]
+    model = fit_from_frames([(i, f[0], p[0], p[1]) for i, (f, p) in enumerate(zip(frames, planes))], ["hair"], 2, smoothing=0)
+    part = model.parts[0]
+    labels, _, truth = frames[0]
+    tone = assign_tones(labels, planes[0][0], model, chroma=planes[0][1])
+    acc = float(np.mean(tone[labels > 0] == truth[labels > 0]))
+    if refit:
+        assert 0.03 < part.specular < 0.2 and acc > 0.97
+    else:
+        assert part.specular == 0.0 and acc < 0.7
+    plain = [glossy_frame(seed, highlight=False) for seed in range(2)]
+    pp = [lab_planes(rgb) for _, rgb, _ in plain]
+    model = fit_from_frames([(i, f[0], p[0], p[1]) for i, (f, p) in enumerate(zip(plain, pp))], ["hair"], 2, smoothing=0)
+    assert model.parts[0].specular == 0.0  # no highlight: nothing left out

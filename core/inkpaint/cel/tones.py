@@ -173,6 +173,19 @@ VALLEY = (0.25, 0.75)
 from the dark class's mean to the light class's (in the feature), not at the midpoint: the shadow/lit boundary of a
 surface is where lightness changes fastest, so few pixels sit there, and a threshold where few pixels are keeps
 pixels from changing tone between frames (flicker)."""
+SPECULAR_SAT_RATIO = 0.5
+"""A pixel brighter than its part's median is a specular highlight when its saturation ``C* / (L* + 2)`` is under
+this fraction of the median saturation of the part's brighter half (:func:`refit_without_specular`)."""
+SPECULAR_MIN_SHARE = 0.03
+SPECULAR_MAX_SHARE = 0.2
+"""Highlights are left out of a part's 2-tone split only when they are this share of its pixels (fewer: they do not
+move the split; more: they are a material, not a highlight)."""
+SPECULAR_MIN_SAT = 0.3
+"""The part's bright half must be at least this saturated for a desaturated highlight to stand out (greys, whites)."""
+SPECULAR_MIN_CHROMA = 8.0
+SPECULAR_HUE_R = 0.95
+"""The part's other pixels with chroma over :data:`SPECULAR_MIN_CHROMA` must be one hue: mean resultant length of
+their hue angles at least this (circular standard deviation ~18 degrees); a part of two hues is left alone."""
 INSTANCE_MIN_FRAC = 0.05
 """A connected piece of a part counts as an instance (:func:`fit_instances`) when it is at least this fraction of
 the part's area in its frame."""
@@ -382,6 +395,8 @@ class PartToneModel:
             (:func:`fit_instances`: e.g. one part name over two characters), one entry each: ``centre`` (the
             group's mean ``log(L* + 2)``), ``weight``, ``shadow``, ``share`` and ``method``; each frame's pieces
             take the threshold of the group whose centre is nearest their mean. Empty: not split.
+        specular: the share of the part's sampled pixels left out of its 2-tone split as specular highlights
+            (:func:`refit_without_specular`); 0: none were.
     """
 
     name: str
@@ -399,6 +414,7 @@ class PartToneModel:
     scale_px: float = 0.0
     materials: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     instances: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    specular: float = 0.0
 
 
 @dataclasses.dataclass
@@ -1000,6 +1016,58 @@ def fit_instances(pieces: Sequence[tuple[float, int, np.ndarray, np.ndarray, np.
     return out
 
 
+def refit_without_specular(fit: dict[str, Any], samples: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                           tones: int = 2, highlight_sigma: float = 3.5) -> dict[str, Any]:
+    """Refit a one-material part's base/shadow split without its specular highlights.
+
+    A glossy part (lacquered hair, shiny skin) has a bright, desaturated highlight mode on its lit side; the
+    2-means split then separates the highlight from the rest and calls the dimmer lit surface shadow. Specular
+    light is the light's colour, not the material's: highlight pixels are brighter than the part's median and
+    their saturation ``C* / (L* + 2)`` is under :data:`SPECULAR_SAT_RATIO` of the part's bright half, while
+    shading keeps a material's saturation. Interior pixels only (a silhouette's rim mixes with the background).
+    When such pixels are :data:`SPECULAR_MIN_SHARE` .. :data:`SPECULAR_MAX_SHARE` of the part, the part's colour
+    is saturated enough to tell (:data:`SPECULAR_MIN_SAT`) and is one hue (mean resultant length of the other
+    pixels' hues >= :data:`SPECULAR_HUE_R`: in a part of two hues a desaturated pixel may be another material),
+    the split is refitted on the part's samples without them.
+
+    Args:
+        fit: the part's :func:`fit_part` result.
+        samples: the part's ``(chroma codes, L*, smoothed L*, |grad L*| or NaN)`` (:meth:`ToneHistograms.part_samples`).
+        tones: passed to :func:`fit_part`.
+        highlight_sigma: passed to :func:`fit_part`.
+
+    Returns:
+        ``fit`` with ``shadow``, ``share`` and ``method`` refitted and ``specular`` (the share of the sampled pixels
+        left out), or ``fit`` unchanged.
+    """
+    codes, lstar, smooth_l, grad = samples
+    if lstar.size < 4 * MIN_SAMPLES:
+        return fit
+    a, b = _code_ab(codes)
+    chroma = np.hypot(a, b)
+    sat = chroma / (lstar + FEATURE_OFFSET)
+    med_l = float(np.median(lstar))
+    ref = float(np.median(sat[lstar >= med_l]))
+    if ref < SPECULAR_MIN_SAT:
+        return fit
+    spec = (lstar > med_l) & (sat < SPECULAR_SAT_RATIO * ref) & np.isfinite(grad)
+    share = float(spec.mean())
+    if not SPECULAR_MIN_SHARE <= share <= SPECULAR_MAX_SHARE:
+        return fit
+    keep = ~spec
+    coloured = keep & (chroma > SPECULAR_MIN_CHROMA)
+    if int(coloured.sum()) < MIN_SAMPLES:
+        return fit
+    hue = np.arctan2(b[coloured], a[coloured])
+    if float(np.hypot(np.cos(hue).mean(), np.sin(hue).mean())) < SPECULAR_HUE_R:
+        return fit
+    ok = keep & np.isfinite(grad)
+    bg = _bins(lstar[ok])
+    g = (np.bincount(bg, weights=grad[ok], minlength=N_BINS).astype(np.float64), np.bincount(bg, minlength=N_BINS))
+    new = fit_part(_sample_hist(lstar[keep]), tones, smooth_hist=_sample_hist(smooth_l[keep]), highlight_sigma=highlight_sigma, grad=g)
+    return {**fit, "shadow": new["shadow"], "share": new["share"], "method": new["method"], "specular": round(share, 4)}
+
+
 def fit_tone_model(
     histograms: ToneHistograms,
     names: Sequence[str],
@@ -1067,6 +1135,8 @@ def fit_tone_model(
             instances = fit_instances(histograms.pieces.get(i, []), 2, highlight_sigma)
         if auto and samples is not None and not instances:
             materials = fit_materials(*samples, highlight_sigma=highlight_sigma)  # samples: codes, L*, smoothed L*, grad
+        if auto and samples is not None and not instances and not materials and n_tones == 2:
+            fit = refit_without_specular(fit, samples, n_tones, highlight_sigma)
         parts.append(PartToneModel(name=name, pooled=use_pooled, scale_px=round(math.sqrt(n / frames_present), 1), materials=materials,
                                    instances=instances, **fit))
     del n_frames
@@ -1292,6 +1362,7 @@ __all__ = [
     "lab_planes",
     "chroma_feature",
     "fit_instances",
+    "refit_without_specular",
     "fit_materials",
     "feature",
     "PartTones",

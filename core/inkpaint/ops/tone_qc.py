@@ -50,7 +50,8 @@ def part_figures(model: ToneModel | None, stats: ToneStats, names: Sequence[str]
     material (:func:`inkpaint.cel.tones.fit_materials`) lists ``materials`` (mean a*b*, weight, ``threshold_l``,
     ``fitted_share``, ``method`` each); a part fitted per instance group (:func:`inkpaint.cel.tones.fit_instances`)
     lists ``instances`` (``centre_l``: the group's mean lightness in L*, weight, ``threshold_l``, ``fitted_share``,
-    ``method`` each)."""
+    ``method`` each); ``specular_share`` when highlights were left out of the 2-tone fit
+    (:func:`inkpaint.cel.tones.refit_without_specular`)."""
     out: dict[str, dict[str, Any]] = {}
     for i, name in enumerate(names, start=1):
         share = stats.share(i)
@@ -70,6 +71,8 @@ def part_figures(model: ToneModel | None, stats: ToneStats, names: Sequence[str]
             if len(p.materials) > 1:  # split per material: each its own threshold (threshold_l is the part's fit)
                 row["materials"] = [{"ab": m["ab"], "weight": m["weight"], "threshold_l": round(m["shadow"], 2),
                                      "fitted_share": round(m["share"], 4), "method": m["method"]} for m in p.materials]
+            if p.specular > 0:  # share of the part left out of its 2-tone fit as specular highlights
+                row["specular_share"] = p.specular
             if len(p.instances) > 1:  # split per instance group (e.g. one part on two characters)
                 row["instances"] = [{"centre_l": round(math.exp(g["centre"]) - FEATURE_OFFSET, 2), "weight": g["weight"],
                                      "threshold_l": round(g["shadow"], 2), "fitted_share": round(g["share"], 4),
