@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from inkpaint.backends.base import Keyframe, RotoRequest
-from inkpaint.backends.classic import create_backend, grabcut_keyframe
+from inkpaint.backends.classic import create_backend, grabcut_keyframe, see_through
 from inkpaint.errors import SpecError
 from inkpaint.metrics.roto import region_similarity
 from inkpaint.progress import RunContext
@@ -248,6 +248,51 @@ def test_keyframe_from_a_box_is_the_same_whatever_the_random_state() -> None:
         masks.append(grabcut_keyframe(img, kf))
     assert masks[0].any()
     assert all(np.array_equal(masks[0], m) for m in masks[1:])
+
+
+def _rider() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A pale rider's body above a dark, thin bike (two ring wheels and a frame), 200x160; the frame's apex is
+    4 px below the body, so GrabCut cuts the bike off the clicked body. Returns image, body, bike."""
+    import cv2
+
+    yy, xx = np.mgrid[0:160, 0:200].astype(np.float32)
+    img = np.stack([0.35 + 0.15 * np.sin(xx / 7), 0.45 + 0.15 * np.cos(yy / 9), 0.3 + 0.1 * np.sin((xx + yy) / 11)], -1)
+    body = (np.abs(xx - 100) <= 14) & (yy >= 20) & (yy <= 70)
+    bike_u8 = np.zeros((160, 200), np.uint8)
+    for cx in (65, 135):
+        cv2.circle(bike_u8, (cx, 110), 24, 1, 5)
+    for a, b in (((65, 110), (100, 76)), ((100, 76), (135, 110)), ((65, 110), (135, 110))):
+        cv2.line(bike_u8, a, b, 1, 4)
+    bike = bike_u8 > 0
+    img[body] = (0.9, 0.9, 0.9)
+    img[bike] = (0.1, 0.1, 0.1)
+    img += np.random.default_rng(3).normal(0, 0.02, img.shape)
+    return np.clip(img, 0, 1).astype(np.float32), body, bike
+
+
+def test_a_box_keyframe_keeps_the_thin_unclicked_parts_the_box_spans() -> None:
+    img, body, bike = _rider()
+    truth = body | bike
+    ys, xs = np.nonzero(truth)
+    box = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
+    clicks = np.array([[100, 30, 1], [100, 45, 1], [100, 60, 1]], np.float32)  # all on the body, as a user would
+    mask = grabcut_keyframe(img, Keyframe(0, points=clicks, box=box))
+    # Before span_box only the clicked body was kept: IoU 0.35, none of the bike.
+    assert np.count_nonzero(mask & bike) > 0.8 * np.count_nonzero(bike)
+    assert region_similarity(mask, truth) > 0.8
+    # Without the box there is no evidence for the bike: only the clicked piece stays.
+    assert not (grabcut_keyframe(img, Keyframe(0, points=clicks)) & bike).any()
+
+
+def test_background_seen_through_an_unclicked_piece_is_dropped_and_its_thin_parts_stay() -> None:
+    xx = np.mgrid[0:80, 0:80][1]
+    img = np.full((80, 80, 3), 150, np.uint8)
+    bar = np.abs(xx - 40) <= 2
+    img[bar] = 20
+    added = np.abs(xx - 40) <= 10  # GrabCut's fill: the bar and the flat background on both sides of it
+    drop = see_through(img, added, added)
+    assert not (drop & bar).any()
+    assert drop[added & ~bar & (np.abs(xx - 40) >= 5)].all()  # beyond the bar's edges, the background goes
 
 
 def _pan_clip(i: int) -> tuple[np.ndarray, np.ndarray]:

@@ -102,7 +102,10 @@ def grabcut_keyframe(image: np.ndarray, kf: Keyframe, iters: int = 5) -> np.ndar
     - Positive points are sure foreground; the colours around them (a disk of 5 % of the box size) seed the
       object's colour model: pixels in the box whose colour is likelier outside the box than around the clicks
       start as probable background. Negative points are sure background.
-    - The result keeps only the connected parts that contain a positive point (or touch the mask prompt).
+    - The result keeps only the connected parts that contain a positive point (or touch the mask prompt). With a
+      box, pieces the box says belong to the object are taken in too (:func:`span_box`: the object touches every
+      side of a tight box), less the background seen through them (:func:`see_through`), so the thin, unclicked
+      parts of an object (a bike under its rider) are not dropped with the background GrabCut cut them off by.
 
     Args:
         image: ``(H, W, 3)`` float32 RGB in 0..1.
@@ -165,7 +168,7 @@ def grabcut_keyframe(image: np.ndarray, kf: Keyframe, iters: int = 5) -> np.ndar
     except cv2.error:
         pass  # degenerate colour models (e.g. a flat image): keep the prompt's own region
     out = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
-    n, labels = cv2.connectedComponents(out.astype(np.uint8), connectivity=8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(out.astype(np.uint8), connectivity=8)
     if n > 2 and (len(pos) or kf.mask is not None):
         keep = np.zeros(n, bool)
         for x, y in pos:
@@ -173,9 +176,93 @@ def grabcut_keyframe(image: np.ndarray, kf: Keyframe, iters: int = 5) -> np.ndar
         if kf.mask is not None:
             keep[np.unique(labels[kf.mask & out])] = True
         keep[0] = False
+        if keep.any() and kf.box is not None and kf.mask is None:
+            body = keep[labels]
+            keep = span_box(labels, stats, keep, (bx0, by0, bx1, by1))
+            added = keep[labels] & ~body
+            if added.any():
+                return body | (added & ~see_through(img, keep[labels], added))
         if keep.any():
             out = keep[labels]
     return out
+
+
+EDGE_THRESHOLDS = (100, 200)
+"""Canny hysteresis thresholds (grey levels of the 8-bit display image) for the image edges :func:`see_through` uses."""
+
+
+def see_through(img_bgr: np.ndarray, seg: np.ndarray, added: np.ndarray) -> np.ndarray:
+    """The pixels of unclicked pieces that are background seen through the object, not the object.
+
+    GrabCut's smoothness fills the gaps of a thin, see-through object (the ground between a bike's wheels and
+    inside its frame) with whatever lies behind it. A thin part is set off from the background next to it by an
+    image edge; the background seen through it is not: it continues, without an edge, into the background outside
+    the segmentation. So the image is cut into regions along its (Canny) edges, and in each region that holds more
+    unsegmented pixels than ``added`` pixels, the ``added`` pixels are background. Edge pixels themselves, and
+    regions enclosed by edges, stay.
+
+    Args:
+        img_bgr: ``(H, W, 3)`` uint8 BGR image.
+        seg: ``(H, W)`` bool, the whole segmentation (clicked and added pieces).
+        added: ``(H, W)`` bool, the pieces taken in without a click (:func:`span_box`).
+
+    Returns:
+        ``(H, W)`` bool, the ``added`` pixels to drop.
+    """
+    edge = cv2.Canny(cv2.cvtColor(img_bgr, cv2.COLOR_BGR2GRAY), *EDGE_THRESHOLDS) > 0
+    n, region = cv2.connectedComponents((~edge).astype(np.uint8), connectivity=4)
+    outside = np.bincount(region[~seg & ~edge], minlength=n)
+    inside = np.bincount(region[added & ~edge], minlength=n)
+    background = outside > inside
+    background[0] = False  # label 0 is the edge pixels
+    return added & background[region]
+
+
+SPAN_GAP = 0.05
+"""How far (share of the box's long side) a piece may lie from the kept object to be taken in by :func:`span_box`."""
+
+SPAN_MIN_AREA = 0.01
+"""The smallest piece (share of the box area) :func:`span_box` takes in."""
+
+
+def span_box(labels: np.ndarray, stats: np.ndarray, keep: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Take in the pieces a user's box says belong to the object: a box is drawn tight, so the object touches all its sides.
+
+    GrabCut often splits an object with thin or see-through parts (a bike's frame and wheels under a rider) from
+    the clicked body by a few missed pixels; keeping only the pieces that hold a click then drops the rest. While
+    some side of the box is not reached by the kept pieces (within 2 % of the box's short side), the nearest
+    unkept piece that reaches such a side is added, if it lies within ``SPAN_GAP`` of the box's long side of the
+    kept ones and covers at least ``SPAN_MIN_AREA`` of the box. An object that already spans its box is unchanged.
+
+    Args:
+        labels: ``(H, W)`` int32 connected-component labels of the segmentation (0 = outside).
+        stats: ``(N, 5)`` OpenCV component stats (left, top, width, height, area) for those labels.
+        keep: ``(N,)`` bool, the pieces kept so far (those holding a click); not modified.
+        box: ``(x0, y0, x1, y1)`` the user's box in pixels, clipped to the image.
+
+    Returns:
+        ``(N,)`` bool, the pieces to keep.
+    """
+    keep = keep.copy()
+    bx0, by0, bx1, by1 = box
+    bw, bh = bx1 - bx0, by1 - by0
+    tol = max(2, int(round(0.02 * min(bw, bh))))
+    left, top, width, height, area = (stats[:, i] for i in range(5))
+    reach = np.stack([left <= bx0 + tol, top <= by0 + tol, left + width >= bx1 - tol, top + height >= by1 - tol], axis=1)
+    reach[0] = False
+    big = area >= SPAN_MIN_AREA * bw * bh
+    while True:
+        missing = ~reach[keep].any(axis=0)
+        cand = np.flatnonzero(~keep & big & reach[:, missing].any(axis=1))
+        cand = cand[cand > 0]
+        if not missing.any() or not len(cand):
+            break
+        dist = cv2.distanceTransform((~keep[labels]).astype(np.uint8), cv2.DIST_L2, 3)
+        gaps = np.array([dist[labels == c].min() for c in cand])
+        if gaps.min() > SPAN_GAP * max(bw, bh):
+            break
+        keep[cand[int(np.argmin(gaps))]] = True
+    return keep
 
 
 COLOUR_BINS = 16
