@@ -189,6 +189,9 @@ their hue angles at least this (circular standard deviation ~18 degrees); a part
 INSTANCE_MIN_FRAC = 0.05
 """A connected piece of a part counts as an instance (:func:`fit_instances`) when it is at least this fraction of
 the part's area in its frame."""
+PIECE_STEP_ROWS = 540
+"""Pieces are found on frames subsampled to at most about this many rows (every second pixel at 1080p, every
+fourth at 2160p): the instance grouping needs each piece's lightness distribution, not every pixel."""
 INSTANCE_MIN_SHARE = 0.15
 """Each of two instance groups must hold at least this fraction of the part's instance pixels."""
 INSTANCE_GAP = 0.4
@@ -564,14 +567,18 @@ class ToneHistograms:
         key = lab + _bins(l_in)
         c = np.bincount(key, minlength=n).reshape(self.n_parts + 1, N_BINS)
         self.counts += c
-        grad_in, interior_in = _interior_gradient(labels, lstar, inside)
+        gmap, same = _gradient_maps(labels, lstar) if inside.any() else (None, None)
+        grad_in, interior_in = (gmap[inside], same[inside] > 0) if gmap is not None and same is not None else \
+            (np.zeros(0, np.float32), np.zeros(0, bool))
         k_int = key[interior_in]
         self.grad_sums += np.bincount(k_int, weights=grad_in[interior_in], minlength=n).reshape(self.n_parts + 1, N_BINS)
         self.grad_counts += np.bincount(k_int, minlength=n).reshape(self.n_parts + 1, N_BINS)
-        ls_in = smooth_lightness(labels, lstar, self.smooth_px)[inside] if self.smooth_px > 0 else l_in
+        smap = smooth_lightness(labels, lstar, self.smooth_px) if self.smooth_px > 0 else lstar
+        ls_in = smap[inside] if self.smooth_px > 0 else l_in
         self.smooth_counts += hist(ls_in) if self.smooth_px > 0 else c
         self.present += c.sum(axis=1) > 0
-        self._add_pieces(labels, lstar, inside, l_in, ls_in, grad_in, interior_in)
+        if gmap is not None and same is not None:
+            self._add_pieces(labels, lstar, smap, gmap, same)
         self._added += 1
         if chroma is not None:
             if chroma.shape != labels.shape:
@@ -589,31 +596,34 @@ class ToneHistograms:
         if frame is not None:
             self.frames.append(int(frame))
 
-    def _add_pieces(self, labels: np.ndarray, lstar: np.ndarray, inside: np.ndarray, l_in: np.ndarray, ls_in: np.ndarray,
-                    grad_in: np.ndarray, interior_in: np.ndarray) -> None:
-        ids = np.zeros(labels.shape, np.int32)
-        lab_in = labels[inside]
-        for p in np.flatnonzero(np.bincount(lab_in, minlength=self.n_parts + 1)[1:]) + 1:
+    def _add_pieces(self, labels: np.ndarray, lstar: np.ndarray, smooth: np.ndarray, grad: np.ndarray, same: np.ndarray) -> None:
+        """Record the frame's pieces of each part (see :attr:`pieces`), each part on its own bounding box, on every
+        :data:`PIECE_STEP_ROWS`-th row of a taller frame (and column: the pieces' histograms are a sample)."""
+        step = max(1, labels.shape[0] // PIECE_STEP_ROWS)
+        if step > 1:
+            labels, lstar, smooth, grad, same = (np.ascontiguousarray(a[::step, ::step]) for a in (labels, lstar, smooth, grad, same))
+        for p in np.flatnonzero(np.bincount(labels.reshape(-1), minlength=self.n_parts + 1)[1:]) + 1:
             m8 = compare_scalar(labels, int(p), cv2.CMP_EQ)
-            cc, means, area = _piece_means(m8, lstar)
+            x, y, bw, bh = cv2.boundingRect(m8)
+            box = (slice(y, y + bh), slice(x, x + bw))
+            n, cc, area = _pieces(np.ascontiguousarray(m8[box]))
             total = int(area[1:].sum())
-            if len(area) < 3 or total < MIN_SAMPLES:
+            if n < 3 or total < MIN_SAMPLES:
                 continue
-            big = [j for j in range(1, len(area)) if area[j] >= INSTANCE_MIN_FRAC * total]
+            big = [j for j in range(1, n) if area[j] >= INSTANCE_MIN_FRAC * total]
             if len(big) < 2:
                 continue
-            ids[:] = 0
+            lb, sb, gb, ib = lstar[box], smooth[box], grad[box], same[box] > 0
             for j in big:
-                ids[cc == j] = j
-            id_in = ids[inside]
-            for j in big:
-                sel = id_in == j
-                b = _bins(l_in[sel])
-                gi = sel & interior_in
-                bg = _bins(l_in[gi])
+                sel = cc == j
+                lv = lb[sel]
+                b = _bins(lv)
+                gi = ib[sel]
+                bg = b[gi]
                 self.pieces.setdefault(int(p), []).append((
-                    float(means[j]), int(area[j]), np.bincount(b, minlength=N_BINS), np.bincount(_bins(ls_in[sel]), minlength=N_BINS),
-                    np.bincount(bg, weights=grad_in[gi], minlength=N_BINS), np.bincount(bg, minlength=N_BINS), self._added))
+                    float(np.log(np.maximum(lv, 0.0) + FEATURE_OFFSET).mean()), int(area[j]), np.bincount(b, minlength=N_BINS),
+                    np.bincount(_bins(sb[sel]), minlength=N_BINS), np.bincount(bg, weights=gb[sel][gi], minlength=N_BINS),
+                    np.bincount(bg, minlength=N_BINS), self._added))
 
     def part_samples(self, label: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
         """The pooled ``(chroma codes, L*, smoothed L*, |grad L*|)`` samples of a part, or ``None`` when there are
@@ -633,15 +643,13 @@ def _bins(values: np.ndarray) -> np.ndarray:
 _INTERIOR_KERNEL = np.ones((5, 5), np.uint8)
 
 
-def _interior_gradient(labels: np.ndarray, lstar: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``|grad L*|`` (3 x 3 Sobel) of the pixels inside the parts and whether each is interior (its 5 x 5
-    neighbourhood all in its part), both as 1-D arrays in ``labels[inside]`` order."""
-    if not inside.any():
-        return np.zeros(0, np.float32), np.zeros(0, bool)
+def _gradient_maps(labels: np.ndarray, lstar: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(H, W)`` ``|grad L*|`` (3 x 3 Sobel) and ``(H, W)`` uint8, non-zero where a pixel is interior (its 5 x 5
+    neighbourhood all in its part)."""
     l32 = np.ascontiguousarray(lstar, np.float32)
     gm = cv2.magnitude(cv2.Sobel(l32, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(l32, cv2.CV_32F, 0, 1, ksize=3))
     same = cv2.compare(cv2.dilate(labels, _INTERIOR_KERNEL), cv2.erode(labels, _INTERIOR_KERNEL), cv2.CMP_EQ)
-    return np.asarray(gm)[inside], np.asarray(same)[inside] > 0
+    return np.asarray(gm), np.asarray(same)
 
 
 def otsu(hist: np.ndarray, centres: np.ndarray) -> tuple[int, float, float]:
