@@ -43,3 +43,24 @@ def test_grab_cut_with_mask_updates_the_mask() -> None:
     fg = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
     assert fg[12:28, 12:28].all() and not fg[9, 9] and not fg[0].any()
     assert fgd.any()
+
+
+def test_half_casts_match_numpy_for_every_shape() -> None:
+    """to_half / to_float32 give numpy's values (bit for bit, NaN and overflow included), for tiny arrays (numpy path),
+    planes, (H, W, C) images and strided channel views (OpenCV path)."""
+    rng = np.random.default_rng(5)
+    big = rng.uniform(-70000.0, 70000.0, (64, 96, 4)).astype(np.float32)
+    big[0, 0, 0], big[1, 1, 1] = np.nan, 1e-8
+    for a in (big[:1, :1, 0], big[:2, :1], big[..., 0], big[..., 1], big, big[..., :3], big.reshape(-1)):
+        with np.errstate(over="ignore"):
+            want = a.astype(np.float16)
+        got = cvcompat.to_half(a)
+        assert got.dtype == np.float16 and got.shape == a.shape
+        assert np.array_equal(got.view(np.uint16), want.view(np.uint16))
+        back = cvcompat.to_float32(got)
+        assert back.dtype == np.float32 and back.shape == a.shape
+        assert np.array_equal(back, want.astype(np.float32), equal_nan=True)
+    h = cvcompat.to_half(big)
+    assert cvcompat.to_half(h) is h
+    f = big[..., 0].copy()
+    assert cvcompat.to_float32(f) is f

@@ -16,11 +16,11 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import cv2
 import numpy as np
 import OpenImageIO as oiio
 
 from .. import __version__
+from ..cvcompat import to_half
 from ..errors import FrameError, MissingChannelError, OutputError
 from ..spec import ColorSettings
 from . import exr
@@ -483,7 +483,7 @@ def write_exr(
         # OpenEXR's own encoder (io/exr.py): the same file OIIO writes, for less CPU
         as_type = {"half": np.float16, "float": np.float32, "uint": np.uint32}
         with np.errstate(over="ignore"):  # beyond 65504 becomes inf, as OIIO's own conversion does
-            planes = {n: _half(a) if t == "half" and a.dtype == np.float32 and a.size >= 4096 else a.astype(as_type[t], copy=False)
+            planes = {n: to_half(a) if t == "half" and a.dtype == np.float32 else a.astype(as_type[t], copy=False)
                       for n, a, t in zip(names, arrays, per_channel or [dtype] * len(names))}
         origin = (window.x, window.y) if window is not None else (0, 0)
         frame_size = (int(size[0]), int(size[1])) if window is not None and size is not None else (w, h)
@@ -510,14 +510,6 @@ def write_exr(
     else:
         stack = np.stack(arrays, axis=-1).astype(np.uint32 if dtype == "uint" else np.float32, copy=False)
     _write_buffer(path, spec, stack)
-
-
-def _half(a: np.ndarray) -> np.ndarray:
-    """A float32 ``(H, W)`` plane as float16 through OpenCV (F16C): the same values as ``astype`` (NaN stays NaN),
-    ~8x less CPU on a contiguous plane and ~5x on a channel view of an RGBA array (copied contiguous first), which
-    numpy converts slowly (the cel EXR's 8 colour channels cost ~5 ms a frame that way). Only for planes of 4096
-    values or more: OpenCV takes a tiny array for a scalar (a 1x1 plane comes back 4x1)."""
-    return cv2.multiply(np.ascontiguousarray(a), 1.0, dtype=cv2.CV_16F)
 
 
 def _channel_types(
