@@ -422,7 +422,7 @@ def test_a_fit_that_jumps_to_the_backgrounds_motion_is_a_slip_and_the_object_kee
     the background (or an occluder): the object's previous motion relative to the background is kept, for at most
     SLIP_HOLD frames. A fit that stays near the object's own motion, or one for an object that never moved far
     from its background, is taken as is."""
-    from inkpaint.backends.classic import SLIP_HOLD, _to_u8, signed_distance
+    from inkpaint.backends.classic import SLIP_HOLD, _object_centre, _to_u8, signed_distance
 
     disc = _truth(0)["red"]
     be = create_backend({})
@@ -431,25 +431,26 @@ def test_a_fit_that_jumps_to_the_backgrounds_motion_is_a_slip_and_the_object_kee
     bwd = np.zeros((H, W, 2), np.float32)
     bwd[..., 0] = 20.0  # background: each pixel came from 20 px to its right, i.e. moved -20 px
     err = np.zeros((H, W), np.float32)
+    c = _object_centre(st.sdf)
 
     def fit(dx: float) -> np.ndarray:
         return np.array([[1.0, 0.0, dx], [0.0, 1.0, 0.0]])
 
-    assert np.allclose(be._slip_guard(st, fit(0.5), wsd, bwd, err, 1.0), fit(0.5))  # the object's own motion
-    held = be._slip_guard(st, fit(-19.0), wsd, bwd, err, 1.0)
+    assert np.allclose(be._slip_guard(st, fit(0.5), c, wsd, bwd, err, 1.0), fit(0.5))  # the object's own motion
+    held = be._slip_guard(st, fit(-19.0), c, wsd, bwd, err, 1.0)
     assert np.allclose(held, fit(0.5)) and st.slip_frames == 1  # slipped: previous displacement kept
     for _ in range(SLIP_HOLD - 1):
-        be._slip_guard(st, fit(-19.0), wsd, bwd, err, 1.0)
-    assert np.allclose(be._slip_guard(st, fit(-19.0), wsd, bwd, err, 1.0), fit(-19.0))  # held long enough: accepted
+        be._slip_guard(st, fit(-19.0), c, wsd, bwd, err, 1.0)
+    assert np.allclose(be._slip_guard(st, fit(-19.0), c, wsd, bwd, err, 1.0), fit(-19.0))  # held long enough: accepted
     st.relative_motion, st.slip_frames = np.array([1.0, 0.0]), 0
     bwd[..., 0] = 0.5  # object and background were never far apart: a fit with the background is no slip
-    assert np.allclose(be._slip_guard(st, fit(-0.5), wsd, bwd, err, 1.0), fit(-0.5))
+    assert np.allclose(be._slip_guard(st, fit(-0.5), c, wsd, bwd, err, 1.0), fit(-0.5))
     # A shaking camera moves object and background together: the object's motion relative to the background is
     # what it keeps. It moved +10 px relative to a background that now moves by -30 px: held at -20.
     st.relative_motion, st.slip_frames = np.array([10.0, 0.0]), 0
     bwd[..., 0] = 30.0
-    assert np.allclose(be._slip_guard(st, fit(-29.0), wsd, bwd, err, 1.0), fit(-20.0))
-    assert np.allclose(be._slip_guard(st, fit(-21.0), wsd, bwd, err, 1.0), fit(-21.0))  # still apart: its own fit
+    assert np.allclose(be._slip_guard(st, fit(-29.0), c, wsd, bwd, err, 1.0), fit(-20.0))
+    assert np.allclose(be._slip_guard(st, fit(-21.0), c, wsd, bwd, err, 1.0), fit(-21.0))  # still apart: its own fit
 
 
 def test_where_the_flow_fails_at_the_edge_the_objects_own_motion_decides() -> None:

@@ -59,11 +59,11 @@ DEFAULTS: dict[str, Any] = {
     "regrow": 0,           # 1: an object smaller than its own motion predicts pays less to grow (off: costs precision)
     "object_motion": 1,    # 1: near the edge, the object's own motion replaces the dense flow where it explains the colours better
     "vouch_reliable": 1.5, # the motion term may vouch for the object only where the flow's forward-backward error is below this (px at 854 wide); 0: everywhere
-    "memory_return": 1,
-    "memory_shift": 1,
+    "memory_return": 1,    # 1: a part coming back where the object's memory says it was pays growth only as far as the memory faded
+    "memory_shift": 1,     # 1: the memory moves by the object's displacement only (no scale/rotation extrapolated to hidden parts)
     "detached_memory": 1,  # 1: detached pieces are kept only where the object's memory (carried by its own motion) is
     "edge_geometry": 1,    # 1: near the edge, where the flow fails forward-backward, the object's own motion decides; 0: only if it explains the colours at least as well
-    "slip_guard": 1,       # 1: a fitted motion that jumps to the background's is a slip: the object keeps its previous motion     # 1: the memory moves by the object's displacement only (no scale/rotation extrapolated to hidden parts)    # 1: a part coming back where the object's memory says it was pays growth only as far as the memory faded
+    "slip_guard": 1,       # 1: a fitted motion that jumps to the background's is a slip: the object keeps its previous motion
 }
 
 
@@ -470,6 +470,22 @@ class FrameEvidence:
         return 0.5 * c if self.held else c
 
 
+def _object_centre(sdf: np.ndarray) -> np.ndarray | None:
+    """``(3,)`` homogeneous ``(x, y, 1)`` mean position of the object (``sdf > 0``) in pixels, or ``None`` when empty."""
+    ys, xs = np.nonzero(sdf > 0)
+    return np.array([xs.mean(), ys.mean(), 1.0]) if len(xs) else None
+
+
+def _displacement(transform: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """``(2,)`` how far the ``(2, 3)`` ``transform`` moves ``centre`` (:func:`_object_centre`), pixels."""
+    return transform @ centre - centre[:2]
+
+
+def _translation(d: np.ndarray) -> np.ndarray:
+    """The ``(2, 3)`` affine transform that moves every pixel by ``d`` (pixels, x and y)."""
+    return np.array([[1.0, 0.0, d[0]], [0.0, 1.0, d[1]]])
+
+
 class ClassicBackend(RotoBackend):
     """DIS optical flow + colour and motion evidence + one multi-label decision per frame. No learned weights.
 
@@ -605,8 +621,9 @@ class ClassicBackend(RotoBackend):
         for n, st in states.items():
             wsd = cv2.remap(st.sdf, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=-100.0)
             transform = self._object_motion(wsd, map_x, map_y, err)
+            centre = _object_centre(st.sdf)
             if self.options["slip_guard"]:
-                transform = self._slip_guard(st, transform, wsd, bwd, err, scale)
+                transform = self._slip_guard(st, transform, centre, wsd, bwd, err, scale)
             if transform is not None and o_motion:
                 if photo is None:
                     photo = self._photo_inputs(prev_bgr, cur_bgr, map_x, map_y, scale)
@@ -614,7 +631,7 @@ class ClassicBackend(RotoBackend):
             warped[n] = wsd
             held_shape[n] = wsd > 0  # (pushing the previous mask forward by the forward flow as a check was tried: it
             # loses objects the camera follows, whose forward flow the moving background dominates)
-            memory[n] = self._carry_memory(st, transform, map_x, map_y)
+            memory[n] = self._carry_memory(st, transform, centre, map_x, map_y)
             region |= (wsd > -4.5 * band) | (memory[n] > 0.3)
         out = {n: np.zeros((h, w), bool) for n in names}
         if region.any():
@@ -683,8 +700,8 @@ class ClassicBackend(RotoBackend):
         self.fit_inliers = float(np.mean(inliers)) if inliers is not None and transform is not None else 0.0
         return transform
 
-    def _slip_guard(self, st: ObjectTrack, transform: np.ndarray | None, wsd: np.ndarray, bwd: np.ndarray, err: np.ndarray,
-                    scale: float) -> np.ndarray | None:
+    def _slip_guard(self, st: ObjectTrack, transform: np.ndarray | None, centre: np.ndarray | None, wsd: np.ndarray,
+                    bwd: np.ndarray, err: np.ndarray, scale: float) -> np.ndarray | None:
         """The object's motion, unless the fit has slipped onto the background or an occluder.
 
         An object that moves relative to its background (by at least ``SLIP_SEPARATION`` per frame on the last
@@ -698,18 +715,17 @@ class ClassicBackend(RotoBackend):
         at the edge (:meth:`_motion_hypotheses`), so it can pull the shape back onto the object.
 
         Args:
-            transform: ``(2, 3)`` fitted previous -> current similarity or ``None``; wsd: warped signed distance;
-                bwd: backward flow ``(H, W, 2)``; err: forward-backward error.
+            transform: ``(2, 3)`` fitted previous -> current similarity or ``None``; centre: the object's centre on
+                the previous frame (:func:`_object_centre`); wsd: warped signed distance; bwd: backward flow
+                ``(H, W, 2)``; err: forward-backward error.
 
         Returns:
             ``(2, 3)`` the motion to use, or ``None``.
         """
-        ys, xs = np.nonzero(st.sdf > 0)
-        if transform is None or not len(xs):
+        if transform is None or centre is None:
             st.slip_frames = 0
             return transform
-        c = np.array([xs.mean(), ys.mean(), 1.0])
-        d_fit = transform @ c - c[:2]
+        d_fit = _displacement(transform, centre)
         ring = (wsd < -1.0) & (wsd > -4.0 * self._band_px(wsd.shape)) & (err < 1.0 * scale)
         if np.count_nonzero(ring) < 30:
             st.slip_frames = 0
@@ -719,8 +735,7 @@ class ClassicBackend(RotoBackend):
             sep = float(np.hypot(*st.relative_motion))
             if sep > SLIP_SEPARATION * scale and float(np.hypot(*(d_fit - d_bg))) < 0.5 * sep:
                 st.slip_frames += 1
-                v = d_bg + st.relative_motion
-                return np.array([[1.0, 0.0, v[0]], [0.0, 1.0, v[1]]])
+                return _translation(d_bg + st.relative_motion)
         st.slip_frames = 0
         st.relative_motion = d_fit - d_bg
         return transform
@@ -776,7 +791,8 @@ class ClassicBackend(RotoBackend):
         use = near & (better | inconsistent)
         return np.where(use, w_obj, wsd).astype(np.float32)
 
-    def _carry_memory(self, st: ObjectTrack, transform: np.ndarray | None, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+    def _carry_memory(self, st: ObjectTrack, transform: np.ndarray | None, centre: np.ndarray | None, map_x: np.ndarray,
+                      map_y: np.ndarray) -> np.ndarray:
         """The object's remembered extent moved onto the current frame by its own motion.
 
         The motion is :meth:`_object_motion`, so parts hidden by an occluder keep moving with the object, not with the
@@ -790,12 +806,8 @@ class ClassicBackend(RotoBackend):
         if transform is not None:
             st.expected_area *= float(abs(np.linalg.det(transform[:, :2])))  # similarity: det = scale squared
             carry = transform
-            if self.options["memory_shift"]:
-                ys, xs = np.nonzero(st.sdf > 0)
-                if len(xs):
-                    c = np.array([xs.mean(), ys.mean(), 1.0])
-                    d = transform @ c - c[:2]
-                    carry = np.array([[1.0, 0.0, d[0]], [0.0, 1.0, d[1]]])
+            if self.options["memory_shift"] and centre is not None:
+                carry = _translation(_displacement(transform, centre))
             return cv2.warpAffine(prev, carry, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         return cv2.remap(prev, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
