@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -322,7 +322,7 @@ def shadow_within_parts(
         # the clipped margins on this part's box only (no whole-window temporaries)
         if instances is not None and int(p) in instances:
             lb = lstar[y0:y1, x0:x1]
-            db = lb - np.take(_piece_thresholds(mb8, lb, *instances[int(p)]), _pieces(mb8)[1])
+            db = lb - _piece_thresholds(mb8, lb, *instances[int(p)])
         elif luts is not None and chroma is not None and int(p) in luts:
             db = lstar[y0:y1, x0:x1] - np.take(luts[int(p)], chroma[y0:y1, x0:x1])
         else:
@@ -356,10 +356,11 @@ def _piece_means(mask8: np.ndarray, lstar: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def _piece_thresholds(mask8: np.ndarray, lstar: np.ndarray, centres: np.ndarray, shadows: np.ndarray) -> np.ndarray:
-    """Per piece id (:func:`_pieces`) the shadow threshold of the instance group nearest the piece's mean."""
-    _, means, _ = _piece_means(mask8, lstar)
+    """``(H, W)`` float32: at each pixel of ``mask8``, the shadow threshold of the instance group whose centre is
+    nearest the mean of the pixel's piece (:func:`_piece_means`)."""
+    cc, means, _ = _piece_means(mask8, lstar)
     pick = np.argmin(np.abs(means[:, None] - centres[None, :].astype(np.float64)), axis=1)
-    return shadows.astype(np.float32)[pick]
+    return np.take(shadows.astype(np.float32)[pick], cc)
 
 
 def smooth_lightness(labels: np.ndarray, lstar: np.ndarray, radius: int) -> np.ndarray:
@@ -511,6 +512,18 @@ class ToneModel:
         return out
 
 
+class Piece(NamedTuple):
+    """One 8-connected piece of a part on one fitted frame (:attr:`ToneHistograms.pieces`, :func:`fit_instances`)."""
+
+    mean_log: float  #: mean ``log(L* + 2)`` of its pixels
+    pixels: int  #: its area in pixels (on the sampled rows)
+    hist: np.ndarray  #: ``(N_BINS,)`` L* histogram
+    smooth_hist: np.ndarray  #: ``(N_BINS,)`` smoothed L* histogram
+    grad_sums: np.ndarray  #: ``(N_BINS,)`` sum of interior ``|grad L*|`` per L* bin
+    grad_counts: np.ndarray  #: ``(N_BINS,)`` interior pixels per L* bin
+    frame: int  #: which fitted frame (the order frames were added in)
+
+
 class ToneHistograms:
     """Pools per-part lightness histograms over the frames a shot is fitted on.
 
@@ -538,11 +551,10 @@ class ToneHistograms:
         """label -> per frame ``(chroma code, L*, smoothed L*, |grad L*| or NaN off the interior)`` of up to
         :data:`MATERIAL_SAMPLES` of its pixels (when frames are added with their chroma codes): what
         :func:`fit_materials` clusters."""
-        self.pieces: dict[int, list[tuple[float, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]]] = {}
-        self._added = 0
-        """label -> per fitted frame and piece (8-connected, at least :data:`INSTANCE_MIN_FRAC` of the part) its
-        ``(mean log(L* + 2), pixels, L* histogram, smoothed L* histogram, grad sums, grad counts, frame index)``: what
+        self.pieces: dict[int, list[Piece]] = {}
+        """label -> per fitted frame its pieces (8-connected, at least :data:`INSTANCE_MIN_FRAC` of the part): what
         :func:`fit_instances` groups."""
+        self._added = 0  # frames added so far: the frame index of the pieces
 
     def add(self, labels: np.ndarray, lstar: np.ndarray, frame: int | None = None, chroma: np.ndarray | None = None) -> None:
         """Add one frame.
@@ -620,7 +632,7 @@ class ToneHistograms:
                 b = _bins(lv)
                 gi = ib[sel]
                 bg = b[gi]
-                self.pieces.setdefault(int(p), []).append((
+                self.pieces.setdefault(int(p), []).append(Piece(
                     float(np.log(np.maximum(lv, 0.0) + FEATURE_OFFSET).mean()), int(area[j]), np.bincount(b, minlength=N_BINS),
                     np.bincount(_bins(sb[sel]), minlength=N_BINS), np.bincount(bg, weights=gb[sel][gi], minlength=N_BINS),
                     np.bincount(bg, minlength=N_BINS), self._added))
@@ -971,7 +983,7 @@ def fit_materials(codes: np.ndarray, lstar: np.ndarray, smooth_l: np.ndarray, gr
     return out
 
 
-def fit_instances(pieces: Sequence[tuple[float, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]], tones: int = 2,
+def fit_instances(pieces: Sequence[Piece], tones: int = 2,
                   highlight_sigma: float = 3.5) -> list[dict[str, Any]]:
     """Split a part's connected pieces into two groups of different lightness range and fit each group apart.
 
@@ -991,9 +1003,9 @@ def fit_instances(pieces: Sequence[tuple[float, int, np.ndarray, np.ndarray, np.
     """
     if len(pieces) < 2:
         return []
-    order = sorted(range(len(pieces)), key=lambda j: pieces[j][0])
-    m = np.array([pieces[j][0] for j in order])
-    w = np.array([pieces[j][1] for j in order], np.float64)
+    order = sorted(range(len(pieces)), key=lambda j: pieces[j].mean_log)
+    m = np.array([pieces[j].mean_log for j in order])
+    w = np.array([pieces[j].pixels for j in order], np.float64)
     best, cut = np.inf, 0
     for k in range(1, len(m)):
         sse = sum(float((ww * (mm - np.average(mm, weights=ww)) ** 2).sum()) for mm, ww in ((m[:k], w[:k]), (m[k:], w[k:])))
@@ -1003,14 +1015,15 @@ def fit_instances(pieces: Sequence[tuple[float, int, np.ndarray, np.ndarray, np.
     if min(w[:cut].sum(), w[cut:].sum()) < INSTANCE_MIN_SHARE * w.sum():
         return []
     # per group: summed L* histogram, smoothed L* histogram, gradient sums and counts
-    sums: list[list[np.ndarray]] = [[np.sum(np.stack([np.asarray(pieces[j][i]) for j in g]), axis=0) for i in range(2, 6)] for g in groups]
+    fields = ("hist", "smooth_hist", "grad_sums", "grad_counts")
+    sums: list[list[np.ndarray]] = [[np.sum(np.stack([getattr(pieces[j], f) for j in g]), axis=0) for f in fields] for g in groups]
     centres = _bin_centres()
     lo = [_quantile(h[0], centres, 0.1) for h in sums]
     hi = [_quantile(h[0], centres, 0.9) for h in sums]
     if not (lo[1] - lo[0] >= INSTANCE_GAP and hi[1] - hi[0] >= INSTANCE_GAP):
         return []
     # side by side, not one piece over time (a part that walks from shadow into light): both groups on most frames
-    frames = [{pieces[j][6] for j in g} for g in groups]
+    frames = [{pieces[j].frame for j in g} for g in groups]
     if len(frames[0] & frames[1]) < 0.5 * len(frames[0] | frames[1]):
         return []
     fits = [fit_part(h, tones, smooth_hist=sh, highlight_sigma=highlight_sigma, grad=(gs, gc)) for h, sh, gs, gc in sums]
@@ -1018,8 +1031,8 @@ def fit_instances(pieces: Sequence[tuple[float, int, np.ndarray, np.ndarray, np.
         return []  # each group must show its own lit and shadow modes; a piece all in shadow is not another albedo
     out = []
     for g, fit in zip(groups, fits):
-        out.append({"centre": float(np.average([pieces[j][0] for j in g], weights=[pieces[j][1] for j in g])),
-                    "weight": round(float(sum(pieces[j][1] for j in g) / w.sum()), 4), "shadow": float(fit["shadow"]),
+        out.append({"centre": float(np.average([pieces[j].mean_log for j in g], weights=[pieces[j].pixels for j in g])),
+                    "weight": round(float(sum(pieces[j].pixels for j in g) / w.sum()), 4), "shadow": float(fit["shadow"]),
                     "share": float(fit["share"]), "method": str(fit["method"])})
     return out
 
