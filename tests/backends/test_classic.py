@@ -295,18 +295,26 @@ def test_background_seen_through_an_unclicked_piece_is_dropped_and_its_thin_part
     assert drop[added & ~bar & (np.abs(xx - 40) >= 5)].all()  # beyond the bar's edges, the background goes
 
 
-def _pan_clip(i: int) -> tuple[np.ndarray, np.ndarray]:
-    """A camera following its subject: a textured disc that stays nearly still while a strongly textured
-    background slides left by 9 px per frame (the background appears from behind the disc on its left); 320x240."""
-    rng = np.random.default_rng(500 + i)
+def _follow_shot(i: int, bg_speed: int, disc_colour: tuple[float, float, float], disc_amp: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Frame ``i`` of a camera following its subject, before noise: a textured disc (radius 40, centre (150 + i, 120))
+    drifting right by 1 px per frame over a strongly textured background sliding left by ``bg_speed`` px per frame
+    (it appears from behind the disc on its left); 320x240. Returns ``(plate, disc, xx, yy)``."""
     yy, xx = np.mgrid[0:BH, 0:BW].astype(np.float32)
-    u = xx + 9 * i
+    u = xx + bg_speed * i
     img = np.stack([0.45 + 0.3 * np.sin(u / 6) * np.cos(yy / 9), 0.4 + 0.25 * np.cos(u / 11 + yy / 7), 0.35 + 0.25 * np.sin(u / 4 + 1)], -1)
     cx = 150 + 1.0 * i
     disc = (xx - cx) ** 2 + (yy - 120) ** 2 <= 40**2
-    tex = np.stack([0.5 + 0.3 * np.sin((xx - cx) / 5), 0.45 + 0.3 * np.cos(yy / 6), 0.5 + 0.3 * np.sin((xx - cx + yy) / 8)], -1)
+    r, g, b = disc_colour
+    tex = np.stack([r + disc_amp * np.sin((xx - cx) / 5), g + disc_amp * np.cos(yy / 6), b + disc_amp * np.sin((xx - cx + yy) / 8)], -1)
     img[disc] = tex[disc]
-    img += rng.normal(0, 0.02, img.shape)
+    return img, disc, xx, yy
+
+
+def _pan_clip(i: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_follow_shot` with a background sliding 9 px per frame under a nearly still disc."""
+    img, disc, _, _ = _follow_shot(i, 9, (0.5, 0.45, 0.5), 0.3)
+    img += np.random.default_rng(500 + i).normal(0, 0.02, img.shape)
     return np.clip(img, 0, 1).astype(np.float32), disc
 
 
@@ -354,23 +362,16 @@ def test_growth_cost_follows_the_size_the_objects_motion_predicts_when_regrow_is
 
 
 def _trunk_clip(i: int) -> tuple[np.ndarray, np.ndarray]:
-    """A camera following its subject past a tree: a textured orange disc drifting right by 1 px per frame, a
-    textured background sliding left by 6 px per frame, and a dark 30 px trunk in front of both sweeping left by
-    14 px per frame (it covers the disc's right side from frame ~5 and has passed it by frame ~11); 320x240.
+    """A camera following its subject past a tree (:func:`_follow_shot`): a textured orange disc drifting right by 1 px
+    per frame, a textured background sliding left by 6 px per frame, and a dark 30 px trunk in front of both sweeping
+    left by 14 px per frame (it covers the disc's right side from frame ~5 and has passed it by frame ~11); 320x240.
     Returns the plate and the visible part of the disc."""
-    rng = np.random.default_rng(700 + i)
-    yy, xx = np.mgrid[0:BH, 0:BW].astype(np.float32)
-    u = xx + 6 * i
-    img = np.stack([0.45 + 0.3 * np.sin(u / 6) * np.cos(yy / 9), 0.4 + 0.25 * np.cos(u / 11 + yy / 7), 0.35 + 0.25 * np.sin(u / 4 + 1)], -1)
-    cx = 150 + 1.0 * i
-    disc = (xx - cx) ** 2 + (yy - 120) ** 2 <= 40**2
-    tex = np.stack([0.85 + 0.1 * np.sin((xx - cx) / 5), 0.2 + 0.1 * np.cos(yy / 6), 0.15 + 0.1 * np.sin((xx - cx + yy) / 8)], -1)
-    img[disc] = tex[disc]
+    img, disc, xx, yy = _follow_shot(i, 6, (0.85, 0.2, 0.15), 0.1)
     bx = 260 - 14 * i
     trunk = (xx >= bx) & (xx < bx + 30)
     bark = np.stack([0.25 + 0.08 * np.sin(yy / 3), 0.2 + 0.05 * np.cos(yy / 5 + xx / 3), 0.12 + 0.04 * np.sin(xx)], -1)
     img[trunk] = bark[trunk]
-    img += rng.normal(0, 0.02, img.shape)
+    img += np.random.default_rng(700 + i).normal(0, 0.02, img.shape)
     return np.clip(img, 0, 1).astype(np.float32), disc & ~trunk
 
 
