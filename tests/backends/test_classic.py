@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -321,24 +322,33 @@ def _pan_clip(i: int) -> tuple[np.ndarray, np.ndarray]:
 PAN_CLIP = DrawnClip(_pan_clip, 14)
 
 
-def test_the_objects_own_motion_explains_its_edge_better_than_the_flow() -> None:
-    """Where the background appears from behind the object its backward flow points into the previous object; the
-    warp that takes the object's own motion where it explains the colours better stays closer to the truth."""
+def _pan_step(be: Any, f: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One step of the pan clip, frame ``f - 1`` -> ``f``: the previous truth's signed distance warped by the dense
+    flow, the object's fitted motion (asserted found), the warp with the object's own motion where it explains the
+    edge (:meth:`_motion_hypotheses`) and frame ``f``'s truth."""
     import cv2
 
     from inkpaint.backends.classic import _to_u8, signed_distance
 
-    be = create_backend({})
     scale = BW / 854
+    prev, cur = _to_u8(_pan_clip(f - 1)[0]), _to_u8(_pan_clip(f)[0])
+    sdf, truth = signed_distance(_pan_clip(f - 1)[1]), _pan_clip(f)[1]
+    map_x, map_y, err, _, _ = be.flow(prev, cur)
+    wsd = cv2.remap(sdf, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=-100.0)
+    transform = be._object_motion(wsd, map_x, map_y, err)
+    assert transform is not None
+    mixed = be._motion_hypotheses(sdf, wsd, transform, be._photo_inputs(prev, cur, map_x, map_y, scale), err, scale)
+    return wsd, transform, mixed, truth
+
+
+def test_the_objects_own_motion_explains_its_edge_better_than_the_flow() -> None:
+    """Where the background appears from behind the object its backward flow points into the previous object; the
+    warp that takes the object's own motion where it explains the colours better stays closer to the truth."""
+    be = create_backend({})
     flow_iou, mixed_iou = [], []
     for f in range(1, 6):
-        prev, cur = _to_u8(_pan_clip(f - 1)[0]), _to_u8(_pan_clip(f)[0])
-        sdf, truth = signed_distance(_pan_clip(f - 1)[1]), _pan_clip(f)[1]
-        map_x, map_y, err, _, _ = be.flow(prev, cur)
-        wsd = cv2.remap(sdf, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=-100.0)
-        transform = be._object_motion(wsd, map_x, map_y, err)
-        assert transform is not None and abs(transform[0, 2]) < 3  # the disc hardly moves; the background does 9 px
-        mixed = be._motion_hypotheses(sdf, wsd, transform, be._photo_inputs(prev, cur, map_x, map_y, scale), err, scale)
+        wsd, transform, mixed, truth = _pan_step(be, f)
+        assert abs(transform[0, 2]) < 3  # the disc hardly moves; the background does 9 px
         flow_iou.append(region_similarity(wsd > 0, truth))
         mixed_iou.append(region_similarity(mixed > 0, truth))
     assert np.mean(mixed_iou) > np.mean(flow_iou) + 0.02, (flow_iou, mixed_iou)
@@ -459,23 +469,12 @@ def test_where_the_flow_fails_at_the_edge_the_objects_own_motion_decides() -> No
     motion explains it; where the flow fails forward-backward the object's own motion decides (``edge_geometry``).
     On the pan clip (the background appears from behind the disc) the one-step warp then lands closer to the truth
     (measured mean IoU 0.957 -> 0.968)."""
-    import cv2
-
-    from inkpaint.backends.classic import _to_u8, signed_distance
-
-    scale = BW / 854
     mean_iou = {}
     for geometry in (0, 1):
         be = create_backend({"edge_geometry": geometry})
         ious = []
         for f in range(1, 6):
-            prev, cur = _to_u8(_pan_clip(f - 1)[0]), _to_u8(_pan_clip(f)[0])
-            sdf, truth = signed_distance(_pan_clip(f - 1)[1]), _pan_clip(f)[1]
-            map_x, map_y, err, _, _ = be.flow(prev, cur)
-            wsd = cv2.remap(sdf, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=-100.0)
-            transform = be._object_motion(wsd, map_x, map_y, err)
-            assert transform is not None
-            mixed = be._motion_hypotheses(sdf, wsd, transform, be._photo_inputs(prev, cur, map_x, map_y, scale), err, scale)
+            _, _, mixed, truth = _pan_step(be, f)
             ious.append(region_similarity(mixed > 0, truth))
         mean_iou[geometry] = float(np.mean(ious))
     assert mean_iou[1] > mean_iou[0] + 0.005, mean_iou
